@@ -1,0 +1,160 @@
+"""Record and withdraw consents (DESIGN.md §3). A consent is a record, not a checkbox.
+
+Both operations change the case's version: a decision taken on a form opened before a consent changed
+must be taken again, so a referral can never be committed on a consent withdrawn a moment earlier.
+Withdrawal takes effect at once: if the case is in an intervention that rested on the consent, the
+flowchart's `withdraw_consent` trigger moves it on in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from cases.db import Database
+from cases.errors import InvalidConcern, NotPermitted, StaleCase
+from cases.flowcharts import engine_for_version
+from cases.models import Consent
+from cases.operations import apply_outcome, bump, case_facts, load_case, require_staff, utcnow
+from workflow import Actor
+from workflow.fields import MAX_TEXT
+
+__all__ = ["CONSENT_ROLES", "ConsentForm", "ConsentRecorded", "Withdrawn", "record_consent", "withdraw_consent"]
+
+# Consents are documented by the social workers who hold the case and by those who decide on it.
+CONSENT_ROLES = frozenset({"caseworker", "decider"})
+STATUSES = ("given", "refused")
+
+
+@dataclass(frozen=True)
+class ConsentForm:
+    given_by: str
+    purposes: tuple[str, ...]
+    recipients: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    method: str
+    evidence: str
+    valid_from: date
+    valid_until: date | None = None
+    status: str = "given"
+
+    def __repr__(self) -> str:
+        return f"ConsentForm(given_by={self.given_by!r}, purposes={self.purposes!r}, status={self.status!r})"
+
+
+@dataclass(frozen=True)
+class ConsentRecorded:
+    id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    consent_id: str
+    state: str
+    version: int
+    seq: int | None
+
+
+def record_consent(
+    db: Database, actor: Actor, ref: str, form: ConsentForm, *, expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ConsentRecorded:
+    """Record a given or refused consent on case `ref`."""
+    now = now or utcnow()
+    _check_role(actor, "record a consent")
+    try:
+        with db.write() as session:
+            require_staff(session, actor)
+            case = load_case(session, ref)
+            _check_version(ref, expected_version, case.version)
+            chart = engine_for_version(session, case.flowchart_version).chart
+            _check_form(chart, form)
+            consent = Consent(
+                id=str(uuid.uuid4()), case_id=case.id, given_by=form.given_by,
+                purposes=sorted(set(form.purposes)), recipients=sorted(set(form.recipients)),
+                data_categories=sorted(set(form.data_categories)), method=form.method,
+                evidence=form.evidence.strip(), valid_from=form.valid_from, valid_until=form.valid_until,
+                status=form.status, recorded_by=actor.id, recorded_at=now,
+            )
+            session.add(consent)
+            bump(session, case, now)
+            return ConsentRecorded(consent.id, case.version)
+    except StaleDataError:
+        raise StaleCase(ref, expected_version, None) from None
+
+
+def withdraw_consent(
+    db: Database, actor: Actor, ref: str, consent_id: str, reason: str, *,
+    expected_version: int | None = None, now: datetime | None = None,
+) -> Withdrawn:
+    """Withdraw a consent now; sharing that rested on it stops and the case moves on as the flowchart says."""
+    now = now or utcnow()
+    _check_role(actor, "withdraw a consent")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidConcern("reason", "say why the consent was withdrawn", "ange varför samtycket återkallades")
+    try:
+        with db.write() as session:
+            require_staff(session, actor)
+            case = load_case(session, ref)
+            _check_version(ref, expected_version, case.version)
+            consent = session.scalars(
+                select(Consent).where(Consent.id == consent_id, Consent.case_id == case.id)
+            ).first()
+            if consent is None or consent.status != "given":
+                raise InvalidConcern("consent_id", "no consent in force with that id on this case",
+                                     "inget gällande samtycke med det id:t i ärendet")
+            consent.status, consent.withdrawn_at, consent.withdrawal_reason = "withdrawn", now, reason
+            session.flush()
+            engine = engine_for_version(session, case.flowchart_version)
+            facts, running = case_facts(session, case)
+            seq = None
+            if engine.chart.transition("withdraw_consent", case.state) is not None and not engine.check(
+                facts, actor, "withdraw_consent", {"reason": reason}, now
+            ):
+                salt = secrets.token_bytes(16)
+                outcome = engine.fire(facts, actor, "withdraw_consent", {"reason": reason}, now, salt=salt)
+                seq = apply_outcome(session, engine, case, outcome, now, running, salt)
+            else:
+                bump(session, case, now)
+            return Withdrawn(consent.id, case.state, case.version, seq)
+    except StaleDataError:
+        raise StaleCase(ref, expected_version, None) from None
+
+
+def _check_role(actor: Actor, action: str) -> None:
+    if actor.role not in CONSENT_ROLES:
+        raise NotPermitted(action, actor.role)
+
+
+def _check_version(ref: str, expected: int | None, current: int) -> None:
+    if expected is not None and expected != current:
+        raise StaleCase(ref, expected, current)
+
+
+def _check_form(chart, form: ConsentForm) -> None:
+    vocab = chart.vocabularies
+    for name, values, vocabulary in (
+        ("given_by", [form.given_by], "consent_givers"),
+        ("purposes", form.purposes, "purposes"),
+        ("recipients", form.recipients, "recipients"),
+        ("data_categories", form.data_categories, "data_categories"),
+        ("method", [form.method], "consent_methods"),
+    ):
+        if not values or not all(isinstance(v, str) and v in vocab[vocabulary] for v in values):
+            raise InvalidConcern(name, "choose one or more values from the list",
+                                 "välj ett eller flera värden i listan")
+    if form.status not in STATUSES:
+        raise InvalidConcern("status", "must be given or refused", "ska vara lämnat eller nekat")
+    evidence = (form.evidence or "").strip()
+    if not evidence or len(evidence) > MAX_TEXT:
+        raise InvalidConcern("evidence", "say how the consent was obtained and documented",
+                             "ange hur samtycket inhämtades och dokumenterades")
+    if form.valid_until is not None and form.valid_until < form.valid_from:
+        raise InvalidConcern("valid_until", "lies before valid_from", "ligger före giltig från")

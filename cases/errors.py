@@ -1,0 +1,57 @@
+"""Errors of the records layer; they extend the tree in `workflow.errors` and carry no personal data."""
+
+from __future__ import annotations
+
+from workflow.errors import VidoroError
+
+__all__ = ["CaseNotFound", "InvalidConcern", "InvalidIdentityNumber", "NotPermitted", "StaleCase"]
+
+
+class InvalidIdentityNumber(VidoroError):
+    """The identity number is not a valid personnummer or samordningsnummer (the number is not repeated)."""
+
+    code = "invalid_identity_number"
+
+    def __init__(self, problem_en: str, problem_sv: str) -> None:
+        super().__init__(f"invalid identity number: {problem_en}", message_sv=f"ogiltigt id-nummer: {problem_sv}")
+
+
+class InvalidConcern(VidoroError):
+    """A registration form with a missing or unacceptable field; `field` names it."""
+
+    code = "invalid_concern"
+
+    def __init__(self, field: str, problem_en: str, problem_sv: str) -> None:
+        super().__init__(f"{field}: {problem_en}", message_sv=f"{field}: {problem_sv}")
+        self.field = field
+
+
+class CaseNotFound(VidoroError):
+    code = "case_not_found"
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no case {ref!r}", message_sv=f"inget ärende {ref!r}")
+        self.ref = ref
+
+
+class NotPermitted(VidoroError):
+    code = "not_permitted"
+
+    def __init__(self, action: str, role: str) -> None:
+        super().__init__(f"role {role} may not {action}", message_sv=f"rollen {role} får inte {action}")
+        self.action, self.role = action, role
+
+
+class StaleCase(VidoroError):
+    """Someone else changed the case since the caller read it; nothing was written. Reload and retry."""
+
+    code = "stale_case"
+
+    def __init__(self, ref: str, expected: int | None, current: int | None) -> None:
+        super().__init__(
+            f"case {ref} was changed by someone else (you saw version {expected}, it is now {current}); "
+            "reload and try again",
+            message_sv=f"ärende {ref} har ändrats av någon annan (du såg version {expected}, nu {current}); "
+            "ladda om och försök igen",
+        )
+        self.ref, self.expected, self.current = ref, expected, current

@@ -1,0 +1,188 @@
+"""The records: cases, the person a case is about, staff, consents, deadlines and the transition log.
+
+Personal data sits only in `Personal*` columns (see `cases.types`). The transition log holds none: it
+names a case by its pseudonym (`Case.ref`) and staff by id, and commits to the form by a salted hash kept
+with the form in `case_events`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cases.types import PersonalDate, PersonalJSON, PersonalText, UTCDateTime
+
+__all__ = [
+    "Base",
+    "Case",
+    "CaseEvent",
+    "Consent",
+    "Deadline",
+    "FlowchartVersion",
+    "Person",
+    "Staff",
+    "TransitionLogEntry",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class FlowchartVersion(Base):
+    """A flowchart definition as it was when a case started on it; cases stay pinned to it."""
+
+    __tablename__ = "flowchart_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    source_text: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[datetime]
+
+
+class Staff(Base):
+    """A member of staff: who registers concerns and fires triggers, and in which role."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Person(Base):
+    """The person a concern is about. Everything here but the kind of number is personal data."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    identity_number: Mapped[str | None] = mapped_column(PersonalText)
+    identity_kind: Mapped[str | None] = mapped_column(String(20))
+    birth_date: Mapped[date] = mapped_column(PersonalDate)
+    given_name: Mapped[str | None] = mapped_column(PersonalText)
+    family_name: Mapped[str | None] = mapped_column(PersonalText)
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    """One concern and everything done about it, in one state of its pinned flowchart version."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    flowchart_version: Mapped[str] = mapped_column(ForeignKey("flowchart_versions.version"))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+    registered_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    reporter_org: Mapped[str] = mapped_column(String(32))
+    acute_danger: Mapped[bool] = mapped_column(Boolean, default=False)
+    police_contacted_at: Mapped[datetime | None]
+    police_contacted_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    concern: Mapped[str] = mapped_column(PersonalText)
+    shared_with: Mapped[list[str]] = mapped_column(default=list)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+    person: Mapped[Person] = relationship(lazy="raise")
+    consents: Mapped[list[Consent]] = relationship(lazy="raise", order_by="Consent.recorded_at")
+    deadlines: Mapped[list[Deadline]] = relationship(
+        lazy="raise", primaryjoin="and_(Case.id == Deadline.case_id, Deadline.stopped_at.is_(None))",
+        viewonly=True,
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Consent(Base):
+    """A consent record (DESIGN.md §3, after ISO/IEC TS 27560): who, for what, to whom, until when."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    given_by: Mapped[str] = mapped_column(String(16))
+    purposes: Mapped[list[str]]
+    recipients: Mapped[list[str]]
+    data_categories: Mapped[list[str]]
+    method: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str] = mapped_column(PersonalText)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(PersonalText)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime]
+
+
+class Deadline(Base):
+    """A statutory deadline of a case; running while `stopped_at` is empty."""
+
+    __tablename__ = "deadlines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    due_on: Mapped[date] = mapped_column(Date)
+    stopped_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_deadlines_case_running", "case_id", "stopped_at"),
+        Index("ix_deadlines_due_on", "due_on"),
+    )
+
+
+class TransitionLogEntry(Base):
+    """One entry of the append-only, hash-chained transition log (no personal data)."""
+
+    __tablename__ = "transition_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_ref: Mapped[str] = mapped_column(String(16), index=True)
+    at: Mapped[datetime]
+    trigger: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class CaseEvent(Base):
+    """The whole form of a transition, with the salt its log entry's payload hash was made with."""
+
+    __tablename__ = "case_events"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("transition_log.seq"), primary_key=True, autoincrement=False)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(PersonalJSON)

@@ -1,0 +1,237 @@
+"""The operations that change a case: each is one database transaction, all or nothing.
+
+Each one loads the case and its version, asks the engine, writes the new state, the deadlines and the log
+entry, and commits. A refused request raises before anything is written; a concurrent change raises
+`StaleCase` naming the case; a crash anywhere rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from cases import log
+from cases.db import Database
+from cases.errors import CaseNotFound, NotPermitted, StaleCase
+from cases.flowcharts import engine_for_version, pin_current
+from cases.forms import ConcernForm, check_concern
+from cases.models import Case, CaseEvent, Consent, Deadline, Person, Staff
+from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
+
+__all__ = [
+    "Fired",
+    "apply_outcome",
+    "available_triggers",
+    "bump",
+    "case_facts",
+    "fire_trigger",
+    "load_case",
+    "register_concern",
+    "require_staff",
+]
+
+_REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What a committed transition left behind: the case's new state and version, and its log position."""
+
+    ref: str
+    state: str
+    version: int
+    seq: int
+    warnings: tuple[Refusal, ...] = ()
+
+
+def new_ref() -> str:
+    """A case pseudonym that says nothing about the person: VO- and 8 random base32 characters."""
+    return "VO-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: datetime | None = None) -> Fired:
+    """Register a reporter's concern as a new case in the flowchart's initial state."""
+    now = now or utcnow()
+    with db.write() as session:
+        require_staff(session, actor)
+        engine = pin_current(session, now)
+        concern = check_concern(engine.chart, form, now)
+        ref, salt = new_ref(), secrets.token_bytes(16)
+        outcome = engine.register(
+            ref, actor, concern.received_at, concern.birth_date, now, salt=salt,
+            codes={"reporter_org": form.reporter_org, "acute_danger": form.acute_danger},
+        )
+        person = Person(
+            id=str(uuid.uuid4()), identity_number=concern.identity_number, identity_kind=concern.identity_kind,
+            birth_date=concern.birth_date, given_name=form.given_name, family_name=form.family_name,
+            created_at=now,
+        )
+        case = Case(
+            id=str(uuid.uuid4()), ref=ref, person=person, flowchart_version=engine.version,
+            state=outcome.state, received_at=concern.received_at, registered_by=actor.id,
+            reporter_org=form.reporter_org, acute_danger=form.acute_danger,
+            police_contacted_at=form.police_contacted_at,
+            police_contacted_by=actor.id if form.police_contacted_at else None,
+            concern=concern.text, shared_with=[], updated_at=now,
+        )
+        session.add_all([person, case])
+        session.flush()
+        seq = _write(session, case, outcome, now, {}, salt)
+        return Fired(ref, case.state, case.version, seq)
+
+
+def fire_trigger(
+    db: Database,
+    actor: Actor,
+    ref: str,
+    trigger: str,
+    payload: Mapping[str, Any],
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Fired:
+    """Fire `trigger` on case `ref` as `actor`, or raise without writing anything."""
+    now = now or utcnow()
+    current: int | None = None
+    try:
+        with db.write() as session:
+            require_staff(session, actor)
+            case = load_case(session, ref)
+            current = case.version
+            if expected_version is not None and expected_version != case.version:
+                raise StaleCase(ref, expected_version, case.version)
+            engine = engine_for_version(session, case.flowchart_version)
+            facts, running = case_facts(session, case)
+            salt = secrets.token_bytes(16)
+            outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
+            seq = apply_outcome(session, engine, case, outcome, now, running, salt)
+            return Fired(ref, case.state, case.version, seq, outcome.warnings)
+    except StaleDataError:
+        raise StaleCase(ref, expected_version if expected_version is not None else current, None) from None
+
+
+def available_triggers(
+    db: Database, actor: Actor, ref: str, *, now: datetime | None = None
+) -> tuple[Option, ...]:
+    """What `actor` may fire on case `ref` now, and for each refused trigger, why."""
+    now = now or utcnow()
+    with db.read() as session:
+        require_staff(session, actor)
+        case = load_case(session, ref)
+        engine = engine_for_version(session, case.flowchart_version)
+        facts, _ = case_facts(session, case)
+        return engine.options(facts, actor, now)
+
+
+# --- shared by the operations in this package -------------------------------------------------------------
+
+
+def require_staff(session: Session, actor: Actor) -> Staff:
+    """The actor must be an active member of staff acting in the role the account holds."""
+    staff = session.get(Staff, actor.id)
+    if staff is None or not staff.active or staff.role != actor.role:
+        raise NotPermitted("act as this account", actor.role)
+    return staff
+
+
+def load_case(session: Session, ref: str) -> Case:
+    case = session.scalars(select(Case).options(joinedload(Case.person)).where(Case.ref == ref)).first()
+    if case is None:
+        raise CaseNotFound(ref)
+    return case
+
+
+def case_facts(session: Session, case: Case) -> tuple[CaseFacts, dict[str, Deadline]]:
+    """The engine's view of `case`, and its running deadline rows by name."""
+    consents = session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
+    running = {
+        d.name: d
+        for d in session.scalars(
+            select(Deadline).where(Deadline.case_id == case.id, Deadline.stopped_at.is_(None))
+        )
+    }
+    facts = CaseFacts(
+        ref=case.ref,
+        state=case.state,
+        received_at=case.received_at,
+        birth_date=case.person.birth_date,
+        consents=tuple(_consent_facts(c) for c in consents),
+        deadlines={name: d.due_on for name, d in running.items()},
+        shared_with=frozenset(case.shared_with or ()),
+        last_entry_at=case.updated_at,
+    )
+    return facts, running
+
+
+def apply_outcome(
+    session: Session,
+    engine: Engine,
+    case: Case,
+    outcome: Outcome,
+    now: datetime,
+    running: dict[str, Deadline],
+    salt: bytes,
+) -> int:
+    """Write the engine's decision: state, sharing, outcome code, deadlines, log entry and form."""
+    case.state = outcome.state
+    case.updated_at = now
+    state = engine.chart.states[outcome.state]
+    if state.consent_purpose is None:
+        case.shared_with = []
+    elif outcome.shared_with:
+        case.shared_with = sorted(outcome.shared_with)
+    if state.closing:
+        case.outcome = outcome.payload.get("outcome")
+    elif case.outcome is not None:
+        case.outcome = None
+    return _write(session, case, outcome, now, running, salt)
+
+
+def _write(
+    session: Session, case: Case, outcome: Outcome, now: datetime, running: Mapping[str, Deadline], salt: bytes
+) -> int:
+    for name in (*outcome.stops, *outcome.starts):
+        if name in running:
+            running[name].stopped_at = now
+    for name, due in outcome.starts.items():
+        session.add(Deadline(case_id=case.id, name=name, started_at=now, due_on=due))
+    session.flush()  # the case row first: its lock is taken before the log's, always in that order
+    row = log.append(session, outcome.entry)
+    session.flush()
+    session.add(CaseEvent(seq=row.seq, case_id=case.id, payload=_event_payload(outcome, salt)))
+    session.flush()
+    return row.seq
+
+
+def _event_payload(outcome: Outcome, salt: bytes) -> dict[str, Any]:
+    """The form as stored, with the salt that lets an auditor re-derive the log's payload hash."""
+    fields = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in outcome.payload.items()}
+    return {"salt": base64.b64encode(salt).decode(), "fields": fields}
+
+
+def _consent_facts(c: Consent) -> ConsentFacts:
+    return ConsentFacts(
+        given_by=c.given_by, purposes=frozenset(c.purposes), recipients=frozenset(c.recipients),
+        data_categories=frozenset(c.data_categories), valid_from=c.valid_from, valid_until=c.valid_until,
+        status=c.status,
+    )
+
+
+def bump(session: Session, case: Case, now: datetime) -> None:
+    """Mark the case changed (a new version) when something its decisions depend on changes."""
+    case.updated_at = now
+    session.flush()
+

@@ -1,0 +1,254 @@
+"""The flowchart engine: which triggers an actor may fire on a case, and what firing one does.
+
+Each flowchart version is compiled once into a `transitions.Machine` without models and without automatic
+transitions. A decision binds a throw-away model object to nothing: it is passed to the machine's event for
+one call and dropped, so no machine, model or callback outlives the call and memory does not grow with the
+number of cases. The machine runs the guards as its conditions; the engine collects their reasons so that
+a refusal names every one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from transitions import Machine
+
+from policies import DEFAULT_PATH, Flowchart, Transition, load_flowchart, parse_flowchart
+from workflow.deadlines import due_on, local_date
+from workflow.errors import RoleNotAllowed, TransitionRefused, UnknownTrigger
+from workflow.facts import Actor, CaseFacts, age_on
+from workflow.fields import validate_payload
+from workflow.guards import ADULT_AGE, GUARDS, OPTIONAL_FIELDS, Context
+from workflow.log import LogEntry, payload_hash
+from workflow.refusals import Refusal
+
+__all__ = ["Engine", "Option", "Outcome", "default_flowchart", "engine_for", "flowchart_from_text"]
+
+REGISTER = "register"
+
+
+@dataclass(frozen=True)
+class Option:
+    """A trigger as offered to one actor on one case now: allowed or not, and why not."""
+
+    trigger: str
+    label: Any
+    allowed: bool
+    refusals: tuple[Refusal, ...] = ()
+    requires: tuple[str, ...] = ()
+    warnings: tuple[Refusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What firing a trigger does: the caller writes all of it in one transaction, or nothing."""
+
+    state: str
+    starts: Mapping[str, date]
+    stops: tuple[str, ...]
+    entry: LogEntry
+    payload: Mapping[str, Any]
+    warnings: tuple[Refusal, ...] = ()
+    shared_with: frozenset[str] = field(default_factory=frozenset)
+
+
+class _Decision:
+    """The throw-away model for one call: the machine reads and sets `state`, guards fill `refusals`."""
+
+    __slots__ = ("ctx", "refusals", "state")
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.state = ctx.case.state
+        self.refusals: list[Refusal] = []
+
+
+class Engine:
+    """One compiled flowchart version."""
+
+    def __init__(self, chart: Flowchart) -> None:
+        self.chart = chart
+        self.machine = Machine(
+            model=None,
+            states=list(chart.states),
+            initial=chart.initial_state,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+        for t in chart.transitions:
+            self.machine.add_transition(
+                t.trigger, t.source, t.dest, conditions=[_guards_condition(t)]
+            )
+
+    @property
+    def version(self) -> str:
+        return self.chart.version
+
+    def options(self, case: CaseFacts, actor: Actor, now: datetime) -> tuple[Option, ...]:
+        """Every trigger leaving the case's state, as this actor sees it before filling in a form."""
+        out = []
+        for t in self.chart.transitions_from(case.state):
+            refusals = self._refusals(t, case, actor, now, {})
+            blocking = tuple(r for r in refusals if r.kind not in ("field", "warning"))
+            requires = tuple(dict.fromkeys([*t.requires, *(r.field_name for r in refusals if r.field_name)]))
+            out.append(Option(
+                trigger=t.trigger,
+                label=t.label,
+                allowed=not blocking,
+                refusals=blocking,
+                requires=requires,
+                warnings=tuple(r for r in refusals if r.kind == "warning"),
+            ))
+        return tuple(out)
+
+    def check(
+        self, case: CaseFacts, actor: Actor, trigger: str, payload: Mapping[str, Any], now: datetime
+    ) -> tuple[Refusal, ...]:
+        """Every reason firing `trigger` with `payload` would be refused (warnings excluded)."""
+        transition = self._transition(case, trigger)
+        if transition is None:
+            return (self._wrong_state(case, trigger),)
+        clean, field_refusals = validate_payload(self.chart, transition, payload, _optional(transition))
+        refusals = self._refusals(transition, case, actor, now, clean)
+        return tuple(r for r in (*field_refusals, *refusals) if r.kind != "warning")
+
+    def fire(
+        self,
+        case: CaseFacts,
+        actor: Actor,
+        trigger: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+        *,
+        salt: bytes,
+    ) -> Outcome:
+        """Decide `trigger`; return what to write, or raise a `TransitionRefused` naming every reason."""
+        transition = self._transition(case, trigger)
+        if transition is None:
+            raise TransitionRefused.for_refusals(case.ref, trigger, [self._wrong_state(case, trigger)])
+        clean, field_refusals = validate_payload(self.chart, transition, payload, _optional(transition))
+        if field_refusals:
+            refusals = [*self._role(transition, actor), *field_refusals]
+            raise TransitionRefused.for_refusals(case.ref, trigger, refusals)
+        decision = _Decision(Context(self.chart, transition, case, actor, now, clean))
+        if not self.machine.events[trigger].trigger(decision):
+            blocking = [r for r in decision.refusals if r.kind != "warning"]
+            raise TransitionRefused.for_refusals(case.ref, trigger, blocking)
+        warnings = tuple(r for r in decision.refusals if r.kind == "warning")
+        starts = self._starts(transition.starts, case.received_at, case.birth_date, now, clean)
+        stops = tuple(d for d in transition.stops if d in case.deadlines and d not in starts)
+        shared = frozenset(transition.consent.recipients) | frozenset(clean.get("recipients", ())) \
+            if transition.consent and "consent" in transition.guards else frozenset()
+        entry = LogEntry(
+            at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=trigger,
+            from_state=case.state, to_state=decision.state, flowchart_version=self.version,
+            codes=self._codes(clean), payload_hash=payload_hash(clean, salt),
+        )
+        return Outcome(decision.state, starts, stops, entry, clean, warnings, shared)
+
+    def register(
+        self, case_ref: str, actor: Actor, received_at: datetime, birth_date: date, now: datetime, *, salt: bytes,
+        codes: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        """A reporter's concern enters the flowchart: the initial state, its deadlines and the first entry."""
+        if actor.role not in self.chart.initial_roles:
+            refusal = Refusal("role", {"role": actor.role, "allowed": sorted(self.chart.initial_roles)})
+            raise RoleNotAllowed(case_ref, REGISTER, [refusal])
+        starts = self._starts(self.chart.initial_starts, received_at, birth_date, now, {})
+        codes = dict(codes or {})
+        entry = LogEntry(
+            at=now, case_ref=case_ref, actor_id=actor.id, role=actor.role, trigger=REGISTER, from_state=None,
+            to_state=self.chart.initial_state, flowchart_version=self.version, codes=codes,
+            payload_hash=payload_hash(codes, salt),
+        )
+        return Outcome(self.chart.initial_state, starts, (), entry, codes)
+
+    # --- internals ---------------------------------------------------------------------------------------
+
+    def _transition(self, case: CaseFacts, trigger: str) -> Transition | None:
+        if trigger not in self.machine.events:
+            raise UnknownTrigger(trigger, self.chart.triggers)
+        return self.chart.transition(trigger, case.state)
+
+    def _wrong_state(self, case: CaseFacts, trigger: str) -> Refusal:
+        allowed = sorted({t.source for t in self.chart.transitions if t.trigger == trigger})
+        return Refusal("wrong_state", {"state": case.state, "allowed": allowed})
+
+    @staticmethod
+    def _role(transition: Transition, actor: Actor) -> list[Refusal]:
+        if actor.role in transition.roles:
+            return []
+        return [Refusal("role", {"role": actor.role, "allowed": sorted(transition.roles)})]
+
+    def _refusals(
+        self, t: Transition, case: CaseFacts, actor: Actor, now: datetime, payload: Mapping[str, Any]
+    ) -> list[Refusal]:
+        return _evaluate(Context(self.chart, t, case, actor, now, payload))
+
+    def _starts(
+        self, names, received_at: datetime, birth_date: date, now: datetime, payload: Mapping[str, Any]
+    ) -> dict[str, date]:
+        received = local_date(received_at, self.chart.timezone)
+        child = age_on(birth_date, received) < ADULT_AGE
+        starts = {}
+        for name in names:
+            deadline = self.chart.deadlines[name]
+            if deadline.applies_to == ("adult" if child else "child"):
+                continue
+            starts[name] = due_on(
+                deadline, received_at=received_at, fired_at=now, timezone=self.chart.timezone, payload=payload
+            )
+        return starts
+
+    def _codes(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The coded, non-personal part of a form that goes into the log."""
+        return {k: v for k, v in payload.items() if not self.chart.fields[k].personal}
+
+
+def _evaluate(ctx: Context) -> list[Refusal]:
+    """Role first, then every guard and warning of the transition."""
+    refusals = Engine._role(ctx.transition, ctx.actor)
+    for name in (*ctx.transition.guards, *ctx.transition.warnings):
+        refusals.extend(GUARDS[name](ctx))
+    return refusals
+
+
+def _guards_condition(transition: Transition):
+    """The machine's condition for `transition`: true when nothing but warnings stands in the way."""
+
+    def condition(event) -> bool:
+        decision: _Decision = event.model
+        decision.refusals = _evaluate(decision.ctx)
+        return all(r.kind == "warning" for r in decision.refusals)
+
+    condition.__name__ = f"guards_of_{transition.trigger}_from_{transition.source}"
+    return condition
+
+
+def _optional(transition: Transition) -> tuple[str, ...]:
+    return tuple(f for g in transition.guards for f in OPTIONAL_FIELDS.get(g, ()))
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def engine_for(chart: Flowchart) -> Engine:
+    """The compiled engine of a flowchart version, compiled once per process."""
+    engine = _ENGINES.get(chart.version)
+    if engine is None:
+        engine = _ENGINES.setdefault(chart.version, Engine(chart))
+    return engine
+
+
+def default_flowchart(path=DEFAULT_PATH) -> Flowchart:
+    """The flowchart shipped in `policies/`, validated against the guards this engine implements."""
+    return load_flowchart(path, guards=GUARDS)
+
+
+def flowchart_from_text(text: str, source: str) -> Flowchart:
+    """A stored flowchart version (a case stays on the version it started on)."""
+    return parse_flowchart(text, source=source, guards=GUARDS)

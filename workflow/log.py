@@ -1,0 +1,103 @@
+"""The transition log's entries: a canonical byte encoding without personal data, and the hash chain.
+
+An entry holds who (staff id and role), when, which case (its pseudonym), from, to, the trigger, the coded
+fields (outcome, legal basis, recipients, dates) and a salted hash of the whole form. Free text never
+enters the log. Entries hash with RFC 9162's leaf hash, SHA-256(0x00 ‖ entry), so that the Merkle tree of
+the audit issue can be built over the same leaves; here each entry's chain hash also commits to the one
+before it, so a changed, removed or reordered entry breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+__all__ = ["GENESIS", "LogEntry", "chain_hash", "leaf_hash", "payload_hash"]
+
+GENESIS = bytes(32)
+ENTRY_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One transition as it is written to the log (no personal data)."""
+
+    at: datetime
+    case_ref: str
+    actor_id: str
+    role: str
+    trigger: str
+    from_state: str | None
+    to_state: str
+    flowchart_version: str
+    codes: Mapping[str, Any] = field(default_factory=dict)
+    payload_hash: str = ""
+
+    def canonical(self) -> bytes:
+        """The entry as sorted, compact UTF-8 JSON: the same entry always gives the same bytes."""
+        body = {
+            "v": ENTRY_FORMAT,
+            "at": _utc(self.at),
+            "case": self.case_ref,
+            "actor": self.actor_id,
+            "role": self.role,
+            "trigger": self.trigger,
+            "from": self.from_state,
+            "to": self.to_state,
+            "flowchart": self.flowchart_version,
+            "codes": {k: _plain(v) for k, v in sorted(self.codes.items())},
+            "payload": self.payload_hash,
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_canonical(cls, data: bytes) -> LogEntry:
+        body = json.loads(data)
+        return cls(
+            at=datetime.fromisoformat(body["at"]),
+            case_ref=body["case"],
+            actor_id=body["actor"],
+            role=body["role"],
+            trigger=body["trigger"],
+            from_state=body["from"],
+            to_state=body["to"],
+            flowchart_version=body["flowchart"],
+            codes=body["codes"],
+            payload_hash=body["payload"],
+        )
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    """RFC 9162 §2.1.1: the hash of a leaf is SHA-256(0x00 ‖ entry)."""
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def chain_hash(previous: bytes, entry: bytes) -> bytes:
+    """The running hash after `entry`: SHA-256(previous chain hash ‖ leaf hash of entry)."""
+    return hashlib.sha256(previous + leaf_hash(entry)).digest()
+
+
+def payload_hash(payload: Mapping[str, Any], salt: bytes) -> str:
+    """A salted hash of the whole form, so the log commits to it without a guessable digest of free text."""
+    if len(salt) < 16:
+        raise ValueError("the payload salt must be at least 16 random bytes")
+    body = json.dumps({k: _plain(v) for k, v in payload.items()}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(salt + body.encode()).hexdigest()
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("log times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | frozenset | set):
+        return sorted(_plain(v) for v in value)
+    return value

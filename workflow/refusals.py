@@ -1,0 +1,125 @@
+"""Why a trigger may not be fired: one machine-readable code, and text for people in Swedish and English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Refusal"]
+
+# code -> (kind, Swedish, English). Parameters are names and codes, never values a person typed.
+_TEXTS: dict[str, tuple[str, str, str]] = {
+    "wrong_state": (
+        "state",
+        "kan inte göras i läget {state} (bara från {allowed})",
+        "cannot be done in state {state} (only from {allowed})",
+    ),
+    "role": (
+        "role",
+        "rollen {role} får inte göra detta (bara {allowed})",
+        "role {role} may not do this (only {allowed})",
+    ),
+    "missing_field": ("field", "fältet {field} saknas", "field {field} is missing"),
+    "invalid_field": ("field", "fältet {field} är ogiltigt: {problem}", "field {field} is invalid: {problem}"),
+    "unexpected_field": (
+        "field",
+        "fältet {field} hör inte till denna händelse",
+        "field {field} does not belong to this trigger",
+    ),
+    "not_child": ("guard", "gäller bara barn (under 18 år vid mottagandet)", "only for a child (under 18 on receipt)"),
+    "not_adult": (
+        "guard",
+        "gäller bara vuxna (18 år eller äldre vid mottagandet)",
+        "only for an adult (18 or older on receipt)",
+    ),
+    "late_pre_assessment": (
+        "field",
+        "förhandsbedömningen skulle ha avslutats senast {due}; ange synnerliga skäl (special_reason)",
+        "the pre-assessment was due by {due}; give exceptional reasons (special_reason)",
+    ),
+    "due_date_not_future": (
+        "guard",
+        "det nya slutdatumet {date} måste ligga efter dagens datum och nuvarande slutdatum",
+        "the new due date {date} must be after today and after the current due date",
+    ),
+    "consent_missing": (
+        "consent",
+        "giltigt samtycke saknas från {given_by} för {purpose}",
+        "no active consent from {given_by} for {purpose}",
+    ),
+    "consent_incomplete": (
+        "consent",
+        "samtycket från {given_by} för {purpose} omfattar inte {uncovered}",
+        "the consent from {given_by} for {purpose} does not cover {uncovered}",
+    ),
+    "consent_still_active": (
+        "guard",
+        "samtycket för {purpose} gäller fortfarande; återkalla samtycket i stället",
+        "the consent for {purpose} is still active; withdraw the consent record instead",
+    ),
+    "retention_not_over": (
+        "guard",
+        "gallringsfristen löper till {until}",
+        "the retention period runs until {until}",
+    ),
+    "sig_age_range": (
+        "warning",
+        "SIG riktar sig till personer 15–25 år; personen är {age} år",
+        "SIG is meant for ages 15–25; the person is {age}",
+    ),
+}
+
+# invalid_field problems -> (Swedish, English)
+_PROBLEMS: dict[str, tuple[str, str]] = {
+    "not_text": ("ska vara text", "must be text"),
+    "empty": ("får inte vara tomt", "must not be empty"),
+    "too_long": ("är för långt", "is too long"),
+    "not_a_date": ("ska vara ett datum ÅÅÅÅ-MM-DD", "must be a date YYYY-MM-DD"),
+    "unknown_code": ("har ett värde som inte finns i listan", "has a value that is not in the list"),
+    "code_not_allowed": ("har ett värde som inte är tillåtet här", "has a value that is not allowed here"),
+    "not_a_list": ("ska vara en lista", "must be a list"),
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason a trigger is refused (or, for kind 'warning', only cautioned)."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in _TEXTS:
+            raise KeyError(f"no text for refusal code {self.code!r}")
+
+    @property
+    def kind(self) -> str:
+        """state, role, field, guard, consent or warning."""
+        return _TEXTS[self.code][0]
+
+    @property
+    def field_name(self) -> str | None:
+        return self.params.get("field")
+
+    def text(self, lang: str = "sv") -> str:
+        _, sv, en = _TEXTS[self.code]
+        params = {k: _show(v) for k, v in self.params.items()}
+        if "problem" in params:
+            params["problem"] = _PROBLEMS[params["problem"]][lang == "en"]
+        return (en if lang == "en" else sv).format(**params)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "kind": self.kind, **{k: _plain(v) for k, v in self.params.items()}}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(sorted(str(v) for v in value))
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(str(v) for v in value)
+    return value if isinstance(value, int | str | None) else str(value)
