@@ -43,10 +43,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (never committed)."""
-        with self._reader() as session, session.begin():
+        """A read-only transaction: never committed; closing it ends the transaction, objects stay loaded."""
+        with self._reader() as session:
             yield session
-            session.rollback()
 
     def alembic_config(self) -> Config:
         config = Config()

@@ -16,7 +16,7 @@ from personnummer import personnummer as _pn
 
 from cases.errors import InvalidIdentityNumber
 
-__all__ = ["ACCEPTED_KINDS", "IdentityNumber", "parse_identity_number"]
+__all__ = ["ACCEPTED_KINDS", "IdentityNumber", "generate_identity_number", "parse_identity_number"]
 
 ACCEPTED_KINDS = frozenset({"personnummer", "samordningsnummer"})
 _INTERIM = re.compile(r"^(\d{2})?(\d{2})(\d{2})(\d{2})([-+]?)([TRSUWXJKLMN])(\d{2})(\d)$")
@@ -79,3 +79,16 @@ def _luhn(digits: str) -> int:
         v = int(ch) * (2 - i % 2)
         total += v - 9 if v > 9 else v
     return (10 - total % 10) % 10
+
+
+def generate_identity_number(birth_date: date, serial: int, *, coordination: bool = False) -> str:
+    """A valid number for generated people (demo data, tests): YYYYMMDDNNNC with a correct check digit.
+
+    `serial` (1–999) picks the three-digit birth number; its last digit gives the legal sex. The numbers are
+    valid but made up: use them only for people who do not exist.
+    """
+    if not 1 <= serial <= 999:
+        raise ValueError("serial must be 1–999")
+    day = birth_date.day + (60 if coordination else 0)
+    short = f"{birth_date:%y%m}{day:02d}{serial:03d}"
+    return f"{birth_date.year // 100}{short}{_luhn(short)}"

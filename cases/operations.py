@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases import log
@@ -187,7 +188,7 @@ def apply_outcome(
 ) -> int:
     """Write the engine's decision: state, sharing, outcome code, deadlines, log entry and form."""
     case.state = outcome.state
-    case.updated_at = now
+    touch(case, now)
     state = engine.chart.states[outcome.state]
     if state.consent_purpose is None:
         case.shared_with = []
@@ -230,8 +231,13 @@ def _consent_facts(c: Consent) -> ConsentFacts:
     )
 
 
+def touch(case: Case, now: datetime) -> None:
+    """Make this transaction write the case row, so its version moves on even if nothing else changed."""
+    case.updated_at = now
+    flag_modified(case, "updated_at")
+
+
 def bump(session: Session, case: Case, now: datetime) -> None:
     """Mark the case changed (a new version) when something its decisions depend on changes."""
-    case.updated_at = now
+    touch(case, now)
     session.flush()
-

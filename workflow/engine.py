@@ -127,6 +127,7 @@ class Engine:
         salt: bytes,
     ) -> Outcome:
         """Decide `trigger`; return what to write, or raise a `TransitionRefused` naming every reason."""
+        _require_aware(now)
         transition = self._transition(case, trigger)
         if transition is None:
             raise TransitionRefused.for_refusals(case.ref, trigger, [self._wrong_state(case, trigger)])
@@ -155,6 +156,7 @@ class Engine:
         codes: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """A reporter's concern enters the flowchart: the initial state, its deadlines and the first entry."""
+        _require_aware(now, received_at)
         if actor.role not in self.chart.initial_roles:
             refusal = Refusal("role", {"role": actor.role, "allowed": sorted(self.chart.initial_roles)})
             raise RoleNotAllowed(case_ref, REGISTER, [refusal])
@@ -227,6 +229,11 @@ def _guards_condition(transition: Transition):
 
     condition.__name__ = f"guards_of_{transition.trigger}_from_{transition.source}"
     return condition
+
+
+def _require_aware(*moments: datetime) -> None:
+    if any(m.tzinfo is None for m in moments):
+        raise ValueError("the engine decides on timezone-aware moments only")
 
 
 def _optional(transition: Transition) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ def validate_payload(
         refusals.append(Refusal("unexpected_field", {"field": str(name)[:64]}))
     for name in allowed:
         value = payload.get(name)
-        if value is None or value in ("", [], ()):
+        if value is None or value in ([], ()) or (isinstance(value, str) and not value.strip()):
             if name in transition.requires:
                 refusals.append(Refusal("missing_field", {"field": name}))
             continue

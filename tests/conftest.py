@@ -1,0 +1,121 @@
+"""Shared fixtures: a database on SQLite and on PostgreSQL for every test that touches one.
+
+PostgreSQL tests use a schema of their own in the `test` database (VIDORO_TEST_POSTGRES_URL), so runs
+never see each other's tables. With CI=true a PostgreSQL that cannot be reached fails the run, and so
+does any skipped test: in CI a skip would hide a test that did not run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cases import Database, add_staff
+from cases.identity import generate_identity_number
+from cases.models import Base
+
+POSTGRES_URL = os.environ.get("VIDORO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+
+
+def _postgres_unreachable(reason: str):
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+    pytest.skip(f"PostgreSQL not reachable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file, copied for each test (much faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "vidoro.db"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """A fresh schema in the test database, migrated once; dropped at the end of the run."""
+    schema = f"vidoro_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any failure to connect means: no PostgreSQL here
+        _postgres_unreachable(type(exc).__name__)
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """The URL of an empty, migrated database: one run on SQLite, one on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "vidoro.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_schema")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def db(db_url):
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def staff(db):
+    """One active account per role, as actors."""
+    return {role: add_staff(db, f"{role}-1", f"Test {role}", role) for role in ROLES}
+
+
+@pytest.fixture
+def child_number() -> str:
+    """A generated personnummer of a 14-year-old (on NOW)."""
+    return generate_identity_number(date(2012, 5, 17), 238)
+
+
+@pytest.fixture
+def adult_number() -> str:
+    """A generated samordningsnummer of a 19-year-old (on NOW)."""
+    return generate_identity_number(date(2007, 3, 2), 415, coordination=True)
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if IN_CI and _skipped and exitstatus == 0:
+        print(f"\nCI=true: {len(_skipped)} test(s) skipped, which counts as a failure here: {_skipped[:5]}")
+        session.exitstatus = 1

@@ -1,0 +1,119 @@
+"""The flowchart definition: the shipped one is valid, broken ones are refused naming file and fault."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from policies import DEFAULT_PATH, PolicyError, load_flowchart, parse_flowchart
+from workflow import GUARDS
+
+TEXT = DEFAULT_PATH.read_text(encoding="utf-8")
+
+
+def parse(text: str):
+    return parse_flowchart(text, source="broken.toml", guards=GUARDS)
+
+
+def test_shipped_flowchart_has_every_state_of_design():
+    chart = load_flowchart(guards=GUARDS)
+    assert set(chart.states) == {
+        "registered", "protection_assessment", "pre_assessment", "investigation", "awaiting_consent", "sig",
+        "exit_support", "family_support", "other_support", "follow_up", "closed", "erased",
+    }
+    assert chart.states["registered"].label("sv") == "Oro anmäld"
+    assert chart.states["registered"].label("en") == "Concern registered"
+    assert chart.initial_state == "registered"
+    assert set(chart.vocabularies["outcomes"]) >= {"not_opened", "no_need", "completed"}
+
+
+def test_every_transition_carries_roles_and_labels():
+    chart = load_flowchart(guards=GUARDS)
+    for t in chart.transitions:
+        assert t.roles, t.trigger
+        assert t.label.sv and t.label.en, t.trigger
+
+
+def test_version_is_a_content_hash():
+    chart = parse(TEXT)
+    assert re.fullmatch(r"[0-9a-f]{64}", chart.version)
+    assert parse("# a comment\n" + TEXT).version == chart.version  # formatting is not meaning
+    changed = TEXT.replace('retention_years = 5', 'retention_years = 6')
+    assert parse(changed).version != chart.version
+
+
+def _replace(old: str, new: str, count: int = 1) -> str:
+    assert old in TEXT, old
+    return TEXT.replace(old, new, count)
+
+
+BROKEN = {
+    "unknown state": (_replace('to = "sig"\n', 'to = "sgi"\n'), "unknown state 'sgi'"),
+    "unknown source state": (_replace('from = ["registered"]\nto = "protection_assessment"',
+                                      'from = ["registred"]\nto = "protection_assessment"'),
+                             "unknown state 'registred'"),
+    "unreachable state": (
+        _replace("[states.erased]", '[states.limbo]\nlabel = { sv = "Limbo", en = "Limbo" }\n[states.erased]'),
+        "state 'limbo' is unreachable",
+    ),
+    "no way to closed": (
+        _replace('from = ["sig", "exit_support", "family_support", "other_support"]\nto = "follow_up"',
+                 'from = ["sig", "exit_support", "family_support"]\nto = "follow_up"'),
+        "state 'other_support' has no path to 'closed'",
+    ),
+    "trigger without roles": (
+        _replace('roles = ["caseworker"]\nrequires = ["proposed_intervention"]',
+                 'roles = []\nrequires = ["proposed_intervention"]'),
+        "'request_consent' has no roles",
+    ),
+    "unknown role": (_replace('roles = ["system"]', 'roles = ["robot"]'), "unknown role 'robot'"),
+    "unknown guard": (_replace('guards = ["child"]', 'guards = ["is_minor"]'), "unknown guard 'is_minor'"),
+    "unknown warning": (_replace('warnings = ["sig_age_range"]', 'warnings = ["too_old"]'), "unknown guard 'too_old'"),
+    "duplicate trigger": (
+        TEXT + '\n[[transitions]]\ntrigger = "start_follow_up"\nlabel = { sv = "x", en = "x" }\n'
+               'from = ["sig"]\nto = "follow_up"\nroles = ["caseworker"]\n',
+        "duplicate trigger 'start_follow_up' from state 'sig'",
+    ),
+    "unknown field": (_replace('requires = ["proposed_intervention"]', 'requires = ["proposal"]'),
+                      "requires unknown field 'proposal'"),
+    "unknown deadline": (_replace('starts = ["investigation_extended"]', 'starts = ["investigation_longer"]'),
+                         "unknown deadline 'investigation_longer'"),
+    "missing English label": (_replace('label = { sv = "Utredning", en = "Investigation" }',
+                                       'label = { sv = "Utredning" }'), "label with Swedish (sv) and English (en)"),
+    "unknown vocabulary code": (_replace('choices = { legal_basis = ["sol_11_1"] }',
+                                         'choices = { legal_basis = ["sol_99"] }'), "unknown legal_bases ['sol_99']"),
+    "consent guard without rule": (
+        _replace('guards = ["consent_withdrawn"]', 'guards = ["consent_withdrawn", "consent"]'),
+        "consent guard but no 'consent' table",
+    ),
+    "unknown consent purpose": (_replace('consent = { purpose = "exit_support"', 'consent = { purpose = "exit"'),
+                                "unknown purposes ['exit']"),
+    "deadline rule": (_replace('rule = "months"', 'rule = "weeks"'), "unknown rule 'weeks'"),
+    "terminal state with exits": (
+        TEXT + '\n[[transitions]]\ntrigger = "restore"\nlabel = { sv = "x", en = "x" }\n'
+               'from = ["erased"]\nto = "closed"\nroles = ["admin"]\n',
+        "terminal state 'erased' has transitions out of it",
+    ),
+    "not TOML": ("name = [", "is not valid TOML"),
+    "no transitions": (TEXT.split("[[transitions]]")[0], "has no [[transitions]]"),
+}
+
+
+@pytest.mark.parametrize("text, fault", BROKEN.values(), ids=BROKEN.keys())
+def test_broken_definition_is_refused_naming_file_and_fault(text, fault):
+    with pytest.raises(PolicyError) as caught:
+        parse(text)
+    assert str(caught.value).startswith("broken.toml: ")
+    assert fault in str(caught.value)
+
+
+def test_unreadable_file_is_named(tmp_path):
+    missing = tmp_path / "nowhere.toml"
+    with pytest.raises(PolicyError, match=r"nowhere\.toml: cannot be read"):
+        load_flowchart(missing, guards=GUARDS)
+
+
+def test_loading_checks_guards_against_what_the_engine_implements():
+    with pytest.raises(PolicyError, match="unknown guard 'child'"):
+        parse_flowchart(TEXT, source="x.toml", guards=set(GUARDS) - {"child"})

@@ -1,0 +1,189 @@
+"""The `vidoro` command: set up an instance, migrate, draw the flowchart, serve, fill with demo data.
+
+Errors that a person can act on are printed as one line naming what to do, with exit status 2 for bad
+input and 1 for everything else; never a traceback for an expected failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from cases import Database
+from policies import PolicyError
+from web.config import load_config
+from workflow import VidoroError
+
+__all__ = ["main"]
+
+
+def _friendly(command):
+    """Turn the errors a person can act on into one clear line instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except PolicyError as exc:
+            raise click.ClickException(f"the flowchart definition is broken: {exc}") from None
+        except VidoroError as exc:
+            raise click.UsageError(str(exc)) from None
+        except OperationalError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise click.ClickException(
+                f"cannot use the database ({reason}); check VIDORO_DATABASE_URL, or run `vidoro init`"
+            ) from None
+
+    return wrapper
+
+
+def _database(config) -> Database:
+    return Database(config["VIDORO_DATABASE_URL"])
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """vidoro: the vid oro flowchart as an enforced, logged case workflow."""
+    ctx.obj = load_config()
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Also fill the instance with generated demo staff and cases.")
+@click.pass_obj
+@_friendly
+def init(config, demo: bool) -> None:
+    """Create the instance folder and the database, or bring them up to date (safe to run again)."""
+    home: Path = config["VIDORO_HOME"]
+    created = not home.exists()
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)  # the instance holds the database and, later, the keys: owner only
+    db = _database(config)
+    before = db.current_revision()
+    db.upgrade()
+    click.echo(f"instance: {home} ({'created' if created else 'exists'})")
+    click.echo(f"database: {_shown(db.url)} (schema {before or 'empty'} -> {db.current_revision()})")
+    if demo:
+        _fill_demo(db, per_state=2)
+    db.dispose()
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.pass_obj
+@_friendly
+def db_upgrade(config, revision: str) -> None:
+    """Apply the schema migrations up to REVISION."""
+    database = _database(config)
+    before = database.current_revision()
+    database.upgrade(revision)
+    click.echo(f"schema {before or 'empty'} -> {database.current_revision()}")
+    database.dispose()
+
+
+@db.command("current")
+@click.pass_obj
+@_friendly
+def db_current(config) -> None:
+    """Show the schema revision of the database and the newest one known."""
+    database = _database(config)
+    click.echo(f"database: {database.current_revision() or 'empty'}; newest: {database.head_revision()}")
+    database.dispose()
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True)
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+@_friendly
+def flowchart(fmt: str, lang: str, output: str | None) -> None:
+    """Draw the flowchart new cases start on, as Mermaid text or an SVG picture."""
+    from cases.flowcharts import current_engine
+    from workflow.diagram import to_mermaid, to_svg
+
+    chart = current_engine().chart
+    text = to_mermaid(chart, lang=lang) if fmt == "mermaid" else to_svg(chart, lang=lang)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@main.command()
+@click.option("--per-state", default=2, show_default=True, type=click.IntRange(1, 500),
+              help="Generated cases in each state of the flowchart.")
+@click.pass_obj
+@_friendly
+def demo(config, per_state: int) -> None:
+    """Fill the instance with generated demo staff and cases in every state (no real people)."""
+    database = _ready_database(config)
+    _fill_demo(database, per_state=per_state)
+    database.dispose()
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default VIDORO_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default VIDORO_PORT or 8000).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--demo", is_flag=True, help="Fill with demo data first if there are no cases yet.")
+@click.pass_obj
+@_friendly
+def serve(config, host: str | None, port: int | None, threads: int, demo: bool) -> None:
+    """Serve vidoro with a production WSGI server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    database = _ready_database(config)
+    if demo and _case_count(database) == 0:
+        _fill_demo(database, per_state=2)
+    database.dispose()
+    host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
+    click.echo(f"vidoro serving on http://{host}:{port} (Ctrl-C stops)")
+    waitress_serve(create_app(config), host=host, port=port, threads=threads, ident="vidoro")
+
+
+def _ready_database(config) -> Database:
+    database = _database(config)
+    current, head = database.current_revision(), database.head_revision()
+    if current != head:
+        database.dispose()
+        raise click.ClickException(
+            f"the database at {_shown(config['VIDORO_DATABASE_URL'])} is not ready "
+            f"(schema {current or 'empty'}, needs {head}); run `vidoro init`"
+        )
+    return database
+
+
+def _case_count(database: Database) -> int:
+    from sqlalchemy import func, select
+
+    from cases.models import Case
+
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def _fill_demo(database: Database, *, per_state: int) -> None:
+    from cases.demo import PATHS, fill_demo
+
+    total = per_state * len(PATHS)
+    with click.progressbar(length=total, label="demo cases", file=sys.stderr) as bar:
+        fill_demo(database, per_state=per_state, progress=lambda done, _total: bar.update(1))
+    click.echo(f"demo: {total} generated cases in {len(PATHS)} states, one account per role (demo-<role>)")
