@@ -114,11 +114,6 @@ class Case(Base):
     updated_at: Mapped[datetime]
 
     person: Mapped[Person] = relationship(lazy="raise")
-    consents: Mapped[list[Consent]] = relationship(lazy="raise", order_by="Consent.recorded_at")
-    deadlines: Mapped[list[Deadline]] = relationship(
-        lazy="raise", primaryjoin="and_(Case.id == Deadline.case_id, Deadline.stopped_at.is_(None))",
-        viewonly=True,
-    )
 
     __mapper_args__ = {"version_id_col": version}
 
