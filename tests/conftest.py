@@ -82,6 +82,25 @@ def db_url(request, tmp_path) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_url(request, tmp_path):
+    """The URL of a database without any schema: a new SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.db'}"
+        return
+    request.getfixturevalue("postgres_schema")  # skips (or fails in CI) as the suite does without PostgreSQL
+    schema = f"vidoro_blank_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture
 def db(db_url):
     database = Database(db_url)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cases import Database
 from policies import PolicyError
@@ -32,19 +35,29 @@ def _friendly(command):
             return command(*args, **kwargs)
         except PolicyError as exc:
             raise click.ClickException(f"the flowchart definition is broken: {exc}") from None
-        except VidoroError as exc:
+        except (VidoroError, CommandError) as exc:
             raise click.UsageError(str(exc)) from None
         except OperationalError as exc:
             reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
             raise click.ClickException(
                 f"cannot use the database ({reason}); check VIDORO_DATABASE_URL, or run `vidoro init`"
             ) from None
+        except ArgumentError as exc:
+            raise click.ClickException(f"VIDORO_DATABASE_URL is not a usable database URL ({exc})") from None
+        except OSError as exc:
+            raise click.ClickException(f"{exc.filename or 'a file'}: {exc.strerror or exc}") from None
 
     return wrapper
 
 
-def _database(config) -> Database:
-    return Database(config["VIDORO_DATABASE_URL"])
+@contextmanager
+def _database(config) -> Iterator[Database]:
+    """The configured database, disposed of (connections closed) however the command ends."""
+    database = Database(config["VIDORO_DATABASE_URL"])
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 def _shown(url: str) -> str:
@@ -68,14 +81,13 @@ def init(config, demo: bool) -> None:
     created = not home.exists()
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)  # the instance holds the database and, later, the keys: owner only
-    db = _database(config)
-    before = db.current_revision()
-    db.upgrade()
-    click.echo(f"instance: {home} ({'created' if created else 'exists'})")
-    click.echo(f"database: {_shown(db.url)} (schema {before or 'empty'} -> {db.current_revision()})")
-    if demo:
-        _fill_demo(db, per_state=2)
-    db.dispose()
+    with _database(config) as db:
+        before = db.current_revision()
+        db.upgrade()
+        click.echo(f"instance: {home} ({'created' if created else 'exists'})")
+        click.echo(f"database: {_shown(db.url)} (schema {before or 'empty'} -> {db.current_revision()})")
+        if demo:
+            _fill_demo(db, per_state=2)
 
 
 @main.group()
@@ -89,11 +101,10 @@ def db() -> None:
 @_friendly
 def db_upgrade(config, revision: str) -> None:
     """Apply the schema migrations up to REVISION."""
-    database = _database(config)
-    before = database.current_revision()
-    database.upgrade(revision)
-    click.echo(f"schema {before or 'empty'} -> {database.current_revision()}")
-    database.dispose()
+    with _database(config) as database:
+        before = database.current_revision()
+        database.upgrade(revision)
+        click.echo(f"schema {before or 'empty'} -> {database.current_revision()}")
 
 
 @db.command("current")
@@ -101,9 +112,8 @@ def db_upgrade(config, revision: str) -> None:
 @_friendly
 def db_current(config) -> None:
     """Show the schema revision of the database and the newest one known."""
-    database = _database(config)
-    click.echo(f"database: {database.current_revision() or 'empty'}; newest: {database.head_revision()}")
-    database.dispose()
+    with _database(config) as database:
+        click.echo(f"database: {database.current_revision() or 'empty'}; newest: {database.head_revision()}")
 
 
 @main.command()
@@ -132,9 +142,9 @@ def flowchart(fmt: str, lang: str, output: str | None) -> None:
 @_friendly
 def demo(config, per_state: int) -> None:
     """Fill the instance with generated demo staff and cases in every state (no real people)."""
-    database = _ready_database(config)
-    _fill_demo(database, per_state=per_state)
-    database.dispose()
+    with _database(config) as database:
+        _check_ready(database)
+        _fill_demo(database, per_state=per_state)
 
 
 @main.command()
@@ -148,27 +158,26 @@ def serve(config, host: str | None, port: int | None, threads: int, demo: bool) 
     """Serve vidoro with a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve
 
+    from cases.flowcharts import current_engine
     from web import create_app
 
-    database = _ready_database(config)
-    if demo and _case_count(database) == 0:
-        _fill_demo(database, per_state=2)
-    database.dispose()
+    current_engine()  # a broken flowchart file stops the server before it starts, not on the first request
+    with _database(config) as database:
+        _check_ready(database)
+        if demo and _case_count(database) == 0:
+            _fill_demo(database, per_state=2)
     host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
     click.echo(f"vidoro serving on http://{host}:{port} (Ctrl-C stops)")
     waitress_serve(create_app(config), host=host, port=port, threads=threads, ident="vidoro")
 
 
-def _ready_database(config) -> Database:
-    database = _database(config)
+def _check_ready(database: Database) -> None:
     current, head = database.current_revision(), database.head_revision()
     if current != head:
-        database.dispose()
         raise click.ClickException(
-            f"the database at {_shown(config['VIDORO_DATABASE_URL'])} is not ready "
+            f"the database at {_shown(database.url)} is not ready "
             f"(schema {current or 'empty'}, needs {head}); run `vidoro init`"
         )
-    return database
 
 
 def _case_count(database: Database) -> int:

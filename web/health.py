@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cases.flowcharts import current_engine
+from policies import PolicyError
 
 __all__ = ["init_app"]
 
@@ -30,7 +31,10 @@ def index() -> Response:
 
 def health() -> tuple[Response, int]:
     db = current_app.extensions["vidoro.db"]
-    report = {"status": "ok", "flowchart": current_engine().version[:12]}
+    try:
+        report = {"status": "ok", "flowchart": current_engine().version[:12]}
+    except PolicyError as exc:
+        return jsonify({"status": "unavailable", "flowchart": f"broken: {exc.fault}"}), 503
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -1,0 +1,292 @@
+"""Schema migrations on both databases: head matches the models, data survives, the log stays append-only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from cases import ConcernForm, ConsentForm, Database, add_staff, fire_trigger, record_consent, register_concern
+from cases.flowcharts import current_engine
+from cases.identity import generate_identity_number
+from cases.models import (
+    Base,
+    Case,
+    CaseEvent,
+    Consent,
+    Deadline,
+    FlowchartVersion,
+    Person,
+    Staff,
+    TransitionLogEntry,
+)
+from tests.conftest import NOW
+from workflow import GENESIS, Actor, chain_hash
+
+PREVIOUS = "0001"
+HEAD = "0002"
+TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
+CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
+
+
+@pytest.fixture
+def blank_db(blank_url):
+    database = Database(blank_url)
+    yield database
+    database.dispose()
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """What `Database.upgrade` does, the other way (the product has no downgrade command)."""
+    with db.engine.begin() as connection:
+        config = db.alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def schema_diff(db: Database) -> list:
+    with db.engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+
+
+def log_triggers(db: Database) -> list[str]:
+    """The names of the triggers on the transition log, as the database itself lists them."""
+    if db.is_sqlite:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'transition_log'"
+    else:
+        sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = to_regclass('transition_log')"
+    with db.engine.connect() as connection:
+        return sorted(connection.execute(text(sql)).scalars())
+
+
+def schema_snapshot(db: Database) -> dict:
+    """Tables, columns, indexes, keys and log triggers: enough to see any change a migration makes."""
+    with db.engine.connect() as connection:
+        inspector = inspect(connection)
+        tables = {
+            name: (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)],
+                sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(name)),
+                sorted((f["name"], f["referred_table"]) for f in inspector.get_foreign_keys(name)),
+                inspector.get_pk_constraint(name)["constrained_columns"],
+            )
+            for name in sorted(inspector.get_table_names())
+        }
+    return {"tables": tables, "triggers": log_triggers(db)}
+
+
+def rows(db: Database, tables=TABLES_AT_0001) -> dict[str, list[tuple]]:
+    """Every row of `tables`, in primary-key order."""
+    out = {}
+    with db.read() as session:
+        for name in tables:
+            table = Base.metadata.tables[name]
+            out[name] = [tuple(r) for r in session.execute(select(table).order_by(*table.primary_key.columns))]
+    return out
+
+
+def verify_chain(db: Database) -> list[TransitionLogEntry]:
+    with db.read() as session:
+        entries = session.scalars(select(TransitionLogEntry).order_by(TransitionLogEntry.seq)).all()
+    previous = GENESIS
+    for number, entry in enumerate(entries, start=1):
+        assert entry.seq == number
+        previous = chain_hash(previous, entry.entry)
+        assert entry.chain_hash == previous, f"log entry {number} does not chain"
+    return entries
+
+
+def register(db: Database, reporter: Actor, number: str):
+    form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=number)
+    return register_concern(db, reporter, form, now=NOW)
+
+
+def fill_as_at_0001(db: Database) -> tuple[str, Actor]:
+    """What a 0001 instance held: a flowchart version, staff, a person, a registered case and its log entry.
+
+    Written with only the tables 0001 has (registering through today's operations would also write
+    deadlines, which 0001 has no table for). Returns the case's ref and the intake officer.
+    """
+    engine = current_engine()
+    received = NOW - timedelta(days=1)
+    reporter, intake = Actor(str(uuid.uuid4()), "reporter"), Actor(str(uuid.uuid4()), "intake")
+    ref, case_id, person_id = "VO-0001DATA", str(uuid.uuid4()), str(uuid.uuid4())
+    born = date(1999, 4, 3)
+    outcome = engine.register(ref, reporter, received, born, received, salt=b"s" * 16,
+                              codes={"reporter_org": "school", "acute_danger": False})
+    data = outcome.entry.canonical()
+    with db.write() as session:
+        session.add(FlowchartVersion(version=engine.version, name=engine.chart.name,
+                                     source_text=engine.chart.text, first_used_at=received))
+        session.add_all([
+            Staff(id=actor.id, username=f"old-{actor.role}", display_name=f"Old {actor.role}", role=actor.role,
+                  unit="north", active=True, created_at=received - timedelta(days=30))
+            for actor in (reporter, intake)
+        ])
+        session.add(Person(id=person_id, identity_number=generate_identity_number(born, 321),
+                           identity_kind="personnummer", birth_date=born, given_name="Gammal",
+                           family_name="Testsson", created_at=received))
+        session.flush()
+        session.add(Case(id=case_id, ref=ref, person_id=person_id, flowchart_version=engine.version,
+                         state=outcome.state, received_at=received, registered_by=reporter.id,
+                         reporter_org="school", acute_danger=False, concern=CONCERN, shared_with=[],
+                         updated_at=received))
+        session.add(TransitionLogEntry(seq=1, case_ref=ref, at=received, trigger=outcome.entry.trigger,
+                                       from_state=None, to_state=outcome.state, entry=data,
+                                       chain_hash=chain_hash(GENESIS, data)))
+        session.flush()
+        session.add(CaseEvent(seq=1, case_id=case_id, payload={"salt": "c3Nzcw==", "fields": dict(outcome.payload)}))
+    return ref, intake
+
+
+# --- an empty database ------------------------------------------------------------------------------------
+
+
+def test_an_empty_database_upgrades_to_head_and_matches_the_models(blank_db):
+    assert blank_db.current_revision() is None
+    assert blank_db.head_revision() == HEAD
+    blank_db.upgrade()
+    assert blank_db.current_revision() == HEAD
+    assert schema_diff(blank_db) == []
+    assert set(Base.metadata.tables) <= set(schema_snapshot(blank_db)["tables"])
+
+
+def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
+    """The check above means something: a database at 0001 lacks what the models declare."""
+    blank_db.upgrade(PREVIOUS)
+    added = {diff[1].name for diff in schema_diff(blank_db) if diff[0] == "add_table"}
+    assert added == {"consents", "deadlines"}
+
+
+def test_upgrading_again_changes_nothing(db):
+    reporter = add_staff(db, "reporter-1", "Reporter", "reporter")
+    register(db, reporter, generate_identity_number(date(2001, 2, 3), 17))
+    schema, data = schema_snapshot(db), rows(db, tuple(Base.metadata.tables))
+    db.upgrade()
+    db.upgrade(HEAD)
+    assert db.current_revision() == HEAD
+    assert schema_snapshot(db) == schema
+    assert rows(db, tuple(Base.metadata.tables)) == data
+
+
+# --- a database at the previous revision, with data ------------------------------------------------------
+
+
+def test_data_written_at_0001_survives_the_upgrade_and_the_operations_work_on_it(blank_db):
+    blank_db.upgrade(PREVIOUS)
+    assert blank_db.current_revision() == PREVIOUS
+    ref, intake = fill_as_at_0001(blank_db)
+    before = rows(blank_db)
+
+    blank_db.upgrade()
+
+    assert blank_db.current_revision() == HEAD
+    assert schema_diff(blank_db) == []
+    assert rows(blank_db) == before
+    # The case registered before the upgrade moves on, by the account made before it, and the log
+    # continues the chain that 0001 started.
+    fired = fire_trigger(blank_db, intake, ref, "start_pre_assessment", {}, now=NOW)
+    assert (fired.state, fired.version, fired.seq) == ("pre_assessment", 2, 2)
+    # New staff, consents and cases use the tables 0002 added (a child's case starts deadlines).
+    caseworker = add_staff(blank_db, "caseworker-new", "New caseworker", "caseworker")
+    record_consent(blank_db, caseworker, ref, ConsentForm(
+        given_by="subject", purposes=("investigation",), recipients=("social_services",),
+        data_categories=("identity", "concern"), method="written", evidence="Skriftligt samtycke.",
+        valid_from=NOW.date(), valid_until=NOW.date() + timedelta(days=365)), now=NOW)
+    reporter = add_staff(blank_db, "reporter-new", "New reporter", "reporter")
+    new = register(blank_db, reporter, generate_identity_number(date(2012, 5, 17), 238))
+    assert new.seq == 3
+    entries = verify_chain(blank_db)
+    assert [(e.case_ref, e.to_state) for e in entries] == [
+        (ref, "registered"), (ref, "pre_assessment"), (new.ref, "registered")]
+    with blank_db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Consent)) == 1
+        new_id = session.scalars(select(Case.id).where(Case.ref == new.ref)).one()
+        assert session.scalar(select(func.count()).select_from(Deadline).where(Deadline.case_id == new_id)) > 0
+
+
+def test_downgrade_to_0001_and_upgrade_again(db):
+    reporter = add_staff(db, "reporter-1", "Reporter", "reporter")
+    intake = add_staff(db, "intake-1", "Intake", "intake")
+    first = register(db, reporter, generate_identity_number(date(1998, 11, 30), 402))
+    head_schema = schema_snapshot(db)
+    assert len(log_triggers(db)) >= 1
+    kept = rows(db)
+
+    downgrade(db, PREVIOUS)
+
+    assert db.current_revision() == PREVIOUS
+    assert {"consents", "deadlines"}.isdisjoint(schema_snapshot(db)["tables"])
+    assert log_triggers(db) == []
+    assert rows(db) == kept
+
+    db.upgrade()
+
+    assert db.current_revision() == HEAD
+    assert schema_snapshot(db) == head_schema
+    assert schema_diff(db) == []
+    assert rows(db) == kept
+    fired = fire_trigger(db, intake, first.ref, "start_pre_assessment", {}, now=NOW)
+    assert fired.state == "pre_assessment"
+    verify_chain(db)
+
+
+# --- the transition log is append-only in the database itself ---------------------------------------------
+
+
+@pytest.fixture
+def logged(db):
+    """A database at head whose transition log holds two entries."""
+    reporter = add_staff(db, "reporter-1", "Reporter", "reporter")
+    for serial in (11, 12):
+        register(db, reporter, generate_identity_number(date(1997, 6, 1), serial))
+    return db
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE transition_log SET to_state = 'closed' WHERE seq = 1",
+    "UPDATE transition_log SET chain_hash = chain_hash",
+    "DELETE FROM transition_log WHERE seq = 2",
+    "DELETE FROM transition_log",
+], ids=["update-state", "update-noop", "delete-last", "delete-all"])
+def test_the_log_refuses_update_and_delete_in_sql(logged, sql):
+    before = rows(logged, ("transition_log",))
+    with pytest.raises(DBAPIError, match="append-only"), logged.write() as session:
+        session.execute(text(sql))
+    assert rows(logged, ("transition_log",)) == before
+
+
+def test_the_log_refuses_changes_through_the_orm(logged):
+    with pytest.raises(DBAPIError, match="append-only"), logged.write() as session:
+        session.scalars(select(TransitionLogEntry).where(TransitionLogEntry.seq == 1)).one().trigger = "forged"
+    with pytest.raises(DBAPIError, match="append-only"), logged.write() as session:
+        session.delete(session.get(TransitionLogEntry, 2))
+    with pytest.raises(DBAPIError, match="append-only"), logged.write() as session:
+        session.execute(update(TransitionLogEntry).values(from_state=None))
+    verify_chain(logged)
+    assert len(rows(logged, ("transition_log",))["transition_log"]) == 2
+
+
+def test_only_the_log_is_append_only(logged):
+    """The guard is on the log alone: other tables change as usual, and appending still works."""
+    with logged.write() as session:
+        session.execute(update(Staff).values(display_name="Renamed"))
+    reporter = add_staff(logged, "reporter-2", "Reporter", "reporter")
+    assert register(logged, reporter, generate_identity_number(date(1997, 6, 1), 13)).seq == 3
+
+
+def test_the_log_was_not_append_only_before_0002(blank_db):
+    """The guard comes from the 0002 migration: at 0001 the same statement goes through."""
+    blank_db.upgrade(PREVIOUS)
+    fill_as_at_0001(blank_db)
+    with blank_db.write() as session:
+        assert session.execute(text("UPDATE transition_log SET trigger = trigger")).rowcount == 1
+    blank_db.upgrade()
+    with pytest.raises(DBAPIError, match="append-only"), blank_db.write() as session:
+        session.execute(text("UPDATE transition_log SET trigger = trigger"))
