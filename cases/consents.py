@@ -71,7 +71,7 @@ def record_consent(
     try:
         with db.write() as session:
             require_staff(session, actor)
-            case = load_case(session, ref)
+            case = load_case(session, ref, for_update=True)
             _check_version(ref, expected_version, case.version)
             chart = engine_for_version(session, case.flowchart_version).chart
             _check_form(chart, form)
@@ -102,7 +102,7 @@ def withdraw_consent(
     try:
         with db.write() as session:
             require_staff(session, actor)
-            case = load_case(session, ref)
+            case = load_case(session, ref, for_update=True)
             _check_version(ref, expected_version, case.version)
             consent = session.scalars(
                 select(Consent).where(Consent.id == consent_id, Consent.case_id == case.id)

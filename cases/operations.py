@@ -110,7 +110,7 @@ def fire_trigger(
     try:
         with db.write() as session:
             require_staff(session, actor)
-            case = load_case(session, ref)
+            case = load_case(session, ref, for_update=True)
             current = case.version
             if expected_version is not None and expected_version != case.version:
                 raise StaleCase(ref, expected_version, case.version)
@@ -148,8 +148,13 @@ def require_staff(session: Session, actor: Actor) -> Staff:
     return staff
 
 
-def load_case(session: Session, ref: str) -> Case:
-    case = session.scalars(select(Case).options(joinedload(Case.person)).where(Case.ref == ref)).first()
+def load_case(session: Session, ref: str, *, for_update: bool = False) -> Case:
+    """The case and its person; `for_update` locks the row first, so that a write decides on facts that
+    cannot change under it (PostgreSQL's READ COMMITTED would otherwise show later commits mid-operation)."""
+    query = select(Case).options(joinedload(Case.person, innerjoin=True)).where(Case.ref == ref)
+    if for_update:
+        query = query.with_for_update(of=Case)
+    case = session.scalars(query).first()
     if case is None:
         raise CaseNotFound(ref)
     return case

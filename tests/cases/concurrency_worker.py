@@ -1,0 +1,171 @@
+"""One worker of the concurrency test (tests/cases/test_concurrency.py), run as its own process.
+
+    python -m tests.cases.concurrency_worker CONFIG INCARNATION JOURNAL
+
+The worker opens its own `cases.Database`, then until the shared deadline (or its iteration budget) picks
+a case, reads its state and version, chooses a trigger the flowchart allows from that state with a valid
+form and the right role, and fires it with `expected_version`. Every call is journaled, one JSON line each:
+
+    {"k": "try", "ref", "trigger", "expected"}        before the call (flushed)
+    {"k": "ok", "ref", "trigger", "seq", "version", "state"}   after it returned (flushed and fsynced:
+                                                        the acknowledgement, written before the next call)
+    {"k": "stale" | "refused" | "refused_stale" | "error", ...}   when it raised
+
+A refusal is expected only for the few requests the worker makes wrong on purpose (`bad` in the try line).
+A valid request refused while the case changed under it is journaled as "refused_stale" (a conflict that
+came back as a refusal instead of StaleCase); anything else that raises, StaleCase apart, is an error. The parent
+may SIGKILL the worker at any moment, so a journal may end in a "try" line or a torn line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+import traceback
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from cases import Database, StaleCase, fire_trigger
+from cases.models import Case
+from workflow import Actor, TransitionRefused
+from workflow.deadlines import local_date
+
+TIMEZONE = "Europe/Stockholm"
+OUTCOMES = ("no_need", "completed", "referred_elsewhere")
+BAD_RATE = 0.05  # this share of requests is wrong on purpose: it must be refused and write nothing
+
+
+def plan(state: str, child: bool, version: int, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+    """A trigger allowed from `state`, the role that may fire it, and a valid form for it."""
+    reason = {"reason": "Bedömning enligt rutin."}
+    if state == "registered":
+        return ("assess_protection", "intake", {}) if child else ("start_pre_assessment", "intake", {})
+    if state == "protection_assessment":
+        return "start_pre_assessment", "intake", {"protection_assessment": "Ingen akut skyddsbrist."}
+    if state == "pre_assessment":
+        return "open_investigation", "decider", {**reason, "legal_basis": "sol_11_1"}
+    if state == "investigation":
+        pick = rng.random()
+        if pick < 0.5:
+            return "request_consent", "caseworker", {"proposed_intervention": "other_support"}
+        if pick < 0.8:
+            # Later than any date an earlier extension of this case can have set: the case's version only
+            # grows, and the fire is pinned to this version.
+            today = local_date(datetime.now(UTC), TIMEZONE)
+            return "extend_investigation", "decider", {**reason, "new_due_on": today + timedelta(400 + version)}
+        return "close_case", "decider", {**reason, "outcome": rng.choice(OUTCOMES)}
+    if state == "awaiting_consent":
+        if rng.random() < 0.6:
+            return "consent_refused", "caseworker", reason
+        return "start_other_support", "caseworker", reason
+    if state == "other_support":
+        return "start_follow_up", "caseworker", {}
+    if state == "follow_up":
+        return ("reopen", "decider", reason) if rng.random() < 0.7 else (
+            "close_case", "decider", {**reason, "outcome": rng.choice(OUTCOMES)})
+    if state == "closed":
+        return "reopen", "decider", reason
+    raise AssertionError(f"the workload never leads to {state!r}")
+
+
+def plan_bad(state: str, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+    """A request the engine must refuse: a trigger from the wrong state, or the right one in the wrong role."""
+    if state != "closed" and rng.random() < 0.5:
+        return "erase", "decider", {}  # only from closed, and only for the system role
+    if state in ("investigation", "awaiting_consent", "other_support", "follow_up", "closed"):
+        return "reopen" if state in ("follow_up", "closed") else "start_follow_up", "intake", {"reason": "x"}
+    return "close_case", "caseworker", {"reason": "x", "outcome": "no_need"}
+
+
+class Journal:
+    def __init__(self, path: str) -> None:
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 -- closed in close()
+
+    def write(self, record: dict[str, Any], *, sync: bool = False) -> None:
+        self.file.write(json.dumps(record, default=str) + "\n")
+        self.file.flush()
+        if sync:
+            os.fsync(self.file.fileno())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str, int]:
+    rng = random.Random(config["seed"] * 1000 + incarnation)
+    cases = config["cases"]
+    actors = {role: Actor(id_, role) for role, id_ in config["incarnations"][incarnation].items()}
+    deadline, budget = config["deadline"], config["max_calls"]
+    counts = {"ok": 0, "stale": 0, "refused": 0, "refused_stale": 0, "error": 0}
+    db = Database(config["url"])
+    try:
+        journal.write({"k": "start", "pid": os.getpid()}, sync=True)
+        for _ in range(budget):
+            if time.time() >= deadline:
+                break
+            case = rng.choice(cases)
+            with db.read() as session:
+                state, version = session.execute(
+                    select(Case.state, Case.version).where(Case.ref == case["ref"])
+                ).one()
+            bad = rng.random() < BAD_RATE
+            if bad:
+                trigger, role, payload = plan_bad(state, rng)
+            else:
+                trigger, role, payload = plan(state, case["child"], version, rng)
+            if rng.random() < 0.5:
+                time.sleep(rng.uniform(0, 0.005))  # widen the window between reading and firing
+            journal.write({"k": "try", "ref": case["ref"], "trigger": trigger, "expected": version, "bad": bad})
+            try:
+                fired = fire_trigger(db, actors[role], case["ref"], trigger, payload, expected_version=version)
+            except StaleCase:
+                counts["stale"] += 1
+                journal.write({"k": "stale", "ref": case["ref"]})
+            except TransitionRefused as exc:
+                kind = "refused" if bad else "error"
+                if not bad:
+                    # A valid request refused: acceptable only as a conflict (the case changed since it was
+                    # read), which fire_trigger should have reported as StaleCase; the parent decides.
+                    with db.read() as session:
+                        now_at = session.scalar(select(Case.version).where(Case.ref == case["ref"]))
+                    if now_at != version:
+                        kind = "refused_stale"
+                counts[kind] += 1
+                journal.write({"k": kind, "ref": case["ref"], "trigger": trigger,
+                               "error": f"{type(exc).__name__}: {exc}"})
+            except Exception as exc:
+                counts["error"] += 1
+                journal.write({"k": "error", "ref": case["ref"], "trigger": trigger,
+                               "error": f"{type(exc).__name__}: {exc}"[:2000],
+                               "traceback": traceback.format_exc()[-4000:]})
+            else:
+                counts["ok"] += 1
+                if bad:
+                    counts["error"] += 1
+                journal.write({"k": "ok", "ref": fired.ref, "trigger": trigger, "seq": fired.seq,
+                               "version": fired.version, "state": fired.state, "bad": bad}, sync=True)
+        journal.write({"k": "done", **counts}, sync=True)
+        return counts
+    finally:
+        db.dispose()
+
+
+def main(argv: list[str]) -> int:
+    config_path, incarnation, journal_path = argv[0], int(argv[1]), argv[2]
+    with open(config_path, encoding="utf-8") as f:
+        config = json.load(f)
+    journal = Journal(journal_path)
+    try:
+        run(config, incarnation, journal)
+    finally:
+        journal.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
