@@ -23,7 +23,7 @@ from cases import (
 )
 from cases import log as case_log
 from cases.demo import PATHS, drive
-from cases.models import Case, CaseEvent, Consent, Deadline, FlowchartVersion, TransitionLogEntry
+from cases.models import Case, CaseEvent, Consent, Deadline, FlowchartVersion, ReferralPacket, TransitionLogEntry
 from policies import DEFAULT_PATH
 from tests.conftest import NOW
 from workflow import (
@@ -217,8 +217,10 @@ def test_withdrawing_the_consent_ends_sharing_and_moves_the_case_at_once(db, sta
         case = s.scalars(select(Case).where(Case.ref == ref)).one()
         assert case.shared_with == []
         consent = s.get(Consent, sig_id)
-        assert (consent.status, consent.withdrawn_at, consent.withdrawal_reason) == (
-            "withdrawn", later, "Vill inte längre")
+        assert (consent.status, consent.withdrawn_at) == ("withdrawn", later)
+        reason = db.vault.case_key(case.id).open("consents", sig_id, "withdrawal_reason", consent.withdrawal_reason)
+        assert reason == "Vill inte längre"
+        assert s.scalars(select(ReferralPacket).where(ReferralPacket.case_id == case.id)).one().closed_at == later
     assert verify_log(db)[-1].trigger == "withdraw_consent"
 
 
