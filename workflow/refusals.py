@@ -63,6 +63,16 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "gallringsfristen löper till {until}",
         "the retention period runs until {until}",
     ),
+    "approval_missing": (
+        "guard",
+        "utlämnande med stöd av lag kräver att en andra person med delegation godkänner",
+        "a disclosure on a legal basis needs the approval of a second person with delegation",
+    ),
+    "approval_invalid": (
+        "guard",
+        "godkännandet måste komma från en annan person med beslutsdelegation (inte {role})",
+        "the approval must come from another person with a decision-maker's delegation (not {role})",
+    ),
     "sig_age_range": (
         "warning",
         "SIG riktar sig till personer 15–25 år; personen är {age} år",
