@@ -118,7 +118,8 @@ def db(db_url, keys):
 @pytest.fixture
 def staff(db):
     """One active account per role, as actors."""
-    return {role: add_staff(db, f"{role}-1", f"Test {role}", role) for role in ROLES}
+    return {role: add_staff(db, f"{role}-1", f"Test {role}", role, unit="police" if role == "partner" else None)
+            for role in ROLES}
 
 
 @pytest.fixture
