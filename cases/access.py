@@ -129,7 +129,8 @@ def read_case(
                   "consents.withdrawal_reason", "case_events.payload")
         salt = secrets.token_bytes(16)
         entry = AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
-                            ground=ground, fields=fields, reason_hash=_hash(reason, salt) if reason else "")
+                            ground=ground, fields=fields,
+                            reason_hash=_hash(reason, salt) if ground == "emergency" else "")
         row = log.append(session, entry)
         if ground == "emergency":
             session.flush()
@@ -212,4 +213,7 @@ def mark_reviewed(db: Database, actor: Actor, seq: int, *, now: datetime | None 
             raise CaseNotFound(f"emergency access {seq}")
         if session.get(AccessLogEntry, seq).actor_id == actor.id:
             raise NotPermitted("review their own emergency access", actor.role)
+        if access.reviewed_at is not None:
+            raise InvalidConcern("seq", "this emergency access has already been reviewed",
+                                 "denna nödåtkomst är redan granskad")
         access.reviewed_by, access.reviewed_at = actor.id, now or utcnow()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from cases import log
+from cases.access import AccessDenied, read_ground
 from cases.db import Database
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.flowcharts import engine_for_version
@@ -23,7 +24,7 @@ from cases.operations import case_facts, case_key, load_case, require_staff, utc
 from cases.vault import CaseKey
 from workflow import AccessEntry, Actor, Refusal, VidoroError
 from workflow.deadlines import local_date
-from workflow.disclosure import Decision, decide_disclosure
+from workflow.disclosure import APPROVING_ROLE, Decision, decide_disclosure
 
 __all__ = [
     "DisclosureRefused",
@@ -34,6 +35,7 @@ __all__ = [
     "request_disclosure",
 ]
 
+STAFF_DISCLOSING = frozenset({"caseworker", "decider"})
 CATEGORY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "identity": ("identity_number", "given_name", "family_name", "birth_date"),
     "contact": (),  # no contact details are recorded yet
@@ -75,15 +77,18 @@ def read_referral(db: Database, partner: Actor, packet_id: str, *, now: datetime
     with db.write() as session:
         staff = require_staff(session, partner)
         packet = session.get(ReferralPacket, packet_id)
-        if packet is None or partner.role != "partner":
+        if packet is None:
             raise CaseNotFound(f"referral {packet_id}")
         case = _case(session, packet.case_id)
         recipient = staff.unit or ""
-        if packet.closed_at is not None or recipient not in packet.recipients:
-            decision = Decision(False, None, (Refusal("consent_missing", {"given_by": "subject",
-                                                                          "purpose": packet.purpose}),))
+        if partner.role != "partner" or recipient not in packet.recipients:
+            decision = Decision(False, None, (Refusal("not_a_recipient", {"recipient": recipient or partner.role}),))
+        elif packet.closed_at is not None:
+            decision = Decision(False, None, (Refusal("referral_closed", {"purpose": packet.purpose}),))
         else:
             decision = _decide(db, session, case, partner, recipient, packet.purpose, packet.data_categories, now)
+            if decision.allowed:
+                decision = Decision(True, "referral")
         result = _conclude(db, session, case, partner, decision, recipient, packet.purpose,
                            packet.data_categories, now, extra={"packet": packet.id})
     return _raise_or_return(result)
@@ -93,11 +98,18 @@ def disclose_with_consent(
     db: Database, actor: Actor, ref: str, recipient: str, purpose: str, data_categories: Collection[str], *,
     now: datetime | None = None,
 ) -> Packet:
-    """Disclose to a recipient outside social services on the person's (and guardians') consent."""
+    """Disclose to a recipient outside social services on the person's (and guardians') consent.
+
+    Only staff who may read the case may disclose from it (a partner reads referral packets instead).
+    """
     now = now or utcnow()
+    if actor.role not in STAFF_DISCLOSING:
+        raise NotPermitted("disclose case data", actor.role)
     with db.write() as session:
         require_staff(session, actor)
         case = load_case(session, ref)
+        if read_ground(session, actor, case) is None:
+            raise AccessDenied(ref, emergency_possible=False)
         decision = _decide(db, session, case, actor, recipient, purpose, data_categories, now)
         result = _conclude(db, session, case, actor, decision, recipient, purpose, data_categories, now)
     return _raise_or_return(result)
@@ -109,7 +121,7 @@ def request_disclosure(
 ) -> str:
     """Ask for a disclosure on a legal basis; a second person decides it (`decide_requested_disclosure`)."""
     now = now or utcnow()
-    if actor.role not in ("caseworker", "decider"):
+    if actor.role not in STAFF_DISCLOSING:
         raise NotPermitted("request a disclosure", actor.role)
     if not (reason or "").strip():
         raise InvalidConcern("reason", "a disclosure on a legal basis needs a written reason",
@@ -117,6 +129,8 @@ def request_disclosure(
     with db.write() as session:
         require_staff(session, actor)
         case = load_case(session, ref)
+        if read_ground(session, actor, case) is None:
+            raise AccessDenied(ref, emergency_possible=False)
         request_id = str(uuid.uuid4())
         key = db.vault.case_key(case.id)
         session.add(Disclosure(
@@ -133,11 +147,15 @@ def decide_requested_disclosure(
 ) -> Packet | None:
     """The second person approves (the packet is released to them) or refuses a requested disclosure."""
     now = now or utcnow()
+    if approver.role != APPROVING_ROLE:
+        raise NotPermitted("decide a disclosure request", approver.role)
     with db.write() as session:
         require_staff(session, approver)
         request = session.get(Disclosure, request_id)
         if request is None or request.status != "pending":
             raise CaseNotFound(f"disclosure request {request_id}")
+        if request.requested_by == approver.id:
+            raise NotPermitted("decide their own disclosure request", approver.role)
         case = _case(session, request.case_id)
         requester = session.get(Staff, request.requested_by)
         actor = Actor(requester.id, requester.role)

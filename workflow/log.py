@@ -76,8 +76,9 @@ class AccessEntry:
     """One read of decrypted personal data, or one disclosure decision, as written to the access log.
 
     `ground` says why the reader may see the case: assignment, role (intake, decider), emergency (with a
-    written reason kept outside the log and flagged for review) or referral (a partner's packet). For a
-    disclosure it is consent or legal_basis. `fields` names the fields read, never their values.
+    written reason kept outside the log and flagged for review). For a disclosure it is referral (a
+    partner's packet), consent or legal_basis, and none for a refused one. `fields` names the fields read,
+    never their values.
     """
 
     at: datetime

@@ -73,6 +73,16 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "godkännandet måste komma från en annan person med beslutsdelegation (inte {role})",
         "the approval must come from another person with a decision-maker's delegation (not {role})",
     ),
+    "not_a_recipient": (
+        "guard",
+        "{recipient} är inte mottagare av denna remiss",
+        "{recipient} is not a recipient of this referral",
+    ),
+    "referral_closed": (
+        "guard",
+        "remissen för {purpose} är avslutad; uppgifterna delas inte längre",
+        "the referral for {purpose} is closed; the data is no longer shared",
+    ),
     "sig_age_range": (
         "warning",
         "SIG riktar sig till personer 15–25 år; personen är {age} år",
