@@ -12,12 +12,16 @@ A key service implements the same `KeyStore` protocol.
 from __future__ import annotations
 
 import base64
+import fcntl
+import hashlib
 import json
 import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -93,6 +97,8 @@ class FileKeyStore:
                 "saknas; återställ den från nyckelsäkerhetskopian (utan den kan inget ärende läsas), eller kör "
                 "`vidoro init` för en ny, tom instans")
         self._local = threading.local()
+        self._kek_mtime = self.kek_file.stat().st_mtime_ns
+        self._check_fingerprints()
 
     # --- creating and opening -------------------------------------------------------------------------
 
@@ -114,13 +120,36 @@ class FileKeyStore:
                     "index_key": _b64(secrets.token_bytes(KEY_BYTES)), "created": datetime.now(UTC).isoformat()}
             _write_private(kek_file, json.dumps(body, indent=1))
         keyring = folder / "keyring.db"
-        with _connect(keyring) as connection:
+        with closing(_connect(keyring)) as connection, connection:
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS data_keys (case_id TEXT PRIMARY KEY, kek_version INTEGER NOT NULL, "
                 "wrapped BLOB NOT NULL, created_at TEXT NOT NULL)")
             connection.execute("CREATE INDEX IF NOT EXISTS ix_data_keys_version ON data_keys (kek_version)")
-        os.chmod(keyring, 0o600)
-        return cls(folder)
+            connection.execute("CREATE TABLE IF NOT EXISTS fingerprints (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        _private(keyring)
+        store = cls(folder)  # validates kek.json, and checks it against fingerprints already recorded
+        with store._db() as connection:
+            for name, key in (*((f"kek{v}", k) for v, k in store._keks.items()), ("index", store._index)):
+                connection.execute("INSERT OR IGNORE INTO fingerprints VALUES (?, ?)", (name, _fingerprint(key)))
+        return store
+
+    def _check_fingerprints(self) -> None:
+        """Every key in kek.json must be the one this keyring was made with: another instance's valid key file
+        would otherwise wrap new data keys under a key that opens none of the old ones."""
+        try:
+            stored = dict(self._db().execute("SELECT name, value FROM fingerprints"))
+        except sqlite3.DatabaseError:
+            raise KeyMaterialError(f"keyring {self.keyring_file}", "is not a vidoro keyring or is damaged; restore "
+                                   "it from the key backup", "är ingen vidoro-nyckelring eller är skadad; återställ "
+                                   "den från nyckelsäkerhetskopian") from None
+        keys = {**{f"kek{v}": k for v, k in self._keks.items()}, "index": self._index}
+        for name, key in keys.items():
+            if name in stored and stored[name] != _fingerprint(key):
+                raise KeyMaterialError(
+                    f"key file {self.kek_file}", f"does not belong to this keyring ({name} differs); restore "
+                    "kek.json from the key backup",
+                    f"hör inte till denna nyckelring ({name} skiljer sig); återställ instansens kek.json från "
+                    "nyckelsäkerhetskopian")
 
     def _read_kek_file(self) -> tuple[dict[int, bytes], int, bytes]:
         what = f"key file {self.kek_file}"
@@ -162,6 +191,7 @@ class FileKeyStore:
     # --- data keys ------------------------------------------------------------------------------------
 
     def create_data_key(self, case_id: str) -> bytes:
+        self._reload_if_changed()  # a rotation elsewhere made a new KEK current: wrap new keys under it
         dek = secrets.token_bytes(KEY_BYTES)
         wrapped = _wrap(self._keks[self._current], dek, case_id, self._current)
         with self._db() as connection:
@@ -196,7 +226,11 @@ class FileKeyStore:
         connection = self._db()
         with connection:
             connection.execute("DELETE FROM data_keys WHERE case_id = ?", (case_id,))
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for _ in range(50):  # a reader may hold the WAL for a moment; the overwritten page must leave it
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            time.sleep(0.05)
 
     def index_key(self) -> bytes:
         return self._index
@@ -210,11 +244,16 @@ class FileKeyStore:
 
     def add_kek(self) -> int:
         """Add a new KEK and make it current; new data keys are wrapped by it from now on."""
-        with self._lock:
+        with self._lock, _file_lock(self.folder / "kek.lock"):
+            self._reload()
             body = json.loads(self.kek_file.read_text(encoding="utf-8"))
             version = max(int(v) for v in body["keks"]) + 1
-            body["keks"][str(version)] = _b64(secrets.token_bytes(KEY_BYTES))
+            key = secrets.token_bytes(KEY_BYTES)
+            body["keks"][str(version)] = _b64(key)
             body["current"] = version
+            with self._db() as connection:  # the fingerprint first: a key file never holds an unknown key
+                connection.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?)",
+                                   (f"kek{version}", _fingerprint(key)))
             _write_private(self.kek_file, json.dumps(body, indent=1))
             self._reload()
         return version
@@ -245,7 +284,17 @@ class FileKeyStore:
                 return done
 
     def _reload(self) -> None:
+        self._kek_mtime = self.kek_file.stat().st_mtime_ns
         self._keks, self._current, self._index = self._read_kek_file()
+
+    def _reload_if_changed(self) -> None:
+        try:
+            changed = self.kek_file.stat().st_mtime_ns != self._kek_mtime
+        except OSError:
+            changed = True
+        if changed:
+            self._reload()
+            self._check_fingerprints()
 
 
 class MemoryKeyStore:
@@ -296,12 +345,37 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "busy_timeout=30000"):
         connection.execute(f"PRAGMA {pragma}")
+    _private(path)
     return connection
+
+
+def _private(path: Path) -> None:
+    """The keyring and its WAL and shared-memory files are readable by their owner only."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            os.chmod(file, 0o600)
+
+
+def _fingerprint(key: bytes) -> str:
+    """Names a key without revealing it: SHA-256 of a label and the key (keys are 32 random bytes)."""
+    return hashlib.sha256(b"vidoro/key-fingerprint/1|" + key).hexdigest()[:32]
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (two rotations must not both write kek.json)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _write_private(path: Path, text: str) -> None:
     """Write a key file atomically, readable by its owner only, never half-written."""
-    temp = path.with_suffix(".tmp")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -146,6 +146,8 @@ def fire_trigger(
             facts, running = case_facts(session, case, key)
             salt = secrets.token_bytes(16)
             outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
+            # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
+            key = key or CaseKey(case.id, secrets.token_bytes(32))
             seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
             return Fired(ref, case.state, case.version, seq, outcome.warnings)
     except StaleDataError:

@@ -92,6 +92,7 @@ def init(config, demo: bool) -> None:
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)  # the instance holds the database and, later, the keys: owner only
     keys_existed = (config["VIDORO_KEYS"] / "kek.json").exists()
+    _refuse_new_keys_for_old_cases(config)
     with _database(config, keys="create") as db:
         before = db.current_revision()
         db.upgrade()
@@ -147,7 +148,7 @@ def keys_status(config) -> None:
             click.echo(f"kek {version}{' (current)' if version == current else ''}: wraps {count} data keys")
         stale = sum(n for v, n in versions.items() if v != current)
         if stale:
-            click.echo(f"{stale} data keys still under an older key: run `vidoro keys rotate` to finish")
+            click.echo(f"{stale} data keys still under an older key: run `vidoro keys rotate --resume` to finish")
     finally:
         store.close()
 
@@ -228,6 +229,19 @@ def serve(config, host: str | None, port: int | None, threads: int, demo: bool) 
     host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
     click.echo(f"vidoro serving on http://{host}:{port} (Ctrl-C stops)")
     waitress_serve(create_app(config), host=host, port=port, threads=threads, ident="vidoro")
+
+
+def _refuse_new_keys_for_old_cases(config) -> None:
+    """New, empty key material beside a database that holds cases would leave every case unreadable."""
+    folder = config["VIDORO_KEYS"]
+    if (folder / "kek.json").exists() and (folder / "keyring.db").exists():
+        return
+    with _database(config, keys="none") as database:
+        if database.current_revision() is None or not _case_count(database):
+            return
+    raise click.ClickException(
+        f"the database holds cases but the key material in {folder} is missing or incomplete; restore it from "
+        "the key backup (new keys could not open a single case)")
 
 
 def _check_ready(database: Database) -> None:

@@ -295,3 +295,22 @@ def test_a_case_stays_on_the_flowchart_version_it_started_on(db, staff, adult_nu
     with pytest.raises(RoleNotAllowed):
         fire_trigger(db, staff["intake"], new, "start_pre_assessment", {}, now=NOW)
     fire_trigger(db, staff["caseworker"], new, "start_pre_assessment", {}, now=NOW)
+
+
+def test_an_erasure_cut_short_after_the_key_was_destroyed_can_be_finished(db, staff, adult_number, monkeypatch):
+    ref = register(db, staff, adult_number).ref
+    start = NOW - timedelta(days=2000)
+    drive(db, staff, ref, PATHS["erased"][1][:-1], start)  # closed, retention long over
+    destroy = db.keys.destroy_data_key
+
+    def destroy_then_crash(case_id):
+        destroy(case_id)
+        raise RuntimeError("power cut after the key was destroyed")
+
+    monkeypatch.setattr(db.keys, "destroy_data_key", destroy_then_crash)
+    with pytest.raises(RuntimeError):
+        fire_trigger(db, staff["system"], ref, "erase", {}, now=NOW)
+    monkeypatch.undo()
+    assert snapshot(db, ref)[0] == "closed"  # the transaction rolled back, the key is gone
+    assert fire_trigger(db, staff["system"], ref, "erase", {}, now=NOW).state == "erased"
+    assert verify_log(db)[-1].trigger == "erase"
