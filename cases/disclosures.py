@@ -151,7 +151,7 @@ def decide_requested_disclosure(
         raise NotPermitted("decide a disclosure request", approver.role)
     with db.write() as session:
         require_staff(session, approver)
-        request = session.get(Disclosure, request_id)
+        request = session.get(Disclosure, request_id, with_for_update=True)  # two deciders: one decides
         if request is None or request.status != "pending":
             raise CaseNotFound(f"disclosure request {request_id}")
         if request.requested_by == approver.id:
@@ -165,7 +165,7 @@ def decide_requested_disclosure(
             decision = _decide(db, session, case, actor, request.recipient, request.purpose, request.data_categories,
                                now, legal_basis=request.legal_basis, reason=reason, approved_by=approver)
         else:
-            decision = Decision(False, None, (Refusal("approval_missing"),))
+            decision = Decision(False, None, (Refusal("approval_refused"),))
         request.status = "approved" if decision.allowed else "refused"
         request.decided_by, request.decided_at = approver.id, now
         result = _conclude(db, session, case, approver, decision, request.recipient, request.purpose,

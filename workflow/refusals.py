@@ -68,6 +68,11 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "utlämnande med stöd av lag kräver att en andra person med delegation godkänner",
         "a disclosure on a legal basis needs the approval of a second person with delegation",
     ),
+    "approval_refused": (
+        "guard",
+        "den andra beslutsfattaren godkände inte utlämnandet",
+        "the second decision maker did not approve the disclosure",
+    ),
     "approval_invalid": (
         "guard",
         "godkännandet måste komma från en annan person med beslutsdelegation (inte {role})",
