@@ -75,11 +75,14 @@ def record_consent(
             _check_version(ref, expected_version, case.version)
             chart = engine_for_version(session, case.flowchart_version).chart
             _check_form(chart, form)
+            consent_id = str(uuid.uuid4())
+            key = db.vault.case_key(case.id)
             consent = Consent(
-                id=str(uuid.uuid4()), case_id=case.id, given_by=form.given_by,
+                id=consent_id, case_id=case.id, given_by=form.given_by,
                 purposes=sorted(set(form.purposes)), recipients=sorted(set(form.recipients)),
                 data_categories=sorted(set(form.data_categories)), method=form.method,
-                evidence=form.evidence.strip(), valid_from=form.valid_from, valid_until=form.valid_until,
+                evidence=key.seal("consents", consent_id, "evidence", form.evidence.strip()),
+                valid_from=form.valid_from, valid_until=form.valid_until,
                 status=form.status, recorded_by=actor.id, recorded_at=now,
             )
             session.add(consent)
@@ -110,17 +113,19 @@ def withdraw_consent(
             if consent is None or consent.status != "given":
                 raise InvalidConcern("consent_id", "no consent in force with that id on this case",
                                      "inget gällande samtycke med det id:t i ärendet")
-            consent.status, consent.withdrawn_at, consent.withdrawal_reason = "withdrawn", now, reason
+            key = db.vault.case_key(case.id)
+            consent.status, consent.withdrawn_at = "withdrawn", now
+            consent.withdrawal_reason = key.seal("consents", consent.id, "withdrawal_reason", reason)
             session.flush()
             engine = engine_for_version(session, case.flowchart_version)
-            facts, running = case_facts(session, case)
+            facts, running = case_facts(session, case, key)
             seq = None
             if engine.chart.transition("withdraw_consent", case.state) is not None and not engine.check(
                 facts, actor, "withdraw_consent", {"reason": reason}, now
             ):
                 salt = secrets.token_bytes(16)
                 outcome = engine.fire(facts, actor, "withdraw_consent", {"reason": reason}, now, salt=salt)
-                seq = apply_outcome(session, engine, case, outcome, now, running, salt)
+                seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
             else:
                 bump(session, case, now)
             return Withdrawn(consent.id, case.state, case.version, seq)

@@ -18,6 +18,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.keys import KeyMaterialError, KeyStore
+from cases.vault import Vault
+
 __all__ = ["MIGRATIONS", "Database"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -27,13 +30,26 @@ SQLITE_BUSY_MS = 30_000
 class Database:
     """One database: `write()` and `read()` open a transaction that commits or rolls back as a whole."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, keys: KeyStore | None = None, echo: bool = False) -> None:
         self.url = url
+        self.keys = keys
         self.engine = _make_engine(url, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         writer = self.engine.execution_options(vidoro_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._vault: Vault | None = None
+
+    @property
+    def vault(self) -> Vault:
+        """The door personal data passes through; there is none without a key store."""
+        if self.keys is None:
+            raise KeyMaterialError("no key store", "this database handle was opened without keys; open it with "
+                                   "the instance's key store (`vidoro init` creates one)",
+                                   "databasen öppnades utan nyckellager; öppna den med instansens nyckellager")
+        if self._vault is None:
+            self._vault = Vault(self.keys)
+        return self._vault
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -55,10 +71,25 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to `revision` (default: the newest); safe to run again."""
-        with self.engine.begin() as connection:
-            config = self.alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        with self.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            if self.is_sqlite:
+                # SQLite alters a table by copying it, which foreign keys would refuse half-way; they are
+                # switched off for the migration (outside its transaction, where SQLite allows it) and
+                # every reference is checked before the migration commits.
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    config = self.alembic_config()
+                    config.attributes["connection"] = connection
+                    if self.keys is not None:
+                        config.attributes["vault"] = self.vault
+                    command.upgrade(config, revision)
+                    if self.is_sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                        raise RuntimeError("the migration left a broken reference; nothing was changed")
+            finally:
+                if self.is_sqlite:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
@@ -69,6 +100,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        close = getattr(self.keys, "close", None)
+        if close is not None:
+            close()
 
 
 def _make_engine(url: str, *, echo: bool) -> Engine:

@@ -101,7 +101,8 @@ def demo_staff(db: Database) -> dict[str, Actor]:
             select(Staff).where(Staff.username.like("demo-%")))}
     for role in DEMO_ROLES:
         if role not in existing:
-            existing[role] = add_staff(db, f"demo-{role}", f"Demo {role}", role, unit="demo")
+            unit = "police" if role == "partner" else "demo"
+            existing[role] = add_staff(db, f"demo-{role}", f"Demo {role}", role, unit=unit)
     return existing
 
 

@@ -1,8 +1,9 @@
-"""The records: cases, the person a case is about, staff, consents, deadlines and the transition log.
+"""The records: cases, the person a case is about, staff, consents, deadlines, assignments, referral
+packets, disclosures, and the transition and access logs.
 
-Personal data sits only in `Personal*` columns (see `cases.types`). The transition log holds none: it
-names a case by its pseudonym (`Case.ref`) and staff by id, and commits to the form by a salted hash kept
-with the form in `case_events`.
+Personal data sits only in `Sealed` columns: AES-GCM ciphertext under the case's data key, sealed and
+opened by `cases.vault` with the table, row and field as associated data. The logs hold none: they name a
+case by its pseudonym (`Case.ref`) and staff by id, and commit to free text by salted hashes.
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from cases.types import PersonalDate, PersonalJSON, PersonalText, UTCDateTime
+from cases.types import Sealed, UTCDateTime
 
 __all__ = [
+    "AccessLogEntry",
+    "Assignment",
     "Base",
     "Case",
     "CaseEvent",
     "Consent",
     "Deadline",
+    "Disclosure",
+    "EmergencyAccess",
     "FlowchartVersion",
     "Person",
+    "ReferralPacket",
     "Staff",
     "TransitionLogEntry",
 ]
@@ -78,16 +84,21 @@ class Staff(Base):
 
 
 class Person(Base):
-    """The person a concern is about. Everything here but the kind of number is personal data."""
+    """The person a case is about, one row per case (sealed under that case's key, erased with it).
+
+    `identity_index` is a keyed hash (HMAC) of the normalised identity number: the same person's other
+    cases are found by it without storing or decrypting any number.
+    """
 
     __tablename__ = "persons"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    identity_number: Mapped[str | None] = mapped_column(PersonalText)
+    identity_number: Mapped[bytes | None] = mapped_column(Sealed)
+    identity_index: Mapped[str | None] = mapped_column(String(64), index=True)
     identity_kind: Mapped[str | None] = mapped_column(String(20))
-    birth_date: Mapped[date] = mapped_column(PersonalDate)
-    given_name: Mapped[str | None] = mapped_column(PersonalText)
-    family_name: Mapped[str | None] = mapped_column(PersonalText)
+    birth_date: Mapped[bytes] = mapped_column(Sealed)
+    given_name: Mapped[bytes | None] = mapped_column(Sealed)
+    family_name: Mapped[bytes | None] = mapped_column(Sealed)
     created_at: Mapped[datetime]
 
 
@@ -108,7 +119,7 @@ class Case(Base):
     acute_danger: Mapped[bool] = mapped_column(Boolean, default=False)
     police_contacted_at: Mapped[datetime | None]
     police_contacted_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
-    concern: Mapped[str] = mapped_column(PersonalText)
+    concern: Mapped[bytes] = mapped_column(Sealed)
     shared_with: Mapped[list[str]] = mapped_column(default=list)
     outcome: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime]
@@ -130,12 +141,12 @@ class Consent(Base):
     recipients: Mapped[list[str]]
     data_categories: Mapped[list[str]]
     method: Mapped[str] = mapped_column(String(16))
-    evidence: Mapped[str] = mapped_column(PersonalText)
+    evidence: Mapped[bytes] = mapped_column(Sealed)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     withdrawn_at: Mapped[datetime | None]
-    withdrawal_reason: Mapped[str | None] = mapped_column(PersonalText)
+    withdrawal_reason: Mapped[bytes | None] = mapped_column(Sealed)
     recorded_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[datetime]
 
@@ -180,4 +191,81 @@ class CaseEvent(Base):
 
     seq: Mapped[int] = mapped_column(ForeignKey("transition_log.seq"), primary_key=True, autoincrement=False)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(PersonalJSON)
+    payload: Mapped[bytes] = mapped_column(Sealed)
+
+
+class AccessLogEntry(Base):
+    """One entry of the append-only, hash-chained access log: a read of personal data or a disclosure."""
+
+    __tablename__ = "access_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_ref: Mapped[str] = mapped_column(String(16), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    ground: Mapped[str] = mapped_column(String(24))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class EmergencyAccess(Base):
+    """An emergency opening of a case by someone not assigned to it: the reason, and its review."""
+
+    __tablename__ = "emergency_accesses"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("access_log.seq"), primary_key=True, autoincrement=False)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[bytes] = mapped_column(Sealed)
+    reason_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    reviewed_at: Mapped[datetime | None]
+
+
+class Assignment(Base):
+    """A member of staff assigned to a case; a caseworker reads only the cases assigned to them."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    assigned_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    assigned_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_assignments_case_staff", "case_id", "staff_id"),)
+
+
+class ReferralPacket(Base):
+    """What a referral shares: recipients, purpose and data categories; readable while its consent holds."""
+
+    __tablename__ = "referral_packets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    transition_seq: Mapped[int] = mapped_column(ForeignKey("transition_log.seq"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    recipients: Mapped[list[str]]
+    data_categories: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class Disclosure(Base):
+    """A disclosure outside social services on a legal basis: requested, then approved by a second person."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(32))
+    data_categories: Mapped[list[str]]
+    legal_basis: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[bytes] = mapped_column(Sealed)
+    requested_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))

@@ -25,7 +25,9 @@ from cases.db import Database
 from cases.errors import CaseNotFound, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
-from cases.models import Case, CaseEvent, Consent, Deadline, Person, Staff
+from cases.keys import KeyDestroyed
+from cases.models import Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
+from cases.vault import CaseKey
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "available_triggers",
     "bump",
     "case_facts",
+    "case_key",
+    "close_referrals",
     "fire_trigger",
     "load_case",
     "register_concern",
@@ -52,6 +56,7 @@ class Fired:
     version: int
     seq: int
     warnings: tuple[Refusal, ...] = ()
+    existing: tuple[str, ...] = ()
 
 
 def new_ref() -> str:
@@ -64,34 +69,56 @@ def utcnow() -> datetime:
 
 
 def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: datetime | None = None) -> Fired:
-    """Register a reporter's concern as a new case in the flowchart's initial state."""
+    """Register a reporter's concern as a new case in the flowchart's initial state.
+
+    The person's identity number is looked up by its blind index: `Fired.existing` names the cases already
+    open about the same person, without decrypting anything.
+    """
     now = now or utcnow()
+    case_id, person_id = str(uuid.uuid4()), str(uuid.uuid4())
     with db.write() as session:
         require_staff(session, actor)
         engine = pin_current(session, now)
         concern = check_concern(engine.chart, form, now)
+        index = db.vault.blind_index(concern.identity_number) if concern.identity_number else None
+        existing = _open_cases_of(session, engine, index) if index else ()
+        key = db.vault.new_case_key(case_id)
         ref, salt = new_ref(), secrets.token_bytes(16)
         outcome = engine.register(
             ref, actor, concern.received_at, concern.birth_date, now, salt=salt,
             codes={"reporter_org": form.reporter_org, "acute_danger": form.acute_danger},
         )
         person = Person(
-            id=str(uuid.uuid4()), identity_number=concern.identity_number, identity_kind=concern.identity_kind,
-            birth_date=concern.birth_date, given_name=form.given_name, family_name=form.family_name,
-            created_at=now,
+            id=person_id, identity_index=index, identity_kind=concern.identity_kind, created_at=now,
+            **_sealed(key, "persons", person_id, {
+                "identity_number": concern.identity_number, "birth_date": concern.birth_date.isoformat(),
+                "given_name": form.given_name, "family_name": form.family_name,
+            }),
         )
         case = Case(
-            id=str(uuid.uuid4()), ref=ref, person=person, flowchart_version=engine.version,
+            id=case_id, ref=ref, person=person, flowchart_version=engine.version,
             state=outcome.state, received_at=concern.received_at, registered_by=actor.id,
             reporter_org=form.reporter_org, acute_danger=form.acute_danger,
             police_contacted_at=form.police_contacted_at,
             police_contacted_by=actor.id if form.police_contacted_at else None,
-            concern=concern.text, shared_with=[], updated_at=now,
+            concern=key.seal("cases", case_id, "concern", concern.text), shared_with=[], updated_at=now,
         )
         session.add_all([person, case])
         session.flush()
-        seq = _write(session, case, outcome, now, {}, salt)
-        return Fired(ref, case.state, case.version, seq)
+        seq = _write(session, key, case, outcome, now, {}, salt)
+        return Fired(ref, case.state, case.version, seq, existing=existing)
+
+
+def _open_cases_of(session: Session, engine: Engine, index: str) -> tuple[str, ...]:
+    done = [name for name, state in engine.chart.states.items() if state.terminal]
+    return tuple(session.scalars(
+        select(Case.ref).join(Person).where(Person.identity_index == index, Case.state.not_in(done))
+        .order_by(Case.received_at)
+    ))
+
+
+def _sealed(key: CaseKey, table: str, row_id: str, values: Mapping[str, str | None]) -> dict[str, bytes | None]:
+    return {name: key.seal(table, row_id, name, value) for name, value in values.items()}
 
 
 def fire_trigger(
@@ -115,10 +142,13 @@ def fire_trigger(
             if expected_version is not None and expected_version != case.version:
                 raise StaleCase(ref, expected_version, case.version)
             engine = engine_for_version(session, case.flowchart_version)
-            facts, running = case_facts(session, case)
+            key = case_key(db, case)
+            facts, running = case_facts(session, case, key)
             salt = secrets.token_bytes(16)
             outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
-            seq = apply_outcome(session, engine, case, outcome, now, running, salt)
+            # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
+            key = key or CaseKey(case.id, secrets.token_bytes(32))
+            seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
             return Fired(ref, case.state, case.version, seq, outcome.warnings)
     except StaleDataError:
         raise StaleCase(ref, expected_version if expected_version is not None else current, None) from None
@@ -133,7 +163,7 @@ def available_triggers(
         require_staff(session, actor)
         case = load_case(session, ref)
         engine = engine_for_version(session, case.flowchart_version)
-        facts, _ = case_facts(session, case)
+        facts, _ = case_facts(session, case, case_key(db, case))
         return engine.options(facts, actor, now)
 
 
@@ -160,8 +190,20 @@ def load_case(session: Session, ref: str, *, for_update: bool = False) -> Case:
     return case
 
 
-def case_facts(session: Session, case: Case) -> tuple[CaseFacts, dict[str, Deadline]]:
-    """The engine's view of `case`, and its running deadline rows by name."""
+def case_key(db: Database, case: Case) -> CaseKey | None:
+    """The case's data key, or None once the case is erased and its key destroyed."""
+    try:
+        return db.vault.case_key(case.id)
+    except KeyDestroyed:
+        return None
+
+
+def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseFacts, dict[str, Deadline]]:
+    """The engine's view of `case`, and its running deadline rows by name.
+
+    The birth date is opened for the decision only (child or adult, age at referral); it is not shown to
+    anyone, so this is no read for the access log. An erased case has no birth date any more.
+    """
     consents = session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
     running = {
         d.name: d
@@ -169,11 +211,12 @@ def case_facts(session: Session, case: Case) -> tuple[CaseFacts, dict[str, Deadl
             select(Deadline).where(Deadline.case_id == case.id, Deadline.stopped_at.is_(None))
         )
     }
+    birth = key.open("persons", case.person.id, "birth_date", case.person.birth_date) if key else None
     facts = CaseFacts(
         ref=case.ref,
         state=case.state,
         received_at=case.received_at,
-        birth_date=case.person.birth_date,
+        birth_date=date.fromisoformat(birth) if birth else None,
         consents=tuple(_consent_facts(c) for c in consents),
         deadlines={name: d.due_on for name, d in running.items()},
         shared_with=frozenset(case.shared_with or ()),
@@ -183,15 +226,18 @@ def case_facts(session: Session, case: Case) -> tuple[CaseFacts, dict[str, Deadl
 
 
 def apply_outcome(
+    db: Database,
     session: Session,
     engine: Engine,
+    key: CaseKey,
     case: Case,
     outcome: Outcome,
     now: datetime,
     running: dict[str, Deadline],
     salt: bytes,
 ) -> int:
-    """Write the engine's decision: state, sharing, outcome code, deadlines, log entry and form."""
+    """Write the engine's decision: state, sharing, referral packets, outcome code, deadlines, log entry and
+    form; erasing destroys the case's data key last, after everything else was written."""
     case.state = outcome.state
     touch(case, now)
     state = engine.chart.states[outcome.state]
@@ -203,11 +249,31 @@ def apply_outcome(
         case.outcome = outcome.payload.get("outcome")
     elif case.outcome is not None:
         case.outcome = None
-    return _write(session, case, outcome, now, running, salt)
+    if state.consent_purpose is None:  # after every change to the case row: this query flushes it
+        close_referrals(session, case, now)
+    seq = _write(session, key, case, outcome, now, running, salt)
+    rule = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state).consent
+    if state.consent_purpose and rule is not None:
+        session.add(ReferralPacket(
+            id=str(uuid.uuid4()), case_id=case.id, transition_seq=seq, purpose=rule.purpose,
+            recipients=sorted(outcome.shared_with), data_categories=sorted(rule.data_categories), created_at=now,
+        ))
+        session.flush()
+    if state.erases:
+        db.vault.destroy(case.id)
+    return seq
+
+
+def close_referrals(session: Session, case: Case, now: datetime) -> None:
+    """Sharing stops: every open referral packet of the case is closed now."""
+    for packet in session.scalars(select(ReferralPacket).where(
+            ReferralPacket.case_id == case.id, ReferralPacket.closed_at.is_(None))):
+        packet.closed_at = now
 
 
 def _write(
-    session: Session, case: Case, outcome: Outcome, now: datetime, running: Mapping[str, Deadline], salt: bytes
+    session: Session, key: CaseKey, case: Case, outcome: Outcome, now: datetime, running: Mapping[str, Deadline],
+    salt: bytes,
 ) -> int:
     for name in (*outcome.stops, *outcome.starts):
         if name in running:
@@ -217,7 +283,8 @@ def _write(
     session.flush()  # the case row first: its lock is taken before the log's, always in that order
     row = log.append(session, outcome.entry)
     session.flush()
-    session.add(CaseEvent(seq=row.seq, case_id=case.id, payload=_event_payload(outcome, salt)))
+    payload = key.seal_json("case_events", str(row.seq), "payload", _event_payload(outcome, salt))
+    session.add(CaseEvent(seq=row.seq, case_id=case.id, payload=payload))
     session.flush()
     return row.seq
 

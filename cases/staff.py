@@ -24,8 +24,13 @@ def add_staff(db: Database, username: str, display_name: str, role: str, *, unit
     if not _USERNAME.match(username):
         raise InvalidConcern("username", "2–64 lower-case letters, digits, '.', '_' or '-'",
                              "2–64 gemener, siffror, '.', '_' eller '-'")
-    if role not in current_engine().chart.roles:
+    chart = current_engine().chart
+    if role not in chart.roles:
         raise InvalidConcern("role", "unknown role", "okänd roll")
+    if role == "partner" and (unit not in chart.vocabularies["recipients"] or unit == "social_services"):
+        # a partner's unit is the recipient category whose referral packets they may read
+        raise InvalidConcern("unit", "a partner's unit must be a recipient category outside social services",
+                             "en partners enhet måste vara en mottagarkategori utanför socialtjänsten")
     with db.write() as session:
         if session.scalars(select(Staff).where(Staff.username == username)).first() is not None:
             raise InvalidConcern("username", "already taken", "upptaget")

@@ -46,6 +46,7 @@ class State:
     label: Label
     closing: bool = False
     terminal: bool = False
+    erases: bool = False
     consent_purpose: str | None = None
 
 
@@ -250,8 +251,12 @@ class _Builder:
                 label=self.label(spec, where),
                 closing=bool(spec.get("closing", False)),
                 terminal=bool(spec.get("terminal", False)),
+                erases=bool(spec.get("erases", False)),
                 consent_purpose=spec.get("consent_purpose"),
             )
+        for state in states.values():
+            if state.erases and not state.terminal:
+                raise self.fail(f"state '{state.name}' erases personal data, so it must be terminal")
         closing = [s.name for s in states.values() if s.closing]
         if len(closing) != 1:
             raise self.fail(f"exactly one state must be marked closing = true, found {closing or 'none'}")

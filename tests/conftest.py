@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 from cases import Database, add_staff
 from cases.identity import generate_identity_number
+from cases.keys import FileKeyStore
 from cases.models import Base
 
 POSTGRES_URL = os.environ.get("VIDORO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -102,8 +103,14 @@ def blank_url(request, tmp_path):
 
 
 @pytest.fixture
-def db(db_url):
-    database = Database(db_url)
+def keys(tmp_path) -> FileKeyStore:
+    """A fresh key store in the test's own folder (the embedded default, files and all)."""
+    return FileKeyStore.create(tmp_path / "keys")
+
+
+@pytest.fixture
+def db(db_url, keys):
+    database = Database(db_url, keys=keys)
     yield database
     database.dispose()
 
@@ -111,7 +118,8 @@ def db(db_url):
 @pytest.fixture
 def staff(db):
     """One active account per role, as actors."""
-    return {role: add_staff(db, f"{role}-1", f"Test {role}", role) for role in ROLES}
+    return {role: add_staff(db, f"{role}-1", f"Test {role}", role, unit="police" if role == "partner" else None)
+            for role in ROLES}
 
 
 @pytest.fixture

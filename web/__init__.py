@@ -16,11 +16,13 @@ __all__ = ["create_app"]
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: configuration from defaults, VIDORO_* variables, then `config`."""
     from cases import Database
+    from cases.keys import FileKeyStore
     from web import health
     from web.config import load_config
 
     app = Flask(__name__, instance_path=str(load_config(config)["VIDORO_HOME"]))
     app.config.update(load_config(config))
-    app.extensions["vidoro.db"] = Database(app.config["VIDORO_DATABASE_URL"])
+    keys = FileKeyStore(app.config["VIDORO_KEYS"])  # missing or broken keys stop the app here, not later
+    app.extensions["vidoro.db"] = Database(app.config["VIDORO_DATABASE_URL"], keys=keys)
     health.init_app(app)
     return app

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cases import Database
+from cases.keys import FileKeyStore, KeyMaterialError
 from policies import PolicyError
 from web.config import load_config
 from workflow import VidoroError
@@ -35,6 +36,8 @@ def _friendly(command):
             return command(*args, **kwargs)
         except PolicyError as exc:
             raise click.ClickException(f"the flowchart definition is broken: {exc}") from None
+        except KeyMaterialError as exc:
+            raise click.ClickException(str(exc)) from None
         except (VidoroError, CommandError) as exc:
             raise click.UsageError(str(exc)) from None
         except OperationalError as exc:
@@ -51,9 +54,16 @@ def _friendly(command):
 
 
 @contextmanager
-def _database(config) -> Iterator[Database]:
-    """The configured database, disposed of (connections closed) however the command ends."""
-    database = Database(config["VIDORO_DATABASE_URL"])
+def _database(config, *, keys: str = "required") -> Iterator[Database]:
+    """The configured database with its key store (`keys`: required, optional, create, none), disposed of
+    (connections and key files closed) however the command ends."""
+    folder = config["VIDORO_KEYS"]
+    store = None
+    if keys == "create":
+        store = FileKeyStore.create(folder)
+    elif keys == "required" or (keys == "optional" and folder.exists()):
+        store = FileKeyStore(folder)  # a folder with missing or broken key files stops here, naming them
+    database = Database(config["VIDORO_DATABASE_URL"], keys=store)
     try:
         yield database
     finally:
@@ -81,10 +91,14 @@ def init(config, demo: bool) -> None:
     created = not home.exists()
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)  # the instance holds the database and, later, the keys: owner only
-    with _database(config) as db:
+    keys_existed = (config["VIDORO_KEYS"] / "kek.json").exists()
+    _refuse_new_keys_for_old_cases(config)
+    with _database(config, keys="create") as db:
         before = db.current_revision()
         db.upgrade()
         click.echo(f"instance: {home} ({'created' if created else 'exists'})")
+        click.echo(f"keys: {config['VIDORO_KEYS']} ({'exist' if keys_existed else 'created, owner-only'}; "
+                   "back them up apart from the database)")
         click.echo(f"database: {_shown(db.url)} (schema {before or 'empty'} -> {db.current_revision()})")
         if demo:
             _fill_demo(db, per_state=2)
@@ -101,7 +115,7 @@ def db() -> None:
 @_friendly
 def db_upgrade(config, revision: str) -> None:
     """Apply the schema migrations up to REVISION."""
-    with _database(config) as database:
+    with _database(config, keys="optional") as database:
         before = database.current_revision()
         database.upgrade(revision)
         click.echo(f"schema {before or 'empty'} -> {database.current_revision()}")
@@ -112,8 +126,54 @@ def db_upgrade(config, revision: str) -> None:
 @_friendly
 def db_current(config) -> None:
     """Show the schema revision of the database and the newest one known."""
-    with _database(config) as database:
+    with _database(config, keys="none") as database:
         click.echo(f"database: {database.current_revision() or 'empty'}; newest: {database.head_revision()}")
+
+
+@main.group()
+def keys() -> None:
+    """Key material: status and rotation of the key-encryption keys."""
+
+
+@keys.command("status")
+@click.pass_obj
+@_friendly
+def keys_status(config) -> None:
+    """Show each key-encryption key version and how many case data keys it wraps."""
+    store = FileKeyStore(config["VIDORO_KEYS"])
+    try:
+        versions = store.kek_versions()
+        current = max(versions)
+        for version, count in versions.items():
+            click.echo(f"kek {version}{' (current)' if version == current else ''}: wraps {count} data keys")
+        stale = sum(n for v, n in versions.items() if v != current)
+        if stale:
+            click.echo(f"{stale} data keys still under an older key: run `vidoro keys rotate --resume` to finish")
+    finally:
+        store.close()
+
+
+@keys.command("rotate")
+@click.option("--resume", is_flag=True, help="Only finish re-wrapping under the current key (no new key).")
+@click.pass_obj
+@_friendly
+def keys_rotate(config, resume: bool) -> None:
+    """Add a new key-encryption key and re-wrap every data key under it, while vidoro keeps running.
+
+    Each batch commits on its own: an interrupted rotation loses nothing, and running it again (or with
+    --resume) goes on where it stopped. Records are never re-encrypted and stay readable throughout.
+    """
+    store = FileKeyStore(config["VIDORO_KEYS"])
+    try:
+        if not resume:
+            click.echo(f"new key-encryption key {store.add_kek()} is current")
+        versions = store.kek_versions()
+        todo = sum(n for v, n in versions.items() if v != max(versions))
+        with click.progressbar(length=todo, label="re-wrapping data keys", file=sys.stderr) as bar:
+            done = store.rewrap(progress=bar.update)
+        click.echo(f"re-wrapped {done} data keys; every case is under key {max(store.kek_versions())}")
+    finally:
+        store.close()
 
 
 @main.command()
@@ -142,7 +202,7 @@ def flowchart(fmt: str, lang: str, output: str | None) -> None:
 @_friendly
 def demo(config, per_state: int) -> None:
     """Fill the instance with generated demo staff and cases in every state (no real people)."""
-    with _database(config) as database:
+    with _database(config, keys="optional") as database:
         _check_ready(database)
         _fill_demo(database, per_state=per_state)
 
@@ -162,7 +222,7 @@ def serve(config, host: str | None, port: int | None, threads: int, demo: bool) 
     from web import create_app
 
     current_engine()  # a broken flowchart file stops the server before it starts, not on the first request
-    with _database(config) as database:
+    with _database(config, keys="optional") as database:
         _check_ready(database)
         if demo and _case_count(database) == 0:
             _fill_demo(database, per_state=2)
@@ -171,13 +231,29 @@ def serve(config, host: str | None, port: int | None, threads: int, demo: bool) 
     waitress_serve(create_app(config), host=host, port=port, threads=threads, ident="vidoro")
 
 
+def _refuse_new_keys_for_old_cases(config) -> None:
+    """New, empty key material beside a database that holds cases would leave every case unreadable."""
+    folder = config["VIDORO_KEYS"]
+    if (folder / "kek.json").exists() and (folder / "keyring.db").exists():
+        return
+    with _database(config, keys="none") as database:
+        if database.current_revision() is None or not _case_count(database):
+            return
+    raise click.ClickException(
+        f"the database holds cases but the key material in {folder} is missing or incomplete; restore it from "
+        "the key backup (new keys could not open a single case)")
+
+
 def _check_ready(database: Database) -> None:
+    """The schema is current and the key store is there: what every command that touches cases needs."""
     current, head = database.current_revision(), database.head_revision()
     if current != head:
         raise click.ClickException(
             f"the database at {_shown(database.url)} is not ready "
             f"(schema {current or 'empty'}, needs {head}); run `vidoro init`"
         )
+    if database.keys is None:
+        raise click.ClickException("there is no key material for this instance; run `vidoro init`")
 
 
 def _case_count(database: Database) -> int:

@@ -16,12 +16,13 @@ from workflow.errors import (
 )
 from workflow.facts import Actor, CaseFacts, ConsentFacts, age_on
 from workflow.guards import GUARDS
-from workflow.log import GENESIS, LogEntry, chain_hash, leaf_hash, payload_hash
+from workflow.log import GENESIS, AccessEntry, LogEntry, chain_hash, leaf_hash, payload_hash
 from workflow.refusals import Refusal
 
 __all__ = [
     "GENESIS",
     "GUARDS",
+    "AccessEntry",
     "Actor",
     "CaseFacts",
     "ConsentFacts",

@@ -194,6 +194,8 @@ class Engine:
     def _starts(
         self, names, received_at: datetime, birth_date: date, now: datetime, payload: Mapping[str, Any]
     ) -> dict[str, date]:
+        if not names:
+            return {}
         received = local_date(received_at, self.chart.timezone)
         child = age_on(birth_date, received) < ADULT_AGE
         starts = {}

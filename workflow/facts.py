@@ -54,7 +54,7 @@ class CaseFacts:
     ref: str
     state: str
     received_at: datetime
-    birth_date: date
+    birth_date: date | None  # None only once the case is erased and nothing can be decided on it
     consents: tuple[ConsentFacts, ...] = ()
     deadlines: Mapping[str, date] = field(default_factory=dict)
     shared_with: frozenset[str] = frozenset()

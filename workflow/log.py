@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-__all__ = ["GENESIS", "LogEntry", "chain_hash", "leaf_hash", "payload_hash"]
+__all__ = ["GENESIS", "AccessEntry", "LogEntry", "chain_hash", "leaf_hash", "payload_hash"]
 
 GENESIS = bytes(32)
 ENTRY_FORMAT = 1
@@ -69,6 +69,42 @@ class LogEntry:
             codes=body["codes"],
             payload_hash=body["payload"],
         )
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One read of decrypted personal data, or one disclosure decision, as written to the access log.
+
+    `ground` says why the reader may see the case: assignment, role (intake, decider), emergency (with a
+    written reason kept outside the log and flagged for review). For a disclosure it is referral (a
+    partner's packet), consent or legal_basis, and none for a refused one. `fields` names the fields read,
+    never their values.
+    """
+
+    at: datetime
+    case_ref: str
+    actor_id: str
+    role: str
+    action: str
+    ground: str
+    fields: tuple[str, ...] = ()
+    codes: Mapping[str, Any] = field(default_factory=dict)
+    reason_hash: str = ""
+
+    def canonical(self) -> bytes:
+        body = {
+            "v": ENTRY_FORMAT,
+            "at": _utc(self.at),
+            "case": self.case_ref,
+            "actor": self.actor_id,
+            "role": self.role,
+            "action": self.action,
+            "ground": self.ground,
+            "fields": sorted(self.fields),
+            "codes": {k: _plain(v) for k, v in sorted(self.codes.items())},
+            "reason": self.reason_hash,
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def leaf_hash(entry: bytes) -> bytes:

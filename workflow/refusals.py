@@ -63,6 +63,31 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "gallringsfristen löper till {until}",
         "the retention period runs until {until}",
     ),
+    "approval_missing": (
+        "guard",
+        "utlämnande med stöd av lag kräver att en andra person med delegation godkänner",
+        "a disclosure on a legal basis needs the approval of a second person with delegation",
+    ),
+    "approval_refused": (
+        "guard",
+        "den andra beslutsfattaren godkände inte utlämnandet",
+        "the second decision maker did not approve the disclosure",
+    ),
+    "approval_invalid": (
+        "guard",
+        "godkännandet måste komma från en annan person med beslutsdelegation (inte {role})",
+        "the approval must come from another person with a decision-maker's delegation (not {role})",
+    ),
+    "not_a_recipient": (
+        "guard",
+        "{recipient} är inte mottagare av denna remiss",
+        "{recipient} is not a recipient of this referral",
+    ),
+    "referral_closed": (
+        "guard",
+        "remissen för {purpose} är avslutad; uppgifterna delas inte längre",
+        "the referral for {purpose} is closed; the data is no longer shared",
+    ),
     "sig_age_range": (
         "warning",
         "SIG riktar sig till personer 15–25 år; personen är {age} år",

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cases import Database, StaleCase, fire_trigger
+from cases.keys import FileKeyStore
 from cases.models import Case
 from workflow import Actor, TransitionRefused
 from workflow.deadlines import local_date
@@ -102,7 +103,7 @@ def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str,
     actors = {role: Actor(id_, role) for role, id_ in config["incarnations"][incarnation].items()}
     deadline, budget = config["deadline"], config["max_calls"]
     counts = {"ok": 0, "stale": 0, "refused": 0, "refused_stale": 0, "error": 0}
-    db = Database(config["url"])
+    db = Database(config["url"], keys=FileKeyStore(config["keys"]))
     try:
         journal.write({"k": "start", "pid": os.getpid()}, sync=True)
         for _ in range(budget):

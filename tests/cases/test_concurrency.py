@@ -190,7 +190,8 @@ def test_killed_workers_lose_no_acknowledged_transition(db_url, db, tmp_path):
     deadline = time.time() + STARTUP_S + DURATION_S
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps({
-        "url": db_url, "seed": seed, "deadline": deadline, "max_calls": MAX_CALLS, "cases": cases,
+        "url": db_url, "keys": str(db.keys.folder), "seed": seed, "deadline": deadline, "max_calls": MAX_CALLS,
+        "cases": cases,
         "incarnations": [inc.accounts for inc in incarnations],
     }), encoding="utf-8")
 
@@ -250,8 +251,9 @@ def test_killed_workers_lose_no_acknowledged_transition(db_url, db, tmp_path):
         event = events.pop(e.seq, None)
         assert event is not None, f"{stats}: log entry {e.seq} has no case event"
         assert by_id[event.case_id].ref == e.case_ref, f"case event {e.seq} is on another case"
-        salt = base64.b64decode(event.payload["salt"])
-        assert payload_hash(event.payload["fields"], salt) == entry.payload_hash, f"case event {e.seq} differs"
+        form = db.vault.case_key(event.case_id).open_json("case_events", str(e.seq), "payload", event.payload)
+        salt = base64.b64decode(form["salt"])
+        assert payload_hash(form["fields"], salt) == entry.payload_hash, f"case event {e.seq} differs"
     assert not events, f"case events without a log entry: {sorted(events)}"
 
     chains: dict[str, list[TransitionLogEntry]] = defaultdict(list)

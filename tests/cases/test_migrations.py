@@ -18,10 +18,8 @@ from cases.identity import generate_identity_number
 from cases.models import (
     Base,
     Case,
-    CaseEvent,
     Consent,
     Deadline,
-    FlowchartVersion,
     Person,
     Staff,
     TransitionLogEntry,
@@ -30,14 +28,14 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0002"
+HEAD = "0003"
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
 
 
 @pytest.fixture
-def blank_db(blank_url):
-    database = Database(blank_url)
+def blank_db(blank_url, keys):
+    database = Database(blank_url, keys=keys)
     yield database
     database.dispose()
 
@@ -107,12 +105,13 @@ def register(db: Database, reporter: Actor, number: str):
     return register_concern(db, reporter, form, now=NOW)
 
 
-def fill_as_at_0001(db: Database) -> tuple[str, Actor]:
-    """What a 0001 instance held: a flowchart version, staff, a person, a registered case and its log entry.
+OLD_NUMBER = generate_identity_number(date(1999, 4, 3), 321)
 
-    Written with only the tables 0001 has (registering through today's operations would also write
-    deadlines, which 0001 has no table for). Returns the case's ref and the intake officer.
-    """
+
+def fill_as_at_0001(db: Database) -> tuple[str, Actor]:
+    """What a 0001 instance held, in plaintext as 0001 stored it: a flowchart version, staff, a person, a
+    registered case, its log entry and its form. Written in SQL with only the tables and columns 0001 has.
+    Returns the case's ref and the intake officer."""
     engine = current_engine()
     received = NOW - timedelta(days=1)
     reporter, intake = Actor(str(uuid.uuid4()), "reporter"), Actor(str(uuid.uuid4()), "intake")
@@ -121,28 +120,38 @@ def fill_as_at_0001(db: Database) -> tuple[str, Actor]:
     outcome = engine.register(ref, reporter, received, born, received, salt=b"s" * 16,
                               codes={"reporter_org": "school", "acute_danger": False})
     data = outcome.entry.canonical()
-    with db.write() as session:
-        session.add(FlowchartVersion(version=engine.version, name=engine.chart.name,
-                                     source_text=engine.chart.text, first_used_at=received))
-        session.add_all([
-            Staff(id=actor.id, username=f"old-{actor.role}", display_name=f"Old {actor.role}", role=actor.role,
-                  unit="north", active=True, created_at=received - timedelta(days=30))
-            for actor in (reporter, intake)
-        ])
-        session.add(Person(id=person_id, identity_number=generate_identity_number(born, 321),
-                           identity_kind="personnummer", birth_date=born, given_name="Gammal",
-                           family_name="Testsson", created_at=received))
-        session.flush()
-        session.add(Case(id=case_id, ref=ref, person_id=person_id, flowchart_version=engine.version,
-                         state=outcome.state, received_at=received, registered_by=reporter.id,
-                         reporter_org="school", acute_danger=False, concern=CONCERN, shared_with=[],
-                         updated_at=received))
-        session.add(TransitionLogEntry(seq=1, case_ref=ref, at=received, trigger=outcome.entry.trigger,
-                                       from_state=None, to_state=outcome.state, entry=data,
-                                       chain_hash=chain_hash(GENESIS, data)))
-        session.flush()
-        session.add(CaseEvent(seq=1, case_id=case_id, payload={"salt": "c3Nzcw==", "fields": dict(outcome.payload)}))
+    with db.engine.begin() as connection:
+        def insert(table, **values):
+            columns = ", ".join(values)
+            connection.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"),
+                               values)
+
+        insert("flowchart_versions", version=engine.version, name=engine.chart.name, source_text=engine.chart.text,
+               first_used_at=received)
+        for actor in (reporter, intake):
+            insert("staff", id=actor.id, username=f"old-{actor.role}", display_name=f"Old {actor.role}",
+                   role=actor.role, unit="north", active=True, created_at=received - timedelta(days=30))
+        insert("persons", id=person_id, identity_number=OLD_NUMBER, identity_kind="personnummer",
+               birth_date=born.isoformat(), given_name="Gammal", family_name="Testsson", created_at=received)
+        insert("cases", id=case_id, ref=ref, person_id=person_id, flowchart_version=engine.version,
+               state=outcome.state, version=1, received_at=received, registered_by=reporter.id,
+               reporter_org="school", acute_danger=False, concern=CONCERN, shared_with="[]", outcome=None,
+               updated_at=received)
+        insert("transition_log", seq=1, case_ref=ref, at=received, trigger=outcome.entry.trigger, from_state=None,
+               to_state=outcome.state, entry=data, chain_hash=chain_hash(GENESIS, data))
+        insert("case_events", seq=1, case_id=case_id,
+               payload='{"fields":{"acute_danger":false,"reporter_org":"school"},"salt":"c3Nzc3Nzc3Nzc3Nzc3Nzcw=="}')
     return ref, intake
+
+
+def database_bytes(db: Database) -> bytes:
+    """Every value in every table, as bytes, to search for plaintext."""
+    out = []
+    with db.engine.connect() as connection:
+        for name in inspect(connection).get_table_names():
+            for row in connection.execute(text(f"SELECT * FROM {name}")):
+                out += [v if isinstance(v, bytes) else str(v).encode() for v in row]
+    return b"\x00".join(out)
 
 
 # --- an empty database ------------------------------------------------------------------------------------
@@ -161,7 +170,8 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
     """The check above means something: a database at 0001 lacks what the models declare."""
     blank_db.upgrade(PREVIOUS)
     added = {diff[1].name for diff in schema_diff(blank_db) if diff[0] == "add_table"}
-    assert added == {"consents", "deadlines"}
+    assert added == {"consents", "deadlines", "access_log", "emergency_accesses", "assignments",
+                     "referral_packets", "disclosures"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -178,63 +188,86 @@ def test_upgrading_again_changes_nothing(db):
 # --- a database at the previous revision, with data ------------------------------------------------------
 
 
-def test_data_written_at_0001_survives_the_upgrade_and_the_operations_work_on_it(blank_db):
+def test_data_written_at_0001_is_sealed_by_the_upgrade_and_the_operations_work_on_it(blank_db):
     blank_db.upgrade(PREVIOUS)
     assert blank_db.current_revision() == PREVIOUS
     ref, intake = fill_as_at_0001(blank_db)
-    before = rows(blank_db)
+    assert OLD_NUMBER.encode() in database_bytes(blank_db)
+    log_before = rows(blank_db, ("transition_log", "staff", "flowchart_versions"))
 
     blank_db.upgrade()
 
     assert blank_db.current_revision() == HEAD
     assert schema_diff(blank_db) == []
-    assert rows(blank_db) == before
+    assert rows(blank_db, ("transition_log", "staff", "flowchart_versions")) == log_before
+    stored = database_bytes(blank_db)
+    for plaintext in (OLD_NUMBER, CONCERN[:30], "Gammal", "Testsson", "1999-04-03"):
+        assert plaintext.encode() not in stored, plaintext
+    # The sealed values open with the case's new key, where they stand.
+    with blank_db.read() as session:
+        case = session.scalars(select(Case).where(Case.ref == ref)).one()
+        person = session.get(Person, case.person_id)
+        key = blank_db.vault.case_key(case.id)
+        assert key.open("cases", case.id, "concern", case.concern) == CONCERN
+        assert key.open("persons", person.id, "given_name", person.given_name) == "Gammal"
+        assert person.identity_index == blank_db.vault.blind_index(OLD_NUMBER)
     # The case registered before the upgrade moves on, by the account made before it, and the log
     # continues the chain that 0001 started.
     fired = fire_trigger(blank_db, intake, ref, "start_pre_assessment", {}, now=NOW)
     assert (fired.state, fired.version, fired.seq) == ("pre_assessment", 2, 2)
-    # New staff, consents and cases use the tables 0002 added (a child's case starts deadlines).
     caseworker = add_staff(blank_db, "caseworker-new", "New caseworker", "caseworker")
     record_consent(blank_db, caseworker, ref, ConsentForm(
         given_by="subject", purposes=("investigation",), recipients=("social_services",),
         data_categories=("identity", "concern"), method="written", evidence="Skriftligt samtycke.",
         valid_from=NOW.date(), valid_until=NOW.date() + timedelta(days=365)), now=NOW)
     reporter = add_staff(blank_db, "reporter-new", "New reporter", "reporter")
+    again = register(blank_db, reporter, OLD_NUMBER)
+    assert again.existing == (ref,)  # found through the blind index the upgrade wrote
     new = register(blank_db, reporter, generate_identity_number(date(2012, 5, 17), 238))
-    assert new.seq == 3
+    assert new.seq == 4
     entries = verify_chain(blank_db)
     assert [(e.case_ref, e.to_state) for e in entries] == [
-        (ref, "registered"), (ref, "pre_assessment"), (new.ref, "registered")]
+        (ref, "registered"), (ref, "pre_assessment"), (again.ref, "registered"), (new.ref, "registered")]
     with blank_db.read() as session:
         assert session.scalar(select(func.count()).select_from(Consent)) == 1
         new_id = session.scalars(select(Case.id).where(Case.ref == new.ref)).one()
         assert session.scalar(select(func.count()).select_from(Deadline).where(Deadline.case_id == new_id)) > 0
 
 
-def test_downgrade_to_0001_and_upgrade_again(db):
+def test_plaintext_data_is_not_upgraded_without_keys(blank_url):
+    keyless = Database(blank_url)
+    try:
+        keyless.upgrade(PREVIOUS)
+        fill_as_at_0001(keyless)
+        with pytest.raises(RuntimeError, match="vidoro db upgrade"):
+            keyless.upgrade()
+        assert keyless.current_revision() == PREVIOUS
+        assert OLD_NUMBER.encode() in database_bytes(keyless)
+    finally:
+        keyless.dispose()
+
+
+def test_downgrade_from_0002_to_0001_and_upgrade_again(blank_db):
+    blank_db.upgrade("0002")
+    at_0002 = schema_snapshot(blank_db)
+    assert len(log_triggers(blank_db)) >= 1
+    downgrade(blank_db, PREVIOUS)
+    assert blank_db.current_revision() == PREVIOUS
+    assert {"consents", "deadlines"}.isdisjoint(schema_snapshot(blank_db)["tables"])
+    assert log_triggers(blank_db) == []
+    blank_db.upgrade("0002")
+    assert schema_snapshot(blank_db) == at_0002
+
+
+def test_sealed_data_is_never_downgraded_to_plaintext(db):
     reporter = add_staff(db, "reporter-1", "Reporter", "reporter")
-    intake = add_staff(db, "intake-1", "Intake", "intake")
-    first = register(db, reporter, generate_identity_number(date(1998, 11, 30), 402))
-    head_schema = schema_snapshot(db)
-    assert len(log_triggers(db)) >= 1
-    kept = rows(db)
-
-    downgrade(db, PREVIOUS)
-
-    assert db.current_revision() == PREVIOUS
-    assert {"consents", "deadlines"}.isdisjoint(schema_snapshot(db)["tables"])
-    assert log_triggers(db) == []
-    assert rows(db) == kept
-
-    db.upgrade()
-
+    register(db, reporter, generate_identity_number(date(1998, 11, 30), 402))
+    schema, data = schema_snapshot(db), rows(db, tuple(Base.metadata.tables))
+    with pytest.raises(RuntimeError, match="plaintext"):
+        downgrade(db, "0002")
     assert db.current_revision() == HEAD
-    assert schema_snapshot(db) == head_schema
-    assert schema_diff(db) == []
-    assert rows(db) == kept
-    fired = fire_trigger(db, intake, first.ref, "start_pre_assessment", {}, now=NOW)
-    assert fired.state == "pre_assessment"
-    verify_chain(db)
+    assert schema_snapshot(db) == schema
+    assert rows(db, tuple(Base.metadata.tables)) == data
 
 
 # --- the transition log is append-only in the database itself ---------------------------------------------

@@ -23,7 +23,7 @@ from cases import (
 )
 from cases import log as case_log
 from cases.demo import PATHS, drive
-from cases.models import Case, CaseEvent, Consent, Deadline, FlowchartVersion, TransitionLogEntry
+from cases.models import Case, CaseEvent, Consent, Deadline, FlowchartVersion, ReferralPacket, TransitionLogEntry
 from policies import DEFAULT_PATH
 from tests.conftest import NOW
 from workflow import (
@@ -217,8 +217,10 @@ def test_withdrawing_the_consent_ends_sharing_and_moves_the_case_at_once(db, sta
         case = s.scalars(select(Case).where(Case.ref == ref)).one()
         assert case.shared_with == []
         consent = s.get(Consent, sig_id)
-        assert (consent.status, consent.withdrawn_at, consent.withdrawal_reason) == (
-            "withdrawn", later, "Vill inte längre")
+        assert (consent.status, consent.withdrawn_at) == ("withdrawn", later)
+        reason = db.vault.case_key(case.id).open("consents", sig_id, "withdrawal_reason", consent.withdrawal_reason)
+        assert reason == "Vill inte längre"
+        assert s.scalars(select(ReferralPacket).where(ReferralPacket.case_id == case.id)).one().closed_at == later
     assert verify_log(db)[-1].trigger == "withdraw_consent"
 
 
@@ -293,3 +295,22 @@ def test_a_case_stays_on_the_flowchart_version_it_started_on(db, staff, adult_nu
     with pytest.raises(RoleNotAllowed):
         fire_trigger(db, staff["intake"], new, "start_pre_assessment", {}, now=NOW)
     fire_trigger(db, staff["caseworker"], new, "start_pre_assessment", {}, now=NOW)
+
+
+def test_an_erasure_cut_short_after_the_key_was_destroyed_can_be_finished(db, staff, adult_number, monkeypatch):
+    ref = register(db, staff, adult_number).ref
+    start = NOW - timedelta(days=2000)
+    drive(db, staff, ref, PATHS["erased"][1][:-1], start)  # closed, retention long over
+    destroy = db.keys.destroy_data_key
+
+    def destroy_then_crash(case_id):
+        destroy(case_id)
+        raise RuntimeError("power cut after the key was destroyed")
+
+    monkeypatch.setattr(db.keys, "destroy_data_key", destroy_then_crash)
+    with pytest.raises(RuntimeError):
+        fire_trigger(db, staff["system"], ref, "erase", {}, now=NOW)
+    monkeypatch.undo()
+    assert snapshot(db, ref)[0] == "closed"  # the transaction rolled back, the key is gone
+    assert fire_trigger(db, staff["system"], ref, "erase", {}, now=NOW).state == "erased"
+    assert verify_log(db)[-1].trigger == "erase"

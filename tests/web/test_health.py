@@ -9,10 +9,11 @@ from sqlalchemy.engine import make_url
 
 from cases import Database
 from cases.flowcharts import current_engine
+from cases.keys import FileKeyStore
 from tests.conftest import POSTGRES_URL
 from web import create_app
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,7 +33,9 @@ def client_for(tmp_path):
     apps = []
 
     def make(url: str):
-        app = create_app({"VIDORO_DATABASE_URL": url, "VIDORO_HOME": tmp_path / "instance"})
+        keys = tmp_path / "keys"
+        FileKeyStore.create(keys).close()
+        app = create_app({"VIDORO_DATABASE_URL": url, "VIDORO_HOME": tmp_path / "instance", "VIDORO_KEYS": keys})
         app.testing = True
         apps.append(app)
         return app.test_client()

@@ -20,7 +20,7 @@ UTC = cases.types.UTCDateTime(timezone=True)
 PG_GUARD = """
 CREATE FUNCTION transition_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'transition_log is append-only';
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
 END $$;
 CREATE TRIGGER transition_log_no_update BEFORE UPDATE OR DELETE ON transition_log
     FOR EACH ROW EXECUTE FUNCTION transition_log_append_only();
@@ -37,12 +37,12 @@ def upgrade() -> None:
         sa.Column("recipients", sa.JSON(), nullable=False),
         sa.Column("data_categories", sa.JSON(), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
-        sa.Column("evidence", cases.types.PersonalText(), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
         sa.Column("valid_from", sa.Date(), nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("withdrawn_at", UTC, nullable=True),
-        sa.Column("withdrawal_reason", cases.types.PersonalText(), nullable=True),
+        sa.Column("withdrawal_reason", sa.Text(), nullable=True),
         sa.Column("recorded_by", sa.String(length=36), nullable=False),
         sa.Column("recorded_at", UTC, nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_consents_case_id_cases")),

@@ -1,0 +1,219 @@
+"""Who may read a case's personal data, and the access log entry every such read leaves behind.
+
+Deny by default. Intake officers read cases in intake, decision makers the cases of their unit (for now
+the whole municipality: units arrive with single sign-on), caseworkers the cases assigned to them.
+Anyone else of those roles opens a case only through emergency access, which asks for a written reason
+and is flagged for review. Reporters, coordinators, partners, auditors and administrators never read case
+content here (partners read referral packets, `cases.disclosures`). Each read is logged in the same
+transaction as the decryption: who, role, when, which case, which fields, on what ground.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import log
+from cases.db import Database
+from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.keys import KeyDestroyed
+from cases.models import (
+    AccessLogEntry,
+    Assignment,
+    Case,
+    CaseEvent,
+    Consent,
+    EmergencyAccess,
+    Staff,
+    TransitionLogEntry,
+)
+from cases.operations import load_case, require_staff, utcnow
+from cases.vault import CaseKey
+from workflow import AccessEntry, Actor, VidoroError
+
+__all__ = [
+    "AccessDenied",
+    "CaseRecord",
+    "EmergencyAccessSummary",
+    "assign_case",
+    "emergency_accesses",
+    "mark_reviewed",
+    "read_case",
+    "read_ground",
+]
+
+INTAKE_STATES = frozenset({"registered", "protection_assessment", "pre_assessment"})
+EMERGENCY_ROLES = frozenset({"intake", "caseworker", "decider"})
+ASSIGNING_ROLES = frozenset({"intake", "decider"})
+REVIEWING_ROLES = frozenset({"auditor", "decider"})
+PERSON_FIELDS = ("identity_number", "given_name", "family_name", "birth_date")
+
+
+class AccessDenied(VidoroError):
+    """No ground to read this case; `emergency_possible` says whether emergency access with a reason is."""
+
+    code = "access_denied"
+
+    def __init__(self, ref: str, emergency_possible: bool) -> None:
+        hint = "; open it through emergency access with a written reason" if emergency_possible else ""
+        hint_sv = "; öppna det med nödåtkomst och en skriftlig motivering" if emergency_possible else ""
+        super().__init__(f"no access to case {ref}{hint}", message_sv=f"ingen åtkomst till ärende {ref}{hint_sv}")
+        self.ref, self.emergency_possible = ref, emergency_possible
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """A case with its personal data opened, for one reader, on one ground."""
+
+    ref: str
+    state: str
+    version: int
+    ground: str
+    received_at: datetime
+    reporter_org: str
+    acute_danger: bool
+    erased: bool = False
+    person: Mapping[str, str | None] = field(default_factory=dict)
+    concern: str | None = None
+    consents: tuple[Mapping[str, Any], ...] = ()
+    journal: tuple[Mapping[str, Any], ...] = ()
+
+    def __repr__(self) -> str:  # holds personal data: never print it
+        return f"CaseRecord(ref={self.ref!r}, state={self.state!r}, ground={self.ground!r})"
+
+
+def read_ground(session: Session, actor: Actor, case: Case) -> str | None:
+    """The ground on which `actor` may read `case`, or None."""
+    if actor.role == "intake" and case.state in INTAKE_STATES:
+        return "role"
+    if actor.role == "decider":
+        return "role"
+    if actor.role == "caseworker" and session.scalars(select(Assignment.id).where(
+            Assignment.case_id == case.id, Assignment.staff_id == actor.id, Assignment.ended_at.is_(None))).first():
+        return "assignment"
+    return None
+
+
+def read_case(
+    db: Database, actor: Actor, ref: str, *, emergency_reason: str | None = None, now: datetime | None = None
+) -> CaseRecord:
+    """Open case `ref` for `actor` and log the read, or raise `AccessDenied` (nothing opened, nothing logged)."""
+    now = now or utcnow()
+    with db.write() as session:
+        require_staff(session, actor)
+        case = load_case(session, ref)
+        ground = read_ground(session, actor, case)
+        reason = (emergency_reason or "").strip()
+        if ground is None:
+            if actor.role not in EMERGENCY_ROLES:
+                raise AccessDenied(ref, emergency_possible=False)
+            if not reason:
+                raise AccessDenied(ref, emergency_possible=True)
+            ground = "emergency"
+        plain = {"ref": case.ref, "state": case.state, "version": case.version, "ground": ground,
+                 "received_at": case.received_at, "reporter_org": case.reporter_org,
+                 "acute_danger": case.acute_danger}
+        try:
+            key = db.vault.case_key(case.id)
+        except KeyDestroyed:
+            return CaseRecord(**plain, erased=True)  # nothing personal is left to read, so nothing is logged
+        record = CaseRecord(**plain, **_open(session, key, case))
+        fields = (*(f"persons.{f}" for f in PERSON_FIELDS), "cases.concern", "consents.evidence",
+                  "consents.withdrawal_reason", "case_events.payload")
+        salt = secrets.token_bytes(16)
+        entry = AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
+                            ground=ground, fields=fields,
+                            reason_hash=_hash(reason, salt) if ground == "emergency" else "")
+        row = log.append(session, entry)
+        if ground == "emergency":
+            session.flush()
+            session.add(EmergencyAccess(seq=row.seq, case_id=case.id, reason_salt=salt,
+                                        reason=key.seal("emergency_accesses", str(row.seq), "reason", reason)))
+        return record
+
+
+def _open(session: Session, key: CaseKey, case: Case) -> dict[str, Any]:
+    person = {f: key.open("persons", case.person.id, f, getattr(case.person, f)) for f in PERSON_FIELDS}
+    consents = tuple(
+        {"id": c.id, "given_by": c.given_by, "purposes": c.purposes, "recipients": c.recipients,
+         "data_categories": c.data_categories, "method": c.method, "valid_from": c.valid_from,
+         "valid_until": c.valid_until, "status": c.status, "withdrawn_at": c.withdrawn_at,
+         "evidence": key.open("consents", c.id, "evidence", c.evidence),
+         "withdrawal_reason": key.open("consents", c.id, "withdrawal_reason", c.withdrawal_reason)}
+        for c in session.scalars(select(Consent).where(Consent.case_id == case.id).order_by(Consent.recorded_at))
+    )
+    rows = session.execute(
+        select(TransitionLogEntry, CaseEvent.payload).join(CaseEvent, CaseEvent.seq == TransitionLogEntry.seq)
+        .where(CaseEvent.case_id == case.id).order_by(TransitionLogEntry.seq)
+    ).all()
+    journal = tuple(
+        {"seq": e.seq, "at": e.at, "trigger": e.trigger, "from": e.from_state, "to": e.to_state,
+         "fields": key.open_json("case_events", str(e.seq), "payload", payload)["fields"]}
+        for e, payload in rows
+    )
+    return {"person": person, "concern": key.open("cases", case.id, "concern", case.concern),
+            "consents": consents, "journal": journal}
+
+
+def _hash(reason: str, salt: bytes) -> str:
+    return hashlib.sha256(salt + reason.encode()).hexdigest()
+
+
+def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now: datetime | None = None) -> None:
+    """Assign a caseworker to a case (by intake or a decision maker)."""
+    now = now or utcnow()
+    if actor.role not in ASSIGNING_ROLES:
+        raise NotPermitted("assign a case", actor.role)
+    with db.write() as session:
+        require_staff(session, actor)
+        case = load_case(session, ref)
+        target = session.get(Staff, caseworker_id)
+        if target is None or not target.active or target.role != "caseworker":
+            raise InvalidConcern("caseworker", "choose an active caseworker", "välj en aktiv handläggare")
+        session.add(Assignment(case_id=case.id, staff_id=target.id, assigned_by=actor.id, assigned_at=now))
+
+
+@dataclass(frozen=True)
+class EmergencyAccessSummary:
+    seq: int
+    case_ref: str
+    actor_id: str
+    at: datetime
+    reviewed: bool
+
+
+def emergency_accesses(db: Database, actor: Actor, *, pending_only: bool = True) -> list[EmergencyAccessSummary]:
+    """Emergency accesses for review: who opened which case when (the reason stays sealed with the case)."""
+    if actor.role not in REVIEWING_ROLES:
+        raise NotPermitted("review emergency accesses", actor.role)
+    with db.read() as session:
+        require_staff(session, actor)
+        query = select(EmergencyAccess, AccessLogEntry).join(AccessLogEntry, AccessLogEntry.seq == EmergencyAccess.seq)
+        if pending_only:
+            query = query.where(EmergencyAccess.reviewed_at.is_(None))
+        return [EmergencyAccessSummary(a.seq, e.case_ref, e.actor_id, e.at, a.reviewed_at is not None)
+                for a, e in session.execute(query.order_by(EmergencyAccess.seq))]
+
+
+def mark_reviewed(db: Database, actor: Actor, seq: int, *, now: datetime | None = None) -> None:
+    """Record that an emergency access was reviewed, and by whom (never by the person who made it)."""
+    if actor.role not in REVIEWING_ROLES:
+        raise NotPermitted("review emergency accesses", actor.role)
+    with db.write() as session:
+        require_staff(session, actor)
+        access = session.get(EmergencyAccess, seq)
+        if access is None:
+            raise CaseNotFound(f"emergency access {seq}")
+        if session.get(AccessLogEntry, seq).actor_id == actor.id:
+            raise NotPermitted("review their own emergency access", actor.role)
+        if access.reviewed_at is not None:
+            raise InvalidConcern("seq", "this emergency access has already been reviewed",
+                                 "denna nödåtkomst är redan granskad")
+        access.reviewed_by, access.reviewed_at = actor.id, now or utcnow()

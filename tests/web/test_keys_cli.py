@@ -1,0 +1,274 @@
+"""`vidoro init`, `vidoro keys status|rotate`, and every command that needs the keys refusing broken key
+files with one line and without writing anything; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import waitress
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cases import ConcernForm, Database, add_staff, register_concern
+from cases.access import read_case
+from cases.identity import generate_identity_number
+from cases.keys import FileKeyStore
+from cases.models import Base, Staff
+from tests.conftest import NOW
+from web.cli import main
+from workflow import Actor
+
+VIDORO = Path(sys.executable).with_name("vidoro")
+
+
+def run(home: Path, *args: str, url: str | None = None, **env: str):
+    """Invoke `vidoro ARGS` with only this test's VIDORO_* settings."""
+    environment = {key: None for key in os.environ if key.startswith("VIDORO_")}
+    environment.update(VIDORO_HOME=str(home), VIDORO_DATABASE_URL=url, **env)
+    return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=True)
+
+
+def assert_ok(result) -> None:
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+
+
+def assert_one_line_failure(result, *expected: str) -> str:
+    """Failed on purpose: a non-zero status, one `Error:` line naming what to do, no traceback."""
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: ")
+    for words in expected:
+        assert words in lines[0], lines[0]
+    return lines[0]
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def register_cases(url: str, keys: Path, count: int) -> list[str]:
+    """`count` cases registered through the operations with the instance's key store."""
+    database = Database(url, keys=FileKeyStore(keys))
+    try:
+        reporter = add_staff(database, f"reporter-{count}", "Test reporter", "reporter")
+        add_staff(database, f"decider-{count}", "Test decider", "decider")
+        return [register_concern(database, reporter, ConcernForm(
+            concern=f"Oro nummer {i}.", reporter_org="school", given_name=f"Nyckel {i}", family_name="Testsson",
+            identity_number=generate_identity_number(NOW.date().replace(year=1990), 200 + i)), now=NOW).ref
+            for i in range(count)]
+    finally:
+        database.dispose()
+
+
+def read_all(url: str, keys: Path, refs: list[str]) -> dict[str, tuple]:
+    """Each case's person and concern as a decision maker reads them."""
+    database = Database(url, keys=FileKeyStore(keys))
+    try:
+        with database.read() as session:
+            decider = session.scalars(select(Staff).where(Staff.role == "decider")).first()
+        records = [read_case(database, Actor(decider.id, decider.role), ref, now=NOW) for ref in refs]
+        return {record.ref: (record.person, record.concern) for record in records}
+    finally:
+        database.dispose()
+
+
+def row_counts(url: str) -> dict[str, int]:
+    database = Database(url)
+    try:
+        with database.read() as session:
+            return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+    finally:
+        database.dispose()
+
+
+def keyring_rows(keys: Path) -> list[tuple]:
+    ring = sqlite3.connect(f"file:{keys / 'keyring.db'}?mode=ro", uri=True)
+    try:
+        return sorted(ring.execute("SELECT case_id, kek_version, wrapped FROM data_keys"))
+    finally:
+        ring.close()
+
+
+# --- init -------------------------------------------------------------------------------------------------
+
+
+def test_init_creates_owner_only_keys_and_says_so(tmp_path, blank_url):
+    home = tmp_path / "instance"
+    result = run(home, "init", url=blank_url)
+    assert_ok(result)
+    keys = home / "keys"
+    assert f"keys: {keys} (created, owner-only; back them up apart from the database)" in result.output
+    assert mode(keys) == 0o700
+    assert mode(keys / "kek.json") == 0o600 and mode(keys / "keyring.db") == 0o600
+    kek = (keys / "kek.json").read_bytes()
+
+    again = run(home, "init", url=blank_url)
+    assert_ok(again)
+    assert f"keys: {keys} (exist; back them up apart from the database)" in again.output
+    assert (keys / "kek.json").read_bytes() == kek
+
+
+def test_init_puts_the_keys_where_vidoro_keys_says(tmp_path, db_url):
+    home, keys = tmp_path / "instance", tmp_path / "elsewhere" / "keys"
+    result = run(home, "init", url=db_url, VIDORO_KEYS=str(keys))
+    assert_ok(result)
+    assert f"keys: {keys} (created, owner-only" in result.output
+    assert mode(keys / "kek.json") == 0o600 and mode(keys / "keyring.db") == 0o600
+    assert not (home / "keys").exists()
+
+
+# --- keys status and keys rotate --------------------------------------------------------------------------
+
+
+def test_keys_status_lists_each_version_and_its_count(tmp_path, db_url):
+    home = tmp_path / "instance"
+    assert_ok(run(home, "init", url=db_url))
+    register_cases(db_url, home / "keys", 3)
+    result = run(home, "keys", "status", url=db_url)
+    assert_ok(result)
+    assert result.output.splitlines() == ["kek 1 (current): wraps 3 data keys"]
+
+
+def test_keys_rotate_adds_a_version_rewraps_with_a_progress_bar_and_keeps_every_case_readable(tmp_path, db_url):
+    home = tmp_path / "instance"
+    keys = home / "keys"
+    assert_ok(run(home, "init", url=db_url))
+    refs = register_cases(db_url, keys, 4)
+    before = read_all(db_url, keys, refs)
+    wrapped = {case_id: blob for case_id, _, blob in keyring_rows(keys)}
+
+    rotated = run(home, "keys", "rotate", url=db_url)
+    assert_ok(rotated)
+    assert rotated.stdout.splitlines() == ["new key-encryption key 2 is current",
+                                           "re-wrapped 4 data keys; every case is under key 2"]
+    assert "re-wrapping data keys" in rotated.stderr  # the progress bar
+    rows = keyring_rows(keys)
+    assert {version for _, version, _ in rows} == {2}
+    assert all(blob != wrapped[case_id] for case_id, _, blob in rows)
+    assert mode(keys / "kek.json") == 0o600
+
+    status = run(home, "keys", "status", url=db_url)
+    assert_ok(status)
+    assert status.output.splitlines() == ["kek 1: wraps 0 data keys", "kek 2 (current): wraps 4 data keys"]
+    assert read_all(db_url, keys, refs) == before
+
+    resumed = run(home, "keys", "rotate", "--resume", url=db_url)
+    assert_ok(resumed)
+    assert resumed.stdout.splitlines() == ["re-wrapped 0 data keys; every case is under key 2"]
+    assert json.loads((keys / "kek.json").read_text())["current"] == 2
+
+
+def test_keys_status_tells_of_an_unfinished_rotation_and_resume_finishes_it(tmp_path, db_url):
+    home = tmp_path / "instance"
+    keys = home / "keys"
+    assert_ok(run(home, "init", url=db_url))
+    refs = register_cases(db_url, keys, 3)
+    store = FileKeyStore(keys)
+    store.add_kek()
+    store.close()  # as if `vidoro keys rotate` had been stopped right after adding the key
+    status = run(home, "keys", "status", url=db_url)
+    assert_ok(status)
+    assert status.output.splitlines() == [
+        "kek 1: wraps 3 data keys", "kek 2 (current): wraps 0 data keys",
+        "3 data keys still under an older key: run `vidoro keys rotate --resume` to finish"]
+    assert_ok(run(home, "keys", "rotate", "--resume", url=db_url))
+    assert run(home, "keys", "status", url=db_url).output.splitlines() == [
+        "kek 1: wraps 0 data keys", "kek 2 (current): wraps 3 data keys"]
+    assert len(read_all(db_url, keys, refs)) == 3
+
+
+# --- broken key files stop every command that needs them, writing nothing ------------------------------------
+
+
+def _edit(keys: Path, change) -> None:
+    body = json.loads((keys / "kek.json").read_text())
+    change(body)
+    (keys / "kek.json").write_text(json.dumps(body))
+
+
+def _other_instance(keys: Path) -> None:
+    other = FileKeyStore.create(keys.parent / "other-instance")
+    other.close()
+    (keys / "kek.json").write_bytes((keys.parent / "other-instance" / "kek.json").read_bytes())
+
+
+FAULTS = {
+    "missing": (lambda k: (k / "kek.json").unlink(), "restore"),
+    "not JSON": (lambda k: (k / "kek.json").write_text("{not json"), "restore it from the key backup"),
+    "a key of the wrong length": (lambda k: _edit(k, lambda b: b["keks"].update(
+        {"1": base64.b64encode(bytes(16)).decode()})), "restore it from the key backup"),
+}
+COMMANDS = {"demo": ["demo", "--per-state", "1"], "serve": ["serve", "--port", "1"], "keys status": ["keys", "status"]}
+
+
+@pytest.fixture
+def no_serving(monkeypatch):
+    """`serve` must stop before it serves: should it get that far, fail instead of blocking the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("vidoro serve started serving despite broken key files")
+
+    monkeypatch.setattr(waitress, "serve", refuse)
+
+
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
+@pytest.mark.parametrize("fault, todo", [
+    *FAULTS.values(),
+    pytest.param(_other_instance, "restore kek.json from the key backup"),
+], ids=[*FAULTS.keys(), "another instance's"])
+def test_a_broken_kek_file_stops_the_command_with_one_line_and_writes_nothing(
+        tmp_path, db_url, no_serving, fault, todo, command):
+    home = tmp_path / "instance"
+    keys = home / "keys"
+    assert_ok(run(home, "init", url=db_url))
+    register_cases(db_url, keys, 2)
+    fault(keys)
+    counts, ring, files = row_counts(db_url), keyring_rows(keys), sorted(p.name for p in keys.iterdir())
+    kek_bytes = (keys / "kek.json").read_bytes() if (keys / "kek.json").exists() else None
+
+    result = run(home, *command, url=db_url)
+
+    assert_one_line_failure(result, str(keys / "kek.json"), todo)
+    assert row_counts(db_url) == counts
+    assert keyring_rows(keys) == ring
+    assert sorted(p.name for p in keys.iterdir()) == files
+    if kek_bytes is not None:
+        assert (keys / "kek.json").read_bytes() == kek_bytes
+
+
+def test_serve_as_a_real_process_refuses_a_broken_kek_file(tmp_path, db_url):
+    home = tmp_path / "instance"
+    assert_ok(run(home, "init", url=db_url))
+    register_cases(db_url, home / "keys", 1)
+    (home / "keys" / "kek.json").write_text("[]")
+    counts = row_counts(db_url)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDORO_")}
+    environment.update(VIDORO_HOME=str(home), VIDORO_DATABASE_URL=db_url)
+    done = subprocess.run([str(VIDORO), "serve", "--port", "1"], env=environment, capture_output=True, text=True,
+                          timeout=20, check=False)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(home / "keys" / "kek.json") in lines[0] and "restore" in lines[0], done.stderr
+    assert row_counts(db_url) == counts
+
+
+def test_init_refuses_new_keys_for_a_database_that_already_holds_cases(tmp_path, db_url):
+    home = tmp_path / "instance"
+    assert_ok(run(home, "init", url=db_url))
+    register_cases(db_url, home / "keys", 2)
+    (home / "keys").rename(tmp_path / "keys-misplaced")
+    result = run(home, "init", url=db_url)
+    assert result.exit_code != 0, result.output
+    assert not (home / "keys" / "kek.json").exists()
