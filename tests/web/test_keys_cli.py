@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import waitress
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cases import ConcernForm, Database, add_staff, register_concern
@@ -23,35 +22,10 @@ from cases.identity import generate_identity_number
 from cases.keys import FileKeyStore
 from cases.models import Base, Staff
 from tests.conftest import NOW
-from web.cli import main
+from tests.web.test_cli import assert_ok, assert_one_line_failure, run
 from workflow import Actor
 
 VIDORO = Path(sys.executable).with_name("vidoro")
-
-
-def run(home: Path, *args: str, url: str | None = None, **env: str):
-    """Invoke `vidoro ARGS` with only this test's VIDORO_* settings."""
-    environment = {key: None for key in os.environ if key.startswith("VIDORO_")}
-    environment.update(VIDORO_HOME=str(home), VIDORO_DATABASE_URL=url, **env)
-    return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=True)
-
-
-def assert_ok(result) -> None:
-    assert result.exit_code == 0, result.output
-    assert result.exception is None
-
-
-def assert_one_line_failure(result, *expected: str) -> str:
-    """Failed on purpose: a non-zero status, one `Error:` line naming what to do, no traceback."""
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
-    for words in expected:
-        assert words in lines[0], lines[0]
-    return lines[0]
 
 
 def mode(path: Path) -> int:
