@@ -249,8 +249,9 @@ def apply_outcome(
         case.outcome = outcome.payload.get("outcome")
     elif case.outcome is not None:
         case.outcome = None
-    if state.consent_purpose is None:  # after every change to the case row: this query flushes it
-        close_referrals(session, case, now)
+    left = engine.chart.states.get(outcome.entry.from_state or "")
+    if state.consent_purpose is None and left is not None and left.consent_purpose:
+        close_referrals(session, case, now)  # after every change to the case row: this query flushes it
     seq = _write(session, key, case, outcome, now, running, salt)
     rule = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state).consent
     if state.consent_purpose and rule is not None:
