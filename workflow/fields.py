@@ -8,7 +8,7 @@ case record or the log under a name nobody reviewed. Values come back normalised
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from policies import Flowchart, Transition
@@ -26,7 +26,7 @@ def validate_payload(
     allowed = (*transition.requires, *optional)
     clean: dict[str, Any] = {}
     refusals: list[Refusal] = []
-    for name in sorted(set(payload) - set(allowed)):
+    for name in sorted(set(payload) - set(allowed), key=str):
         refusals.append(Refusal("unexpected_field", {"field": str(name)[:64]}))
     for name in allowed:
         value = payload.get(name)
@@ -52,6 +52,8 @@ def _check(chart: Flowchart, transition: Transition, name: str, value: Any) -> t
             return "empty", None
         return ("too_long", None) if len(value) > MAX_TEXT else (None, value)
     if spec.kind == "date":
+        if isinstance(value, datetime):
+            return "not_a_date", None  # a moment is not a calendar day; comparing the two would fail later
         if isinstance(value, date):
             return None, value
         try:

@@ -314,3 +314,14 @@ def test_an_erasure_cut_short_after_the_key_was_destroyed_can_be_finished(db, st
     assert snapshot(db, ref)[0] == "closed"  # the transaction rolled back, the key is gone
     assert fire_trigger(db, staff["system"], ref, "erase", {}, now=NOW).state == "erased"
     assert verify_log(db)[-1].trigger == "erase"
+
+
+def test_a_deciders_withdrawal_moves_the_case_too(db, staff, adult_number):
+    ref = _to_sig(db, staff, adult_number)
+    with db.read() as s:
+        case_id = s.scalars(select(Case.id).where(Case.ref == ref)).one()
+        consents = s.scalars(select(Consent).where(Consent.case_id == case_id)).all()
+    sig_id = next(c.id for c in consents if c.purposes == ["sig"])
+    result = withdraw_consent(db, staff["decider"], ref, sig_id, "Återkallat hos beslutsfattaren",
+                              now=NOW + timedelta(days=60))
+    assert (result.state, result.seq is not None) == ("follow_up", True)

@@ -443,3 +443,21 @@ def test_time_must_be_timezone_aware():
         ENGINE.fire(sim.facts, actor("intake"), "start_pre_assessment", {}, datetime(2026, 3, 3), salt=SALT)
     with pytest.raises(ValueError):
         ENGINE.fire(sim.facts, actor("intake"), "start_pre_assessment", {}, sim.now + timedelta(1), salt=b"short")
+
+
+def test_a_moment_is_not_a_date_and_odd_keys_are_refused_cleanly():
+    sim = child_to_investigation()
+    with pytest.raises(InvalidInput) as caught:
+        sim.fire("decider", "extend_investigation", reason=TEXT, new_due_on=datetime(2027, 1, 1, tzinfo=UTC))
+    assert caught.value.refusals[0].params == {"field": "new_due_on", "problem": "not_a_date"}
+    with pytest.raises(InvalidInput):
+        ENGINE.fire(sim.facts, actor("decider"), "extend_investigation",
+                    {"reason": TEXT, "new_due_on": "2026-09-01", 1: "x"}, sim.now, salt=SALT)
+
+
+def test_protection_assessment_is_due_from_receipt_not_registration():
+    received = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # 14:00 in Stockholm
+    registered = received + timedelta(days=2, hours=3)
+    outcome = ENGINE.register("VO-LATE0001", actor("intake"), received, CHILD, registered, salt=SALT)
+    assert outcome.starts["protection_assessment"] == date(2026, 3, 2)
+    assert outcome.starts["pre_assessment"] == date(2026, 3, 16)
