@@ -52,7 +52,7 @@ class LogEntry:
             "codes": {k: _plain(v) for k, v in sorted(self.codes.items())},
             "payload": self.payload_hash,
         }
-        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        return _canonical(body)
 
     @classmethod
     def from_canonical(cls, data: bytes) -> LogEntry:
@@ -104,7 +104,7 @@ class AccessEntry:
             "codes": {k: _plain(v) for k, v in sorted(self.codes.items())},
             "reason": self.reason_hash,
         }
-        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        return _canonical(body)
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -123,6 +123,11 @@ def payload_hash(payload: Mapping[str, Any], salt: bytes) -> str:
         raise ValueError("the payload salt must be at least 16 random bytes")
     body = json.dumps({k: _plain(v) for k, v in payload.items()}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(salt + body.encode()).hexdigest()
+
+
+def _canonical(body: Mapping[str, Any]) -> bytes:
+    """Sorted, compact UTF-8 JSON: the same entry always gives the same bytes."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _utc(moment: datetime) -> str:
