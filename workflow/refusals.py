@@ -134,17 +134,8 @@ class Refusal:
             params["problem"] = _PROBLEMS[params["problem"]][lang == "en"]
         return (en if lang == "en" else sv).format(**params)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "kind": self.kind, **{k: _plain(v) for k, v in self.params.items()}}
-
 
 def _show(value: Any) -> str:
     if isinstance(value, list | tuple | set | frozenset):
         return ", ".join(sorted(str(v) for v in value))
     return str(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, list | tuple | set | frozenset):
-        return sorted(str(v) for v in value)
-    return value if isinstance(value, int | str | None) else str(value)
