@@ -80,16 +80,17 @@ def read_referral(db: Database, partner: Actor, packet_id: str, *, now: datetime
         if packet is None:
             raise CaseNotFound(f"referral {packet_id}")
         case = _case(session, packet.case_id)
-        recipient = staff.unit or ""
+        recipient, key = staff.unit or "", None
         if partner.role != "partner" or recipient not in packet.recipients:
             decision = Decision(False, None, (Refusal("not_a_recipient", {"recipient": recipient or partner.role}),))
         elif packet.closed_at is not None:
             decision = Decision(False, None, (Refusal("referral_closed", {"purpose": packet.purpose}),))
         else:
-            decision = _decide(db, session, case, partner, recipient, packet.purpose, packet.data_categories, now)
+            key = case_key(db, case)
+            decision = _decide(session, case, key, partner, recipient, packet.purpose, packet.data_categories, now)
             if decision.allowed:
                 decision = Decision(True, "referral")
-        result = _conclude(db, session, case, partner, decision, recipient, packet.purpose,
+        result = _conclude(session, case, key, partner, decision, recipient, packet.purpose,
                            packet.data_categories, now, extra={"packet": packet.id})
     return _raise_or_return(result)
 
@@ -110,8 +111,9 @@ def disclose_with_consent(
         case = load_case(session, ref)
         if read_ground(session, actor, case) is None:
             raise AccessDenied(ref, emergency_possible=False)
-        decision = _decide(db, session, case, actor, recipient, purpose, data_categories, now)
-        result = _conclude(db, session, case, actor, decision, recipient, purpose, data_categories, now)
+        key = case_key(db, case)
+        decision = _decide(session, case, key, actor, recipient, purpose, data_categories, now)
+        result = _conclude(session, case, key, actor, decision, recipient, purpose, data_categories, now)
     return _raise_or_return(result)
 
 
@@ -162,13 +164,14 @@ def decide_requested_disclosure(
         key = db.vault.case_key(case.id)
         if approve:
             reason = key.open("disclosures", request.id, "reason", request.reason)
-            decision = _decide(db, session, case, actor, request.recipient, request.purpose, request.data_categories,
-                               now, legal_basis=request.legal_basis, reason=reason, approved_by=approver)
+            decision = _decide(session, case, key, actor, request.recipient, request.purpose,
+                               request.data_categories, now, legal_basis=request.legal_basis, reason=reason,
+                               approved_by=approver)
         else:
             decision = Decision(False, None, (Refusal("approval_refused"),))
         request.status = "approved" if decision.allowed else "refused"
         request.decided_by, request.decided_at = approver.id, now
-        result = _conclude(db, session, case, approver, decision, request.recipient, request.purpose,
+        result = _conclude(session, case, key, approver, decision, request.recipient, request.purpose,
                            request.data_categories, now, extra={"request": request.id,
                                                                 "legal_basis": request.legal_basis})
     if not approve:
@@ -180,9 +183,9 @@ def _case(session: Session, case_id: str) -> Case:
     return session.scalars(select(Case).options(joinedload(Case.person)).where(Case.id == case_id)).one()
 
 
-def _decide(db, session, case, actor, recipient, purpose, categories, now, **legal) -> Decision:
+def _decide(session, case, key: CaseKey | None, actor, recipient, purpose, categories, now, **legal) -> Decision:
     engine = engine_for_version(session, case.flowchart_version)
-    facts, _ = case_facts(session, case, case_key(db, case))
+    facts, _ = case_facts(session, case, key)
     if facts.birth_date is None:
         return Decision(False, None, (Refusal("consent_missing", {"given_by": "subject", "purpose": purpose}),))
     return decide_disclosure(facts, actor, recipient=recipient, purpose=purpose, data_categories=categories,
@@ -190,8 +193,8 @@ def _decide(db, session, case, actor, recipient, purpose, categories, now, **leg
                              **legal)
 
 
-def _conclude(db, session: Session, case: Case, actor: Actor, decision: Decision, recipient: str, purpose: str,
-              categories: Collection[str], now: datetime, extra: Mapping[str, Any] | None = None):
+def _conclude(session: Session, case: Case, key: CaseKey | None, actor: Actor, decision: Decision, recipient: str,
+              purpose: str, categories: Collection[str], now: datetime, extra: Mapping[str, Any] | None = None):
     """Log the decision; on allow, open exactly the covered fields. Returns a Packet or a DisclosureRefused."""
     categories = tuple(sorted(set(categories)))
     fields = tuple(f for c in categories for f in CATEGORY_FIELDS.get(c, ()))
@@ -204,7 +207,7 @@ def _conclude(db, session: Session, case: Case, actor: Actor, decision: Decision
         fields=fields if decision.allowed else (), codes=codes))
     if not decision.allowed:
         return DisclosureRefused(case.ref, decision.refusals)
-    data = _open_fields(session, db.vault.case_key(case.id), case, fields)
+    data = _open_fields(session, key, case, fields)  # allowed implies a key: an erased case is always refused
     return Packet(case.ref, recipient, purpose, decision.ground, categories, data)
 
 
