@@ -82,12 +82,12 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         concern = check_concern(engine.chart, form, now)
         index = db.vault.blind_index(concern.identity_number) if concern.identity_number else None
         existing = _open_cases_of(session, engine, index) if index else ()
-        key = db.vault.new_case_key(case_id)
         ref, salt = new_ref(), secrets.token_bytes(16)
         outcome = engine.register(
             ref, actor, concern.received_at, concern.birth_date, now, salt=salt,
             codes={"reporter_org": form.reporter_org, "acute_danger": form.acute_danger},
         )
+        key = db.vault.new_case_key(case_id)  # only once the concern is accepted: a refusal leaves no key behind
         person = Person(
             id=person_id, identity_index=index, identity_kind=concern.identity_kind, created_at=now,
             **_sealed(key, "persons", person_id, {
