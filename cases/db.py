@@ -38,6 +38,11 @@ class Database:
         writer = self.engine.execution_options(vidoro_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # A long read sees one moment throughout: SQLite's WAL snapshot does that already, PostgreSQL needs
+        # REPEATABLE READ (its default READ COMMITTED sees each statement's own moment).
+        snapshot = self.engine if self.is_sqlite else self.engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        self._snapshot = sessionmaker(snapshot, expire_on_commit=False)
         self._vault: Vault | None = None
 
     @property
@@ -61,6 +66,12 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read-only transaction: never committed; closing it ends the transaction, objects stay loaded."""
         with self._reader() as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only transaction that sees the database as it was at its first read (verify, export)."""
+        with self._snapshot() as session:
             yield session
 
     def alembic_config(self) -> Config:

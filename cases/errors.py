@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workflow.errors import VidoroError
 
-__all__ = ["CaseNotFound", "InvalidConcern", "InvalidIdentityNumber", "NotPermitted", "StaleCase"]
+__all__ = ["CaseNotFound", "InvalidConcern", "InvalidIdentityNumber", "LogDamaged", "NotPermitted", "StaleCase"]
 
 
 class InvalidIdentityNumber(VidoroError):
@@ -55,3 +55,14 @@ class StaleCase(VidoroError):
             "ladda om och försök igen",
         )
         self.ref, self.expected, self.current = ref, expected, current
+
+
+class LogDamaged(VidoroError):
+    """A log's stored tree does not hold what an append or a proof needs: nothing was written or answered."""
+
+    code = "log_damaged"
+
+    def __init__(self, log: str, what: str, what_sv: str) -> None:
+        super().__init__(f"the {log} log is damaged: {what}; nothing was written. Run `vidoro audit verify`",
+                         message_sv=f"loggen {log} är skadad: {what_sv}; inget skrevs. Kör `vidoro audit verify`")
+        self.log = log

@@ -20,8 +20,10 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -29,10 +31,12 @@ from cases.types import Sealed, UTCDateTime
 
 __all__ = [
     "AccessLogEntry",
+    "AccessLogNode",
     "Assignment",
     "Base",
     "Case",
     "CaseEvent",
+    "Checkpoint",
     "Consent",
     "Deadline",
     "Disclosure",
@@ -42,6 +46,7 @@ __all__ = [
     "ReferralPacket",
     "Staff",
     "TransitionLogEntry",
+    "TransitionLogNode",
 ]
 
 NAMING = {
@@ -207,6 +212,41 @@ class AccessLogEntry(Base):
     ground: Mapped[str] = mapped_column(String(24))
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class TransitionLogNode(Base):
+    """A complete subtree's hash in the transition log's Merkle tree: level 0 are the leaves (RFC 9162)."""
+
+    __tablename__ = "transition_log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AccessLogNode(Base):
+    """A complete subtree's hash in the access log's Merkle tree."""
+
+    __tablename__ = "access_log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class Checkpoint(Base):
+    """A signed tree head of one log, as issued: the note text is what auditors receive and check."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    log: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("log", "size", name="uq_checkpoints_log_size"),)
 
 
 class EmergencyAccess(Base):

@@ -6,7 +6,6 @@ input and 1 for everything else; never a traceback for an expected failure.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -14,77 +13,32 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from alembic.util.exc import CommandError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cases import Database
-from cases.keys import FileKeyStore, KeyMaterialError
-from policies import PolicyError
+from cases.keys import FileKeyStore
+from cases.signing import SIGNING_FILE, LogSigner
+from web.audit_cli import audit
+from web.clisupport import check_ready, friendly, open_database, shown
+from web.clisupport import targets as _targets
 from web.config import load_config
-from workflow import VidoroError
 
 __all__ = ["main"]
-
-
-def _friendly(command):
-    """Turn the errors a person can act on into one clear line instead of a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except PolicyError as exc:
-            raise click.ClickException(f"the flowchart definition is broken: {exc}") from None
-        except KeyMaterialError as exc:
-            raise click.ClickException(str(exc)) from None
-        except (VidoroError, CommandError) as exc:
-            raise click.UsageError(str(exc)) from None
-        except OperationalError as exc:
-            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            raise click.ClickException(
-                f"cannot use the database ({reason}); check VIDORO_DATABASE_URL, or run `vidoro init`"
-            ) from None
-        except ArgumentError as exc:
-            raise click.ClickException(f"VIDORO_DATABASE_URL is not a usable database URL ({exc})") from None
-        except OSError as exc:
-            raise click.ClickException(f"{exc.filename or 'a file'}: {exc.strerror or exc}") from None
-
-    return wrapper
-
-
-@contextmanager
-def _database(config, *, keys: str = "required") -> Iterator[Database]:
-    """The configured database with its key store (`keys`: required, optional, create, none), disposed of
-    (connections and key files closed) however the command ends."""
-    folder = config["VIDORO_KEYS"]
-    store = None
-    if keys == "create":
-        store = FileKeyStore.create(folder)
-    elif keys == "required" or (keys == "optional" and folder.exists()):
-        store = FileKeyStore(folder)  # a folder with missing or broken key files stops here, naming them
-    database = Database(config["VIDORO_DATABASE_URL"], keys=store)
-    try:
-        yield database
-    finally:
-        database.dispose()
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """vidoro: the vid oro flowchart as an enforced, logged case workflow."""
-    ctx.obj = load_config()
+    try:
+        ctx.obj = load_config()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @main.command()
 @click.option("--demo", is_flag=True, help="Also fill the instance with generated demo staff and cases.")
 @click.pass_obj
-@_friendly
+@friendly
 def init(config, demo: bool) -> None:
     """Create the instance folder and the database, or bring them up to date (safe to run again)."""
     home: Path = config["VIDORO_HOME"]
@@ -93,13 +47,20 @@ def init(config, demo: bool) -> None:
     os.chmod(home, 0o700)  # the instance holds the database and, later, the keys: owner only
     keys_existed = (config["VIDORO_KEYS"] / "kek.json").exists()
     _refuse_new_keys_for_old_cases(config)
-    with _database(config, keys="create") as db:
+    with open_database(config, keys="create") as db:
         before = db.current_revision()
         db.upgrade()
         click.echo(f"instance: {home} ({'created' if created else 'exists'})")
         click.echo(f"keys: {config['VIDORO_KEYS']} ({'exist' if keys_existed else 'created, owner-only'}; "
                    "back them up apart from the database)")
-        click.echo(f"database: {_shown(db.url)} (schema {before or 'empty'} -> {db.current_revision()})")
+        click.echo(f"database: {shown(db.url)} (schema {before or 'empty'} -> {db.current_revision()})")
+        signing_existed = (config["VIDORO_KEYS"] / SIGNING_FILE).exists()
+        signer = LogSigner.create(config["VIDORO_KEYS"], config["VIDORO_LOG_NAME"])
+        click.echo(f"log signing key: {'exists' if signing_existed else 'created'}; verifier key for auditors: "
+                   f"{signer.verifier_key}")
+        if not signing_existed and _checkpoint_count(db):
+            click.echo("warning: the database holds checkpoints signed with another key; auditors need the new "
+                       "verifier key above, and should be told why it changed", err=True)
         if demo:
             _fill_demo(db, per_state=2)
 
@@ -112,10 +73,10 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.pass_obj
-@_friendly
+@friendly
 def db_upgrade(config, revision: str) -> None:
     """Apply the schema migrations up to REVISION."""
-    with _database(config, keys="optional") as database:
+    with open_database(config, keys="optional") as database:
         before = database.current_revision()
         database.upgrade(revision)
         click.echo(f"schema {before or 'empty'} -> {database.current_revision()}")
@@ -123,10 +84,10 @@ def db_upgrade(config, revision: str) -> None:
 
 @db.command("current")
 @click.pass_obj
-@_friendly
+@friendly
 def db_current(config) -> None:
     """Show the schema revision of the database and the newest one known."""
-    with _database(config, keys="none") as database:
+    with open_database(config, keys="none") as database:
         click.echo(f"database: {database.current_revision() or 'empty'}; newest: {database.head_revision()}")
 
 
@@ -137,7 +98,7 @@ def keys() -> None:
 
 @keys.command("status")
 @click.pass_obj
-@_friendly
+@friendly
 def keys_status(config) -> None:
     """Show each key-encryption key version and how many case data keys it wraps."""
     store = FileKeyStore(config["VIDORO_KEYS"])
@@ -156,7 +117,7 @@ def keys_status(config) -> None:
 @keys.command("rotate")
 @click.option("--resume", is_flag=True, help="Only finish re-wrapping under the current key (no new key).")
 @click.pass_obj
-@_friendly
+@friendly
 def keys_rotate(config, resume: bool) -> None:
     """Add a new key-encryption key and re-wrap every data key under it, while vidoro keeps running.
 
@@ -180,7 +141,7 @@ def keys_rotate(config, resume: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True)
 @click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
-@_friendly
+@friendly
 def flowchart(fmt: str, lang: str, output: str | None) -> None:
     """Draw the flowchart new cases start on, as Mermaid text or an SVG picture."""
     from cases.flowcharts import current_engine
@@ -199,11 +160,11 @@ def flowchart(fmt: str, lang: str, output: str | None) -> None:
 @click.option("--per-state", default=2, show_default=True, type=click.IntRange(1, 500),
               help="Generated cases in each state of the flowchart.")
 @click.pass_obj
-@_friendly
+@friendly
 def demo(config, per_state: int) -> None:
     """Fill the instance with generated demo staff and cases in every state (no real people)."""
-    with _database(config, keys="optional") as database:
-        _check_ready(database)
+    with open_database(config, keys="optional") as database:
+        check_ready(database)
         _fill_demo(database, per_state=per_state)
 
 
@@ -213,7 +174,7 @@ def demo(config, per_state: int) -> None:
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--demo", is_flag=True, help="Fill with demo data first if there are no cases yet.")
 @click.pass_obj
-@_friendly
+@friendly
 def serve(config, host: str | None, port: int | None, threads: int, demo: bool) -> None:
     """Serve vidoro with a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve
@@ -222,13 +183,38 @@ def serve(config, host: str | None, port: int | None, threads: int, demo: bool) 
     from web import create_app
 
     current_engine()  # a broken flowchart file stops the server before it starts, not on the first request
-    with _database(config, keys="optional") as database:
-        _check_ready(database)
+    with open_database(config, keys="optional") as database:
+        check_ready(database)
         if demo and _case_count(database) == 0:
             _fill_demo(database, per_state=2)
     host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
-    click.echo(f"vidoro serving on http://{host}:{port} (Ctrl-C stops)")
-    waitress_serve(create_app(config), host=host, port=port, threads=threads, ident="vidoro")
+    with _periodic_checkpoints(config):
+        click.echo(f"vidoro serving on http://{host}:{port} (Ctrl-C stops)")
+        waitress_serve(create_app(config), host=host, port=port, threads=threads, ident="vidoro")
+
+
+@contextmanager
+def _periodic_checkpoints(config) -> Iterator[None]:
+    """While serving, sign and send a checkpoint of each grown log every VIDORO_CHECKPOINT_INTERVAL seconds."""
+    from cases.checkpoints import PeriodicCheckpoints
+
+    interval = config["VIDORO_CHECKPOINT_INTERVAL"]
+    if not interval:
+        click.echo("automatic checkpoints are off (VIDORO_CHECKPOINT_INTERVAL=0)", err=True)
+        yield
+        return
+    targets = _targets(config["VIDORO_CHECKPOINT_TARGETS"])
+    signer = LogSigner.open(config["VIDORO_KEYS"])
+    with open_database(config, keys="none") as database:
+        periodic = PeriodicCheckpoints(database, signer, targets, interval,
+                                       report=lambda text: click.echo(f"checkpoints: {text}", err=True))
+        periodic.start()
+        click.echo(f"checkpoints every {interval:g} s to the database"
+                   f"{' and ' + ', '.join(targets) if targets else ' (no VIDORO_CHECKPOINT_TARGETS)'}", err=True)
+        try:
+            yield
+        finally:
+            periodic.stop()
 
 
 def _refuse_new_keys_for_old_cases(config) -> None:
@@ -236,7 +222,7 @@ def _refuse_new_keys_for_old_cases(config) -> None:
     folder = config["VIDORO_KEYS"]
     if (folder / "kek.json").exists() and (folder / "keyring.db").exists():
         return
-    with _database(config, keys="none") as database:
+    with open_database(config, keys="none") as database:
         if database.current_revision() is None or not _case_count(database):
             return
     raise click.ClickException(
@@ -244,16 +230,13 @@ def _refuse_new_keys_for_old_cases(config) -> None:
         "the key backup (new keys could not open a single case)")
 
 
-def _check_ready(database: Database) -> None:
-    """The schema is current and the key store is there: what every command that touches cases needs."""
-    current, head = database.current_revision(), database.head_revision()
-    if current != head:
-        raise click.ClickException(
-            f"the database at {_shown(database.url)} is not ready "
-            f"(schema {current or 'empty'}, needs {head}); run `vidoro init`"
-        )
-    if database.keys is None:
-        raise click.ClickException("there is no key material for this instance; run `vidoro init`")
+def _checkpoint_count(database: Database) -> int:
+    from sqlalchemy import func, select
+
+    from cases.models import Checkpoint
+
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(Checkpoint))
 
 
 def _case_count(database: Database) -> int:
@@ -272,3 +255,6 @@ def _fill_demo(database: Database, *, per_state: int) -> None:
     with click.progressbar(length=total, label="demo cases", file=sys.stderr) as bar:
         fill_demo(database, per_state=per_state, progress=lambda done, _total: bar.update(1))
     click.echo(f"demo: {total} generated cases in {len(PATHS)} states, one account per role (demo-<role>)")
+
+
+main.add_command(audit)

@@ -19,9 +19,34 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "VIDORO_DATABASE_URL": os.environ.get("VIDORO_DATABASE_URL") or f"sqlite:///{home / 'vidoro.db'}",
         "VIDORO_KEYS": Path(os.environ.get("VIDORO_KEYS") or home / "keys"),
         "VIDORO_HOST": os.environ.get("VIDORO_HOST", "127.0.0.1"),
-        "VIDORO_PORT": int(os.environ.get("VIDORO_PORT", "8000")),
+        "VIDORO_PORT": _whole("VIDORO_PORT", 8000),
+        # The logs' name in checkpoints, fixed when `vidoro init` creates the signing key (e.g. malmo.se/vidoro).
+        "VIDORO_LOG_NAME": os.environ.get("VIDORO_LOG_NAME") or None,
+        # Where checkpoints go besides the database: folders and http(s) addresses, comma-separated.
+        "VIDORO_CHECKPOINT_TARGETS": os.environ.get("VIDORO_CHECKPOINT_TARGETS", ""),
+        # Seconds between automatic checkpoints while `vidoro serve` runs; 0 turns them off.
+        "VIDORO_CHECKPOINT_INTERVAL": _seconds("VIDORO_CHECKPOINT_INTERVAL", 3600),
     }
     config.update(overrides or {})
     config["VIDORO_HOME"] = Path(config["VIDORO_HOME"])
     config["VIDORO_KEYS"] = Path(config["VIDORO_KEYS"])
     return config
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name) or str(default)
+    try:
+        seconds = float(value)
+        if seconds < 0 or seconds != seconds:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds (0 or more), not {value!r}") from None
+    return seconds
+
+
+def _whole(name: str, default: int) -> int:
+    value = os.environ.get(name) or str(default)
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None

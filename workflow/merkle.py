@@ -17,6 +17,7 @@ from workflow.log import leaf_hash
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "Frontier",
     "MemoryTree",
     "NodeSource",
     "ProofError",
@@ -223,6 +224,36 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
         raise ProofError(f"the consistency proof does not lead to the old root at {old_size} leaves")
     if sr != new_root:
         raise ProofError(f"the consistency proof does not lead to the new root at {new_size} leaves")
+
+
+class Frontier:
+    """The right border of a tree built leaf by leaf: each new leaf's completed nodes and the root, in
+    O(log n) memory. Verification streams a whole log through one of these."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._border: list[bytes] = []  # complete subtrees left to right, one per one bit of `size`
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash; return the (level, index, hash) nodes it completes, the leaf itself first."""
+        index, level, value = self.size, 0, leaf
+        nodes = [(0, index, leaf)]
+        while index & 1:
+            value = node_hash(self._border.pop(), value)
+            level, index = level + 1, index >> 1
+            nodes.append((level, index, value))
+        self._border.append(value)
+        self.size += 1
+        return nodes
+
+    def root(self) -> bytes:
+        """MTH of the leaves so far: the border's subtrees hashed together from the right."""
+        if not self._border:
+            return EMPTY_ROOT
+        value = self._border[-1]
+        for left in reversed(self._border[:-1]):
+            value = node_hash(left, value)
+        return value
 
 
 class MemoryTree:

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""vidoro_verify: check an export of vidoro's logs on any machine, with Python 3.11+ and `cryptography`.
+
+    python vidoro_verify.py EXPORT.jsonl --key 'NAME+KEYID+BASE64KEY' [--checkpoint FILE ...]
+
+EXPORT.jsonl comes from `vidoro audit export`; the key is the verifier key string you were given when you
+began auditing (`vidoro audit key`), and each FILE a checkpoint you received and kept yourself. The script
+rebuilds each log's RFC 9162 Merkle tree from the exported entries, checks every checkpoint's Ed25519
+signature (C2SP signed note) and that its root is the root of the entries it covers, and that each case's
+state is where its last logged transition took it. It exits 0 when everything holds, 1 naming the first
+entry, checkpoint or case that does not and what kind of tampering that indicates, 2 when it cannot read
+its input.
+
+This file is deliberately self-contained: it shares no code with vidoro, so it is a second, independent
+implementation of the checks. Keep it to the standard library and `cryptography`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+FORMAT = "vidoro-audit-export/1"
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+class Unreadable(Exception):
+    """The input cannot be read as an export or a checkpoint at all (exit status 2)."""
+
+
+class Failed(Exception):
+    """A check failed: `kind` names the tampering it indicates, `where` the entry, checkpoint or case."""
+
+    def __init__(self, kind: str, where: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail} ({kind})")
+        self.kind = kind
+
+
+# --- RFC 9162 hashing ------------------------------------------------------------------------------------
+
+
+class Tree:
+    """The right border of a Merkle tree built leaf by leaf (RFC 9162 §2.1.1), and its root."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.border: list[bytes] = []
+
+    def add(self, entry: bytes) -> None:
+        value, index = hashlib.sha256(b"\x00" + entry).digest(), self.size
+        while index & 1:
+            value = hashlib.sha256(b"\x01" + self.border.pop() + value).digest()
+            index >>= 1
+        self.border.append(value)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.border:
+            return EMPTY_ROOT
+        value = self.border[-1]
+        for left in reversed(self.border[:-1]):
+            value = hashlib.sha256(b"\x01" + left + value).digest()
+        return value
+
+
+# --- C2SP signed notes and checkpoints ----------------------------------------------------------------
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Failed("checkpoint_forged", what, "is not base64") from None
+    if base64.b64encode(data).decode() != text:
+        raise Failed("checkpoint_forged", what, "is not canonical base64")
+    return data
+
+
+def parse_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
+    """`<name>+<hex key ID>+<base64(0x01 ‖ Ed25519 public key)>` → name, key ID, key."""
+    parts = text.strip().split("+", 2)
+    try:
+        if len(parts) != 3 or len(parts[1]) != 8:
+            raise ValueError
+        raw = base64.b64decode(parts[2], validate=True)
+        if len(raw) != 33 or raw[0] != 1:
+            raise ValueError
+        key = Ed25519PublicKey.from_public_bytes(raw[1:])
+        kid = bytes.fromhex(parts[1])
+    except (binascii.Error, ValueError):
+        raise Unreadable("the verifier key is not <name>+<8 hex digits>+<base64 Ed25519 key>") from None
+    if hashlib.sha256(parts[0].encode() + b"\n" + raw).digest()[:4] != kid:
+        raise Unreadable("the verifier key's ID does not match its name and key")
+    return parts[0], kid, key
+
+
+def read_checkpoint(note: str, key: tuple[str, bytes, Ed25519PublicKey], where: str) -> tuple[str, int, bytes]:
+    """Verify a signed checkpoint with the trusted key; return its origin, tree size and root hash."""
+    name, kid, public = key
+    split = note.rfind("\n\n")
+    if not note.endswith("\n") or split < 0:
+        raise Failed("checkpoint_forged", where, "is not a signed note")
+    text, signed = note[: split + 1], False
+    for line in note[split + 2 : -1].split("\n"):
+        if not line.startswith("\u2014 ") or line.count(" ") != 2:
+            raise Failed("checkpoint_forged", where, "has a malformed signature line")
+        signer, blob = line[2:].split(" ")
+        blob = _b64(blob, where)
+        if signer == name and blob[:4] == kid:
+            try:
+                public.verify(blob[4:], text.encode())
+            except InvalidSignature:
+                raise Failed("checkpoint_forged", where, "carries a signature by the trusted key that does "
+                             "not verify") from None
+            signed = True
+    if not signed:
+        raise Failed("checkpoint_forged", where, f"is not signed by the trusted key {name}")
+    lines = text.split("\n")[:-1]
+    if len(lines) != 3 or not lines[1].isdigit() or (lines[1] != "0" and lines[1].startswith("0")):
+        raise Failed("checkpoint_forged", where, "is not an origin, a tree size and a root hash")
+    root = _b64(lines[2], where)
+    if len(root) != 32:
+        raise Failed("checkpoint_forged", where, "has a root hash that is not 32 bytes")
+    return lines[0], int(lines[1]), root
+
+
+# --- the export ----------------------------------------------------------------------------------------
+
+
+def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
+    """Check an export given as an iterable of text lines; return a summary or raise Failed / Unreadable."""
+    records = iter(enumerate(lines, start=1))
+    try:
+        _, first = next(records)
+        header = json.loads(first)
+    except (StopIteration, ValueError):
+        raise Unreadable("the export is empty or its first line is not JSON") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise Unreadable(f"the first line is not a {FORMAT} header")
+    origins = {name: log["origin"] for name, log in header["logs"].items()}
+    if key_text is None:
+        say("warning: no --key given; checking against the key named in the export itself, which proves only "
+            "that the export is whole, not who made it")
+        key_text = header["verifier_key"]
+    elif key_text.strip() != header.get("verifier_key"):
+        say("note: the export names another verifier key than the one you trust; its checkpoints must still "
+            "verify with yours")
+    key = parse_key(key_text)
+    trees = {name: Tree() for name in origins}
+    due: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
+    by_origin = {origin: name for name, origin in origins.items()}
+    for number, note in enumerate(held, start=1):
+        origin, size, root = read_checkpoint(note, key, f"held checkpoint {number}")
+        if origin not in by_origin:
+            raise Failed("checkpoint_forged", f"held checkpoint {number}", f"is for {origin!r}, not this export")
+        due.setdefault((by_origin[origin], size), []).append((f"held checkpoint {number}", root))
+    cases: dict[str, str] = {}
+    last: dict[str, str] = {}  # each case's state after its last logged transition
+    ended = None
+    for number, line in records:
+        try:
+            record = json.loads(line)
+            kind = record["type"]
+        except (ValueError, KeyError, TypeError):
+            raise Unreadable(f"line {number} is not an export record") from None
+        if ended is not None:
+            raise Failed("entry_forged", f"line {number}", "follows the end line")
+        if kind == "entry":
+            name = record.get("log")
+            tree = trees.get(name)
+            if tree is None:
+                raise Failed("entry_forged", f"line {number}", f"names no log of the export: {name!r}")
+            if record.get("seq") != tree.size + 1:
+                raise Failed("entry_missing", f"{name} entry {tree.size + 1}",
+                             f"is missing (line {number} holds entry {record.get('seq')})")
+            entry = record["entry"].encode("utf-8")
+            if tree.size == 0:
+                _check_roots(name, tree, due)
+            tree.add(entry)
+            _check_roots(name, tree, due)
+            if name == "transitions":
+                body = json.loads(entry)
+                last[body["case"]] = body["to"]
+        elif kind == "checkpoint":
+            where = f"exported checkpoint on line {number}"
+            if any(tree.size for tree in trees.values()):
+                raise Unreadable(f"line {number}: checkpoints must come before the entries")
+            origin, size, root = read_checkpoint(record["note"], key, where)
+            if origins.get(record.get("log")) != origin:
+                raise Failed("checkpoint_forged", where, f"is for {origin!r}, not the {record.get('log')} log")
+            due.setdefault((record["log"], size), []).append((where, root))
+        elif kind == "case":
+            cases[record["case"]] = record["state"]
+        elif kind == "end":
+            ended = record
+        else:
+            raise Unreadable(f"line {number} has an unknown record type {kind!r}")
+    if ended is None:
+        raise Failed("tail_removed", "the export", "has no end line: it was cut off")
+    for name, tree in trees.items():
+        said = ended.get("entries", {}).get(name)
+        if said != tree.size:
+            raise Failed("tail_removed", f"the {name} log", f"has {tree.size} entries, the end line says {said}")
+        if tree.size == 0:
+            _check_roots(name, tree, due)
+        for (log_name, size), checkpoints in sorted(due.items()):
+            if log_name == name and size > tree.size:
+                raise Failed("tail_removed", checkpoints[0][0], f"covers {size} entries of the {name} log, which "
+                             f"has {tree.size}: entries were removed from the end")
+    for ref, state in sorted(cases.items()):
+        if ref not in last:
+            raise Failed("case_unlogged", f"case {ref}", f"is in state {state} with no logged transition")
+        if last[ref] != state:
+            raise Failed("case_state_changed", f"case {ref}", f"is in state {state}, its last logged transition "
+                         f"goes to {last[ref]}")
+    for ref in sorted(set(last) - set(cases)):
+        raise Failed("case_removed", f"case {ref}", "is in the transition log but not in the export")
+    return {"logs": {name: {"entries": tree.size, "root": base64.b64encode(tree.root()).decode()}
+                     for name, tree in trees.items()},
+            "checkpoints": sum(len(v) for v in due.values()), "cases": len(cases)}
+
+
+def _check_roots(name: str, tree: Tree, due) -> None:
+    for where, root in due.get((name, tree.size), ()):
+        if root != tree.root():
+            raise Failed("log_rewritten", where, f"its root is not the root of the first {tree.size} entries "
+                         f"of the {name} log: entries were changed, removed or inserted after it was signed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("export", help="the file written by `vidoro audit export`")
+    parser.add_argument("--key", help="the verifier key string you trust (from `vidoro audit key`)")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
+                        help="a checkpoint you hold; give it once per file")
+    args = parser.parse_args(argv)
+    try:
+        held = [open(path, encoding="utf-8").read() for path in args.checkpoint]  # noqa: SIM115
+        with open(args.export, encoding="utf-8") as export:
+            summary = check(export, args.key, held, say=lambda text: print(text, file=sys.stderr))
+    except (OSError, UnicodeDecodeError, Unreadable) as exc:
+        print(f"cannot check: {exc}", file=sys.stderr)
+        return 2
+    except Failed as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    for name, log in summary["logs"].items():
+        print(f"{name}: {log['entries']} entries, root {log['root']}")
+    print(f"OK: {summary['checkpoints']} checkpoints and {summary['cases']} case states agree with the entries")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
