@@ -34,9 +34,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from cases import ConcernForm, ConsentForm, Database, add_staff, record_consent, register_concern
+from cases.checkpoints import issue_checkpoint
 from cases.models import Case, CaseEvent, Consent, Deadline, TransitionLogEntry
+from cases.signing import LogSigner
+from cases.verify import verify
 from workflow import GENESIS, LogEntry, chain_hash, payload_hash
 from workflow.deadlines import local_date
+from workflow.merkle import leaf_hash, root_from_leaves
 
 ROOT = Path(__file__).resolve().parents[2]
 SOAK = os.environ.get("VIDORO_SOAK") == "1"
@@ -291,6 +295,15 @@ def test_killed_workers_lose_no_acknowledged_transition(db_url, db, tmp_path):
             assert case.updated_at == LogEntry.from_canonical(chain[-1].entry).at, f"{ref}: updated_at"
     doubled = [(case_id, name, n) for case_id, name, n in running_deadlines if n > 1]
     assert not doubled, f"{stats}: deadlines running twice: {doubled}"
+
+    # The Merkle trees the writers built side by side are the trees of the entries, node for node, and a
+    # checkpoint issued now covers every entry (issue 4: appends stay correct with two writers at once).
+    signer = LogSigner.create(tmp_path / "signing")
+    issue_checkpoint(db, signer, "transitions")
+    report = verify(db, signer.verifier_key)
+    assert report.ok, f"{stats}: {[f.text() for f in report.findings[:3]]}"
+    assert report.logs["transitions"].entries == len(log)
+    assert report.logs["transitions"].root == root_from_leaves([leaf_hash(e.entry) for e in log])
 
     # Every entry but the setup's was written by a worker that acknowledged it, except at most one per
     # killed worker: its last call, committed just before the kill, before it could be journaled.

@@ -324,3 +324,72 @@ def test_the_log_was_not_append_only_before_0002(blank_db):
     blank_db.upgrade()
     with pytest.raises(DBAPIError, match="append-only"), blank_db.write() as session:
         session.execute(text("UPDATE transition_log SET trigger = trigger"))
+
+
+# --- 0004: the logs' Merkle trees are built for entries logged before it ----------------------------------
+
+
+def _log_at_0003(db: Database, table: str, count: int, *, skip: int | None = None) -> list[bytes]:
+    """Write `count` hash-chained entries straight into a log at 0003, as that revision's code did."""
+    entries, previous = [], GENESIS
+    columns = ("trigger, from_state, to_state", "'register', NULL, 'registered'") if table == "transition_log" \
+        else ("actor_id, action, ground", "'staff-1', 'read', 'assignment'")
+    with db.engine.begin() as conn:
+        for n in range(1, count + 1):
+            data = f'{{"case":"VO-M{n:07d}","n":{n},"table":"{table}"}}'.encode()
+            previous = chain_hash(previous, data)
+            entries.append(data)
+            if n == skip:
+                continue
+            conn.execute(text(f"INSERT INTO {table} (seq, case_ref, at, {columns[0]}, entry, chain_hash) "
+                              f"VALUES (:seq, :ref, :at, {columns[1]}, :entry, :chain)"),
+                         {"seq": n, "ref": f"VO-M{n:07d}", "at": NOW, "entry": data, "chain": previous})
+    return entries
+
+
+def test_0004_builds_the_trees_of_entries_logged_before_it(blank_db):
+    from cases.log import LOGS
+    from cases.tree import tree_head
+    from workflow.merkle import MemoryTree, leaf_hash
+
+    blank_db.upgrade("0003")
+    logged = {"transitions": _log_at_0003(blank_db, "transition_log", 5003),  # over one batch of the backfill
+              "access": _log_at_0003(blank_db, "access_log", 6)}
+    blank_db.upgrade()
+    assert blank_db.current_revision() == HEAD
+    for name, entries in logged.items():
+        reference = MemoryTree(leaf_hash(e) for e in entries)
+        nodes = LOGS[name].nodes
+        with blank_db.read() as session:
+            stored = {(r.level, r.idx): bytes(r.hash) for r in session.execute(select(nodes.level, nodes.idx,
+                                                                                      nodes.hash))}
+            assert tree_head(session, LOGS[name]) == (len(entries), reference.root())
+        assert stored == {(level, index): reference.node(level, index)
+                          for level in range(len(entries).bit_length()) for index in range(len(entries) >> level)}
+    for statement in ("UPDATE transition_log_nodes SET hash = hash", "DELETE FROM access_log_nodes",
+                      "DELETE FROM checkpoints WHERE 1 = 1"):
+        if "checkpoints" in statement:
+            with blank_db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO checkpoints (log, size, root, note, created_at) "
+                                  "VALUES ('access', 0, :root, 'n', :at)"), {"root": bytes(32), "at": NOW})
+        with pytest.raises(DBAPIError, match="append-only"), blank_db.engine.begin() as conn:
+            conn.execute(text(statement))
+
+
+def test_0004_refuses_a_log_with_a_gap_and_changes_nothing(blank_db):
+    blank_db.upgrade("0003")
+    _log_at_0003(blank_db, "transition_log", 8, skip=4)
+    before = schema_snapshot(blank_db)
+    with pytest.raises(RuntimeError, match="no entry 4"):
+        blank_db.upgrade()
+    assert blank_db.current_revision() == "0003"
+    assert schema_snapshot(blank_db) == before
+
+
+def test_0004_downgrades_to_0003_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    downgrade(blank_db, "0003")
+    assert {"transition_log_nodes", "access_log_nodes", "checkpoints"}.isdisjoint(schema_snapshot(blank_db)["tables"])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head

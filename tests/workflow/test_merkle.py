@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from workflow.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MemoryTree,
     ProofError,
     completed_nodes,
@@ -324,3 +325,15 @@ def test_proofs_read_logarithmically_many_nodes(size):
     source.reads = 0
     root(size, source)
     assert source.reads <= size.bit_length()
+
+
+def test_the_frontier_gives_the_same_nodes_and_roots_as_the_whole_tree():
+    frontier, tree = Frontier(), MemoryTree()
+    assert frontier.root() == root_from_leaves([])
+    leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(300)]
+    for i, leaf in enumerate(leaves):
+        nodes = frontier.append(leaf)
+        assert nodes == completed_nodes(i, leaf, tree.node)
+        tree.append(leaf)
+        assert frontier.size == i + 1
+        assert frontier.root() == root_from_leaves(leaves[: i + 1])
