@@ -234,6 +234,28 @@ def test_an_entry_appended_before_the_end_line_does_not_match_the_count():
     assert failure(lines) == "tail_removed"
 
 
+HEADER = json.loads(export()[0])
+
+
+@pytest.mark.parametrize("record", [
+    {"type": "entry", "log": "access", "seq": 1},  # no entry
+    {"type": "entry", "log": "access", "seq": 1, "entry": 17},
+    {"type": "entry", "log": "transitions", "seq": 1, "entry": "[]"},
+    {"type": "entry", "log": "transitions", "seq": 1, "entry": '{"to": "registered"}'},
+    {"type": "checkpoint", "log": "access"},  # no note
+    {"type": "case", "case": "VO-AAAA0001"},  # no state
+    {"type": "end", "entries": [6, 5]},
+    HEADER | {"logs": ["transitions", "access"]},
+], ids=["entry missing", "entry a number", "transition a list", "transition without case", "note missing",
+        "state missing", "end counts a list", "logs a list"])
+def test_a_malformed_record_is_reported_not_a_crash(record):
+    lines = [export()[0], json.dumps(record) + "\n"]
+    if record["type"] == "header":
+        lines = lines[1:]
+    with pytest.raises((Failed, Unreadable)):
+        check(lines, VKEY, [], say=lambda _: None)
+
+
 @pytest.mark.parametrize(("change", "kind"), [
     (lambda cases: cases | {"VO-AAAA0001": "closed"}, "case_state_changed"),
     (lambda cases: {k: v for k, v in cases.items() if k != "VO-AAAA0003"}, "case_removed"),
