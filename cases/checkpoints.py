@@ -31,6 +31,7 @@ __all__ = [
     "Delivery",
     "IssuedCheckpoint",
     "PeriodicCheckpoints",
+    "check_target",
     "deliver",
     "issue_checkpoint",
     "latest_checkpoint",
@@ -88,16 +89,24 @@ def _issued(row: Checkpoint, *, new: bool) -> IssuedCheckpoint:
 
 
 def parse_targets(value: str | None) -> list[str]:
-    """VIDORO_CHECKPOINT_TARGETS: folders and http(s) addresses, separated by commas or whitespace."""
-    targets = [t for t in (value or "").replace(",", " ").split() if t]
-    for target in targets:
-        if "://" in target and not target.startswith(("http://", "https://")):
-            raise ValueError(f"a checkpoint target is a folder or an http(s) address, not {target!r}")
-    return targets
+    """VIDORO_CHECKPOINT_TARGETS: folders and http(s) addresses, one per line or separated by commas.
+
+    Spaces belong to a folder's name; only commas and line breaks separate targets.
+    """
+    return [check_target(t.strip()) for t in (value or "").replace("\n", ",").split(",") if t.strip()]
+
+
+def check_target(target: str) -> str:
+    """One target: a folder, or an http(s) address; any other scheme is refused."""
+    if "://" in target and not target.startswith(("http://", "https://")):
+        raise ValueError(f"a checkpoint target is a folder or an http(s) address, not {target!r}")
+    if not target:
+        raise ValueError("a checkpoint target cannot be empty")
+    return target
 
 
 def deliver(checkpoint: IssuedCheckpoint, targets: Iterable[str]) -> list[Delivery]:
-    """Send one checkpoint to every target; each delivery succeeds or fails on its own."""
+    """Send one checkpoint to every target (checked by `check_target`); each succeeds or fails on its own."""
     return [_to_url(checkpoint, t) if t.startswith(("http://", "https://")) else _to_folder(checkpoint, Path(t))
             for t in targets]
 

@@ -24,6 +24,7 @@ from cases.tree import consistency, inclusion, log_named
 from cases.verify import verify
 from web.clisupport import check_ready, friendly, open_database
 from web.clisupport import targets as _targets
+from workflow.checkpoint import CheckpointError, check_verifier_key
 
 __all__ = ["audit"]
 
@@ -58,8 +59,7 @@ def audit_key(config) -> None:
 @friendly
 def audit_checkpoint(config, which: str, extra: tuple[str, ...], publish: bool) -> None:
     """Sign, store and print the current checkpoint of each log (C2SP signed note, Ed25519)."""
-    targets = [*_targets(config["VIDORO_CHECKPOINT_TARGETS"]), *_targets(",".join(extra))] \
-        if publish else []
+    targets = _targets(config["VIDORO_CHECKPOINT_TARGETS"], extra) if publish else []
     signer = LogSigner.open(config["VIDORO_KEYS"])
     failed = False
     with open_database(config, keys="none") as database:
@@ -150,6 +150,10 @@ def audit_verify(config, held: tuple[str, ...], key: str | None) -> None:
     if key is None:
         signer = LogSigner.open(config["VIDORO_KEYS"])
         key = signer.verifier_key
+    try:
+        check_verifier_key(key)
+    except CheckpointError as exc:
+        raise click.BadParameter(str(exc), param_hint="--key") from None
     notes = [Path(path).read_bytes() for path in held]
     with open_database(config, keys="none") as database:
         check_ready(database, keys=False)

@@ -80,11 +80,12 @@ def check_ready(database: Database, *, keys: bool = True) -> None:
         raise click.ClickException("there is no key material for this instance; run `vidoro init`")
 
 
-def targets(value: str) -> list[str]:
-    """The checkpoint targets in VIDORO_CHECKPOINT_TARGETS or an option, or one line saying what is wrong."""
-    from cases.checkpoints import parse_targets
+def targets(configured: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The checkpoint targets in VIDORO_CHECKPOINT_TARGETS and options (one target each, spaces and all),
+    or one line saying what is wrong."""
+    from cases.checkpoints import check_target, parse_targets
 
     try:
-        return parse_targets(value)
+        return [*parse_targets(configured), *(check_target(t) for t in extra)]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +38,7 @@ def _seconds(name: str, default: float) -> float:
     value = os.environ.get(name) or str(default)
     try:
         seconds = float(value)
-        if seconds < 0 or seconds != seconds:
+        if not math.isfinite(seconds) or seconds < 0:
             raise ValueError
     except ValueError:
         raise ValueError(f"{name} must be a number of seconds (0 or more), not {value!r}") from None

@@ -21,6 +21,7 @@ __all__ = [
     "ED25519",
     "Checkpoint",
     "CheckpointError",
+    "check_verifier_key",
     "key_id",
     "open_note",
     "parse_and_verify",
@@ -146,6 +147,11 @@ def parse_and_verify(note_text: str | bytes, verifier_key_str: str, *, origin: s
     if origin is not None and found != origin:
         raise CheckpointError(f"wrong origin: the checkpoint is for {found!r}, expected {origin!r}")
     return checkpoint
+
+
+def check_verifier_key(text: str) -> str:
+    """Return the key's name if `text` is a well-formed Ed25519 verifier key string; raise CheckpointError."""
+    return _parse_verifier_key(text)[0]
 
 
 def _parse_verifier_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:

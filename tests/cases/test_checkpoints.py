@@ -149,6 +149,7 @@ def test_checkpoints_issued_while_appends_run_are_each_a_true_tree_head(db, sign
 def test_targets_are_folders_and_http_addresses(tmp_path):
     assert parse_targets(f"{tmp_path}/a, http://127.0.0.1:9/x\nhttps://h/y") == [
         f"{tmp_path}/a", "http://127.0.0.1:9/x", "https://h/y"]
+    assert parse_targets("/srv/audit share/vidoro,\n") == ["/srv/audit share/vidoro"]  # spaces belong to names
     assert parse_targets("") == parse_targets(None) == []
     with pytest.raises(ValueError, match="folder or an http"):
         parse_targets("ftp://example/x")
