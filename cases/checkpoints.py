@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from cases.db import Database
-from cases.errors import LogDamaged
+from cases.errors import LogTampered
 from cases.log import LOGS
 from cases.models import Checkpoint
 from cases.signing import LogSigner
@@ -68,7 +68,7 @@ def issue_checkpoint(db: Database, signer: LogSigner, log_name: str, now: dateti
         existing = session.scalar(select(Checkpoint).where(Checkpoint.log == log_name, Checkpoint.size == size))
         if existing is not None:
             if bytes(existing.root) != root:
-                raise LogDamaged(log_name, f"the stored checkpoint of size {size} has another root than the tree",
+                raise LogTampered(log_name, f"the stored checkpoint of size {size} has another root than the tree",
                                  f"den sparade kontrollpunkten för storlek {size} har en annan rot än trädet")
             return _issued(existing, new=False)
         row = Checkpoint(log=log_name, size=size, root=root, note=signer.sign(log_name, size, root),

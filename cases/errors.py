@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from workflow.errors import VidoroError
 
-__all__ = ["CaseNotFound", "InvalidConcern", "InvalidIdentityNumber", "LogDamaged", "NotPermitted", "StaleCase"]
+__all__ = [
+    "CaseNotFound",
+    "InvalidConcern",
+    "InvalidIdentityNumber",
+    "LogTampered",
+    "NotPermitted",
+    "StaleCase",
+]
 
 
 class InvalidIdentityNumber(VidoroError):
@@ -57,10 +64,11 @@ class StaleCase(VidoroError):
         self.ref, self.expected, self.current = ref, expected, current
 
 
-class LogDamaged(VidoroError):
-    """A log's stored tree does not hold what an append or a proof needs: nothing was written or answered."""
+class LogTampered(VidoroError):
+    """A log's stored tree does not hold what an append or a proof needs (changed outside vidoro, or the
+    storage is damaged): nothing was written or answered. `vidoro audit verify` says what and where."""
 
-    code = "log_damaged"
+    code = "log_tampered"
 
     def __init__(self, log: str, what: str, what_sv: str) -> None:
         super().__init__(f"the {log} log is damaged: {what}; nothing was written. Run `vidoro audit verify`",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from cases.errors import LogDamaged
+from cases.errors import LogTampered
 from cases.models import AccessLogEntry, AccessLogNode, TransitionLogEntry, TransitionLogNode
 from workflow import GENESIS, AccessEntry, LogEntry, chain_hash
 from workflow.merkle import completed_nodes, leaf_hash
@@ -65,7 +65,7 @@ def append(session: Session, entry: LogEntry | AccessEntry) -> TransitionLogEntr
 
     def sibling(level: int, index: int) -> bytes:
         if (level, index) not in siblings:
-            raise LogDamaged(log.name, f"tree node ({level}, {index}) is missing",
+            raise LogTampered(log.name, f"tree node ({level}, {index}) is missing",
                              f"trädnoden ({level}, {index}) saknas")
         return siblings[level, index]
 

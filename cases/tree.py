@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from cases.errors import LogDamaged
+from cases.errors import LogTampered
 from cases.log import LOGS, Log
 from workflow.merkle import consistency_proof, inclusion_proof, leaf_hash, root
 
@@ -80,7 +80,7 @@ def inclusion(session: Session, log: Log, seq: int, size: int | None = None) -> 
         raise ValueError(f"entry {seq} is not in the {log.name} log of {size} entries")
     entry = session.scalar(select(log.entries.entry).where(log.entries.seq == seq))
     if entry is None:
-        raise LogDamaged(log.name, f"entry {seq} is missing", f"post {seq} saknas")
+        raise LogTampered(log.name, f"entry {seq} is missing", f"post {seq} saknas")
     path, head = _with_nodes(session, log, lambda source: (inclusion_proof(seq - 1, size, source),
                                                           root(size, source)))
     return InclusionProof(log.name, seq, size, bytes(entry), path, head)
@@ -127,7 +127,7 @@ class _Fetched:
         try:
             return self.nodes[level, index]
         except KeyError:
-            raise LogDamaged(self.log.name, f"tree node ({level}, {index}) is missing",
+            raise LogTampered(self.log.name, f"tree node ({level}, {index}) is missing",
                              f"trädnoden ({level}, {index}) saknas") from None
 
 

@@ -8,7 +8,7 @@
     │   ├── InvalidInput             a required field is missing or a value is not acceptable
     │   └── GuardFailed              a rule of the flowchart (child/adult, deadline, retention …)
     │       └── ConsentMissing       no active consent covers the purpose, recipients and data
-    └── (cases.errors)               InvalidIdentityNumber, CaseNotFound, StaleCase …
+    └── (cases.errors)               InvalidIdentityNumber, CaseNotFound, StaleCase, LogTampered …
 
 Messages carry no personal data: they name cases by pseudonym, fields by name, never a value typed in.
 """

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
-from cases.errors import LogDamaged
+from cases.errors import LogTampered
 from cases.log import LOGS, append
 from cases.tree import consistency, inclusion, tree_head, tree_size
 from tests.conftest import NOW
@@ -143,9 +143,9 @@ def _drop_node(db, level: int, index: int) -> None:
 def test_a_missing_node_stops_an_append_and_nothing_is_written(filled):
     # Entry 38 (leaf 37 = 0b100101) completes (1, 18) from leaf 36: without that leaf, the append cannot.
     _drop_node(filled, 0, 36)
-    with pytest.raises(LogDamaged, match="transitions log is damaged") as caught, filled.write() as session:
+    with pytest.raises(LogTampered, match="transitions log is damaged") as caught, filled.write() as session:
         append(session, transition(99))
-    assert "vidoro audit verify" in str(caught.value) and caught.value.code == "log_damaged"
+    assert "vidoro audit verify" in str(caught.value) and caught.value.code == "log_tampered"
     with filled.read() as session:
         assert tree_size(session, LOGS["transitions"]) == SIZE
         assert session.scalar(select(func.count()).select_from(LOGS["transitions"].nodes).where(
@@ -154,5 +154,5 @@ def test_a_missing_node_stops_an_append_and_nothing_is_written(filled):
 
 def test_a_missing_node_stops_a_proof_with_a_clear_error(filled):
     _drop_node(filled, 2, 0)  # leaves 0-3: the sibling on the path of entry 5 (leaf 4)
-    with filled.read() as session, pytest.raises(LogDamaged, match=r"node \(2, 0\) is missing"):
+    with filled.read() as session, pytest.raises(LogTampered, match=r"node \(2, 0\) is missing"):
         inclusion(session, LOGS["transitions"], 5)
