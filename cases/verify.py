@@ -14,6 +14,7 @@ import json
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -156,6 +157,7 @@ def _verify_log(session: Session, log: Log, key: str, held: list[tuple[str, int,
     columns = [table.seq, table.entry, table.chain_hash, table.case_ref]
     columns += [table.actor_id, table.action, table.ground] if is_access else [table.trigger, table.from_state,
                                                                                  table.to_state]
+    columns.append(table.at)
     last = 0
     while True:
         rows = session.execute(select(*columns).where(table.seq > last).order_by(table.seq).limit(BATCH)).all()
@@ -269,6 +271,12 @@ def _parse(entry: bytes) -> dict | None:
 
 
 def _columns_disagree(body: dict, row, is_access: bool) -> bool:
+    """The row's search columns (what pages show and filter on) must say what the signed entry says."""
+    try:
+        if datetime.fromisoformat(body.get("at")) != row[7]:
+            return True
+    except (TypeError, ValueError):
+        return True
     if is_access:
         return (body["case"], body.get("actor"), body.get("action"), body.get("ground")) != tuple(row[3:7])
     return (body["case"], body.get("trigger"), body.get("from"), body.get("to")) != tuple(row[3:7])

@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -29,6 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FORMAT = "vidoro-audit-export/1"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+MAX_SIGNATURES = 100
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+DECIMAL = re.compile(r"0|[1-9][0-9]*")
+NAME = re.compile(r"[^\s+\x00-\x1f]+")
 
 
 class Unreadable(Exception):
@@ -102,19 +107,30 @@ def parse_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
 
 
 def read_checkpoint(note: str, key: tuple[str, bytes, Ed25519PublicKey], where: str) -> tuple[str, int, bytes]:
-    """Verify a signed checkpoint with the trusted key; return its origin, tree size and root hash."""
+    """Verify a signed checkpoint with the trusted key; return its origin, tree size and root hash.
+
+    The rules are C2SP signed-note and tlog-checkpoint's, as strict as vidoro's own reader: a malformed
+    signature line rejects the whole note, other keys' well-formed signatures are skipped.
+    """
     name, kid, public = key
     split = note.rfind("\n\n")
-    if not note.endswith("\n") or split < 0:
+    if not note.endswith("\n") or split < 0 or CONTROL.search(note):
         raise Failed("checkpoint_forged", where, "is not a signed note")
     text, signed = note[: split + 1], False
-    for line in note[split + 2 : -1].split("\n"):
-        if not line.startswith("\u2014 ") or line.count(" ") != 2:
+    lines = note[split + 2 : -1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise Failed("checkpoint_forged", where, f"has more than {MAX_SIGNATURES} signatures")
+    for line in lines:
+        parts = line[2:].split(" ") if line.startswith("\u2014 ") else []
+        if len(parts) != 2 or not NAME.fullmatch(parts[0]):
             raise Failed("checkpoint_forged", where, "has a malformed signature line")
-        signer, blob = line[2:].split(" ")
-        blob = _b64(blob, where)
+        signer, blob = parts[0], _b64(parts[1], where)
+        if len(blob) < 5:
+            raise Failed("checkpoint_forged", where, "has a signature shorter than a key ID and one byte")
         if signer == name and blob[:4] == kid:
             try:
+                if len(blob) != 68:
+                    raise InvalidSignature
                 public.verify(blob[4:], text.encode())
             except InvalidSignature:
                 raise Failed("checkpoint_forged", where, "carries a signature by the trusted key that does "
@@ -122,13 +138,13 @@ def read_checkpoint(note: str, key: tuple[str, bytes, Ed25519PublicKey], where: 
             signed = True
     if not signed:
         raise Failed("checkpoint_forged", where, f"is not signed by the trusted key {name}")
-    lines = text.split("\n")[:-1]
-    if len(lines) != 3 or not lines[1].isdigit() or (lines[1] != "0" and lines[1].startswith("0")):
+    body = text.split("\n")[:-1]
+    if len(body) != 3 or not body[0] or not DECIMAL.fullmatch(body[1]) or int(body[1]) > 2**64 - 1:
         raise Failed("checkpoint_forged", where, "is not an origin, a tree size and a root hash")
-    root = _b64(lines[2], where)
+    root = _b64(body[2], where)
     if len(root) != 32:
         raise Failed("checkpoint_forged", where, "has a root hash that is not 32 bytes")
-    return lines[0], int(lines[1]), root
+    return body[0], int(body[1]), root
 
 
 # --- the export ----------------------------------------------------------------------------------------
@@ -140,15 +156,17 @@ def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
     try:
         _, first = next(records)
         header = json.loads(first)
-    except (StopIteration, ValueError):
-        raise Unreadable("the export is empty or its first line is not JSON") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise Unreadable(f"the first line is not a {FORMAT} header")
-    origins = {name: log["origin"] for name, log in header["logs"].items()}
+        if header.get("format") != FORMAT:
+            raise ValueError
+        origins = {str(name): str(log["origin"]) for name, log in header["logs"].items()}
+    except StopIteration:
+        raise Unreadable("the export is empty") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise Unreadable(f"the first line is not a {FORMAT} header") from None
     if key_text is None:
         say("warning: no --key given; checking against the key named in the export itself, which proves only "
             "that the export is whole, not who made it")
-        key_text = header["verifier_key"]
+        key_text = str(header.get("verifier_key"))
     elif key_text.strip() != header.get("verifier_key"):
         say("note: the export names another verifier key than the one you trust; its checkpoints must still "
             "verify with yours")
@@ -161,70 +179,88 @@ def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
         if origin not in by_origin:
             raise Failed("checkpoint_forged", f"held checkpoint {number}", f"is for {origin!r}, not this export")
         due.setdefault((by_origin[origin], size), []).append((f"held checkpoint {number}", root))
-    cases: dict[str, str] = {}
-    last: dict[str, str] = {}  # each case's state after its last logged transition
-    ended = None
+    state = {"cases": {}, "last": {}, "end": None, "bad": None}
     for number, line in records:
         try:
             record = json.loads(line)
             kind = record["type"]
-        except (ValueError, KeyError, TypeError):
-            raise Unreadable(f"line {number} is not an export record") from None
-        if ended is not None:
-            raise Failed("entry_forged", f"line {number}", "follows the end line")
-        if kind == "entry":
-            name = record.get("log")
-            tree = trees.get(name)
-            if tree is None:
-                raise Failed("entry_forged", f"line {number}", f"names no log of the export: {name!r}")
-            if record.get("seq") != tree.size + 1:
-                raise Failed("entry_missing", f"{name} entry {tree.size + 1}",
-                             f"is missing (line {number} holds entry {record.get('seq')})")
-            entry = record["entry"].encode("utf-8")
-            if tree.size == 0:
-                _check_roots(name, tree, due)
-            tree.add(entry)
-            _check_roots(name, tree, due)
-            if name == "transitions":
-                body = json.loads(entry)
-                last[body["case"]] = body["to"]
-        elif kind == "checkpoint":
-            where = f"exported checkpoint on line {number}"
-            if any(tree.size for tree in trees.values()):
-                raise Unreadable(f"line {number}: checkpoints must come before the entries")
-            origin, size, root = read_checkpoint(record["note"], key, where)
-            if origins.get(record.get("log")) != origin:
-                raise Failed("checkpoint_forged", where, f"is for {origin!r}, not the {record.get('log')} log")
-            due.setdefault((record["log"], size), []).append((where, root))
-        elif kind == "case":
-            cases[record["case"]] = record["state"]
-        elif kind == "end":
-            ended = record
-        else:
-            raise Unreadable(f"line {number} has an unknown record type {kind!r}")
+            _record(number, kind, record, trees, origins, due, key, state)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            if not line.endswith("\n"):
+                raise Failed("tail_removed", "the export", f"ends in the middle of line {number}: it was cut "
+                             "off") from None
+            raise Unreadable(f"line {number} is not a well-formed export record") from None
+    ended, cases, last = state["end"], state["cases"], state["last"]
     if ended is None:
         raise Failed("tail_removed", "the export", "has no end line: it was cut off")
     for name, tree in trees.items():
-        said = ended.get("entries", {}).get(name)
-        if said != tree.size:
+        said = ended["entries"].get(name)
+        if not isinstance(said, int) or said > tree.size:
             raise Failed("tail_removed", f"the {name} log", f"has {tree.size} entries, the end line says {said}")
+        if said < tree.size:
+            raise Failed("entry_forged", f"the {name} log", f"has {tree.size} entries, the end line says {said}: "
+                         "entries were added")
         if tree.size == 0:
             _check_roots(name, tree, due)
         for (log_name, size), checkpoints in sorted(due.items()):
             if log_name == name and size > tree.size:
                 raise Failed("tail_removed", checkpoints[0][0], f"covers {size} entries of the {name} log, which "
                              f"has {tree.size}: entries were removed from the end")
-    for ref, state in sorted(cases.items()):
+    if state["bad"]:
+        raise Failed("entry_changed", state["bad"], "is not a well-formed log entry: it was changed")
+    for ref, now in sorted(cases.items()):
         if ref not in last:
-            raise Failed("case_unlogged", f"case {ref}", f"is in state {state} with no logged transition")
-        if last[ref] != state:
-            raise Failed("case_state_changed", f"case {ref}", f"is in state {state}, its last logged transition "
+            raise Failed("case_unlogged", f"case {ref}", f"is in state {now} with no logged transition")
+        if last[ref] != now:
+            raise Failed("case_state_changed", f"case {ref}", f"is in state {now}, its last logged transition "
                          f"goes to {last[ref]}")
     for ref in sorted(set(last) - set(cases)):
         raise Failed("case_removed", f"case {ref}", "is in the transition log but not in the export")
     return {"logs": {name: {"entries": tree.size, "root": base64.b64encode(tree.root()).decode()}
                      for name, tree in trees.items()},
             "checkpoints": sum(len(v) for v in due.values()), "cases": len(cases)}
+
+
+def _record(number: int, kind: str, record: dict, trees: dict, origins: dict, due: dict, key, state: dict) -> None:
+    """Take in one line of the export; a missing or mistyped field raises KeyError or TypeError."""
+    if state["end"] is not None:
+        raise Failed("entry_forged", f"line {number}", "follows the end line")
+    if kind == "entry":
+        name = record["log"]
+        tree = trees.get(name)
+        if tree is None:
+            raise Failed("entry_forged", f"line {number}", f"names no log of the export: {name!r}")
+        if record["seq"] != tree.size + 1:
+            raise Failed("entry_missing", f"{name} entry {tree.size + 1}",
+                         f"is missing (line {number} holds entry {record['seq']})")
+        entry = record["entry"].encode("utf-8")
+        if tree.size == 0:
+            _check_roots(name, tree, due)
+        tree.add(entry)
+        _check_roots(name, tree, due)
+        if name == "transitions":
+            try:
+                body = json.loads(entry)
+                state["last"][str(body["case"])] = str(body["to"])
+            except (ValueError, KeyError, TypeError):
+                # Reported at the end, unless a checkpoint covering it says more (log_rewritten) first.
+                state["bad"] = state["bad"] or f"transitions entry {tree.size}"
+    elif kind == "checkpoint":
+        where = f"exported checkpoint on line {number}"
+        if any(tree.size for tree in trees.values()):
+            raise Unreadable(f"line {number}: checkpoints must come before the entries")
+        origin, size, root = read_checkpoint(str(record["note"]), key, where)
+        if origins.get(record.get("log")) != origin:
+            raise Failed("checkpoint_forged", where, f"is for {origin!r}, not the {record.get('log')} log")
+        due.setdefault((record["log"], size), []).append((where, root))
+    elif kind == "case":
+        state["cases"][str(record["case"])] = str(record["state"])
+    elif kind == "end":
+        if not isinstance(record["entries"], dict):
+            raise TypeError
+        state["end"] = record
+    else:
+        raise Unreadable(f"line {number} has an unknown record type {kind!r}")
 
 
 def _check_roots(name: str, tree: Tree, due) -> None:
