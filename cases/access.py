@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from cases import log
 from cases.db import Database
-from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, NotPermitted
+from cases.grounds import read_ground
 from cases.keys import KeyDestroyed
 from cases.models import (
     AccessLogEntry,
@@ -36,7 +37,7 @@ from cases.models import (
 )
 from cases.operations import load_case, require_staff, utcnow
 from cases.vault import CaseKey
-from workflow import AccessEntry, Actor, VidoroError
+from workflow import AccessEntry, Actor
 
 __all__ = [
     "AccessDenied",
@@ -49,23 +50,10 @@ __all__ = [
     "read_ground",
 ]
 
-INTAKE_STATES = frozenset({"registered", "protection_assessment", "pre_assessment"})
 EMERGENCY_ROLES = frozenset({"intake", "caseworker", "decider"})
 ASSIGNING_ROLES = frozenset({"intake", "decider"})
 REVIEWING_ROLES = frozenset({"auditor", "decider"})
 PERSON_FIELDS = ("identity_number", "given_name", "family_name", "birth_date")
-
-
-class AccessDenied(VidoroError):
-    """No ground to read this case; `emergency_possible` says whether emergency access with a reason is."""
-
-    code = "access_denied"
-
-    def __init__(self, ref: str, emergency_possible: bool) -> None:
-        hint = "; open it through emergency access with a written reason" if emergency_possible else ""
-        hint_sv = "; öppna det med nödåtkomst och en skriftlig motivering" if emergency_possible else ""
-        super().__init__(f"no access to case {ref}{hint}", message_sv=f"ingen åtkomst till ärende {ref}{hint_sv}")
-        self.ref, self.emergency_possible = ref, emergency_possible
 
 
 @dataclass(frozen=True)
@@ -79,6 +67,7 @@ class CaseRecord:
     received_at: datetime
     reporter_org: str
     acute_danger: bool
+    flowchart_version: str = ""
     erased: bool = False
     person: Mapping[str, str | None] = field(default_factory=dict)
     concern: str | None = None
@@ -87,18 +76,6 @@ class CaseRecord:
 
     def __repr__(self) -> str:  # holds personal data: never print it
         return f"CaseRecord(ref={self.ref!r}, state={self.state!r}, ground={self.ground!r})"
-
-
-def read_ground(session: Session, actor: Actor, case: Case) -> str | None:
-    """The ground on which `actor` may read `case`, or None."""
-    if actor.role == "intake" and case.state in INTAKE_STATES:
-        return "role"
-    if actor.role == "decider":
-        return "role"
-    if actor.role == "caseworker" and session.scalars(select(Assignment.id).where(
-            Assignment.case_id == case.id, Assignment.staff_id == actor.id, Assignment.ended_at.is_(None))).first():
-        return "assignment"
-    return None
 
 
 def read_case(
@@ -119,7 +96,7 @@ def read_case(
             ground = "emergency"
         plain = {"ref": case.ref, "state": case.state, "version": case.version, "ground": ground,
                  "received_at": case.received_at, "reporter_org": case.reporter_org,
-                 "acute_danger": case.acute_danger}
+                 "acute_danger": case.acute_danger, "flowchart_version": case.flowchart_version}
         try:
             key = db.vault.case_key(case.id)
         except KeyDestroyed:
@@ -177,6 +154,9 @@ def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now
         target = session.get(Staff, caseworker_id)
         if target is None or not target.active or target.role != "caseworker":
             raise InvalidConcern("caseworker", "choose an active caseworker", "välj en aktiv handläggare")
+        if session.scalars(select(Assignment.id).where(Assignment.case_id == case.id, Assignment.staff_id == target.id,
+                                                       Assignment.ended_at.is_(None))).first():
+            return  # already assigned: assigning again changes nothing
         session.add(Assignment(case_id=case.id, staff_id=target.id, assigned_by=actor.id, assigned_at=now))
 
 

@@ -20,7 +20,7 @@ from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version
 from cases.models import Consent
-from cases.operations import apply_outcome, bump, case_facts, load_case, require_staff, utcnow
+from cases.operations import apply_outcome, bump, case_facts, load_case, require_ground, require_staff, utcnow
 from workflow import Actor
 from workflow.fields import MAX_TEXT
 
@@ -72,6 +72,7 @@ def record_consent(
         with db.write() as session:
             require_staff(session, actor)
             case = load_case(session, ref, for_update=True)
+            require_ground(session, actor, case)
             _check_version(ref, expected_version, case.version)
             chart = engine_for_version(session, case.flowchart_version).chart
             _check_form(chart, form)
@@ -106,6 +107,7 @@ def withdraw_consent(
         with db.write() as session:
             require_staff(session, actor)
             case = load_case(session, ref, for_update=True)
+            require_ground(session, actor, case)
             _check_version(ref, expected_version, case.version)
             consent = session.scalars(
                 select(Consent).where(Consent.id == consent_id, Consent.case_id == case.id)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from cases.access import assign_case
 from cases.consents import ConsentForm, record_consent
 from cases.db import Database
 from cases.forms import ConcernForm
@@ -108,10 +109,13 @@ def demo_staff(db: Database) -> dict[str, Actor]:
 
 def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], start: datetime) -> datetime:
     """Take case `ref` through `steps`, starting at `start`; returns the moment of the last step."""
-    now = start
+    now, assigned = start, False
     for step in steps:
         now += timedelta(days=step.days_later, minutes=7)
         actor = staff[step.role]
+        if step.role == "caseworker" and not assigned:
+            assign_case(db, staff["decider"], ref, actor.id, now=now)  # caseworkers work on their own cases
+            assigned = True
         if step.consent:
             given_by, purpose = step.consent
             recipients, data = _CONSENT_SCOPE[purpose]

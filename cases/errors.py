@@ -5,6 +5,7 @@ from __future__ import annotations
 from workflow.errors import VidoroError
 
 __all__ = [
+    "AccessDenied",
     "CaseNotFound",
     "InvalidConcern",
     "InvalidIdentityNumber",
@@ -74,3 +75,15 @@ class LogTampered(VidoroError):
         super().__init__(f"the {log} log is damaged: {what}; nothing was written. Run `vidoro audit verify`",
                          message_sv=f"loggen {log} är skadad: {what_sv}; inget skrevs. Kör `vidoro audit verify`")
         self.log = log
+
+
+class AccessDenied(VidoroError):
+    """No ground to read this case; `emergency_possible` says whether emergency access with a reason is."""
+
+    code = "access_denied"
+
+    def __init__(self, ref: str, emergency_possible: bool) -> None:
+        hint = "; open it through emergency access with a written reason" if emergency_possible else ""
+        hint_sv = "; öppna det med nödåtkomst och en skriftlig motivering" if emergency_possible else ""
+        super().__init__(f"no access to case {ref}{hint}", message_sv=f"ingen åtkomst till ärende {ref}{hint_sv}")
+        self.ref, self.emergency_possible = ref, emergency_possible

@@ -17,7 +17,7 @@ from cases.models import FlowchartVersion
 from policies import DEFAULT_PATH, PolicyError
 from workflow import Engine, default_flowchart, engine_for, flowchart_from_text
 
-__all__ = ["current_engine", "engine_for_version", "flowchart_path", "pin_current"]
+__all__ = ["chart_of", "current_engine", "engine_for_version", "flowchart_path", "pin_current"]
 
 
 def flowchart_path() -> Path:
@@ -65,3 +65,9 @@ def engine_for_version(session: Session, version: str) -> Engine:
         if engine.version != version:
             raise PolicyError(f"flowchart version {version[:12]}", "stored text does not hash to its version")
     return _BY_VERSION.setdefault(version, engine)
+
+
+def chart_of(db, version: str):
+    """The flowchart a case runs on (by its version), for labels and pictures."""
+    with db.read() as session:
+        return engine_for_version(session, version).chart

@@ -44,9 +44,11 @@ __all__ = [
     "FlowchartVersion",
     "Person",
     "ReferralPacket",
+    "SignInAttempt",
     "Staff",
     "TransitionLogEntry",
     "TransitionLogNode",
+    "WebSession",
 ]
 
 NAMING = {
@@ -86,6 +88,35 @@ class Staff(Base):
     unit: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # Argon2id, PHC string; None: cannot sign in
+
+
+class WebSession(Base):
+    """A signed-in browser: stored by the SHA-256 of its token, so a copy of the table signs nobody in."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class SignInAttempt(Base):
+    """One password sign-in attempt, kept for rate limiting (no password, only whether it succeeded)."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_address_at", "address", "at"),
+    )
 
 
 class Person(Base):

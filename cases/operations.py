@@ -22,9 +22,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cases import log
 from cases.db import Database
-from cases.errors import CaseNotFound, NotPermitted, StaleCase
+from cases.errors import AccessDenied, CaseNotFound, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
+from cases.grounds import read_ground
 from cases.keys import KeyDestroyed
 from cases.models import Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
 from cases.vault import CaseKey
@@ -139,6 +140,7 @@ def fire_trigger(
             require_staff(session, actor)
             case = load_case(session, ref, for_update=True)
             current = case.version
+            require_ground(session, actor, case)
             if expected_version is not None and expected_version != case.version:
                 raise StaleCase(ref, expected_version, case.version)
             engine = engine_for_version(session, case.flowchart_version)
@@ -162,6 +164,7 @@ def available_triggers(
     with db.read() as session:
         require_staff(session, actor)
         case = load_case(session, ref)
+        require_ground(session, actor, case)
         engine = engine_for_version(session, case.flowchart_version)
         facts, _ = case_facts(session, case, case_key(db, case))
         return engine.options(facts, actor, now)
@@ -176,6 +179,15 @@ def require_staff(session: Session, actor: Actor) -> Staff:
     if staff is None or not staff.active or staff.role != actor.role:
         raise NotPermitted("act as this account", actor.role)
     return staff
+
+
+def require_ground(session: Session, actor: Actor, case: Case) -> None:
+    """Only staff with a ground on the case move it on (`cases.grounds`); the retention job works on all.
+
+    Emergency access reads a case, it never moves it on. Refused as if the case were not there to see.
+    """
+    if actor.role != "system" and read_ground(session, actor, case) is None:
+        raise AccessDenied(case.ref, emergency_possible=False)
 
 
 def load_case(session: Session, ref: str, *, for_update: bool = False) -> Case:

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from cases.accounts import end_all_sessions
 from cases.db import Database
-from cases.errors import InvalidConcern
+from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.models import Staff
 from workflow import Actor
 
-__all__ = ["add_staff", "list_staff"]
+__all__ = ["add_staff", "disable_staff", "enable_staff", "list_staff", "set_role"]
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -43,3 +44,54 @@ def add_staff(db: Database, username: str, display_name: str, role: str, *, unit
 def list_staff(db: Database) -> list[Staff]:
     with db.read() as session:
         return list(session.scalars(select(Staff).order_by(Staff.username)))
+
+
+def _check_admin(session, by: Actor | None) -> None:
+    """`by` is an active administrator; None is the operator at the server's command line."""
+    if by is None:
+        return
+    staff = session.get(Staff, by.id)
+    if staff is None or not staff.active or staff.role != "admin" or by.role != "admin":
+        raise NotPermitted("manage accounts", by.role)
+
+
+def disable_staff(db: Database, username: str, *, by: Actor | None) -> None:
+    """Disable an account and sign it out everywhere at once; its history stays."""
+    with db.write() as session:
+        _check_admin(session, by)
+        staff = _existing(session, username)
+        if by is not None and staff.id == by.id:
+            raise InvalidConcern("username", "you cannot disable your own account",
+                                 "du kan inte stänga av ditt eget konto")
+        staff.active = False
+        end_all_sessions(session, staff.id)
+
+
+def enable_staff(db: Database, username: str, *, by: Actor | None) -> None:
+    with db.write() as session:
+        _check_admin(session, by)
+        _existing(session, username).active = True
+
+
+def set_role(db: Database, username: str, role: str, *, by: Actor | None, unit: str | None = None) -> None:
+    """Give an account another role; its sessions end so that the new role applies from the next sign-in."""
+    chart = current_engine().chart
+    if role not in chart.roles or role == "system":
+        raise InvalidConcern("role", "unknown role", "okänd roll")
+    if role == "partner" and (unit not in chart.vocabularies["recipients"] or unit == "social_services"):
+        raise InvalidConcern("unit", "a partner's unit must be a recipient category outside social services",
+                             "en partners enhet måste vara en mottagarkategori utanför socialtjänsten")
+    with db.write() as session:
+        _check_admin(session, by)
+        staff = _existing(session, username)
+        if by is not None and staff.id == by.id:
+            raise InvalidConcern("username", "you cannot change your own role", "du kan inte ändra din egen roll")
+        staff.role, staff.unit = role, unit if role == "partner" else staff.unit
+        end_all_sessions(session, staff.id)
+
+
+def _existing(session, username: str) -> Staff:
+    staff = session.scalars(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise InvalidConcern("username", "no such account", "inget sådant konto")
+    return staff

@@ -1,6 +1,7 @@
-"""The web layer: the Flask application factory and the command line.
+"""The web layer: the Flask application factory, the staff pages and the command line.
 
-Depends on `cases`; nothing below it imports Flask. Nothing is built at import time.
+Depends on `cases`; nothing below it imports Flask. Nothing is built at import time. A page parses its
+input, checks who may use it (`web.access`) and calls one operation of `cases`; it never decides a rule.
 """
 
 from __future__ import annotations
@@ -12,17 +13,53 @@ from flask import Flask
 
 __all__ = ["create_app"]
 
+# The pages each role sees in the navigation: (endpoint, English label, marked for translation).
+NAV = {
+    "reporter": [("reporter.new_concern", "Register a concern"), ("reporter.my_concerns", "My concerns")],
+    "coordinator": [("overview.statistics", "Overview")],
+    "intake": [("worklist.work_list", "Work list")],
+    "caseworker": [("worklist.work_list", "Work list")],
+    "decider": [("worklist.work_list", "Work list"), ("audit.emergency", "Emergency accesses")],
+    "partner": [("partner.referrals", "Referrals")],
+    "auditor": [("audit.overview", "Verification"), ("audit.transitions", "Transition log"),
+                ("audit.access", "Access log"), ("audit.emergency", "Emergency accesses")],
+    "admin": [("admin.users", "Users")],
+}
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: configuration from defaults, VIDORO_* variables, then `config`."""
+    from flask_babel import Babel
+    from flask_wtf.csrf import CSRFProtect
+
     from cases import Database
     from cases.keys import FileKeyStore
-    from web import health
+    from web import access, errors, health, i18n, security
     from web.config import load_config
 
-    app = Flask(__name__, instance_path=str(load_config(config)["VIDORO_HOME"]))
-    app.config.update(load_config(config))
+    settings = load_config(config)
+    app = Flask(__name__, instance_path=str(settings["VIDORO_HOME"]))
+    app.config.update(settings)
     keys = FileKeyStore(app.config["VIDORO_KEYS"])  # missing or broken keys stop the app here, not later
     app.extensions["vidoro.db"] = Database(app.config["VIDORO_DATABASE_URL"], keys=keys)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = security.secret_key(app.config["VIDORO_KEYS"])
+    app.config.update(WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=True, MAX_CONTENT_LENGTH=256 * 1024)
+    security.init_app(app)
+    CSRFProtect(app)
+    Babel(app, locale_selector=i18n.locale, default_locale="sv", default_timezone="Europe/Stockholm")
+    access.init_app(app)
+    errors.init_app(app)
+    i18n.init_app(app)
     health.init_app(app)
+    _register_pages(app)
     return app
+
+
+def _register_pages(app: Flask) -> None:
+    from importlib import import_module
+
+    for name in ("auth", "worklist", "case_pages", "case_actions", "reporter", "overview", "partner", "audit",
+                 "admin"):
+        module = import_module(f"web.{name}")
+        app.register_blueprint(module.bp)

@@ -27,6 +27,11 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "VIDORO_CHECKPOINT_TARGETS": os.environ.get("VIDORO_CHECKPOINT_TARGETS", ""),
         # Seconds between automatic checkpoints while `vidoro serve` runs; 0 turns them off.
         "VIDORO_CHECKPOINT_INTERVAL": _seconds("VIDORO_CHECKPOINT_INTERVAL", 3600),
+        # A signed-in session ends after this long without a request, and after this long in any case.
+        "VIDORO_SESSION_IDLE": _seconds("VIDORO_SESSION_IDLE", 30 * 60),
+        "VIDORO_SESSION_MAX": _seconds("VIDORO_SESSION_MAX", 10 * 3600),
+        # Reverse proxies in front of vidoro whose X-Forwarded-For/-Proto are trusted (0: none).
+        "VIDORO_PROXIES": _whole("VIDORO_PROXIES", 0),
     }
     config.update(overrides or {})
     config["VIDORO_HOME"] = Path(config["VIDORO_HOME"])

@@ -1,4 +1,4 @@
-"""The health page: is the process up, can it reach its database, is the schema current."""
+"""The health check: is the process up, can it reach its database, is the schema current (open to all)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cases.flowcharts import current_engine
 from policies import PolicyError
+from web.access import public
 
 __all__ = ["init_app"]
 
-_INDEX = """<!doctype html>
-<html lang="sv"><head><meta charset="utf-8"><title>vidoro</title></head>
-<body><main><h1>vidoro</h1>
-<p>Ärendeflöde vid oro för våldsbejakande extremism. <a href="/health">Driftstatus</a></p>
-<p lang="en">Case workflow for concerns about violent extremism. <a href="/health">Health</a></p>
-</main></body></html>"""
-
-
 def init_app(app: Flask) -> None:
-    app.add_url_rule("/", "index", index)
     app.add_url_rule("/health", "health", health)
-    app.after_request(_headers)
 
 
-def index() -> Response:
-    return Response(_INDEX, mimetype="text/html")
-
-
+@public
 def health() -> tuple[Response, int]:
     db = current_app.extensions["vidoro.db"]
     try:
@@ -47,11 +35,3 @@ def health() -> tuple[Response, int]:
         report["status"] = "degraded"
         return jsonify(report), 503
     return jsonify(report), 200
-
-
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response

@@ -1,0 +1,82 @@
+"""The case page: what this person may see of a case, its journal and consents, and what they may do now.
+
+Opening the page is a read of personal data, decided and logged by `cases.access.read_case`. A case that
+does not exist and one this person has no ground to read look the same (404); intake officers,
+caseworkers and decision makers are offered emergency access with a written reason on both, which opens an
+existing case and flags the read for review.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
+
+from cases import available_triggers
+from cases.access import read_case
+from cases.errors import AccessDenied, CaseNotFound, InvalidConcern
+from cases.flowcharts import chart_of
+from web.access import CASE_ROLES, current_account, page
+
+__all__ = ["bp", "open_case_or_404"]
+
+bp = Blueprint("case_pages", __name__)
+MAX_REASON = 2000
+
+
+def open_case_or_404(ref: str, *, emergency_reason: str | None = None):
+    """Read the case for the signed-in person, or answer 404 (no such case, or no ground to see it)."""
+    try:
+        return read_case(current_app.extensions["vidoro.db"], current_account().actor, ref,
+                         emergency_reason=emergency_reason)
+    except (CaseNotFound, AccessDenied):
+        abort(404)
+
+
+@bp.get("/cases/<ref>")
+@page(*CASE_ROLES)
+def case(ref: str):
+    db = current_app.extensions["vidoro.db"]
+    actor = current_account().actor
+    try:
+        record = read_case(db, actor, ref)
+    except (CaseNotFound, AccessDenied):
+        return render_template("case_closed_door.html", ref=ref, errors={}, reason=""), 404
+    return _render(record)
+
+
+@bp.post("/cases/<ref>/emergency")
+@page(*CASE_ROLES)
+def emergency(ref: str):
+    reason = request.form.get("reason", "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = _("Write why you need to open this case now.")
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = _("At most %(n)d characters.", n=MAX_REASON)
+    if errors:
+        return render_template("case_closed_door.html", ref=ref, errors=errors, reason=reason), 400
+    try:
+        record = read_case(current_app.extensions["vidoro.db"], current_account().actor, ref,
+                           emergency_reason=reason)
+    except (CaseNotFound, AccessDenied, InvalidConcern):
+        return render_template("case_closed_door.html", ref=ref, errors={}, reason=""), 404
+    return _render(record)
+
+
+def _render(record):
+    db = current_app.extensions["vidoro.db"]
+    actor = current_account().actor
+    chart = chart_of(db, record.flowchart_version)
+    options = available_triggers(db, actor, record.ref) if record.ground != "emergency" and not record.erased else ()
+    return render_template("case.html", record=record, chart=chart, options=options,
+                           time_in_states=_time_in_states(record))
+
+
+def _time_in_states(record) -> list[tuple[str, object, object]]:
+    """(state, entered, left) for each stay on the case's path; `left` is None for where it stands now."""
+    stays = []
+    for entry in record.journal:
+        if stays:
+            stays[-1] = (stays[-1][0], stays[-1][1], entry["at"])
+        stays.append((entry["to"], entry["at"], None))
+    return stays

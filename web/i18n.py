@@ -1,0 +1,73 @@
+"""Language: Swedish by default, English on request, every text through the Babel catalogue.
+
+Texts in the code and templates are English message ids; `web/translations/sv` holds the Swedish. Labels
+that belong to the flowchart (states, triggers, fields, vocabularies) come from the flowchart file, which
+carries both languages.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_babel import gettext, lazy_gettext
+
+from web.access import current_account
+
+__all__ = ["init_app", "locale", "role_label"]
+
+ROLE_LABELS = {
+    "reporter": lazy_gettext("reporter"),
+    "coordinator": lazy_gettext("coordinator"),
+    "intake": lazy_gettext("intake officer"),
+    "caseworker": lazy_gettext("caseworker"),
+    "decider": lazy_gettext("decision maker"),
+    "partner": lazy_gettext("partner"),
+    "auditor": lazy_gettext("auditor"),
+    "admin": lazy_gettext("administrator"),
+}
+
+
+def locale() -> str:
+    return session.get("lang") or "sv"
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+def label(item) -> str:
+    """A flowchart label (anything with `sv` and `en`, or a mapping of them) in the current language."""
+    lang = locale()
+    if isinstance(item, dict):
+        return item.get(lang) or item.get("sv") or ""
+    return getattr(item, lang, None) or getattr(item, "sv", "")
+
+
+def field_value(chart, name: str, value) -> str:
+    """A form value as people read it: codes by their label, lists joined, yes/no, dates as ISO dates."""
+    field = chart.fields.get(name)
+    words = chart.vocabularies.get(field.vocabulary, {}) if field and field.vocabulary else {}
+
+    def one(item) -> str:
+        if isinstance(item, bool):
+            return gettext("yes") if item else gettext("no")
+        if item is None:
+            return ""
+        return label(words[item]) if item in words else str(item)
+
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(one(v) for v in value)
+    return one(value)
+
+
+def init_app(app: Flask) -> None:
+    from web import NAV
+
+    @app.context_processor
+    def _context():
+        account = current_account()
+        items = []
+        if account is not None:
+            items = [(endpoint, gettext(text)) for endpoint, text in NAV.get(account.role, [])
+                     if endpoint in app.view_functions]
+        return {"account": account, "current_lang": locale(), "nav_items": items, "role_label": role_label,
+                "label": label, "endpoints": app.view_functions, "field_value": field_value}
