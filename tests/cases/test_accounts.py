@@ -1,0 +1,170 @@
+"""Sign-in, rate limiting and sessions (cases/accounts.py), on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from cases import accounts
+from cases.accounts import InvalidPassword, SignInRefused, SignInThrottled, open_session, sign_in, start_session
+from cases.models import SignInAttempt, WebSession
+from cases.staff import disable_staff, enable_staff, set_role
+from tests.conftest import NOW
+
+accounts.use_cheap_hashing_for_tests()
+PASSWORD = "a long enough passphrase"  # noqa: S105 - a test password
+IDLE, MAX = timedelta(minutes=30), timedelta(hours=10)
+
+
+@pytest.fixture
+def intake(db, staff):
+    accounts.set_password(db, "intake-1", PASSWORD)
+    return staff["intake"]
+
+
+def attempts(db) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(SignInAttempt))
+
+
+def test_the_right_password_signs_in_and_the_hash_is_argon2id(db, intake):
+    account = sign_in(db, "intake-1", PASSWORD, "10.0.0.1", now=NOW)
+    assert (account.id, account.role, account.username) == (intake.id, "intake", "intake-1")
+    assert account.actor == intake
+    from cases.models import Staff
+
+    with db.read() as session:
+        stored = session.get(Staff, intake.id).password_hash
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize("username", ["intake-1", "nobody", "INTAKE-1 "])
+def test_wrong_or_unknown_gives_one_answer(db, intake, username):
+    password = PASSWORD if username != "intake-1" else "wrong password here"
+    if username == "INTAKE-1 ":
+        assert sign_in(db, username, PASSWORD, "10.0.0.1", now=NOW).username == "intake-1"  # names are normalised
+        return
+    with pytest.raises(SignInRefused) as caught:
+        sign_in(db, username, password, "10.0.0.1", now=NOW)
+    assert caught.value.message == "wrong username or password"
+
+
+def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(db, intake):
+    token = start_session(db, sign_in(db, "intake-1", PASSWORD, "10.0.0.1", now=NOW), now=NOW)
+    assert open_session(db, token, idle=IDLE, absolute=MAX, now=NOW) is not None
+    disable_staff(db, "intake-1", by=None)
+    assert open_session(db, token, idle=IDLE, absolute=MAX, now=NOW) is None
+    with pytest.raises(SignInRefused):
+        sign_in(db, "intake-1", PASSWORD, "10.0.0.1", now=NOW)
+    enable_staff(db, "intake-1", by=None)
+    assert sign_in(db, "intake-1", PASSWORD, "10.0.0.1", now=NOW).id == intake.id
+
+
+def test_a_role_change_ends_every_session(db, intake):
+    tokens = [start_session(db, sign_in(db, "intake-1", PASSWORD, "10.0.0.1", now=NOW), now=NOW) for _ in range(3)]
+    set_role(db, "intake-1", "caseworker", by=None)
+    assert all(open_session(db, t, idle=IDLE, absolute=MAX, now=NOW) is None for t in tokens)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+
+
+def test_only_an_administrator_manages_accounts(db, staff, intake):
+    with pytest.raises(Exception, match="may not manage accounts"):
+        disable_staff(db, "intake-1", by=staff["decider"])
+    disable_staff(db, "intake-1", by=staff["admin"])
+    with pytest.raises(Exception, match="own account"):
+        disable_staff(db, "admin-1", by=staff["admin"])
+
+
+def test_sessions_end_after_idle_time_and_after_the_absolute_time(db, intake):
+    account = sign_in(db, "intake-1", PASSWORD, "10.0.0.1", now=NOW)
+    token = start_session(db, account, now=NOW)
+    later = NOW
+    for _ in range(30):  # active every 25 minutes: the idle limit never hits, the absolute one does
+        later += timedelta(minutes=25)
+        alive = open_session(db, token, idle=IDLE, absolute=MAX, now=later)
+        if later - NOW > MAX:
+            assert alive is None
+            break
+        assert alive is not None, later - NOW
+    idle_token = start_session(db, account, now=NOW)
+    assert open_session(db, idle_token, idle=IDLE, absolute=MAX, now=NOW + IDLE + timedelta(seconds=1)) is None
+    assert open_session(db, "not-a-token", idle=IDLE, absolute=MAX, now=NOW) is None
+
+
+def test_the_session_table_holds_no_usable_token(db, intake):
+    token = start_session(db, sign_in(db, "intake-1", PASSWORD, "10.0.0.1", now=NOW), now=NOW)
+    with db.read() as session:
+        stored = session.scalars(select(WebSession.id)).all()
+    assert token not in stored and len(stored) == 1 and len(stored[0]) == 64
+
+
+@pytest.mark.parametrize(("password", "problem"), [
+    ("short", "at least 12"), ("aaaaaaaaaaaaaaaa", "too simple"), ("x" * 1025, "at most")])
+def test_weak_passwords_are_refused(db, staff, password, problem):
+    with pytest.raises(InvalidPassword, match=problem):
+        accounts.set_password(db, "intake-1", password)
+
+
+# --- rate limiting ------------------------------------------------------------------------------------
+
+
+def fail(db, username: str, address: str, at) -> None:
+    with pytest.raises(SignInRefused):
+        sign_in(db, username, "wrong password here", address, now=at)
+
+
+def test_one_account_from_one_address_backs_off_exponentially(db, intake):
+    at = NOW
+    for _ in range(5):
+        fail(db, "intake-1", "10.0.0.9", at)
+        at += timedelta(seconds=1)
+    with pytest.raises(SignInThrottled) as caught:  # the 6th within a second of the 5th: wait 1 s
+        sign_in(db, "intake-1", PASSWORD, "10.0.0.9", now=at - timedelta(milliseconds=500))
+    assert caught.value.retry_after >= 1
+    before = attempts(db)
+    waits = []
+    for _ in range(6):
+        try:
+            sign_in(db, "intake-1", "wrong password here", "10.0.0.9", now=at)
+        except SignInThrottled as exc:
+            waits.append(exc.retry_after)
+            at += timedelta(seconds=exc.retry_after)
+        except SignInRefused:
+            pass
+    assert waits == sorted(waits) and waits[-1] > waits[0], waits  # each wait longer than the one before
+    assert attempts(db) > before
+    while True:  # one more failure, once allowed
+        try:
+            fail(db, "intake-1", "10.0.0.9", at)
+            break
+        except SignInThrottled as exc:
+            at += timedelta(seconds=exc.retry_after)
+    # The right password from the same address is also held back while throttled, and works after.
+    with pytest.raises(SignInThrottled) as again:
+        sign_in(db, "intake-1", PASSWORD, "10.0.0.9", now=at)
+    at += timedelta(seconds=again.value.retry_after)
+    assert sign_in(db, "intake-1", PASSWORD, "10.0.0.9", now=at).username == "intake-1"
+
+
+def test_an_attacker_elsewhere_cannot_lock_the_person_out(db, intake):
+    # The person signed in from their usual address before.
+    sign_in(db, "intake-1", PASSWORD, "10.1.1.1", now=NOW - timedelta(days=1))
+    at = NOW
+    for n in range(20):  # 20 failures from 20 addresses: the account is under attack
+        fail(db, "intake-1", f"192.0.2.{n}", at)
+    with pytest.raises(SignInThrottled):  # a new address is slowed down
+        sign_in(db, "intake-1", PASSWORD, "198.51.100.7", now=at)
+    assert sign_in(db, "intake-1", PASSWORD, "10.1.1.1", now=at).username == "intake-1"  # the usual one is not
+
+
+def test_one_address_guessing_many_accounts_is_slowed(db, intake):
+    at = NOW
+    for n in range(100):
+        fail(db, f"someone-{n}", "203.0.113.5", at)
+    with pytest.raises(SignInThrottled):
+        sign_in(db, "intake-1", PASSWORD, "203.0.113.5", now=at)
+    assert sign_in(db, "intake-1", PASSWORD, "10.0.0.2", now=at).username == "intake-1"
+    assert sign_in(db, "intake-1", PASSWORD, "203.0.113.5", now=at + timedelta(minutes=16)).username == "intake-1"
