@@ -51,7 +51,7 @@ def assert_security_headers(response) -> None:
     assert "frame-ancestors 'none'" in policy
     assert "default-src 'self'" in policy
     assert "no-store" in response.headers["Cache-Control"]
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_health_is_ok_on_a_migrated_database(client_for, db_url):
@@ -105,8 +105,11 @@ def test_every_response_carries_the_security_headers(client_for, db_url, path):
     assert_security_headers(client_for(db_url).get(path))
 
 
-def test_the_index_page_is_html_in_swedish(client_for, db_url):
-    response = client_for(db_url).get("/")
+def test_the_start_page_sends_a_visitor_to_a_swedish_sign_in_page(client_for, db_url):
+    client = client_for(db_url)
+    start = client.get("/")
+    assert start.status_code == 302 and start.headers["Location"].endswith("/sign-in")
+    response = client.get("/sign-in")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert '<html lang="sv">' in response.get_data(as_text=True)
