@@ -1,0 +1,34 @@
+"""The sign-in page, the work list and a case page in a real browser, checked by axe, in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from cases import ConcernForm, register_concern
+from tests.conftest import NOW
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_sign_in_work_list_and_case_page_are_accessible(visitor, db, staff, child_number, lang):
+    fired = register_concern(db, staff["reporter"], ConcernForm(
+        concern="Eleven har slutat komma till skolan.", reporter_org="school", identity_number=child_number),
+        now=NOW)
+    person = visitor("decider-1", lang=lang)
+    page = person.go("/cases")
+    assert page.locator("html").get_attribute("lang") == lang
+    page.get_by_role("link", name=fired.ref).click()
+    person.check()
+    assert page.get_by_role("heading", level=1).inner_text().endswith(fired.ref)
+
+
+def test_a_wrong_password_is_announced_and_linked_to_its_field(visitor):
+    person = visitor()
+    page = person.go("/sign-in")
+    page.get_by_label("Användarnamn").fill("intake-1")
+    page.get_by_label("Lösenord", exact=True).fill("not the right one")
+    page.get_by_role("button", name="Logga in").click()
+    person.check()
+    summary = page.get_by_role("alert")
+    assert summary.is_visible()
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.id") == "field-password"
