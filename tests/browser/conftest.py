@@ -15,7 +15,10 @@ import pytest
 from waitress import create_server
 
 from tests.conftest import IN_CI
-from tests.web.conftest import PASSWORD, accounts_by_role, app  # noqa: F401 - fixtures shared with tests/web
+from tests.web import conftest as web
+
+app = web.app  # the same app and accounts as the page tests
+accounts_by_role = web.accounts_by_role
 
 CHROMIUM = os.environ.get("VIDORO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -38,9 +41,9 @@ def browser():
 
 
 @pytest.fixture
-def server(app):
+def server(request):
     """The app under a real WSGI server on a free port of 127.0.0.1; yields its base URL."""
-    wsgi = create_server(app, host="127.0.0.1", port=0, threads=4)
+    wsgi = create_server(request.getfixturevalue("app"), host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=wsgi.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{wsgi.effective_port}"
@@ -78,7 +81,7 @@ class Visitor:
         assert not blocked, blocked
         self.checked.append(self.page.url)
 
-    def sign_in(self, username: str, password: str = PASSWORD) -> None:
+    def sign_in(self, username: str, password: str = web.PASSWORD) -> None:
         self.go("/sign-in")
         if self.lang == "en":
             self.page.get_by_role("button", name="English").click()
@@ -92,7 +95,8 @@ class Visitor:
 
 
 @pytest.fixture
-def visitor(browser, server, accounts_by_role):
+def visitor(browser, server, request):
+    request.getfixturevalue("accounts_by_role")
     opened: list[Visitor] = []
 
     def make(username: str | None = None, lang: str = "sv") -> Visitor:
