@@ -158,11 +158,16 @@ class Case(Base):
     concern: Mapped[bytes] = mapped_column(Sealed)
     shared_with: Mapped[list[str]] = mapped_column(default=list)
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # The running deadline due first (kept with every transition), so the work list sorts without scanning
+    # every deadline: see cases.worklist.
+    next_deadline: Mapped[str | None] = mapped_column(String(40))
+    next_due_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime]
 
     person: Mapped[Person] = relationship(lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_cases_next_due", "next_due_on", "received_at"),)
 
 
 class Consent(Base):

@@ -293,6 +293,10 @@ def _write(
             running[name].stopped_at = now
     for name, due in outcome.starts.items():
         session.add(Deadline(case_id=case.id, name=name, started_at=now, due_on=due))
+    still = {name: d.due_on for name, d in running.items() if name not in outcome.stops and name not in outcome.starts}
+    still.update(outcome.starts)
+    case.next_deadline, case.next_due_on = min(still.items(), key=lambda item: (item[1], item[0]),
+                                               default=(None, None))
     session.flush()  # the case row first: its lock is taken before the log's, always in that order
     row = log.append(session, outcome.entry)
     session.flush()

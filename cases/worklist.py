@@ -1,7 +1,8 @@
 """The work list: the cases a member of staff works on, nearest deadline first, without opening any record.
 
 Only what the list shows is read — pseudonym, state, when the concern arrived, the acute-danger flag and
-the running deadlines — so listing decrypts nothing and logs no read. Who sees which case follows the same
+the running deadline due first (kept on the case by every transition, indexed) — so listing decrypts
+nothing, logs no read and costs the same with 100,000 cases as with 100. Who sees which case follows the same
 grounds as reading (`cases.grounds`): intake the cases in intake, caseworkers their assigned cases, the
 decision maker every case that is not erased.
 """
@@ -12,12 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
 from cases.db import Database
 from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
-from cases.models import Assignment, Case, Deadline
+from cases.models import Assignment, Case
 from cases.operations import require_staff
 from workflow import Actor
 
@@ -55,20 +55,18 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
     page = max(1, page)
     with db.read() as session:
         require_staff(session, actor)
-        due = (select(Deadline.case_id, func.min(Deadline.due_on).label("due_on"))
-               .where(Deadline.stopped_at.is_(None)).group_by(Deadline.case_id).subquery())
-        query = _visible(select(Case.id, Case.ref, Case.state, Case.received_at, Case.acute_danger, due.c.due_on)
-                         .outerjoin(due, due.c.case_id == Case.id), actor)
+        query = _visible(select(Case.ref, Case.state, Case.received_at, Case.acute_danger, Case.next_deadline,
+                                Case.next_due_on), actor)
         if state:
             query = query.where(Case.state == state)
-        total = session.scalar(select(func.count()).select_from(query.with_only_columns(Case.id).subquery()))
-        rows = session.execute(query.order_by(due.c.due_on.is_(None), due.c.due_on, Case.received_at, Case.ref)
+        total = session.scalar(query.with_only_columns(func.count()).order_by(None))
+        rows = session.execute(query.order_by(Case.next_due_on.asc().nulls_last(), Case.received_at, Case.ref)
                                .limit(per_page).offset((page - 1) * per_page)).all()
-        names = _first_deadlines(session, [row.id for row in rows])
+    soon = date.fromordinal(today.toordinal() + SOON_DAYS)
     items = tuple(
-        WorkItem(row.ref, row.state, row.received_at, row.acute_danger, names.get(row.id), row.due_on,
-                 overdue=row.due_on is not None and row.due_on < today,
-                 soon=row.due_on is not None and today <= row.due_on <= date.fromordinal(today.toordinal() + SOON_DAYS))
+        WorkItem(row.ref, row.state, row.received_at, row.acute_danger, row.next_deadline, row.next_due_on,
+                 overdue=row.next_due_on is not None and row.next_due_on < today,
+                 soon=row.next_due_on is not None and today <= row.next_due_on <= soon)
         for row in rows)
     return WorkList(items, total, page, max(1, -(-total // per_page)))
 
@@ -80,12 +78,3 @@ def _visible(query: Select, actor: Actor) -> Select:
         assigned = select(Assignment.case_id).where(Assignment.staff_id == actor.id, Assignment.ended_at.is_(None))
         return query.where(Case.id.in_(assigned))
     return query.where(Case.state != "erased")
-
-
-def _first_deadlines(session: Session, case_ids: list[str]) -> dict[str, str]:
-    if not case_ids:
-        return {}
-    rows = session.execute(select(Deadline.case_id, Deadline.name, Deadline.due_on)
-                           .where(Deadline.case_id.in_(case_ids), Deadline.stopped_at.is_(None))
-                           .order_by(Deadline.due_on.desc()))
-    return {case_id: name for case_id, name, _ in rows}  # the last written per case is the earliest due

@@ -1,0 +1,81 @@
+"""The work list: who sees which cases, nearest deadline first, and the deadline kept on each case."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cases.access import assign_case
+from cases.demo import demo_staff, fill_demo
+from cases.errors import NotPermitted
+from cases.grounds import INTAKE_STATES
+from cases.models import Case, Deadline
+from cases.worklist import work_list
+from tests.conftest import NOW
+
+
+@pytest.fixture
+def filled(db):
+    refs = fill_demo(db, per_state=1, now=NOW)
+    return refs, demo_staff(db)
+
+
+def test_every_case_keeps_its_running_deadline_due_first(db, filled):
+    with db.read() as session:
+        running = defaultdict(list)
+        for d in session.scalars(select(Deadline).where(Deadline.stopped_at.is_(None))):
+            running[d.case_id].append((d.due_on, d.name))
+        cases = session.scalars(select(Case)).all()
+    assert any(c.next_due_on for c in cases) and any(c.next_due_on is None for c in cases)
+    for case in cases:
+        first = min(running[case.id], default=(None, None))
+        assert (case.next_due_on, case.next_deadline) == first, case.ref
+
+
+def test_the_decider_sees_every_case_but_erased_ones_nearest_deadline_first(db, filled):
+    _, staff = filled
+    listing = work_list(db, staff["decider"], today=NOW.date(), per_page=500)
+    with db.read() as session:
+        expected = {c.ref for c in session.scalars(select(Case).where(Case.state != "erased"))}
+    assert {i.ref for i in listing.items} == expected and listing.total == len(expected)
+    dues = [i.due_on for i in listing.items]
+    with_due = [d for d in dues if d is not None]
+    assert with_due == sorted(with_due) and dues[: len(with_due)] == with_due  # undated last
+    for item in listing.items:
+        assert item.overdue == (item.due_on is not None and item.due_on < NOW.date())
+
+
+def test_intake_sees_cases_in_intake_and_a_caseworker_only_assigned_ones(db, filled, staff):
+    refs, demo = filled
+    intake = work_list(db, demo["intake"], today=NOW.date(), per_page=500)
+    assert intake.items and all(i.state in INTAKE_STATES for i in intake.items)
+    assert work_list(db, staff["caseworker"], today=NOW.date()).total == 0
+    assign_case(db, demo["decider"], refs[0], staff["caseworker"].id, now=NOW)
+    assert [i.ref for i in work_list(db, staff["caseworker"], today=NOW.date()).items] == [refs[0]]
+
+
+def test_pages_and_state_filter(db, filled):
+    _, staff = filled
+    first = work_list(db, staff["decider"], today=NOW.date(), per_page=5)
+    second = work_list(db, staff["decider"], today=NOW.date(), per_page=5, page=2)
+    assert first.pages == -(-first.total // 5) and len(first.items) == 5
+    assert not {i.ref for i in first.items} & {i.ref for i in second.items}
+    only = work_list(db, staff["decider"], today=NOW.date(), state="investigation", per_page=500)
+    assert only.items and {i.state for i in only.items} == {"investigation"}
+
+
+@pytest.mark.parametrize("role", ["reporter", "coordinator", "partner", "auditor", "admin"])
+def test_other_roles_have_no_work_list(db, staff, role):
+    with pytest.raises(NotPermitted):
+        work_list(db, staff[role], today=NOW.date())
+
+
+def test_overdue_and_due_soon_are_marked_from_the_day_given(db, filled):
+    _, staff = filled
+    listing = work_list(db, staff["decider"], today=NOW.date(), per_page=500)
+    dated = [i for i in listing.items if i.due_on]
+    later = work_list(db, staff["decider"], today=max(i.due_on for i in dated) + timedelta(days=1), per_page=500)
+    assert all(i.overdue for i in later.items if i.due_on)
