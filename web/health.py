@@ -14,6 +14,13 @@ __all__ = ["init_app"]
 
 def init_app(app: Flask) -> None:
     app.add_url_rule("/health", "health", health)
+    app.add_url_rule("/health/live", "live", live)
+
+
+@public
+def live() -> Response:
+    """Liveness: the process answers (no database): for load balancers, and the benchmarks' trivial route."""
+    return Response("ok\n", mimetype="text/plain")
 
 
 @public

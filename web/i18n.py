@@ -7,12 +7,16 @@ carries both languages.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Flask, session
 from flask_babel import gettext, lazy_gettext
 
 from web.access import current_account
 
-__all__ = ["init_app", "locale", "role_label"]
+__all__ = ["init_app", "label", "local_time", "locale", "role_label"]
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 ROLE_LABELS = {
     "reporter": lazy_gettext("reporter"),
@@ -59,7 +63,17 @@ def field_value(chart, name: str, value) -> str:
     return one(value)
 
 
+def local_time(moment, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as Stockholm wall-clock time in ISO order: the same in both languages, and cheap to format
+    (lists show many; Babel's locale-aware formatting costs a millisecond each)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(STOCKHOLM).strftime(pattern)
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["localtime"] = local_time
+
     from web import NAV
 
     @app.context_processor

@@ -8,6 +8,7 @@ from cases import worklist
 from cases.flowcharts import current_engine
 from web.access import CASE_ROLES, current_account, page
 from web.clock import today
+from web.i18n import label
 
 __all__ = ["bp"]
 
@@ -27,4 +28,6 @@ def work_list():
         number = 1
     listing = worklist.work_list(current_app.extensions["vidoro.db"], current_account().actor, today=today(),
                         state=state, page=number)
-    return render_template("worklist.html", listing=listing, chart=chart, state=state)
+    states = {name: label(st.label) for name, st in chart.states.items()}
+    deadlines = {name: label(d.label) for name, d in chart.deadlines.items()}
+    return render_template("worklist.html", listing=listing, states=states, deadlines=deadlines, state=state)

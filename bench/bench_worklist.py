@@ -1,0 +1,200 @@
+"""Benchmark: the work list page with 100,000 cases, under load, against a trivial route (a script, not a test).
+
+    python bench/bench_worklist.py [--db sqlite|postgresql|both] [--cases N] [--seconds S] [--rounds R] [--record]
+
+The real server (waitress, 8 threads) serves the app on 127.0.0.1; `wrk` (Debian's package) keeps 16
+connections busy, signed in as a decision maker, who sees every case. Rounds alternate between the work list
+(`/cases`, first page of 50, nearest deadline first) and `/health/live` (no database) on the same server, so
+machine noise hits both; the medians are compared. Goals: the work list at least a quarter of the trivial
+route's requests per second, and its p99 latency under 100 ms.
+
+The cases are written in bulk (random sealed bytes where personal data would be: the list never opens
+them), with a running deadline on most of them, as transitions leave it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, insert, select, text
+from waitress import create_server
+
+from cases import ConcernForm, Database, accounts, register_concern
+from cases.identity import generate_identity_number
+from cases.keys import FileKeyStore
+from cases.models import Case, Deadline, Person
+from cases.staff import add_staff
+from web import create_app
+
+POSTGRES_URL = os.environ.get("VIDORO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "bench passphrase 2026"  # noqa: S105 - a benchmark account on a throw-away database
+STATES = ["registered", "protection_assessment", "pre_assessment", "investigation", "awaiting_consent", "sig",
+          "exit_support", "family_support", "other_support", "follow_up", "closed"]
+DEADLINES = {"registered": "protection_assessment", "protection_assessment": "pre_assessment",
+             "pre_assessment": "pre_assessment", "investigation": "investigation"}
+
+
+def fill(db: Database, count: int, today: date) -> None:
+    """`count` cases in bulk, as the operations would leave them, after one real registration (which pins the
+    flowchart version and creates the reporter)."""
+    reporter = add_staff(db, "bench-reporter", "Bench reporter", "reporter")
+    first = register_concern(db, reporter, ConcernForm(
+        concern="Benchmark.", reporter_org="school", identity_number=generate_identity_number(date(2011, 3, 4), 12)))
+    with db.read() as session:
+        version = session.scalar(select(Case.flowchart_version).where(Case.ref == first.ref))
+    rng = random.Random(2026)
+    batch = 5000
+    for start in range(0, count, batch):
+        persons, cases, deadlines = [], [], []
+        for _ in range(min(batch, count - start)):
+            person_id, case_id = str(uuid.uuid4()), str(uuid.uuid4())
+            state = rng.choice(STATES)
+            received = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(460_000))
+            due_name = DEADLINES.get(state) or ("follow_up" if state != "closed" and rng.random() < 0.5 else None)
+            due = today + timedelta(days=rng.randrange(-30, 120)) if due_name else None
+            persons.append({"id": person_id, "identity_number": None, "identity_index": None, "identity_kind": None,
+                            "birth_date": secrets.token_bytes(40), "given_name": None, "family_name": None,
+                            "created_at": received})
+            cases.append({"id": case_id, "ref": f"VO-B{start + len(cases):07d}", "person_id": person_id,
+                          "flowchart_version": version, "state": state, "version": 3, "received_at": received,
+                          "registered_by": reporter.id, "reporter_org": "school", "acute_danger": False,
+                          "police_contacted_at": None, "police_contacted_by": None,
+                          "concern": secrets.token_bytes(120), "shared_with": [], "outcome": None,
+                          "next_deadline": due_name, "next_due_on": due, "updated_at": received})
+            if due_name:
+                deadlines.append({"case_id": case_id, "name": due_name, "started_at": received, "due_on": due,
+                                  "stopped_at": None})
+        with db.write() as session:
+            session.execute(insert(Person), persons)
+            session.execute(insert(Case), cases)
+            if deadlines:
+                session.execute(insert(Deadline), deadlines)
+        print(f"\r  {start + len(cases):,} cases", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+
+def signed_in_cookie(base: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/sign-in").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": "bench-decider", "password": PASSWORD, "csrf_token": token}).encode()
+    opener.open(f"{base}/sign-in", data=form).read()
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def wrk(url: str, cookie: str, seconds: int) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) of `url` with 16 connections for `seconds`."""
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}", url],
+                         capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{url} answered with errors under load:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out).groups()
+    return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run(kind: str, args, folder: Path) -> dict:
+    keys = folder / f"keys-{kind}"
+    FileKeyStore.create(keys).close()
+    schema = None
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'bench.db'}"
+    else:
+        schema = f"bench_worklist_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    try:
+        db = Database(url, keys=FileKeyStore(keys))
+        db.upgrade()
+        today = datetime.now(UTC).date()
+        print(f"{kind}: writing {args.cases:,} cases", file=sys.stderr)
+        fill(db, args.cases, today)
+        add_staff(db, "bench-decider", "Bench decider", "decider")
+        accounts.set_password(db, "bench-decider", PASSWORD)
+        db.dispose()
+        app = create_app({"VIDORO_DATABASE_URL": url, "VIDORO_HOME": folder, "VIDORO_KEYS": keys,
+                          "VIDORO_CHECKPOINT_INTERVAL": 0})
+        server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        base = f"http://127.0.0.1:{server.effective_port}"
+        cookie = signed_in_cookie(base)
+        if urllib.request.urlopen(urllib.request.Request(f"{base}/cases", headers={"Cookie": cookie})).status != 200:
+            raise RuntimeError("the work list did not answer 200 when signed in")
+        rounds: dict[str, list[tuple[float, float]]] = {"trivial": [], "worklist": []}
+        for number in range(args.rounds):
+            for name, path in (("trivial", "/health/live"), ("worklist", "/cases")):
+                rounds[name].append(wrk(base + path, cookie, args.seconds))
+                print(f"  round {number + 1} {name}: {rounds[name][-1][0]:.0f} req/s, p99 "
+                      f"{rounds[name][-1][1]:.1f} ms", file=sys.stderr)
+        server.close()
+        app.extensions["vidoro.db"].dispose()
+        trivial = statistics.median(r for r, _ in rounds["trivial"])
+        listing = statistics.median(r for r, _ in rounds["worklist"])
+        p99 = statistics.median(p for _, p in rounds["worklist"])
+        return {"db": kind, "trivial": trivial, "worklist": listing, "ratio": listing / trivial, "p99": p99}
+    finally:
+        if schema:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="write the figures into bench/README.md")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+            results.append(run(kind, args, Path(tmp)))
+    lines = [f"Work list under load ({args.cases:,} cases, wrk -c16, {args.rounds} rounds of {args.seconds} s, "
+             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {date.today()}):", "",
+             "| database | /health/live req/s | /cases req/s | ratio (goal ≥ 0.25) | /cases p99 (goal < 100 ms) |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['db']} | {r['trivial']:.0f} | {r['worklist']:.0f} | {r['ratio']:.2f} | {r['p99']:.1f} ms |"
+              for r in results]
+    print("\n".join(lines))
+    if args.record:
+        readme = Path(__file__).with_name("README.md")
+        body = readme.read_text()
+        marker = "## Work list (issue 5)"
+        section = f"{marker}\n\n`python bench/bench_worklist.py --record`\n\n" + "\n".join(lines) + "\n"
+        if marker in body:
+            start = body.index(marker)
+            end = body.find("\n## ", start + len(marker))
+            body = body[:start] + section + (body[end:] if end >= 0 else "")
+        else:
+            body = body.rstrip() + "\n\n" + section
+        readme.write_text(body)
+
+
+if __name__ == "__main__":
+    main()
