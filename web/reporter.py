@@ -1,7 +1,136 @@
-"""(being built)"""
+"""The reporter's pages: register a concern, its receipt, and the feedback on their own concerns.
 
-from flask import Blueprint
+The form is short and asks for behaviour and need, not beliefs (DESIGN.md §2). Acute danger never waits
+for a page: the "call 112" notice stands next to the checkbox without any script, and again on the
+receipt. Whether the person already has open cases is secret; the reporter is told nothing about it
+(`Fired.existing` is not used here). Feedback is only what `cases.feedback` allows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from cases import ConcernForm, register_concern
+from cases.errors import CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted
+from cases.feedback import ALREADY_RUNNING, NOT_OPENED, OPENED, RECEIVED, concern_receipt, reporter_feedback
+from cases.flowcharts import current_engine
+from web.access import current_account, page
+from web.clock import now
+from web.i18n import label, locale
 
 __all__ = ["bp"]
 
 bp = Blueprint("reporter", __name__)
+
+# What the reporter is told for each category, and what it means for them (nothing more may be said).
+FEEDBACK = {
+    RECEIVED: (lazy_gettext("Received"),
+               lazy_gettext("The social services have received the concern and are assessing it. Here you will "
+                            "see whether an investigation is opened.")),
+    OPENED: (lazy_gettext("Investigation opened"),
+             lazy_gettext("The social services have opened an investigation.")),
+    NOT_OPENED: (lazy_gettext("No investigation opened"),
+                 lazy_gettext("The social services have decided not to open an investigation.")),
+    ALREADY_RUNNING: (lazy_gettext("Investigation already under way"),
+                      lazy_gettext("An investigation was already under way when the concern was assessed.")),
+}
+
+TEXT_FIELDS = ("concern", "reporter_org", "identity_number", "birth_date", "given_name", "family_name",
+               "police_contacted_at")
+
+
+@bp.route("/concerns/new", methods=["GET", "POST"])
+@page("reporter")
+def new_concern():
+    chart = current_engine().chart
+    account = current_account()
+    orgs = chart.vocabularies.get("reporter_orgs", {})
+    values = {name: "" for name in TEXT_FIELDS}
+    values.update(reporter_org=account.unit if account.unit in orgs else "", acute_danger=False,
+                  police_contacted=False)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _values()
+        form, errors = _form(values, chart.timezone)
+        if form is not None:
+            try:
+                fired = register_concern(current_app.extensions["vidoro.db"], account.actor, form, now=now())
+            except InvalidConcern as exc:
+                errors[exc.field if exc.field in TEXT_FIELDS else "concern"] = _problem(exc, exc.field)
+            except InvalidIdentityNumber as exc:
+                errors["identity_number"] = _problem(exc, "invalid identity number")
+            else:  # fired.existing is deliberately not shown: other cases about the person are secret
+                flash(_("Your concern has been registered. Thank you."), "success")
+                return redirect(url_for("reporter.receipt", ref=fired.ref), code=303)
+    options = [(code, label(words)) for code, words in orgs.items()]
+    return render_template("reporter/new_concern.html", values=values, errors=errors, orgs=options), \
+        400 if errors else 200
+
+
+@bp.get("/concerns")
+@page("reporter")
+def my_concerns():
+    items = reporter_feedback(current_app.extensions["vidoro.db"], current_account().actor)
+    return render_template("reporter/my_concerns.html", items=items, chart=current_engine().chart,
+                           feedback=FEEDBACK)
+
+
+@bp.get("/concerns/<ref>")
+@page("reporter")
+def receipt(ref: str):
+    try:
+        item = concern_receipt(current_app.extensions["vidoro.db"], current_account().actor, ref)
+    except (CaseNotFound, NotPermitted):
+        abort(404)
+    return render_template("reporter/receipt.html", item=item, chart=current_engine().chart, feedback=FEEDBACK)
+
+
+def _values() -> dict:
+    values = {name: request.form.get(name, "").strip() for name in TEXT_FIELDS}
+    values["acute_danger"] = request.form.get("acute_danger") == "yes"
+    values["police_contacted"] = request.form.get("police_contacted") == "yes"
+    return values
+
+
+def _form(values: dict, timezone: str) -> tuple[ConcernForm | None, dict[str, str]]:
+    """Turn the typed text into a ConcernForm; only the shape of the input is checked here, the rules in
+    `cases.forms`."""
+    errors: dict[str, str] = {}
+    birth_date = None
+    if values["birth_date"]:
+        try:
+            birth_date = date.fromisoformat(values["birth_date"])
+        except ValueError:
+            errors["birth_date"] = _("Write the date as YYYY-MM-DD, for example 2011-04-23.")
+    police_at = None
+    if values["police_contacted_at"]:
+        try:
+            clock = time.fromisoformat(values["police_contacted_at"])
+        except ValueError:
+            errors["police_contacted_at"] = _("Write the time as HH:MM, for example 14:05.")
+        else:
+            zone = ZoneInfo(timezone)
+            police_at = datetime.combine(now().astimezone(zone).date(), clock.replace(tzinfo=None), zone)
+    elif values["police_contacted"]:
+        police_at = now()
+    if errors:
+        return None, errors
+    return ConcernForm(
+        concern=values["concern"], reporter_org=values["reporter_org"],
+        identity_number=values["identity_number"] or None, birth_date=birth_date,
+        given_name=values["given_name"] or None, family_name=values["family_name"] or None,
+        acute_danger=values["acute_danger"], police_contacted_at=police_at,
+    ), {}
+
+
+def _problem(exc, prefix: str) -> str:
+    """The refusal's own words (it carries both languages), without the field name it starts with."""
+    text = exc.text(locale())
+    for start in (f"{prefix}: ", "ogiltigt id-nummer: "):
+        text = text.removeprefix(start)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
