@@ -151,6 +151,8 @@ def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now
     with db.write() as session:
         require_staff(session, actor)
         case = load_case(session, ref)
+        if read_ground(session, actor, case) is None:
+            raise AccessDenied(ref, emergency_possible=False)  # intake assigns only cases still in intake
         target = session.get(Staff, caseworker_id)
         if target is None or not target.active or target.role != "caseworker":
             raise InvalidConcern("caseworker", "choose an active caseworker", "välj en aktiv handläggare")

@@ -19,8 +19,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version
+from cases.keys import KeyDestroyed
 from cases.models import Consent
 from cases.operations import apply_outcome, bump, case_facts, load_case, require_ground, require_staff, utcnow
+from cases.vault import CaseKey
 from workflow import Actor
 from workflow.fields import MAX_TEXT
 
@@ -77,7 +79,7 @@ def record_consent(
             chart = engine_for_version(session, case.flowchart_version).chart
             _check_form(chart, form)
             consent_id = str(uuid.uuid4())
-            key = db.vault.case_key(case.id)
+            key = _key(db, case)
             consent = Consent(
                 id=consent_id, case_id=case.id, given_by=form.given_by,
                 purposes=sorted(set(form.purposes)), recipients=sorted(set(form.recipients)),
@@ -115,7 +117,7 @@ def withdraw_consent(
             if consent is None or consent.status != "given":
                 raise InvalidConcern("consent_id", "no consent in force with that id on this case",
                                      "inget gällande samtycke med det id:t i ärendet")
-            key = db.vault.case_key(case.id)
+            key = _key(db, case)
             consent.status, consent.withdrawn_at = "withdrawn", now
             consent.withdrawal_reason = key.seal("consents", consent.id, "withdrawal_reason", reason)
             session.flush()
@@ -165,3 +167,12 @@ def _check_form(chart, form: ConsentForm) -> None:
                              "ange hur samtycket inhämtades och dokumenterades")
     if form.valid_until is not None and form.valid_until < form.valid_from:
         raise InvalidConcern("valid_until", "lies before valid_from", "ligger före giltig från")
+
+
+def _key(db: Database, case) -> CaseKey:
+    """The case's data key; an erased case takes no more records (its key is gone)."""
+    try:
+        return db.vault.case_key(case.id)
+    except KeyDestroyed:
+        raise InvalidConcern("case", "the case has been erased; nothing more can be recorded on it",
+                             "ärendet är gallrat; inget mer kan registreras i det") from None

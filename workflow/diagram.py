@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from policies import Flowchart
 
-__all__ = ["to_mermaid", "to_svg"]
+__all__ = ["to_case_svg", "to_mermaid", "to_svg"]
 
 _WORDS = {
     "sv": {"title": "Flödesschema", "states": "tillstånd", "transitions": "övergångar", "start": "Start",
            "now": "Nu", "visited": "Passerat", "current": "Ärendet står i", "path": "Passerade",
-           "legend_now": "● Nu: där ärendet står nu", "legend_visited": "✓ Passerat: steg som ärendet tagit"},
+           "legend_now": "● Nu: där ärendet står nu", "legend_visited": "✓ Passerat: steg som ärendet tagit",
+           "time": "Tid i varje tillstånd"},
     "en": {"title": "Flowchart", "states": "states", "transitions": "transitions", "start": "Start",
            "now": "Now", "visited": "Visited", "current": "The case is in", "path": "Passed through",
-           "legend_now": "● Now: where the case is now", "legend_visited": "✓ Visited: steps the case took"},
+           "legend_now": "● Now: where the case is now", "legend_visited": "✓ Visited: steps the case took",
+           "time": "Time in each state"},
 }
 _INK, _EDGE, _TAKEN, _HALO = "#1a1a1a", "#555555", "#1f4e8c", "#ffffff"
 _EDGE_STYLE = {False: f'class="edge" stroke="{_EDGE}" stroke-width="1.5" marker-end="url(#vd-arrow)"',
@@ -66,17 +68,37 @@ def to_mermaid(chart: Flowchart, *, lang: str = "sv", path: Sequence[str] = (),
 def to_svg(chart: Flowchart, *, lang: str = "sv", path: Sequence[str] = (), current: str | None = None,
            durations: Mapping[str, str] | None = None) -> str:
     """Draw the flowchart as a standalone SVG that a browser shows without scripts, fonts or other files."""
+    return _draw(chart, lang, path, current, durations, None, describe_durations=False)
+
+
+def to_case_svg(chart: Flowchart, *, title: str, lang: str = "sv", path: Sequence[str] = (),
+                current: str | None = None, durations: Mapping[str, str] | None = None) -> str:
+    """Draw one case's path: `to_svg` with the caller's title, and the time in each state told in words too.
+
+    The description (read by screen readers in place of the picture, WCAG 1.1.1) names the time spent in
+    each state as well, since the drawing shows it only as text inside the boxes.
+    """
+    return _draw(chart, lang, path, current, durations, title, describe_durations=True)
+
+
+def _draw(chart: Flowchart, lang: str, path: Sequence[str], current: str | None,
+          durations: Mapping[str, str] | None, title: str | None, *, describe_durations: bool) -> str:
     durations, lang = dict(durations or {}), "en" if lang == "en" else "sv"
     _check_states(chart, durations, "durations")
     words = _words(lang)
     visited, route = _marks(chart, path, current)
     taken = set(pairwise(route))
     layout = _Layout(chart, lang, words, durations, visited, current)
+    summary = _summary(chart, lang, visited, current, detail=True)
+    if describe_durations and durations:
+        summary += f" {words['time']}: " + "; ".join(
+            f"{chart.states[n].label(lang)}: {durations[n]}" for n in chart.states if n in durations) + "."
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" lang="{lang}" role="img" '
            f'aria-labelledby="vd-title vd-desc" viewBox="{layout.viewbox}" width="{_n(layout.width)}" '
            f'height="{_n(layout.height)}" font-family="sans-serif">',
-           f'<title id="vd-title">{_xml(words["title"] + ": " + chart.name)}</title>',
-           f'<desc id="vd-desc">{_xml(_summary(chart, lang, visited, current, detail=True))}</desc>',
+           f'<title id="vd-title">{_xml(title if title is not None else words["title"] + ": " + chart.name)}'
+           '</title>',
+           f'<desc id="vd-desc">{_xml(summary)}</desc>',
            "<defs>" + "".join(f'<marker id="{m}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{size}" '
                               f'markerHeight="{size}" markerUnits="userSpaceOnUse" orient="auto">'
                               f'<path d="M0,0 L10,5 L0,10 z" fill="{ink}"/></marker>'
