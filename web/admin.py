@@ -1,7 +1,201 @@
-"""(being built)"""
+"""The administrator's pages: accounts, their roles and passwords — never case content.
 
-from flask import Blueprint
+Each change is one call of `cases.administration` or `cases.staff` with the administrator as `by`, which
+refuses anyone else. Disabling an account, changing its role or setting its password ends its sessions
+everywhere at once (in `cases`), so the change holds from that person's next request. A password is never
+shown again, never put back into a form, never logged.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from cases import staff
+from cases.accounts import InvalidPassword
+from cases.administration import (
+    account_roles,
+    create_account,
+    find_account,
+    list_accounts,
+    partner_units,
+    reset_password,
+)
+from cases.errors import InvalidConcern, NotPermitted
+from cases.flowcharts import current_engine
+from web.access import current_account, page
+from web.i18n import label, locale, role_label
 
 __all__ = ["bp"]
 
 bp = Blueprint("admin", __name__)
+
+
+@bp.get("/admin/users")
+@page("admin")
+def users():
+    return _users_page()
+
+
+def _users_page(problem: str | None = None, status: int = 200):
+    accounts = list_accounts(_db(), current_account().actor)
+    units = dict(_choices()["units"])
+    return render_template("admin/users.html", accounts=accounts, problem=problem, units=units), status
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@page("admin")
+def new_user():
+    values = {name: request.form.get(name, "").strip() for name in ("username", "display_name", "role", "unit")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        password, repeated = request.form.get("password", ""), request.form.get("password_repeat", "")
+        for name, message in (("username", _("Enter a username.")), ("display_name", _("Enter the person's name.")),
+                              ("role", _("Choose a role."))):
+            if not values[name]:
+                errors[name] = message
+        if values["role"] == "partner" and not values["unit"]:
+            errors["unit"] = _("Choose the partner's unit.")
+        if not password:
+            errors["password"] = _("Enter a first password.")
+        elif password != repeated:
+            errors["password_repeat"] = _("The two passwords are not the same.")
+        if not errors:
+            try:
+                create_account(_db(), current_account().actor, values["username"], values["display_name"],
+                               values["role"], unit=values["unit"] if values["role"] == "partner" else None,
+                               password=password)
+            except (InvalidConcern, InvalidPassword) as exc:
+                errors[getattr(exc, "field", "password")] = _problem(exc)
+            except NotPermitted:
+                abort(403)
+            else:
+                flash(_("The account %(username)s was added. Give the person the first password in a safe way.",
+                        username=values["username"].lower()), "success")
+                return redirect(url_for("admin.users"), 303)
+    return render_template("admin/new_user.html", values=values, errors=errors, labels=_labels(),
+                           **_choices()), 400 if errors else 200
+
+
+@bp.post("/admin/users/<username>/disable")
+@page("admin")
+def disable(username: str):
+    refused = _switch(username, staff.disable_staff)
+    if refused:
+        return refused
+    flash(_("The account %(username)s is disabled and signed out everywhere.", username=username), "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/admin/users/<username>/enable")
+@page("admin")
+def enable(username: str):
+    refused = _switch(username, staff.enable_staff)
+    if refused:
+        return refused
+    flash(_("The account %(username)s is enabled.", username=username), "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+def _switch(username: str, change):
+    """Disable or enable; a refusal is the users page with the reason (400), success is None."""
+    _account_or_404(username)
+    try:
+        change(_db(), username, by=current_account().actor)
+    except InvalidConcern as exc:
+        return _users_page(_problem(exc), 400)
+    except NotPermitted:
+        abort(403)
+    return None
+
+
+@bp.route("/admin/users/<username>/role", methods=["GET", "POST"])
+@page("admin")
+def role(username: str):
+    account = _account_or_404(username)
+    values = {"role": account.role, "unit": account.unit or ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in ("role", "unit")}
+        if not values["role"]:
+            errors["role"] = _("Choose a role.")
+        elif values["role"] not in account_roles():
+            errors["role"] = _("Choose one of the roles in the list.")
+        elif values["role"] == "partner" and not values["unit"]:
+            errors["unit"] = _("Choose the partner's unit.")
+        if not errors:
+            try:
+                staff.set_role(_db(), username, values["role"], by=current_account().actor,
+                               unit=values["unit"] if values["role"] == "partner" else None)
+            except InvalidConcern as exc:
+                errors["unit" if exc.field == "unit" else "role"] = _problem(exc)
+            except NotPermitted:
+                abort(403)
+            else:
+                flash(_("The account %(username)s has a new role and is signed out everywhere.",
+                        username=username), "success")
+                return redirect(url_for("admin.users"), 303)
+    return _account_page(account, values, errors, {})
+
+
+@bp.post("/admin/users/<username>/password")
+@page("admin")
+def password(username: str):
+    account = _account_or_404(username)
+    new, repeated = request.form.get("password", ""), request.form.get("password_repeat", "")
+    errors: dict[str, str] = {}
+    if not new:
+        errors["password"] = _("Enter the new password.")
+    elif new != repeated:
+        errors["password_repeat"] = _("The two passwords are not the same.")
+    if not errors:
+        try:
+            reset_password(_db(), current_account().actor, username, new)
+        except InvalidPassword as exc:
+            errors["password"] = _problem(exc)
+        except NotPermitted:
+            abort(403)
+        else:
+            flash(_("The account %(username)s has a new password and is signed out everywhere. Give the person "
+                    "the password in a safe way.", username=username), "success")
+            return redirect(url_for("admin.users"), 303)
+    return _account_page(account, {"role": account.role, "unit": account.unit or ""}, {}, errors)
+
+
+def _account_page(account, values: dict, role_errors: dict, password_errors: dict):
+    status = 400 if role_errors or password_errors else 200
+    return render_template("admin/account.html", account=account, values=values, role_errors=role_errors,
+                           password_errors=password_errors, labels=_labels(), **_choices(),
+                           is_self=account.username == current_account().username), status
+
+
+def _account_or_404(username: str):
+    found = find_account(_db(), current_account().actor, username)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _db():
+    return current_app.extensions["vidoro.db"]
+
+
+def _choices() -> dict:
+    """The role and unit options of the forms, with their labels in the visitor's language."""
+    recipients = current_engine().chart.vocabularies["recipients"]
+    return {"roles": [(r, role_label(r)) for r in account_roles()],
+            "units": [(u, label(recipients[u])) for u in partner_units()]}
+
+
+def _labels() -> dict[str, str]:
+    return {"username": _("Username"), "display_name": _("Name"), "role": _("Role"), "unit": _("Unit"),
+            "password": _("Password"), "password_repeat": _("Repeat the password")}
+
+
+def _problem(exc) -> str:
+    """An error of `cases` in the visitor's language, without the field name it starts with."""
+    text = exc.text(locale())
+    for prefix in (f"{getattr(exc, 'field', '')}: ", "password: ", "lösenord: "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text

@@ -21,6 +21,7 @@ from web.audit_cli import audit
 from web.clisupport import check_ready, friendly, open_database, shown
 from web.clisupport import targets as _targets
 from web.config import load_config
+from web.users_cli import users
 
 __all__ = ["main"]
 
@@ -258,3 +259,4 @@ def _fill_demo(database: Database, *, per_state: int) -> None:
 
 
 main.add_command(audit)
+main.add_command(users)

@@ -1,0 +1,106 @@
+"""Accounts as an administrator manages them: the list, a new account with its first password, a new password.
+
+Deny by default: `by` is an active administrator, or None for the operator at the server's command line
+(`vidoro users`), as in `cases.staff`, whose disable, enable and role change the pages and the command use
+directly. The `system` role (the retention job) is never given from here, and nothing here reads a case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.accounts import check_password_rules, set_password
+from cases.db import Database
+from cases.errors import InvalidConcern, NotPermitted
+from cases.flowcharts import current_engine
+from cases.models import Staff
+from cases.staff import add_staff
+from workflow import Actor
+
+__all__ = ["AccountRow", "account_roles", "create_account", "find_account", "list_accounts", "partner_units",
+           "reset_password"]
+
+MAX_NAME = 200  # the column's length
+NOT_FOR_PEOPLE = frozenset({"system"})
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    username: str
+    display_name: str
+    role: str
+    unit: str | None
+    active: bool
+    has_password: bool  # False: cannot sign in with a password until one is set
+
+
+def account_roles() -> tuple[str, ...]:
+    """The roles an account may hold, in the flowchart's order (never `system`)."""
+    return tuple(role for role in current_engine().chart.roles if role not in NOT_FOR_PEOPLE)
+
+
+def partner_units() -> tuple[str, ...]:
+    """A partner's unit: a recipient category outside social services (whose referral packets they read)."""
+    return tuple(r for r in current_engine().chart.vocabularies["recipients"] if r != "social_services")
+
+
+def _require_admin(session: Session, by: Actor | None) -> None:
+    if by is None:
+        return
+    staff = session.get(Staff, by.id)
+    if by.role != "admin" or staff is None or not staff.active or staff.role != "admin":
+        raise NotPermitted("manage accounts", by.role)
+
+
+def list_accounts(db: Database, by: Actor | None) -> list[AccountRow]:
+    """Every account, by username: who they are and may be, never what they did."""
+    with db.read() as session:
+        _require_admin(session, by)
+        return [_row(s) for s in session.scalars(select(Staff).order_by(Staff.username))]
+
+
+def find_account(db: Database, by: Actor | None, username: str) -> AccountRow | None:
+    """One account by username, or None."""
+    with db.read() as session:
+        _require_admin(session, by)
+        found = session.scalars(select(Staff).where(Staff.username == username)).first()
+        return None if found is None else _row(found)
+
+
+def _row(s: Staff) -> AccountRow:
+    return AccountRow(s.username, s.display_name, s.role, s.unit, s.active, s.password_hash is not None)
+
+
+def create_account(db: Database, by: Actor | None, username: str, display_name: str, role: str, *,
+                   unit: str | None = None, password: str | None = None) -> Actor:
+    """Add an account and (unless `password` is None) its first password; every part is checked first.
+
+    The password's rules are checked before the account is created, so a refused password leaves nothing.
+    """
+    with db.read() as session:
+        _require_admin(session, by)
+    username, display_name = username.strip().lower(), " ".join(display_name.split())
+    if not display_name:
+        raise InvalidConcern("display_name", "enter the person's name", "ange personens namn")
+    if len(display_name) > MAX_NAME:
+        raise InvalidConcern("display_name", f"at most {MAX_NAME} characters", f"högst {MAX_NAME} tecken")
+    if role not in account_roles():
+        raise InvalidConcern("role", "unknown role", "okänd roll")
+    if role != "partner" and unit:
+        raise InvalidConcern("unit", "only partners have a unit here", "bara partner har en enhet här")
+    if password is not None:
+        check_password_rules(password)
+    actor = add_staff(db, username, display_name, role, unit=unit or None)
+    if password is not None:
+        set_password(db, username, password)
+    return actor
+
+
+def reset_password(db: Database, by: Actor | None, username: str, password: str) -> None:
+    """Give an account a new password; its sessions end everywhere (`cases.accounts.set_password`)."""
+    with db.read() as session:
+        _require_admin(session, by)
+    set_password(db, username, password)

@@ -1,0 +1,314 @@
+"""What an auditor reads of the logs: filtered pages of entries, a verification summary without personal data,
+the latest checkpoints, and the emergency accesses waiting for review — never case content.
+
+Deny by default: only auditors list the logs and verify them; emergency reviews follow `cases.access`
+(auditors and decision makers). A row shows what its signed entry says (actor, role, trigger or action, the
+coded fields), not what the search columns say, so an edited column cannot mislead the auditor; `verify`
+reports such an edit as `columns_changed`. Filters use the search columns and their indexes; the transition
+log has no actor column (adding one needs a migration), so filtering it by actor matches the actor's id in the
+canonical entry text and scans the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import LargeBinary, func, literal, select
+from sqlalchemy.orm import Session
+
+from cases.access import emergency_accesses
+from cases.checkpoints import latest_checkpoint
+from cases.db import Database
+from cases.errors import InvalidConcern, NotPermitted
+from cases.flowcharts import current_engine
+from cases.log import LOGS
+from cases.models import AccessLogEntry, Staff, TransitionLogEntry
+from cases.operations import require_staff, utcnow
+from cases.verify import KINDS, Report, verify
+from workflow import Actor
+from workflow.engine import REGISTER
+
+__all__ = [
+    "ACTIONS",
+    "PER_PAGE",
+    "AccessRow",
+    "CheckpointInfo",
+    "EmergencyReview",
+    "LogFilter",
+    "LogPage",
+    "TransitionRow",
+    "access_entries",
+    "emergency_reviews",
+    "finding_meaning",
+    "known_triggers",
+    "latest_checkpoints",
+    "summarise",
+    "transition_entries",
+    "verify_logs",
+]
+
+PER_PAGE = 50
+AUDITING_ROLES = frozenset({"auditor"})
+ACTIONS = ("read", "disclose", "disclosure_refused")  # what the access log records (cases.access, .disclosures)
+MAX_SHOWN_FINDINGS = 10
+_REF = re.compile(r"^[A-Z0-9-]{1,16}$")
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What to list: each given part must hold; `since` is inclusive, `until` exclusive (aware datetimes)."""
+
+    case_ref: str | None = None
+    username: str | None = None
+    kind: str | None = None  # a trigger (transition log) or an action (access log)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransitionRow:
+    seq: int
+    at: datetime
+    case_ref: str
+    username: str  # the actor's username, or their id if the account is gone
+    role: str
+    trigger: str
+    from_state: str | None
+    to_state: str
+    codes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    seq: int
+    at: datetime
+    case_ref: str
+    username: str
+    role: str
+    action: str
+    ground: str
+    fields: tuple[str, ...]
+    codes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LogPage:
+    items: tuple
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    log: str
+    origin: str
+    size: int
+    root_b64: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class EmergencyReview:
+    seq: int
+    case_ref: str
+    username: str
+    at: datetime
+    reviewed: bool
+    own: bool  # made by the reviewer themselves: someone else must review it
+
+
+def known_triggers() -> tuple[str, ...]:
+    """The triggers a transition entry can name: registration and every trigger of the current flowchart."""
+    return (REGISTER, *current_engine().chart.triggers)
+
+
+def _require_auditor(session: Session, actor: Actor, what: str) -> None:
+    if actor.role not in AUDITING_ROLES:
+        raise NotPermitted(what, actor.role)
+    require_staff(session, actor)
+
+
+def transition_entries(db: Database, actor: Actor, wanted: LogFilter = LogFilter(), *, page: int = 1,
+                       per_page: int = PER_PAGE) -> LogPage:
+    """A page of the transition log, newest first, filtered by case, actor, trigger and time."""
+    table = TransitionLogEntry
+    with db.read() as session:
+        _require_auditor(session, actor, "read the transition log")
+        if wanted.kind is not None and wanted.kind not in known_triggers():
+            raise InvalidConcern("kind", "not a trigger of the flowchart", "ingen händelse i flödet")
+        conditions = _common(session, table, wanted)
+        if wanted.kind is not None:
+            conditions.append(table.trigger == wanted.kind)
+        actor_id = _actor_id(session, wanted.username)
+        if actor_id is not None:
+            # No actor column: match `"actor":"<id>"` in the canonical entry; a JSON string cannot hold an
+            # unescaped quote, so only the entry's own actor key (or a code of that name, dropped below) matches.
+            conditions.append(_holds(session, table.entry, b'"actor":' + json.dumps(actor_id).encode()))
+        page_rows, total, number, pages = _page(session, table, conditions, page, per_page)
+        bodies = [(row, _body(row.entry)) for row in page_rows]
+        if actor_id is not None:
+            bodies = [(row, body) for row, body in bodies if body.get("actor") == actor_id]
+        names = _usernames(session, {body.get("actor") for _, body in bodies})
+    items = tuple(TransitionRow(row.seq, row.at, row.case_ref, names.get(body.get("actor"), body.get("actor", "")),
+                                body.get("role", ""), body.get("trigger", ""), body.get("from"), body.get("to", ""),
+                                body.get("codes") or {}) for row, body in bodies)
+    return LogPage(items, total, number, pages)
+
+
+def access_entries(db: Database, actor: Actor, wanted: LogFilter = LogFilter(), *, page: int = 1,
+                   per_page: int = PER_PAGE) -> LogPage:
+    """A page of the access log, newest first, filtered by case, actor, action and time."""
+    table = AccessLogEntry
+    with db.read() as session:
+        _require_auditor(session, actor, "read the access log")
+        if wanted.kind is not None and wanted.kind not in ACTIONS:
+            raise InvalidConcern("kind", "not an action of the access log", "ingen åtgärd i åtkomstloggen")
+        conditions = _common(session, table, wanted)
+        if wanted.kind is not None:
+            conditions.append(table.action == wanted.kind)
+        actor_id = _actor_id(session, wanted.username)
+        if actor_id is not None:
+            conditions.append(table.actor_id == actor_id)
+        page_rows, total, number, pages = _page(session, table, conditions, page, per_page)
+        bodies = [(row, _body(row.entry)) for row in page_rows]
+        names = _usernames(session, {body.get("actor") for _, body in bodies})
+    items = tuple(AccessRow(row.seq, row.at, row.case_ref, names.get(body.get("actor"), body.get("actor", "")),
+                            body.get("role", ""), body.get("action", ""), body.get("ground", ""),
+                            tuple(body.get("fields") or ()), body.get("codes") or {}) for row, body in bodies)
+    return LogPage(items, total, number, pages)
+
+
+def _common(session: Session, table: type, wanted: LogFilter) -> list:
+    conditions = []
+    if wanted.case_ref is not None:
+        ref = wanted.case_ref.strip().upper()
+        if not _REF.match(ref):
+            raise InvalidConcern("case_ref", "not a case reference (like VO-1A2B3C4D)",
+                                 "inte en ärendebeteckning (som VO-1A2B3C4D)")
+        conditions.append(table.case_ref == ref)
+    for moment in (wanted.since, wanted.until):
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("log filter times must be timezone-aware")
+    if wanted.since is not None and wanted.until is not None and wanted.until <= wanted.since:
+        raise InvalidConcern("until", "must be after the start", "måste vara efter början")
+    if wanted.since is not None:
+        conditions.append(table.at >= wanted.since)
+    if wanted.until is not None:
+        conditions.append(table.at < wanted.until)
+    return conditions
+
+
+def _holds(session: Session, column, needle: bytes):
+    """`column` (bytes) contains `needle`: SQLite's LIKE does not match blobs, its instr() does."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.instr(column, literal(needle, LargeBinary)) > 0
+    escaped = needle.replace(b"\\", b"\\\\").replace(b"%", b"\\%").replace(b"_", b"\\_")
+    return column.op("LIKE")(literal(b"%" + escaped + b"%", LargeBinary))
+
+
+def _actor_id(session: Session, username: str | None) -> str | None:
+    if username is None:
+        return None
+    found = session.scalar(select(Staff.id).where(Staff.username == username.strip().lower()))
+    if found is None:
+        raise InvalidConcern("actor", "no account has this username", "inget konto har detta användarnamn")
+    return found
+
+
+def _page(session: Session, table: type, conditions: list, page: int, per_page: int):
+    if conditions:
+        total = session.scalar(select(func.count()).select_from(table).where(*conditions))
+    else:
+        total = session.scalar(select(func.coalesce(func.max(table.seq), 0)))  # seq has no gaps: cheap count
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = session.execute(select(table).where(*conditions).order_by(table.seq.desc())
+                           .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return rows, total, page, pages
+
+
+def _body(entry: bytes) -> dict:
+    """The signed entry's fields; an entry that is not JSON any more (tampered) shows as empty, never a crash."""
+    try:
+        body = json.loads(entry)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _usernames(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
+    wanted = sorted(i for i in ids if i)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(wanted)))
+    return {row.id: row.username for row in rows}
+
+
+# --- verification ---------------------------------------------------------------------------------------------
+
+
+def verify_logs(db: Database, actor: Actor, verifier_key: str, *, origin_prefix: str | None = None) -> dict[str, Any]:
+    """Verify both logs as `actor` (an auditor) and return the summary to keep (`summarise`).
+
+    Both logs are streamed whole (`cases.verify`): about ten seconds per million entries (bench/README.md).
+    """
+    with db.read() as session:
+        _require_auditor(session, actor, "verify the logs")
+    started = utcnow()
+    report = verify(db, verifier_key, (), origin_prefix=origin_prefix)
+    return summarise(report, verifier_key, started=started, finished=utcnow())
+
+
+def summarise(report: Report, verifier_key: str, *, started: datetime, finished: datetime) -> dict[str, Any]:
+    """A verification as plain JSON-able data: counts, roots, the first findings; pseudonyms only, no names."""
+    return {
+        "format": 1,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "verifier_key": verifier_key,
+        "ok": report.ok,
+        "logs": [{"name": log.name, "entries": log.entries, "nodes": log.nodes, "checkpoints": log.checkpoints,
+                  "root": base64.b64encode(log.root).decode()} for log in report.logs.values()],
+        "cases": report.cases,
+        "finding_count": len(report.findings),
+        "findings": [{"kind": f.kind, "log": f.log, "where": f.where, "detail": f.detail}
+                     for f in report.findings[:MAX_SHOWN_FINDINGS]],
+    }
+
+
+def finding_meaning(kind: str, lang: str) -> str:
+    """What a kind of finding indicates, in `lang` (en or sv)."""
+    english, swedish = KINDS.get(kind, (kind, kind))
+    return english if lang == "en" else swedish
+
+
+def latest_checkpoints(db: Database, actor: Actor) -> list[CheckpointInfo]:
+    """The newest stored checkpoint of each log (none yet: left out)."""
+    with db.read() as session:
+        _require_auditor(session, actor, "see the checkpoints")
+    found = []
+    for name in LOGS:
+        checkpoint = latest_checkpoint(db, name)
+        if checkpoint is not None:
+            found.append(CheckpointInfo(name, checkpoint.note.split("\n", 1)[0], checkpoint.size,
+                                        base64.b64encode(checkpoint.root).decode(), checkpoint.created_at))
+    return found
+
+
+# --- emergency access reviews -----------------------------------------------------------------------------------
+
+
+def emergency_reviews(db: Database, actor: Actor, *, pending_only: bool = True) -> list[EmergencyReview]:
+    """Emergency accesses for review (auditors, decision makers), newest first, with who made each."""
+    accesses = emergency_accesses(db, actor, pending_only=pending_only)
+    with db.read() as session:
+        names = _usernames(session, {a.actor_id for a in accesses})
+    return [EmergencyReview(a.seq, a.case_ref, names.get(a.actor_id, a.actor_id), a.at, a.reviewed,
+                            own=a.actor_id == actor.id) for a in sorted(accesses, key=lambda a: -a.seq)]
