@@ -86,7 +86,9 @@ def set_role(db: Database, username: str, role: str, *, by: Actor | None, unit: 
         staff = _existing(session, username)
         if by is not None and staff.id == by.id:
             raise InvalidConcern("username", "you cannot change your own role", "du kan inte ändra din egen roll")
-        staff.role, staff.unit = role, unit if role == "partner" else staff.unit
+        # A partner's unit names whose referral packets they read: it goes when they stop being a partner.
+        staff.unit = unit if role == "partner" else (None if staff.role == "partner" else staff.unit)
+        staff.role = role
         end_all_sessions(session, staff.id)
 
 

@@ -1,0 +1,108 @@
+"""Every route, every method, every role and signed out: exactly the expected ones get through.
+
+"Gets through" means the request reached the page: not refused for being signed out (a redirect to
+sign-in, or 401), not for the role (403), not for the method (405). What the page then answers (200, a
+form error, a 404 for a case this person may not see) is for the page tests; this test holds the door.
+A route added without an entry here fails the test, so nobody adds a page without deciding who may use it.
+"""
+
+from __future__ import annotations
+
+from cases import ConcernForm, register_concern
+from tests.conftest import NOW
+from tests.web.conftest import STAFF_ROLES, csrf_token, sign_in
+
+EVERYONE = frozenset({"anonymous", *STAFF_ROLES})
+STAFF = frozenset(STAFF_ROLES)
+CASE = frozenset({"intake", "caseworker", "decider"})
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+# (method, rule) -> who gets through. Public routes include "anonymous".
+EXPECTED = {
+    ("GET", "/"): EVERYONE,
+    ("GET", "/sign-in"): EVERYONE,
+    ("POST", "/sign-in"): EVERYONE,
+    ("POST", "/language"): EVERYONE,
+    ("GET", "/health"): EVERYONE,
+    ("GET", "/health/live"): EVERYONE,
+    ("POST", "/sign-out"): STAFF,
+    ("GET", "/cases"): CASE,
+    ("GET", "/cases/<ref>"): CASE,
+    ("POST", "/cases/<ref>/emergency"): CASE,
+    ("GET", "/cases/<ref>/actions/<trigger>"): CASE,
+    ("POST", "/cases/<ref>/actions/<trigger>"): CASE,
+    ("GET", "/cases/<ref>/consents/new"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/consents/new"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/consents/<consent_id>/withdraw"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/consents/<consent_id>/withdraw"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/assign"): {"intake", "decider"},
+    ("POST", "/cases/<ref>/assign"): {"intake", "decider"},
+    ("GET", "/cases/<ref>/diagram.svg"): CASE,
+    ("GET", "/concerns/new"): {"reporter"},
+    ("POST", "/concerns/new"): {"reporter"},
+    ("GET", "/concerns"): {"reporter"},
+    ("GET", "/concerns/<ref>"): {"reporter"},
+    ("GET", "/referrals"): {"partner"},
+    ("GET", "/referrals/<packet_id>"): {"partner"},
+    ("GET", "/overview"): {"coordinator"},
+    ("GET", "/audit"): {"auditor"},
+    ("POST", "/audit/verify"): {"auditor"},
+    ("GET", "/audit/transitions"): {"auditor"},
+    ("GET", "/audit/access"): {"auditor"},
+    ("GET", "/audit/emergency"): {"auditor", "decider"},
+    ("POST", "/audit/emergency/<int:seq>/reviewed"): {"auditor", "decider"},
+    ("GET", "/admin/users"): {"admin"},
+    ("GET", "/admin/users/new"): {"admin"},
+    ("POST", "/admin/users/new"): {"admin"},
+    ("POST", "/admin/users/<username>/disable"): {"admin"},
+    ("POST", "/admin/users/<username>/enable"): {"admin"},
+    ("GET", "/admin/users/<username>/role"): {"admin"},
+    ("POST", "/admin/users/<username>/role"): {"admin"},
+    ("POST", "/admin/users/<username>/password"): {"admin"},
+}
+
+
+def _url(rule: str, ref: str) -> str:
+    values = {"<ref>": ref, "<trigger>": "no-such-trigger", "<consent_id>": "00000000-0000-0000-0000-000000000000",
+              "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such"}
+    for key, value in values.items():
+        rule = rule.replace(key, value)
+    return rule
+
+
+def _got_through(response) -> bool:
+    if response.status_code in (401, 403, 405):
+        return False
+    # The door's own redirect carries where to go back to; a page's redirect to sign-in (the start page
+    # when signed out, signing out) does not.
+    return not (response.status_code == 302 and "/sign-in?next=" in response.headers.get("Location", ""))
+
+
+def test_every_route_declares_who_may_use_it(app):
+    rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert rules == set(EXPECTED), f"undeclared: {sorted(rules - set(EXPECTED))}; gone: {sorted(set(EXPECTED) - rules)}"
+
+
+def test_exactly_the_expected_roles_get_through_every_route(app, accounts_by_role, db, staff, child_number):
+    ref = register_concern(db, staff["reporter"], ConcernForm(
+        concern="Oro för en elev.", reporter_org="school", identity_number=child_number), now=NOW).ref
+    rules = sorted({rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"},
+                   key=lambda r: r == "/sign-out")  # signing out last
+    clients = {}
+    for who in sorted(EVERYONE):
+        client = app.test_client()
+        if who != "anonymous":
+            assert sign_in(client, f"{who}-1").status_code == 302
+        clients[who] = (client, csrf_token(client.get("/sign-in")))
+    wrong = []
+    for rule in rules:
+        for method in METHODS:
+            for who, (client, token) in clients.items():
+                data = {"csrf_token": token} if method != "GET" else None
+                response = client.open(_url(rule, ref), method=method, data=data)
+                response.close()
+                expected = who in EXPECTED.get((method, rule), ())
+                if _got_through(response) != expected:
+                    wrong.append((method, rule, who, response.status_code))
+    assert not wrong, f"{len(wrong)} doors wrong, e.g. {wrong[:15]}"
