@@ -256,6 +256,27 @@ def _fill_demo(database: Database, *, per_state: int) -> None:
     with click.progressbar(length=total, label="demo cases", file=sys.stderr) as bar:
         fill_demo(database, per_state=per_state, progress=lambda done, _total: bar.update(1))
     click.echo(f"demo: {total} generated cases in {len(PATHS)} states, one account per role (demo-<role>)")
+    _demo_passwords(database)
+
+
+def _demo_passwords(database: Database) -> None:
+    """Give each demo account without a password a generated one, shown once, so the demo can be tried."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from cases.accounts import set_password
+    from cases.models import Staff
+
+    with database.read() as session:
+        waiting = session.scalars(select(Staff.username).where(
+            Staff.username.like("demo-%"), Staff.password_hash.is_(None), Staff.role != "system")).all()
+    for username in sorted(waiting):
+        password = secrets.token_urlsafe(12)
+        set_password(database, username, password)
+        click.echo(f"  sign in as {username} with password {password}")
+    if waiting:
+        click.echo("  (shown once; demo accounts only — `vidoro users set-password` changes them)")
 
 
 main.add_command(audit)
