@@ -41,7 +41,7 @@ from waitress import create_server
 from cases import ConcernForm, Database, accounts, register_concern
 from cases.identity import generate_identity_number
 from cases.keys import FileKeyStore
-from cases.models import Case, Deadline, Person
+from cases.models import NO_DEADLINE, Case, Deadline, Person
 from cases.staff import add_staff
 from web import create_app
 
@@ -79,7 +79,7 @@ def fill(db: Database, count: int, today: date) -> None:
                           "registered_by": reporter.id, "reporter_org": "school", "acute_danger": False,
                           "police_contacted_at": None, "police_contacted_by": None,
                           "concern": secrets.token_bytes(120), "shared_with": [], "outcome": None,
-                          "next_deadline": due_name, "next_due_on": due, "updated_at": received})
+                          "next_deadline": due_name, "next_due_on": due or NO_DEADLINE, "updated_at": received})
             if due_name:
                 deadlines.append({"case_id": case_id, "name": due_name, "started_at": received, "due_on": due,
                                   "stopped_at": None})

@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from cases.types import Sealed, UTCDateTime
 
 __all__ = [
+    "NO_DEADLINE",
     "AccessLogEntry",
     "AccessLogNode",
     "Assignment",
@@ -50,6 +51,8 @@ __all__ = [
     "TransitionLogNode",
     "WebSession",
 ]
+
+NO_DEADLINE = date(9999, 12, 31)  # Case.next_due_on when no deadline runs
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -158,16 +161,17 @@ class Case(Base):
     concern: Mapped[bytes] = mapped_column(Sealed)
     shared_with: Mapped[list[str]] = mapped_column(default=list)
     outcome: Mapped[str | None] = mapped_column(String(32))
-    # The running deadline due first (kept with every transition), so the work list sorts without scanning
-    # every deadline: see cases.worklist.
+    # The running deadline due first (kept with every transition), so the work list sorts through an index
+    # without scanning every deadline: see cases.worklist. NO_DEADLINE (9999-12-31) when none runs, so that
+    # the plain ascending order of the index puts those last on both databases.
     next_deadline: Mapped[str | None] = mapped_column(String(40))
-    next_due_on: Mapped[date | None] = mapped_column(Date)
+    next_due_on: Mapped[date] = mapped_column(Date, default=lambda: NO_DEADLINE)
     updated_at: Mapped[datetime]
 
     person: Mapped[Person] = relationship(lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_cases_next_due", "next_due_on", "received_at"),)
+    __table_args__ = (Index("ix_cases_next_due", "next_due_on", "received_at", "ref"),)
 
 
 class Consent(Base):

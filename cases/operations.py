@@ -27,7 +27,7 @@ from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
 from cases.grounds import read_ground
 from cases.keys import KeyDestroyed
-from cases.models import Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
+from cases.models import NO_DEADLINE, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
 from cases.vault import CaseKey
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
 
@@ -296,7 +296,7 @@ def _write(
     still = {name: d.due_on for name, d in running.items() if name not in outcome.stops and name not in outcome.starts}
     still.update(outcome.starts)
     case.next_deadline, case.next_due_on = min(still.items(), key=lambda item: (item[1], item[0]),
-                                               default=(None, None))
+                                               default=(None, NO_DEADLINE))
     session.flush()  # the case row first: its lock is taken before the log's, always in that order
     row = log.append(session, outcome.entry)
     session.flush()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.errors import LogTampered
@@ -136,8 +137,17 @@ def _with_nodes(session: Session, log: Log, compute: Callable[[object], T]) -> T
     compute(recorder)
     nodes: dict[tuple[int, int], bytes] = {}
     if recorder.wanted:
-        table = log.nodes
-        rows = session.execute(select(table.level, table.idx, table.hash).where(
-            or_(*(and_(table.level == level, table.idx == index) for level, index in recorder.wanted))))
-        nodes = {(row.level, row.idx): bytes(row.hash) for row in rows}
+        params = {}
+        for number, (level, index) in enumerate(sorted(recorder.wanted)):
+            params[f"l{number}"], params[f"i{number}"] = level, index
+        rows = session.connection().execute(_node_query(log.nodes, len(recorder.wanted)), params)
+        nodes = {(level, idx): bytes(value) for level, idx, value in rows}
     return compute(_Fetched(log, nodes))
+
+
+@lru_cache(maxsize=256)
+def _node_query(table: type, count: int):
+    """SELECT the nodes at `count` (level, index) pairs: built once per count, with bound parameters, so a
+    proof costs one cached statement (building it anew took longer than running it)."""
+    return select(table.level, table.idx, table.hash).where(or_(*(
+        and_(table.level == bindparam(f"l{n}"), table.idx == bindparam(f"i{n}")) for n in range(count))))

@@ -12,7 +12,7 @@ from cases.access import assign_case
 from cases.demo import demo_staff, fill_demo
 from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
-from cases.models import Case, Deadline
+from cases.models import NO_DEADLINE, Case, Deadline
 from cases.worklist import work_list
 from tests.conftest import NOW
 
@@ -29,9 +29,9 @@ def test_every_case_keeps_its_running_deadline_due_first(db, filled):
         for d in session.scalars(select(Deadline).where(Deadline.stopped_at.is_(None))):
             running[d.case_id].append((d.due_on, d.name))
         cases = session.scalars(select(Case)).all()
-    assert any(c.next_due_on for c in cases) and any(c.next_due_on is None for c in cases)
+    assert any(c.next_due_on != NO_DEADLINE for c in cases) and any(c.next_due_on == NO_DEADLINE for c in cases)
     for case in cases:
-        first = min(running[case.id], default=(None, None))
+        first = min(running[case.id], default=(NO_DEADLINE, None))
         assert (case.next_due_on, case.next_deadline) == first, case.ref
 
 
@@ -40,7 +40,7 @@ def test_the_decider_sees_every_case_but_erased_ones_nearest_deadline_first(db, 
     listing = work_list(db, staff["decider"], today=NOW.date(), per_page=500)
     with db.read() as session:
         expected = {c.ref for c in session.scalars(select(Case).where(Case.state != "erased"))}
-    assert {i.ref for i in listing.items} == expected and listing.total == len(expected)
+    assert {i.ref for i in listing.items} == expected and not listing.has_next
     dues = [i.due_on for i in listing.items]
     with_due = [d for d in dues if d is not None]
     assert with_due == sorted(with_due) and dues[: len(with_due)] == with_due  # undated last
@@ -52,7 +52,7 @@ def test_intake_sees_cases_in_intake_and_a_caseworker_only_assigned_ones(db, fil
     refs, demo = filled
     intake = work_list(db, demo["intake"], today=NOW.date(), per_page=500)
     assert intake.items and all(i.state in INTAKE_STATES for i in intake.items)
-    assert work_list(db, staff["caseworker"], today=NOW.date()).total == 0
+    assert work_list(db, staff["caseworker"], today=NOW.date()).items == ()
     assign_case(db, demo["decider"], refs[0], staff["caseworker"].id, now=NOW)
     assert [i.ref for i in work_list(db, staff["caseworker"], today=NOW.date()).items] == [refs[0]]
 
@@ -61,7 +61,7 @@ def test_pages_and_state_filter(db, filled):
     _, staff = filled
     first = work_list(db, staff["decider"], today=NOW.date(), per_page=5)
     second = work_list(db, staff["decider"], today=NOW.date(), per_page=5, page=2)
-    assert first.pages == -(-first.total // 5) and len(first.items) == 5
+    assert first.has_next and len(first.items) == 5 and second.page == 2
     assert not {i.ref for i in first.items} & {i.ref for i in second.items}
     only = work_list(db, staff["decider"], today=NOW.date(), state="investigation", per_page=500)
     assert only.items and {i.state for i in only.items} == {"investigation"}

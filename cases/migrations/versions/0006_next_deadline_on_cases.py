@@ -15,10 +15,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # 9999-12-31 when no deadline runs: plain ascending order then puts those cases last, through the index.
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("next_deadline", sa.String(length=40), nullable=True))
-        batch.add_column(sa.Column("next_due_on", sa.Date(), nullable=True))
-        batch.create_index("ix_cases_next_due", ["next_due_on", "received_at"])
+        batch.add_column(sa.Column("next_due_on", sa.Date(), nullable=False, server_default="9999-12-31"))
+        batch.create_index("ix_cases_next_due", ["next_due_on", "received_at", "ref"])
     bind = op.get_bind()
     first = {}
     for case_id, name, due in bind.execute(sa.text(
