@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -148,6 +149,7 @@ def run(kind: str, args, folder: Path) -> dict:
                 rounds[name].append(wrk(base + path, cookie, args.seconds))
                 print(f"  round {number + 1} {name}: {rounds[name][-1][0]:.0f} req/s, p99 "
                       f"{rounds[name][-1][1]:.1f} ms", file=sys.stderr)
+        time.sleep(2)  # let the last requests wrk left in flight finish before the server and schema go
         server.close()
         app.extensions["vidoro.db"].dispose()
         trivial = statistics.median(r for r, _ in rounds["trivial"])
