@@ -58,14 +58,14 @@ KNOWN_ADDRESS = timedelta(days=30)
 TOUCH_EVERY = timedelta(seconds=60)
 
 _hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)  # Argon2id, t=3, m=64 MiB, p=4
-_DUMMY = _hasher.hash("vidoro: a password nobody has, hashed so unknown names take as long as known ones")
+_DUMMY: str | None = None  # hashed on first need, not at import (every command imports this module)
 
 
 def use_cheap_hashing_for_tests() -> None:
     """Argon2id with the least memory and time: for test suites only (hashes still verify in production)."""
     global _hasher, _DUMMY
     _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    _DUMMY = _hasher.hash("dummy")
+    _DUMMY = None
 
 
 class InvalidPassword(VidoroError):
@@ -163,6 +163,10 @@ def sign_in(db: Database, username: str, password: str, address: str, *, now: da
 
 
 def _verify_dummy(password: str) -> None:
+    """Spend what checking a real password costs, so an unknown name answers as slowly as a known one."""
+    global _DUMMY
+    if _DUMMY is None:
+        _DUMMY = _hasher.hash("vidoro: a password nobody has")
     with contextlib.suppress(VerificationError):
         _hasher.verify(_DUMMY, password)
 

@@ -103,6 +103,7 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
             police_contacted_at=form.police_contacted_at,
             police_contacted_by=actor.id if form.police_contacted_at else None,
             concern=key.seal("cases", case_id, "concern", concern.text), shared_with=[], updated_at=now,
+            **_next_deadline({}, outcome),  # set here, so that registering is one version, not two
         )
         session.add_all([person, case])
         session.flush()
@@ -293,10 +294,9 @@ def _write(
             running[name].stopped_at = now
     for name, due in outcome.starts.items():
         session.add(Deadline(case_id=case.id, name=name, started_at=now, due_on=due))
-    still = {name: d.due_on for name, d in running.items() if name not in outcome.stops and name not in outcome.starts}
-    still.update(outcome.starts)
-    case.next_deadline, case.next_due_on = min(still.items(), key=lambda item: (item[1], item[0]),
-                                               default=(None, NO_DEADLINE))
+    for name, value in _next_deadline(running, outcome).items():
+        if getattr(case, name) != value:  # unchanged values must not make another UPDATE (and version)
+            setattr(case, name, value)
     session.flush()  # the case row first: its lock is taken before the log's, always in that order
     row = log.append(session, outcome.entry)
     session.flush()
@@ -304,6 +304,14 @@ def _write(
     session.add(CaseEvent(seq=row.seq, case_id=case.id, payload=payload))
     session.flush()
     return row.seq
+
+
+def _next_deadline(running: Mapping[str, Deadline], outcome: Outcome) -> dict[str, Any]:
+    """The running deadline due first once `outcome` is applied, for `Case.next_deadline`/`next_due_on`."""
+    still = {name: d.due_on for name, d in running.items() if name not in outcome.stops and name not in outcome.starts}
+    still.update(outcome.starts)
+    name, due = min(still.items(), key=lambda item: (item[1], item[0]), default=(None, NO_DEADLINE))
+    return {"next_deadline": name, "next_due_on": due}
 
 
 def _event_payload(outcome: Outcome, salt: bytes) -> dict[str, Any]:

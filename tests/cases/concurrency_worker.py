@@ -9,12 +9,17 @@ form and the right role, and fires it with `expected_version`. Every call is jou
     {"k": "try", "ref", "trigger", "expected"}        before the call (flushed)
     {"k": "ok", "ref", "trigger", "seq", "version", "state"}   after it returned (flushed and fsynced:
                                                         the acknowledgement, written before the next call)
-    {"k": "stale" | "refused" | "refused_stale" | "error", ...}   when it raised
+    {"k": "stale" | "refused" | "refused_stale" | "denied_stale" | "error", ...}   when it raised
 
-A refusal is expected only for the few requests the worker makes wrong on purpose (`bad` in the try line).
-A valid request refused while the case changed under it is journaled as "refused_stale" (a conflict that
-came back as a refusal instead of StaleCase); anything else that raises, StaleCase apart, is an error. The parent
+A refusal (by the engine, or AccessDenied for want of a ground on the case) is expected only for the few
+requests the worker makes wrong on purpose (`bad` in the try line). A valid request refused by the engine while
+the case changed under it is journaled as "refused_stale" (a conflict that came back as a refusal instead of
+StaleCase). A valid request of intake's denied because a concurrent change took the case out of intake is
+journaled as "denied_stale": the ground is checked before the version, so whoever has lost their ground learns
+nothing of the case, its version included. Anything else that raises, StaleCase apart, is an error. The parent
 may SIGKILL the worker at any moment, so a journal may end in a "try" line or a torn line.
+
+The parent assigns each worker's caseworker to every case; intake has a ground only on cases in intake.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cases import Database, StaleCase, fire_trigger
+from cases.errors import AccessDenied
 from cases.keys import FileKeyStore
 from cases.models import Case
 from workflow import Actor, TransitionRefused
@@ -38,6 +44,7 @@ from workflow.deadlines import local_date
 
 TIMEZONE = "Europe/Stockholm"
 OUTCOMES = ("no_need", "completed", "referred_elsewhere")
+INTAKE_STATES = ("registered", "protection_assessment", "pre_assessment")  # where intake has a ground
 BAD_RATE = 0.05  # this share of requests is wrong on purpose: it must be refused and write nothing
 
 
@@ -75,7 +82,8 @@ def plan(state: str, child: bool, version: int, rng: random.Random) -> tuple[str
 
 
 def plan_bad(state: str, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
-    """A request the engine must refuse: a trigger from the wrong state, or the right one in the wrong role."""
+    """A request that must be refused: a trigger from the wrong state, the right one in the wrong role, or
+    intake on a case past intake (no ground on it)."""
     if state != "closed" and rng.random() < 0.5:
         return "erase", "decider", {}  # only from closed, and only for the system role
     if state in ("investigation", "awaiting_consent", "other_support", "follow_up", "closed"):
@@ -102,7 +110,7 @@ def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str,
     cases = config["cases"]
     actors = {role: Actor(id_, role) for role, id_ in config["incarnations"][incarnation].items()}
     deadline, budget = config["deadline"], config["max_calls"]
-    counts = {"ok": 0, "stale": 0, "refused": 0, "refused_stale": 0, "error": 0}
+    counts = {"ok": 0, "stale": 0, "refused": 0, "refused_stale": 0, "denied_stale": 0, "error": 0}
     db = Database(config["url"], keys=FileKeyStore(config["keys"]))
     try:
         journal.write({"k": "start", "pid": os.getpid()}, sync=True)
@@ -127,15 +135,19 @@ def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str,
             except StaleCase:
                 counts["stale"] += 1
                 journal.write({"k": "stale", "ref": case["ref"]})
-            except TransitionRefused as exc:
+            except (TransitionRefused, AccessDenied) as exc:
                 kind = "refused" if bad else "error"
                 if not bad:
                     # A valid request refused: acceptable only as a conflict (the case changed since it was
-                    # read), which fire_trigger should have reported as StaleCase; the parent decides.
+                    # read). By the engine, fire_trigger should have reported it as StaleCase (the parent
+                    # decides); for want of a ground, only intake's, on a case no longer in intake.
                     with db.read() as session:
-                        now_at = session.scalar(select(Case.version).where(Case.ref == case["ref"]))
-                    if now_at != version:
+                        now_at, now_in = session.execute(
+                            select(Case.version, Case.state).where(Case.ref == case["ref"])).one()
+                    if now_at != version and not isinstance(exc, AccessDenied):
                         kind = "refused_stale"
+                    elif now_at != version and role == "intake" and now_in not in INTAKE_STATES:
+                        kind = "denied_stale"
                 counts[kind] += 1
                 journal.write({"k": kind, "ref": case["ref"], "trigger": trigger,
                                "error": f"{type(exc).__name__}: {exc}"})

@@ -3,8 +3,8 @@
 Written by hand from `policies/vid_oro.toml`, DESIGN.md §2–§3 and docs/decisions.md, never by asking the
 engine or the flowchart loader, so that a change in either shows up as a disagreement with this file. It
 predicts, for each operation, the error it must raise or what it must write: the state, the running
-deadlines, the consents, the sharing, the case version and the log entry. Where the product is known to
-differ from the documents, `KNOWN_BUGS` says so.
+deadlines, the consents, the sharing, the assignments, the case version and the log entry. Where the product
+is known to differ from the documents, `KNOWN_BUGS` says so.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cases import CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted, StaleCase
+from cases.errors import AccessDenied
 from workflow import (
     ConsentMissing,
     GuardFailed,
@@ -38,6 +39,10 @@ MAX_NAME = 200
 ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
 REGISTER_ROLES = frozenset({"reporter", "intake", "caseworker"})
 CONSENT_ROLES = frozenset({"caseworker", "decider"})
+ASSIGNING_ROLES = frozenset({"intake", "decider"})
+# Who may move a case on (docs/decisions.md, read grounds): intake while the case is in intake, the decision
+# maker always, a caseworker on the cases assigned to them; the retention job (system) on every case.
+INTAKE_STATES = frozenset({"registered", "protection_assessment", "pre_assessment"})
 REPORTER_ORGS = ("school", "preschool", "leisure", "social_services", "other_city")
 OUTCOMES = ("not_opened", "no_need", "completed", "consent_missing", "referred_elsewhere", "moved")
 LEGAL_BASES = ("sol_11_1", "osl_10_18a", "osl_10_18b", "osl_10_28", "osl_26_9a")
@@ -219,6 +224,7 @@ class CaseModel:
     consents: list[ConsentModel] = field(default_factory=list)
     shared_with: frozenset[str] = frozenset()
     outcome: str | None = None
+    assigned: set[str] = field(default_factory=set)  # the caseworkers' account ids
 
     def age(self, now: datetime) -> int:
         return age_on(self.birth_date, local(now).date())
@@ -251,10 +257,12 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Access:
-    """Who calls and on what: a real account or not, an existing case or not, the version they saw."""
+    """Who calls and on what: a real account or not, an existing case or not, a ground on it or not (never
+    shown a version it has no ground to see), the version they saw."""
 
     actor_ok: bool = True
     case_found: bool = True
+    ground: bool = True
     version_ok: bool = True
 
     def error(self) -> type[VidoroError] | None:
@@ -262,6 +270,8 @@ class Access:
             return NotPermitted
         if not self.case_found:
             return CaseNotFound
+        if not self.ground:
+            return AccessDenied
         return None if self.version_ok else StaleCase
 
 
@@ -341,6 +351,22 @@ class FlowModel:
             for c in case.consents:
                 days.update(d for d in (c.valid_from, c.valid_until) if d is not None)
         return sorted(days)
+
+    # grounds
+
+    @staticmethod
+    def has_ground(case: CaseModel, role: str, actor_id: str) -> bool:
+        """Whether the account may move the case on: ask what may be fired, fire, record or withdraw a consent."""
+        if role == "intake":
+            return case.state in INTAKE_STATES
+        if role == "caseworker":
+            return actor_id in case.assigned
+        return role in ("decider", "system")
+
+    @staticmethod
+    def assign(case: CaseModel, caseworker_id: str) -> None:
+        """An assignment is no change of the case (no version, no log entry); assigning again changes nothing."""
+        case.assigned.add(caseworker_id)
 
     # consents
 
@@ -491,6 +517,18 @@ def register_error(role: str, actor_ok: bool, problem: str | None) -> type[Vidor
     if problem is not None:
         return InvalidConcern
     return None if role in REGISTER_ROLES else RoleNotAllowed
+
+
+def assign_error(role: str, access: Access, target_is_caseworker: bool) -> type[VidoroError] | None:
+    """The error of an assignment: the role, the account, the case, a ground on it (intake assigns only cases in
+    intake), then the one assigned."""
+    if role not in ASSIGNING_ROLES or not access.actor_ok:
+        return NotPermitted
+    if not access.case_found:
+        return CaseNotFound
+    if not access.ground:
+        return AccessDenied
+    return None if target_is_caseworker else InvalidConcern
 
 
 def consent_form_ok(

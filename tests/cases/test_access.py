@@ -30,14 +30,22 @@ OTHER_STATES = ("investigation", "sig", "closed")
 NEVER = ("reporter", "coordinator", "partner", "auditor", "admin", "system")
 
 
+@pytest.fixture
+def staff(staff, db):
+    """One account per role, and the caseworker who takes the cases on: assigned to every case that needed a
+    caseworker on its way, so that `staff["caseworker"]` holds only the assignments a test makes."""
+    return {**staff, "driver": add_staff(db, "caseworker-driver", "Caseworker on the way", "caseworker")}
+
+
 def open_case(db, staff, numbers, state="registered", *, start=NOW, number=None):
-    """A case in `state`, reached through the real operations; returns (ref, number, a moment after it)."""
+    """A case in `state`, reached through the real operations (its caseworker steps by `staff["driver"]`, whom
+    they assign); returns (ref, number, a moment after it)."""
     child, steps = PATHS[state]
     number = number or numbers["child" if child else "adult"]
     form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=number, given_name=GIVEN,
                        family_name=FAMILY, received_at=start)
     ref = register_concern(db, staff["reporter"], form, now=start).ref
-    last = drive(db, staff, ref, steps, start)
+    last = drive(db, {**staff, "caseworker": staff["driver"]}, ref, steps, start)
     return ref, number, last + timedelta(hours=1)
 
 
@@ -109,7 +117,7 @@ def test_read_permission_table(db, staff, numbers, role):
             ref, number, later = open_case(db, staff, numbers, state)
             if assigned:
                 assignee = staff["caseworker"] if assigned == "assigned" else colleague
-                assign_case(db, staff["intake"], ref, assignee.id, now=later)
+                assign_case(db, staff["decider"], ref, assignee.id, now=later)  # intake: only cases in intake
             cases[setup] = (state, ref, number, later)
     failures = []
     for row in rows:
@@ -248,7 +256,7 @@ def test_a_read_and_its_log_entry_commit_together(db, staff, numbers, monkeypatc
 
 def test_a_disabled_or_mismatched_account_cannot_read(db, staff, numbers):
     ref, _, later = open_case(db, staff, numbers, "investigation")
-    assign_case(db, staff["intake"], ref, staff["caseworker"].id, now=later)
+    assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=later)
     attempts = [
         Actor(staff["caseworker"].id, "decider"),  # claims a role the account does not hold
         Actor(staff["reporter"].id, "intake"),

@@ -5,10 +5,10 @@ Afterwards every acknowledged transition is in the log exactly once, and every c
 change is a clean conflict, never a lost update). Runs on SQLite and on PostgreSQL.
 
 The workers are `tests.cases.concurrency_worker` processes, each with its own `cases.Database` and its own
-staff accounts, so that every log entry names the worker process that wrote it. The parent SIGKILLs a
-worker now and then and starts a replacement. A killed worker may have committed one transition it never
-acknowledged (killed between commit and journal): that one must be its last call; nothing else may be in
-the log that no worker acknowledged.
+staff accounts (each worker's caseworker assigned to every case), so that every log entry names the worker
+process that wrote it. The parent SIGKILLs a worker now and then and starts a replacement. A killed worker
+may have committed one transition it never acknowledged (killed between commit and journal): that one must
+be its last call; nothing else may be in the log that no worker acknowledged.
 
 The bounded run takes about 10 s of work per database; VIDORO_SOAK=1 runs for minutes with many kills.
 VIDORO_CONCURRENCY_SEED replays the parent's and workers' random choices (not the scheduling).
@@ -34,11 +34,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 from cases import ConcernForm, ConsentForm, Database, add_staff, record_consent, register_concern
+from cases.access import assign_case
 from cases.checkpoints import issue_checkpoint
 from cases.models import Case, CaseEvent, Consent, Deadline, TransitionLogEntry
 from cases.signing import LogSigner
 from cases.verify import verify
-from workflow import GENESIS, LogEntry, chain_hash, payload_hash
+from workflow import GENESIS, Actor, LogEntry, chain_hash, payload_hash
 from workflow.deadlines import local_date
 from workflow.merkle import leaf_hash, root_from_leaves
 
@@ -104,6 +105,7 @@ def _setup_cases(db: Database) -> tuple[list[dict[str, Any]], str]:
             concern="Uttrycker stöd för våld i chattgrupp; behöver stöd.", reporter_org="school",
             birth_date=born,
         ))
+        assign_case(db, intake, fired.ref, caseworker.id)  # no version: an assignment is no change of the case
         # An adult's investigation and other support need their consent; a child's do not, but a
         # guardians' consent on record makes the version count include consents on both kinds of case.
         record_consent(db, caseworker, fired.ref, ConsentForm(
@@ -190,6 +192,8 @@ def test_killed_workers_lose_no_acknowledged_transition(db_url, db, tmp_path):
     incarnations = []
     for i in range(WORKERS + KILLS):
         accounts = {role: add_staff(db, f"w{i}-{role}", f"Worker {i} {role}", role).id for role in ROLES}
+        for case in cases:  # a caseworker moves on only the cases assigned to them
+            assign_case(db, Actor(setup_actor, "intake"), case["ref"], accounts["caseworker"])
         incarnations.append(Incarnation(i, accounts, tmp_path / f"journal-{i}.jsonl", tmp_path / f"stderr-{i}.txt"))
     deadline = time.time() + STARTUP_S + DURATION_S
     config_path = tmp_path / "config.json"
@@ -222,7 +226,8 @@ def test_killed_workers_lose_no_acknowledged_transition(db_url, db, tmp_path):
             assert kinds and kinds[-1] == "done" and not inc.torn_tail, f"worker {inc.index} did not finish"
     kills = sum(inc.killed for inc in incarnations)
     stats = (f"seed={seed} acks={len(acks)} stale={tally['stale']} refused={tally['refused']} "
-             f"refused_on_conflict={tally['refused_stale']} kills={kills} "
+             f"refused_on_conflict={tally['refused_stale']} ground_lost_on_conflict={tally['denied_stale']} "
+             f"kills={kills} "
              f"killed_mid_call={mid_call} workers={sum(inc.proc is not None for inc in incarnations)} "
              f"ran={ran:.1f}s")
     assert not errors, f"{stats}\nunexpected errors in workers:\n" + "\n".join(errors[:5])

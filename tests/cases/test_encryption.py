@@ -182,7 +182,8 @@ def run_the_flowchart(db, staff) -> dict[str, str]:
     withdrawn = withdraw_consent(db, staff["caseworker"], refs["withdrawn"], sig_consent, f"{PHRASE} (återkallat)",
                                  now=end + timedelta(days=1))
     assert withdrawn.state == "follow_up"
-    emergency = read_case(db, staff["caseworker"], refs["investigation"], emergency_reason=f"{PHRASE} (nödläge)",
+    stranger = add_staff(db, "caseworker-2", "Caseworker not assigned to it", "caseworker")
+    emergency = read_case(db, stranger, refs["investigation"], emergency_reason=f"{PHRASE} (nödläge)",
                           now=NOW + timedelta(days=10))
     assert emergency.ground == "emergency"
     request_disclosure(db, staff["decider"], refs["investigation"], "police", "investigation", ["identity"],
@@ -494,7 +495,8 @@ def test_erasure_destroys_the_key_everywhere_and_keeps_the_facts(db, keys, staff
     steps = PATHS["erased"][1]
     end = drive(db, staff, victim.ref, [Step("caseworker", consent=("subject", "investigation")), *steps[:-1]],
                 LONG_AGO)
-    read_case(db, staff["caseworker"], victim.ref, emergency_reason=f"{PHRASE} (nödläge)", now=end)
+    stranger = add_staff(db, "caseworker-2", "Caseworker not assigned to it", "caseworker")
+    read_case(db, stranger, victim.ref, emergency_reason=f"{PHRASE} (nödläge)", now=end)
     other = register(db, staff, SAMORDNINGSNUMMER, given_name="Oddveig", family_name="Bryntesson")
     drive(db, staff, other.ref, PATHS["investigation"][1], NOW)
     case = case_of(db, victim.ref)

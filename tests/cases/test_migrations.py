@@ -13,6 +13,7 @@ from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cases import ConcernForm, ConsentForm, Database, add_staff, fire_trigger, record_consent, register_concern
+from cases.access import assign_case
 from cases.flowcharts import current_engine
 from cases.identity import generate_identity_number
 from cases.models import (
@@ -28,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0005"
+HEAD = "0006"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -230,6 +231,7 @@ def test_data_written_at_0001_is_sealed_by_the_upgrade_and_the_operations_work_o
     fired = fire_trigger(blank_db, intake, ref, "start_pre_assessment", {}, now=NOW)
     assert (fired.state, fired.version, fired.seq) == ("pre_assessment", 2, 2)
     caseworker = add_staff(blank_db, "caseworker-new", "New caseworker", "caseworker")
+    assign_case(blank_db, intake, ref, caseworker.id, now=NOW)  # intake assigns the case it still holds
     record_consent(blank_db, caseworker, ref, ConsentForm(
         given_by="subject", purposes=("investigation",), recipients=("social_services",),
         data_categories=("identity", "concern"), method="written", evidence="Skriftligt samtycke.",

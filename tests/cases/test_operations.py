@@ -15,6 +15,7 @@ from cases import (
     InvalidIdentityNumber,
     NotPermitted,
     StaleCase,
+    add_staff,
     available_triggers,
     fire_trigger,
     record_consent,
@@ -22,8 +23,21 @@ from cases import (
     withdraw_consent,
 )
 from cases import log as case_log
+from cases.access import assign_case, read_case
 from cases.demo import PATHS, drive
-from cases.models import Case, CaseEvent, Consent, Deadline, FlowchartVersion, ReferralPacket, TransitionLogEntry
+from cases.errors import AccessDenied
+from cases.identity import generate_identity_number
+from cases.models import (
+    AccessLogEntry,
+    Assignment,
+    Case,
+    CaseEvent,
+    Consent,
+    Deadline,
+    FlowchartVersion,
+    ReferralPacket,
+    TransitionLogEntry,
+)
 from policies import DEFAULT_PATH
 from tests.conftest import NOW
 from workflow import (
@@ -43,6 +57,11 @@ CONCERN = "Eleven har delat våldsbejakande material i klassens chatt och söker
 def register(db, staff, number, **extra):
     form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=number, **extra)
     return register_concern(db, staff["reporter"], form, now=NOW)
+
+
+def assign(db, staff, ref, caseworker=None):
+    """Assign the caseworker (`staff["caseworker"]` unless another is named) to case `ref`, as the decider."""
+    assign_case(db, staff["decider"], ref, (caseworker or staff["caseworker"]).id, now=NOW)
 
 
 def snapshot(db, ref):
@@ -131,14 +150,16 @@ def test_registration_without_number_uses_the_birth_date(db, staff):
 REFUSED = {
     "unknown trigger": ("intake", "dance", {}, UnknownTrigger),
     "wrong state": ("decider", "close_case", {"reason": "x", "outcome": "no_need"}, TransitionNotAllowed),
-    "wrong role": ("caseworker", "assess_protection", {}, RoleNotAllowed),
+    "wrong role": ("caseworker", "assess_protection", {}, RoleNotAllowed),  # assigned: a ground, not the role
     "unexpected field": ("intake", "assess_protection", {"note": "x"}, InvalidInput),
+    "no ground on the case": ("reporter", "assess_protection", {}, AccessDenied),
 }
 
 
 @pytest.mark.parametrize("role, trigger, payload, error", REFUSED.values(), ids=REFUSED.keys())
 def test_refused_trigger_writes_nothing(db, staff, child_number, role, trigger, payload, error):
     ref = register(db, staff, child_number).ref
+    assign(db, staff, ref)
     before = snapshot(db, ref)
     with pytest.raises(error):
         fire_trigger(db, staff[role], ref, trigger, payload, now=NOW)
@@ -226,6 +247,7 @@ def test_withdrawing_the_consent_ends_sharing_and_moves_the_case_at_once(db, sta
 
 def test_withdrawing_an_unrelated_consent_only_records_it(db, staff, adult_number):
     ref = register(db, staff, adult_number).ref
+    assign(db, staff, ref)
     recorded = record_consent(db, staff["caseworker"], ref, ConsentForm(
         given_by="subject", purposes=("exit_support",), recipients=("exit_service",),
         data_categories=("identity",), method="oral", evidence="Samtal 2026-11-26", valid_from=NOW.date(),
@@ -267,6 +289,7 @@ BAD_CONSENTS = {
 @pytest.mark.parametrize("change, field", BAD_CONSENTS.values(), ids=BAD_CONSENTS.keys())
 def test_bad_consent_form_is_refused(db, staff, adult_number, change, field):
     ref = register(db, staff, adult_number).ref
+    assign(db, staff, ref)
     form = {"given_by": "subject", "purposes": ("sig",), "recipients": ("police",), "data_categories": ("identity",),
             "method": "written", "evidence": "Blankett", "valid_from": date(2026, 11, 26), **change}
     before = snapshot(db, ref)
@@ -289,6 +312,8 @@ def test_a_case_stays_on_the_flowchart_version_it_started_on(db, staff, adult_nu
         versions = dict(s.execute(select(Case.ref, Case.flowchart_version)).all())
         assert s.scalar(select(func.count()).select_from(FlowchartVersion)) == 2
     assert versions[old] != versions[new]
+    assign(db, staff, old)
+    assign(db, staff, new)
     with pytest.raises(RoleNotAllowed):
         fire_trigger(db, staff["caseworker"], old, "start_pre_assessment", {}, now=NOW)
     fire_trigger(db, staff["intake"], old, "start_pre_assessment", {}, now=NOW)
@@ -325,3 +350,106 @@ def test_a_deciders_withdrawal_moves_the_case_too(db, staff, adult_number):
     result = withdraw_consent(db, staff["decider"], ref, sig_id, "Återkallat hos beslutsfattaren",
                               now=NOW + timedelta(days=60))
     assert (result.state, result.seq is not None) == ("follow_up", True)
+
+
+# --- who may move a case on: a ground on it (cases.grounds) -------------------------------------------------
+
+TO_INVESTIGATE = {"given_by": "subject", "purposes": ("investigation",), "recipients": ("social_services",),
+                  "data_categories": ("identity", "concern"), "method": "written", "evidence": "Blankett",
+                  "valid_from": NOW.date()}
+FOR_EXIT = {**TO_INVESTIGATE, "purposes": ("exit_support",), "recipients": ("exit_service",),
+            "data_categories": ("identity",), "method": "oral", "evidence": "Samtal"}
+EMERGENCY = "Hotfull situation i väntrummet; behöver se tidigare kontakter nu."
+
+
+def access_log_size(db) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(AccessLogEntry))
+
+
+def moves(db, actor, ref, consent_id):
+    """Every way to move case `ref` (in investigation) on, as `actor`: ask what may be fired, fire a caseworker's
+    trigger, record a consent, withdraw one that nothing rests on."""
+    return {
+        "list": lambda: available_triggers(db, actor, ref, now=NOW),
+        "fire": lambda: fire_trigger(db, actor, ref, "request_consent", {"proposed_intervention": "exit_support"},
+                                     now=NOW),
+        "record": lambda: record_consent(db, actor, ref, ConsentForm(**FOR_EXIT), now=NOW),
+        "withdraw": lambda: withdraw_consent(db, actor, ref, consent_id, "Ångrat sig", now=NOW),
+    }
+
+
+def assert_denied(db, ref, calls, why):
+    """Each call is refused for want of a ground, as if the case were not there, and writes nothing: not the
+    case, its version, deadlines or consents, nor either log."""
+    for name, call in calls.items():
+        before = snapshot(db, ref), access_log_size(db)
+        with pytest.raises(AccessDenied) as caught:
+            call()
+        assert (caught.value.ref, caught.value.emergency_possible) == (ref, False), f"{name}, {why}"
+        assert (snapshot(db, ref), access_log_size(db)) == before, f"{name}, {why}: a refusal wrote something"
+
+
+def test_only_staff_with_a_ground_on_the_case_move_it_on(db, staff, adult_number):
+    """Intake on cases in intake, the decider on every case, a caseworker on the cases assigned to them, and
+    nobody else; emergency access reads a case but never moves it on."""
+    intake, decider, caseworker = staff["intake"], staff["decider"], staff["caseworker"]
+    colleague = add_staff(db, "caseworker-2", "Colleague", "caseworker")
+
+    # Intake and the decider take a case into investigation, nobody assigned to it.
+    ref = register(db, staff, adult_number).ref
+    assert {o.trigger for o in available_triggers(db, intake, ref, now=NOW) if o.allowed} == {"start_pre_assessment"}
+    fire_trigger(db, intake, ref, "start_pre_assessment", {}, now=NOW)
+    assert available_triggers(db, intake, ref, now=NOW)  # pre-assessment is still intake
+    record_consent(db, decider, ref, ConsentForm(**TO_INVESTIGATE), now=NOW)
+    fire_trigger(db, decider, ref, "open_investigation", {"reason": "Behov av utredning.", "legal_basis": "sol_11_1"},
+                 now=NOW)
+    unrelated = record_consent(db, decider, ref, ConsentForm(**FOR_EXIT), now=NOW).id
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Assignment)) == 0
+
+    # Intake has no ground on a case past intake (a consent it may not record in any state: its role).
+    assert_denied(db, ref, {k: v for k, v in moves(db, intake, ref, unrelated).items() if k in ("list", "fire")},
+                  "intake after intake")
+    for name in ("record", "withdraw"):
+        with pytest.raises(NotPermitted):
+            moves(db, intake, ref, unrelated)[name]()
+
+    # A caseworker: not assigned; assigned to another case; the case assigned to a colleague; after reading it
+    # through emergency access. Never a ground.
+    assert_denied(db, ref, moves(db, caseworker, ref, unrelated), "nobody assigned")
+    other = register(db, staff, generate_identity_number(date(1990, 2, 11), 312)).ref
+    assign(db, staff, other)
+    assert_denied(db, ref, moves(db, caseworker, ref, unrelated), "assigned to another case")
+    assign(db, staff, ref, colleague)
+    assert_denied(db, ref, moves(db, caseworker, ref, unrelated), "the case assigned to a colleague")
+    assert read_case(db, caseworker, ref, emergency_reason=EMERGENCY, now=NOW).ground == "emergency"
+    assert_denied(db, ref, moves(db, caseworker, ref, unrelated), "after an emergency read")
+
+    # The decider needs no assignment.
+    options = {o.trigger: o.allowed for o in available_triggers(db, decider, ref, now=NOW)}
+    assert options["close_case"] and not options["request_consent"]  # the caseworker's trigger: not the role
+    recorded = record_consent(db, decider, ref, ConsentForm(**FOR_EXIT), now=NOW)
+    assert withdraw_consent(db, decider, ref, recorded.id, "Fel samtycke", now=NOW).version == recorded.version + 1
+
+    # Assigned (by the decider: intake assigns only cases in intake; assigning again changes nothing), the
+    # caseworker moves it on.
+    with pytest.raises(AccessDenied):
+        assign_case(db, intake, ref, caseworker.id, now=NOW)
+    assign(db, staff, ref)
+    assign(db, staff, ref)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Assignment).where(
+            Assignment.staff_id == caseworker.id)) == 2  # this case and the other one
+    calls = moves(db, caseworker, ref, unrelated)
+    assert {o.trigger: o.allowed for o in calls["list"]()}["request_consent"]
+    recorded = calls["record"]()
+    withdrawn = calls["withdraw"]()
+    assert (withdrawn.state, withdrawn.version, withdrawn.seq) == ("investigation", recorded.version + 1, None)
+    fired = calls["fire"]()
+    assert (fired.state, fired.version) == ("awaiting_consent", withdrawn.version + 1)
+    assert verify_log(db)[-1].trigger == "request_consent"
+    # ... and the colleague assigned too; the case stays out of intake's reach.
+    fire_trigger(db, colleague, ref, "consent_refused", {"reason": "Vill inte."}, now=NOW)
+    assert_denied(db, ref, {"fire": lambda: fire_trigger(db, intake, ref, "start_pre_assessment", {}, now=NOW)},
+                  "intake, back in investigation")

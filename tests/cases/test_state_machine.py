@@ -1,11 +1,13 @@
 """The flowchart through the real operations: a Hypothesis state machine against an independent model.
 
 Random triggers fired as random roles with random, sometimes invalid forms, consents recorded and withdrawn,
-and a clock moved on by minutes to years, on a few cases. After every step the database must agree with
-`tests.cases.flow_model` on each case's state, version, deadlines, consents, sharing and open referral
-packets, and the transition log must be exactly the model's entries: gap-free, hash-chained from GENESIS,
-each committing to the form sealed in its case event (unreadable once the case is erased), and free of every
-free-text value, identity number and birth date used.
+caseworkers assigned (or not) to cases, and a clock moved on by minutes to years, on a few cases. There are
+two caseworkers, each with a ground only on the cases assigned to them; intake has one only on cases in
+intake; everyone else but the decider and the retention job is refused for want of a ground. After every
+step the database must agree with `tests.cases.flow_model` on each case's state, version, deadlines,
+consents, sharing, assignments and open referral packets, and the transition log must be exactly the model's
+entries: gap-free, hash-chained from GENESIS, each committing to the form sealed in its case event
+(unreadable once the case is erased), and free of every free-text value, identity number and birth date used.
 
 Bounded: 25 examples of up to 30 steps per database. VIDORO_SOAK=1 runs many more and longer ones.
 """
@@ -36,7 +38,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from cases import (
-    CaseNotFound,
     ConcernForm,
     ConsentForm,
     Database,
@@ -49,9 +50,10 @@ from cases import (
     register_concern,
     withdraw_consent,
 )
+from cases.access import assign_case
 from cases.identity import generate_identity_number
 from cases.keys import KeyDestroyed, MemoryKeyStore
-from cases.models import Case, CaseEvent, Consent, Deadline, ReferralPacket, TransitionLogEntry
+from cases.models import Assignment, Case, CaseEvent, Consent, Deadline, ReferralPacket, TransitionLogEntry
 from tests.cases import flow_model as fm
 from tests.conftest import _truncate
 from workflow import GENESIS, Actor, VidoroError, chain_hash
@@ -147,6 +149,7 @@ class Flow(RuleBasedStateMachine):
     def __init__(self, fresh) -> None:
         super().__init__()
         self.db, self.actors = fresh()
+        self.colleague = add_staff(self.db, "caseworker-2", "Test colleague", "caseworker")
         self.model = fm.FlowModel()
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -182,6 +185,9 @@ class Flow(RuleBasedStateMachine):
             action = data.draw(st.sampled_from(self.next_actions(case)))
             if action == "wait":
                 self.wait_for_a_boundary(data, [case])
+            elif action == "assign":
+                self.attempt_assignment(data, case, data.draw(st.sampled_from(sorted(fm.ASSIGNING_ROLES))),
+                                        "caseworker")
             elif action == "consent":
                 self.record_consents_the_case_needs(data, case)
             elif action == "withdraw":
@@ -191,6 +197,15 @@ class Flow(RuleBasedStateMachine):
                 self.attempt_withdrawal(data, case, consent, data.draw(st.sampled_from(["caseworker", "decider"])))
             elif not self.fire_along(data, case):
                 return
+
+    @precondition(lambda self: self.model.cases)
+    @rule(data=st.data())
+    def assign_a_case(self, data) -> None:
+        """Someone assigns one of the caseworkers (or an account that is none) to a case, at any stage."""
+        case = self.pick_case(data)
+        role = data.draw(st.sampled_from([*sorted(fm.ASSIGNING_ROLES)] * 3 + list(fm.ROLES)))
+        target = data.draw(st.sampled_from(["caseworker", "colleague", "caseworker", "intake"]))
+        self.attempt_assignment(data, case, role, target)
 
     @precondition(lambda self: self.model.cases)
     @rule(data=st.data())
@@ -214,6 +229,13 @@ class Flow(RuleBasedStateMachine):
     # --- actions ---------------------------------------------------------------------------------------
 
     def next_actions(self, case: fm.CaseModel) -> list[str]:
+        actions = self.next_steps(case)
+        caseworkers_turn = any("caseworker" in m.roles for m in fm.moves_from(case.state))
+        if caseworkers_turn and self.actors["caseworker"].id not in case.assigned:
+            return ["assign", *actions]  # mostly the caseworker is assigned before the caseworker's steps
+        return actions
+
+    def next_steps(self, case: fm.CaseModel) -> list[str]:
         if case.state in fm.CONSENT_STATES:
             return ["withdraw", "fire", "wait"]
         waiting = {"pre_assessment": ["open_investigation"], "awaiting_consent": FORWARD[4:7]}.get(case.state, [])
@@ -348,7 +370,7 @@ class Flow(RuleBasedStateMachine):
 
     def ask_what_may_be_fired(self, data, case: fm.CaseModel, role: str) -> None:
         actor, access, ref, _ = self.caller(data, role, case)
-        expected = NotPermitted if not access.actor_ok else CaseNotFound if not access.case_found else None
+        expected = fm.Access(access.actor_ok, access.case_found, access.ground).error()  # no version asked for
         try:
             options = available_triggers(self.db, actor, ref, now=self.now)
         except VidoroError as exc:
@@ -379,8 +401,9 @@ class Flow(RuleBasedStateMachine):
         if role not in fm.CONSENT_ROLES or not access.actor_ok:
             expected = NotPermitted
         else:
-            expected = access.error() or (InvalidConcern if not fm.consent_form_ok(**form) else
-                                          KeyDestroyed if case.state == "erased" else None)
+            # an erased case takes no more records: its key is gone
+            expected = access.error() or (InvalidConcern if not fm.consent_form_ok(**form) or case.state == "erased"
+                                          else None)
         try:
             recorded = record_consent(self.db, actor, ref, ConsentForm(**form), expected_version=version,
                                       now=self.now)
@@ -402,8 +425,8 @@ class Flow(RuleBasedStateMachine):
         elif not reason.strip():
             expected = InvalidConcern
         else:
-            expected = access.error() or (InvalidConcern if not (consent and consent.status == "given") else
-                                          KeyDestroyed if case.state == "erased" else None)
+            expected = access.error() or (InvalidConcern if not (consent and consent.status == "given")
+                                          or case.state == "erased" else None)
         try:
             withdrawn = withdraw_consent(self.db, actor, ref, consent.id if consent else NO_CONSENT, reason,
                                          expected_version=version, now=self.now)
@@ -414,6 +437,18 @@ class Flow(RuleBasedStateMachine):
         entry = self.model.withdraw(case, consent, reason.strip(), actor.id, role, self.now)
         seq = len(self.model.log) if entry else None
         assert (withdrawn.state, withdrawn.version, withdrawn.seq) == (case.state, case.version, seq)
+
+    def attempt_assignment(self, data, case: fm.CaseModel, role: str, target: str) -> None:
+        actor, access, ref, _ = self.caller(data, role, case)
+        assignee = self.colleague if target == "colleague" else self.actors[target]
+        expected = fm.assign_error(role, access, assignee.role == "caseworker")
+        try:
+            assign_case(self.db, actor, ref, assignee.id, now=self.now)
+        except VidoroError as exc:
+            assert type(exc) is expected, f"assigning {target} as {role}: expected {expected}, got {exc!r}"
+            return
+        assert expected is None, f"assigning {target} as {role}: expected {expected.__name__}, but it was assigned"
+        self.model.assign(case, assignee.id)
 
     # --- what the operations are called with ------------------------------------------------------------
 
@@ -430,16 +465,21 @@ class Flow(RuleBasedStateMachine):
         return data.draw(st.sampled_from(list(self.model.cases.values())))  # in order of registration
 
     def caller(self, data, role: str, case: fm.CaseModel | None) -> tuple[Actor, fm.Access, str | None, int | None]:
-        """Mostly the real account on the real case; now and then a wrong account, case or version."""
+        """Mostly the real account on the real case; now and then a wrong account, case or version. A caseworker
+        is now and then the colleague."""
         fault = data.draw(st.sampled_from([None] * 24 + ["actor", "ref", "stale", "current"]))
         actor = self.actors[role]
+        if role == "caseworker" and data.draw(st.sampled_from([False] * 3 + [True])):
+            actor = self.colleague
         if fault == "actor":  # an account acting in a role it does not hold
             actor = Actor(self.actors["intake" if role != "intake" else "decider"].id, role)
         ref = "VO-NOSUCH00" if fault == "ref" else case.ref if case else None
         version = None
         if case is not None and fault in ("stale", "current"):
             version = case.version + data.draw(st.sampled_from([-1, 1])) if fault == "stale" else case.version
-        access = fm.Access(actor_ok=fault != "actor", case_found=fault != "ref", version_ok=fault != "stale")
+        ground = case is None or self.model.has_ground(case, role, actor.id)
+        access = fm.Access(actor_ok=fault != "actor", case_found=fault != "ref", ground=ground,
+                           version_ok=fault != "stale")
         return actor, access, ref, version
 
     def value(self, data, move: fm.Move, name: str, case: fm.CaseModel):
@@ -489,6 +529,9 @@ class Flow(RuleBasedStateMachine):
             log = session.scalars(select(TransitionLogEntry).order_by(TransitionLogEntry.seq)).all()
             events = {e.seq: e for e in session.scalars(select(CaseEvent))}
             packets = session.scalars(select(ReferralPacket)).all()
+            assigned = defaultdict(list)
+            for a in session.scalars(select(Assignment).where(Assignment.ended_at.is_(None))):
+                assigned[a.case_id].append(a.staff_id)
         assert sorted(cases) == sorted(self.model.cases)
         for ref, expected in self.model.cases.items():
             case = cases[ref]
@@ -496,6 +539,7 @@ class Flow(RuleBasedStateMachine):
                 expected.state, expected.version, expected.updated_at, sorted(expected.shared_with),
                 expected.outcome), ref
             assert sorted(running[case.id]) == sorted(expected.deadlines.items()), f"{ref} in {case.state}"
+            assert sorted(assigned[case.id]) == sorted(expected.assigned), f"{ref}: assignments"
             assert consents[case.id] == {
                 (c.id, c.given_by, tuple(sorted(c.purposes)), tuple(sorted(c.recipients)), tuple(sorted(c.data)),
                  c.valid_from, c.valid_until, c.status) for c in expected.consents}, ref
