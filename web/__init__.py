@@ -10,20 +10,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 __all__ = ["create_app"]
 
-# The pages each role sees in the navigation: (endpoint, English label, marked for translation).
+# The pages each role sees in the navigation: (endpoint, label; translated when shown).
 NAV = {
-    "reporter": [("reporter.new_concern", "Register a concern"), ("reporter.my_concerns", "My concerns")],
-    "coordinator": [("overview.statistics", "Overview")],
-    "intake": [("worklist.work_list", "Work list")],
-    "caseworker": [("worklist.work_list", "Work list")],
-    "decider": [("worklist.work_list", "Work list"), ("audit.emergency", "Emergency accesses")],
-    "partner": [("partner.referrals", "Referrals")],
-    "auditor": [("audit.overview", "Verification"), ("audit.transitions", "Transition log"),
-                ("audit.access", "Access log"), ("audit.emergency", "Emergency accesses")],
-    "admin": [("admin.users", "Users")],
+    "reporter": [("reporter.new_concern", _l("Register a concern")), ("reporter.my_concerns", _l("My concerns"))],
+    "coordinator": [("overview.statistics", _l("Overview"))],
+    "intake": [("worklist.work_list", _l("Work list"))],
+    "caseworker": [("worklist.work_list", _l("Work list"))],
+    "decider": [("worklist.work_list", _l("Work list")), ("audit.emergency", _l("Emergency accesses"))],
+    "partner": [("partner.referrals", _l("Referrals"))],
+    "auditor": [("audit.overview", _l("Verification")), ("audit.transitions", _l("Transition log")),
+                ("audit.access", _l("Access log")), ("audit.emergency", _l("Emergency accesses"))],
+    "admin": [("admin.users", _l("Users"))],
 }
 
 

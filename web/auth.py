@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from cases import accounts
 from cases.accounts import Account, SignInRefused, SignInThrottled
@@ -60,8 +61,9 @@ def sign_in():
                 account = accounts.sign_in(current_app.extensions["vidoro.db"], username, password,
                                            request.remote_addr or "unknown")
             except SignInThrottled as exc:
-                errors["username"] = _("Too many failed attempts. Try again in %(minutes)d minutes.",
-                                       minutes=max(1, -(-exc.retry_after // 60)))
+                minutes = max(1, -(-exc.retry_after // 60))
+                errors["username"] = ngettext("Too many failed attempts. Try again in %(num)d minute.",
+                                              "Too many failed attempts. Try again in %(num)d minutes.", minutes)
                 status = 429
             except SignInRefused:
                 errors["password"] = _("Wrong username or password.")

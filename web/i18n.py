@@ -30,6 +30,26 @@ ROLE_LABELS = {
 }
 
 
+CONSENT_STATUS = {
+    "given": lazy_gettext("given"),
+    "refused": lazy_gettext("refused"),
+    "withdrawn": lazy_gettext("withdrawn"),
+    "expired": lazy_gettext("expired"),
+}
+
+
+def words(chart, vocabulary: str, codes) -> str:
+    """Codes of a flowchart vocabulary as their labels in the current language, joined."""
+    known = chart.vocabularies.get(vocabulary, {})
+    if isinstance(codes, str):
+        codes = [codes]
+    return ", ".join(label(known[c]) if c in known else str(c) for c in codes or ())
+
+
+def consent_status(status: str) -> str:
+    return str(CONSENT_STATUS.get(status, status))
+
+
 def locale() -> str:
     return session.get("lang") or "sv"
 
@@ -81,7 +101,8 @@ def init_app(app: Flask) -> None:
         account = current_account()
         items = []
         if account is not None:
-            items = [(endpoint, gettext(text)) for endpoint, text in NAV.get(account.role, [])
+            items = [(endpoint, str(text)) for endpoint, text in NAV.get(account.role, [])
                      if endpoint in app.view_functions]
         return {"account": account, "current_lang": locale(), "nav_items": items, "role_label": role_label,
-                "label": label, "endpoints": app.view_functions, "field_value": field_value}
+                "label": label, "endpoints": app.view_functions, "field_value": field_value, "words": words,
+                "consent_status": consent_status}
