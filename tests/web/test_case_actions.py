@@ -312,7 +312,8 @@ def test_assigning_offers_active_caseworkers_and_refuses_others(client_as, db, s
                                                      "caseworker": staff["caseworker"].id})
     assert done.status_code == 303
     after = text(intake.get(f"/cases/{ref}/assign"))
-    assert "Ingen handläggare är tilldelad" not in after and "ingen annan aktiv handläggare" in after  # Swedish: the default
+    # The page is in Swedish, the default.
+    assert "Ingen handläggare är tilldelad" not in after and "ingen annan aktiv handläggare" in after
 
 
 def test_the_path_picture_marks_the_case_and_is_no_logged_read(client_as, db, staff, adult_number):
