@@ -16,18 +16,16 @@ def test_sign_in_work_list_and_case_page_are_accessible(visitor, db, staff, chil
     person = visitor("decider-1", lang=lang)
     page = person.go("/cases")
     assert page.locator("html").get_attribute("lang") == lang
-    page.get_by_role("link", name=fired.ref).click()
-    person.check()
+    person.submit(page.get_by_role("link", name=fired.ref))
     assert page.get_by_role("heading", level=1).inner_text().endswith(fired.ref)
 
 
 def test_a_wrong_password_is_announced_and_linked_to_its_field(visitor):
     person = visitor()
     page = person.go("/sign-in")
-    page.get_by_label("Användarnamn").fill("intake-1")
-    page.get_by_label("Lösenord", exact=True).fill("not the right one")
-    page.get_by_role("button", name="Logga in").click()
-    person.check()
+    page.locator("#field-username").fill("intake-1")
+    page.locator("#field-password").fill("not the right one")
+    person.submit(page.locator("main form button[type=submit]"))
     summary = page.get_by_role("alert")
     assert summary.is_visible()
     summary.get_by_role("link").first.click()
