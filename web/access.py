@@ -72,8 +72,7 @@ def _guard():
         return None  # no such route, or not this method: Flask answers 404 or 405
     view = current_app.view_functions[request.endpoint]
     if request.endpoint == "static" or getattr(view, "vidoro_public", False):
-        current_account()
-        return None
+        return None  # the account is loaded only if the page shows it (templates ask for it)
     roles = getattr(view, "vidoro_roles", None)
     if roles is None:
         abort(404)  # a view nobody declared access for does not exist
