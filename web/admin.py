@@ -24,7 +24,7 @@ from cases.administration import (
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from web.access import current_account, page
-from web.i18n import label, locale, role_label
+from web.i18n import error_text, label, role_label
 
 __all__ = ["bp"]
 
@@ -66,7 +66,7 @@ def new_user():
                                values["role"], unit=values["unit"] if values["role"] == "partner" else None,
                                password=password)
             except (InvalidConcern, InvalidPassword) as exc:
-                errors[getattr(exc, "field", "password")] = _problem(exc)
+                errors[getattr(exc, "field", "password")] = error_text(exc, "password", "lösenord")
             except NotPermitted:
                 abort(403)
             else:
@@ -103,7 +103,7 @@ def _switch(username: str, change):
     try:
         change(_db(), username, by=current_account().actor)
     except InvalidConcern as exc:
-        return _users_page(_problem(exc), 400)
+        return _users_page(error_text(exc, "password", "lösenord"), 400)
     except NotPermitted:
         abort(403)
     return None
@@ -128,7 +128,7 @@ def role(username: str):
                 staff.set_role(_db(), username, values["role"], by=current_account().actor,
                                unit=values["unit"] if values["role"] == "partner" else None)
             except InvalidConcern as exc:
-                errors["unit" if exc.field == "unit" else "role"] = _problem(exc)
+                errors["unit" if exc.field == "unit" else "role"] = error_text(exc, "password", "lösenord")
             except NotPermitted:
                 abort(403)
             else:
@@ -152,7 +152,7 @@ def password(username: str):
         try:
             reset_password(_db(), current_account().actor, username, new)
         except InvalidPassword as exc:
-            errors["password"] = _problem(exc)
+            errors["password"] = error_text(exc, "password", "lösenord")
         except NotPermitted:
             abort(403)
         else:
@@ -190,12 +190,3 @@ def _choices() -> dict:
 def _labels() -> dict[str, str]:
     return {"username": _("Username"), "display_name": _("Name"), "role": _("Role"), "unit": _("Unit"),
             "password": _("Password"), "password_repeat": _("Repeat the password")}
-
-
-def _problem(exc) -> str:
-    """An error of `cases` in the visitor's language, without the field name it starts with."""
-    text = exc.text(locale())
-    for prefix in (f"{getattr(exc, 'field', '')}: ", "password: ", "lösenord: "):
-        if text.startswith(prefix):
-            return text[len(prefix):]
-    return text

@@ -28,7 +28,7 @@ from cases.flowcharts import current_engine
 from cases.keys import KeyMaterialError
 from cases.signing import LogSigner
 from web.access import current_account, page
-from web.i18n import label, locale
+from web.i18n import error_text, label, locale
 
 __all__ = ["LAST_VERIFICATION", "bp"]
 
@@ -155,7 +155,7 @@ def _log_page(template: str, listing, kinds: list[tuple[str, str]], **context):
         try:
             result = listing(current_app.extensions["vidoro.db"], current_account().actor, wanted, page=number)
         except InvalidConcern as exc:
-            errors[{"until": "to"}.get(exc.field, exc.field)] = _problem(exc)
+            errors[{"until": "to"}.get(exc.field, exc.field)] = error_text(exc)
     shown = {name: value for name, value in values.items() if value}
     return render_template(template, values=values, errors=errors, result=result, kinds=kinds, shown=shown,
                            kind_labels=dict(kinds), labels=_filter_labels(), **context), 400 if errors else 200
@@ -195,13 +195,6 @@ def _trigger_label(chart, trigger: str) -> str:
         if transition.trigger == trigger:
             return label(transition.label)
     return trigger
-
-
-def _problem(exc) -> str:
-    """An error of `cases` in the visitor's language, without the field name it starts with."""
-    text = exc.text(locale())
-    prefix = f"{getattr(exc, 'field', '')}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 # --- emergency access reviews --------------------------------------------------------------------------------

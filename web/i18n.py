@@ -14,7 +14,7 @@ from flask_babel import gettext, lazy_gettext
 
 from web.access import current_account
 
-__all__ = ["init_app", "label", "local_time", "locale", "role_label"]
+__all__ = ["error_text", "init_app", "label", "local_time", "locale", "role_label"]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -81,6 +81,16 @@ def field_value(chart, name: str, value) -> str:
     if isinstance(value, list | tuple | set | frozenset):
         return ", ".join(one(v) for v in value)
     return one(value)
+
+
+def error_text(exc, *prefixes: str) -> str:
+    """A refusal from `cases` in the visitor's language, without the field name (or the other `prefixes`)
+    its text starts with: on a page it stands next to that field already."""
+    text = exc.text(locale())
+    field = getattr(exc, "field", None)
+    for start in ((f"{field}: ",) if field else ()) + tuple(f"{p}: " for p in prefixes):
+        text = text.removeprefix(start)
+    return text
 
 
 def local_time(moment, pattern: str = "%Y-%m-%d %H:%M") -> str:

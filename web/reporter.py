@@ -21,7 +21,7 @@ from cases.feedback import ALREADY_RUNNING, NOT_OPENED, OPENED, RECEIVED, concer
 from cases.flowcharts import current_engine
 from web.access import current_account, page
 from web.clock import now
-from web.i18n import label, locale
+from web.i18n import error_text, label
 
 __all__ = ["bp"]
 
@@ -129,8 +129,6 @@ def _form(values: dict, timezone: str) -> tuple[ConcernForm | None, dict[str, st
 
 
 def _problem(exc, prefix: str) -> str:
-    """The refusal's own words (it carries both languages), without the field name it starts with."""
-    text = exc.text(locale())
-    for start in (f"{prefix}: ", "ogiltigt id-nummer: "):
-        text = text.removeprefix(start)
+    """The refusal's own words (it carries both languages), without the field name, as a sentence."""
+    text = error_text(exc, prefix, "ogiltigt id-nummer")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
