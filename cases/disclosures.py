@@ -32,6 +32,7 @@ __all__ = [
     "decide_requested_disclosure",
     "disclose_with_consent",
     "read_referral",
+    "referral_decision",
     "request_disclosure",
 ]
 
@@ -80,19 +81,27 @@ def read_referral(db: Database, partner: Actor, packet_id: str, *, now: datetime
         if packet is None:
             raise CaseNotFound(f"referral {packet_id}")
         case = _case(session, packet.case_id)
-        recipient, key = staff.unit or "", None
-        if partner.role != "partner" or recipient not in packet.recipients:
-            decision = Decision(False, None, (Refusal("not_a_recipient", {"recipient": recipient or partner.role}),))
-        elif packet.closed_at is not None:
-            decision = Decision(False, None, (Refusal("referral_closed", {"purpose": packet.purpose}),))
-        else:
-            key = case_key(db, case)
-            decision = _decide(session, case, key, partner, recipient, packet.purpose, packet.data_categories, now)
-            if decision.allowed:
-                decision = Decision(True, "referral")
+        recipient = staff.unit or ""
+        decision, key = referral_decision(db, session, staff, partner, packet, case, now)
         result = _conclude(session, case, key, partner, decision, recipient, packet.purpose,
                            packet.data_categories, now, extra={"packet": packet.id})
     return _raise_or_return(result)
+
+
+def referral_decision(db: Database, session: Session, staff: Staff, partner: Actor, packet: ReferralPacket,
+                      case: Case, now: datetime) -> tuple[Decision, CaseKey | None]:
+    """Whether `partner` may read `packet` now, and the case key if it had to be opened to decide.
+
+    The one decision for reading a packet and for listing it (`cases.referrals`): a listed recipient, the
+    packet still open, and the consents in force covering it (or the legal basis it was released on)."""
+    recipient = staff.unit or ""
+    if partner.role != "partner" or recipient not in packet.recipients:
+        return Decision(False, None, (Refusal("not_a_recipient", {"recipient": recipient or partner.role}),)), None
+    if packet.closed_at is not None:
+        return Decision(False, None, (Refusal("referral_closed", {"purpose": packet.purpose}),)), None
+    key = case_key(db, case)
+    decision = _decide(session, case, key, partner, recipient, packet.purpose, packet.data_categories, now)
+    return (Decision(True, "referral") if decision.allowed else decision), key
 
 
 def disclose_with_consent(

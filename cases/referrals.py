@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from cases.db import Database
-from cases.disclosures import _decide
-from cases.models import Case, ReferralPacket, Staff
-from cases.operations import case_key, require_staff, utcnow
-from workflow import Actor, Refusal
-from workflow.disclosure import Decision
+from cases.disclosures import referral_decision
+from cases.models import Case, ReferralPacket
+from cases.operations import require_staff, utcnow
+from workflow import Actor
 
-__all__ = ["SharedReferral", "referral_decision", "shared_referrals"]
+__all__ = ["SharedReferral", "shared_referrals"]
 
 
 @dataclass(frozen=True)
@@ -48,20 +47,7 @@ def shared_referrals(db: Database, partner: Actor, *, now: datetime | None = Non
         for packet, case in rows:
             if staff.unit not in packet.recipients:
                 continue  # not shared with this unit: decided without opening the case
-            if referral_decision(db, session, staff, partner, packet, case, now).allowed:
+            if referral_decision(db, session, staff, partner, packet, case, now)[0].allowed:
                 listed.append(SharedReferral(packet.id, case.ref, packet.purpose, tuple(packet.data_categories),
                                              packet.created_at))
         return tuple(listed)
-
-
-def referral_decision(db: Database, session: Session, staff: Staff, partner: Actor, packet: ReferralPacket,
-                      case: Case, now: datetime) -> Decision:
-    """Whether `partner` may read `packet` now: the decision `cases.disclosures.read_referral` takes."""
-    recipient = staff.unit or ""
-    if partner.role != "partner" or recipient not in packet.recipients:
-        return Decision(False, None, (Refusal("not_a_recipient", {"recipient": recipient or partner.role}),))
-    if packet.closed_at is not None:
-        return Decision(False, None, (Refusal("referral_closed", {"purpose": packet.purpose}),))
-    decision = _decide(session, case, case_key(db, case), partner, recipient, packet.purpose,
-                       packet.data_categories, now)
-    return Decision(True, "referral") if decision.allowed else decision
