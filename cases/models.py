@@ -33,6 +33,7 @@ __all__ = [
     "NO_DEADLINE",
     "AccessLogEntry",
     "AccessLogNode",
+    "ApiToken",
     "Assignment",
     "Base",
     "Case",
@@ -43,6 +44,7 @@ __all__ = [
     "Disclosure",
     "EmergencyAccess",
     "FlowchartVersion",
+    "IdempotencyRecord",
     "Person",
     "ReferralPacket",
     "SignInAttempt",
@@ -120,6 +122,36 @@ class SignInAttempt(Base):
         Index("ix_sign_in_attempts_username_at", "username", "at"),
         Index("ix_sign_in_attempts_address_at", "address", "at"),
     )
+
+
+class ApiToken(Base):
+    """A personal API token: stored by the SHA-256 of its secret, with an expiry; it acts in its owner's role."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a request sent with an Idempotency-Key, written in the transaction of its change.
+
+    Holds a keyed hash of the request, never the request, and an answer without personal data.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    answer: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Person(Base):
