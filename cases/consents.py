@@ -12,6 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,9 +22,21 @@ from cases.errors import InvalidConcern, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version
 from cases.keys import KeyDestroyed
 from cases.models import Consent
-from cases.operations import apply_outcome, bump, case_facts, load_case, require_ground, require_staff, utcnow
+from cases.operations import (
+    apply_outcome,
+    bump,
+    case_facts,
+    load_case,
+    require_ground,
+    require_staff,
+    settled,
+    utcnow,
+)
 from cases.vault import CaseKey
 from workflow import Actor
+
+if TYPE_CHECKING:
+    from cases.idempotency import Claim
 from workflow.fields import MAX_TEXT
 
 __all__ = ["CONSENT_ROLES", "ConsentForm", "ConsentRecorded", "Withdrawn", "record_consent", "withdraw_consent"]
@@ -65,14 +78,17 @@ class Withdrawn:
 
 def record_consent(
     db: Database, actor: Actor, ref: str, form: ConsentForm, *, expected_version: int | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, claim: Claim | None = None,
 ) -> ConsentRecorded:
-    """Record a given or refused consent on case `ref`."""
+    """Record a given or refused consent on case `ref` (with a `claim`, its answer is kept in the same
+    transaction: `cases.idempotency`)."""
     now = now or utcnow()
     _check_role(actor, "record a consent")
     try:
         with db.write() as session:
             require_staff(session, actor)
+            if claim is not None:
+                claim.hold(session, now)
             case = load_case(session, ref, for_update=True)
             require_ground(session, actor, case)
             _check_version(ref, expected_version, case.version)
@@ -90,14 +106,14 @@ def record_consent(
             )
             session.add(consent)
             bump(session, case, now)
-            return ConsentRecorded(consent.id, case.version)
+            return settled(session, claim, ConsentRecorded(consent.id, case.version))
     except StaleDataError:
         raise StaleCase(ref, expected_version, None) from None
 
 
 def withdraw_consent(
     db: Database, actor: Actor, ref: str, consent_id: str, reason: str, *,
-    expected_version: int | None = None, now: datetime | None = None,
+    expected_version: int | None = None, now: datetime | None = None, claim: Claim | None = None,
 ) -> Withdrawn:
     """Withdraw a consent now; sharing that rested on it stops and the case moves on as the flowchart says."""
     now = now or utcnow()
@@ -108,6 +124,8 @@ def withdraw_consent(
     try:
         with db.write() as session:
             require_staff(session, actor)
+            if claim is not None:
+                claim.hold(session, now)
             case = load_case(session, ref, for_update=True)
             require_ground(session, actor, case)
             _check_version(ref, expected_version, case.version)
@@ -132,7 +150,8 @@ def withdraw_consent(
                 seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
             else:
                 bump(session, case, now)
-            return Withdrawn(consent.id, case.state, case.version, seq)
+            session.flush()
+            return settled(session, claim, Withdrawn(consent.id, case.state, case.version, seq))
     except StaleDataError:
         raise StaleCase(ref, expected_version, None) from None
 

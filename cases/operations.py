@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -31,6 +31,9 @@ from cases.models import NO_DEADLINE, Case, CaseEvent, Consent, Deadline, Person
 from cases.vault import CaseKey
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
 
+if TYPE_CHECKING:
+    from cases.idempotency import Claim
+
 __all__ = [
     "Fired",
     "apply_outcome",
@@ -43,6 +46,7 @@ __all__ = [
     "load_case",
     "register_concern",
     "require_staff",
+    "settled",
 ]
 
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -69,16 +73,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: datetime | None = None) -> Fired:
+def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: datetime | None = None,
+                     claim: Claim | None = None) -> Fired:
     """Register a reporter's concern as a new case in the flowchart's initial state.
 
     The person's identity number is looked up by its blind index: `Fired.existing` names the cases already
-    open about the same person, without decrypting anything.
+    open about the same person, without decrypting anything. With a `claim` (`cases.idempotency`), the
+    answer is kept with the new case, in the same transaction.
     """
     now = now or utcnow()
     case_id, person_id = str(uuid.uuid4()), str(uuid.uuid4())
     with db.write() as session:
         require_staff(session, actor)
+        if claim is not None:
+            claim.hold(session, now)
         engine = pin_current(session, now)
         concern = check_concern(engine.chart, form, now)
         index = db.vault.blind_index(concern.identity_number) if concern.identity_number else None
@@ -108,7 +116,7 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         session.add_all([person, case])
         session.flush()
         seq = _write(session, key, case, outcome, now, {}, salt)
-        return Fired(ref, case.state, case.version, seq, existing=existing)
+        return settled(session, claim, Fired(ref, case.state, case.version, seq, existing=existing))
 
 
 def _open_cases_of(session: Session, engine: Engine, index: str) -> tuple[str, ...]:
@@ -132,13 +140,19 @@ def fire_trigger(
     *,
     expected_version: int | None = None,
     now: datetime | None = None,
+    claim: Claim | None = None,
 ) -> Fired:
-    """Fire `trigger` on case `ref` as `actor`, or raise without writing anything."""
+    """Fire `trigger` on case `ref` as `actor`, or raise without writing anything.
+
+    With a `claim` (`cases.idempotency`), its key is held first and the answer kept last, in this transaction.
+    """
     now = now or utcnow()
     current: int | None = None
     try:
         with db.write() as session:
             require_staff(session, actor)
+            if claim is not None:
+                claim.hold(session, now)
             case = load_case(session, ref, for_update=True)
             current = case.version
             require_ground(session, actor, case)
@@ -152,7 +166,8 @@ def fire_trigger(
             # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
             key = key or CaseKey(case.id, secrets.token_bytes(32))
             seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
-            return Fired(ref, case.state, case.version, seq, outcome.warnings)
+            session.flush()  # the new version, for the answer
+            return settled(session, claim, Fired(ref, case.state, case.version, seq, outcome.warnings))
     except StaleDataError:
         raise StaleCase(ref, expected_version if expected_version is not None else current, None) from None
 
@@ -172,6 +187,13 @@ def available_triggers(
 
 
 # --- shared by the operations in this package -------------------------------------------------------------
+
+
+def settled(session: Session, claim: Claim | None, result):
+    """`result`, its answer kept first when the operation was given a claim (`cases.idempotency`)."""
+    if claim is not None:
+        claim.settle(session, result)
+    return result
 
 
 def require_staff(session: Session, actor: Actor) -> Staff:

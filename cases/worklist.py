@@ -46,9 +46,10 @@ class WorkList:
     has_next: bool  # no total: counting 100,000 cases on every view costs more than the page itself
 
 
-def work_list(db: Database, actor: Actor, *, today: date, state: str | None = None, page: int = 1,
-              per_page: int = PER_PAGE) -> WorkList:
-    """A page of the actor's cases, the nearest running deadline first, overdue ones marked."""
+def work_list(db: Database, actor: Actor, *, today: date, state: str | None = None, due_by: date | None = None,
+              page: int = 1, per_page: int = PER_PAGE) -> WorkList:
+    """A page of the actor's cases, the nearest running deadline first, overdue ones marked; `due_by` keeps
+    the cases whose first running deadline falls on or before that day (overdue ones included)."""
     if actor.role not in ("intake", "caseworker", "decider"):
         raise NotPermitted("see a work list", actor.role)
     page = max(1, page)
@@ -58,6 +59,8 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
                                 Case.next_due_on), actor)
         if state:
             query = query.where(Case.state == state)
+        if due_by is not None:
+            query = query.where(Case.next_due_on <= min(due_by, date.fromordinal(NO_DEADLINE.toordinal() - 1)))
         rows = session.execute(query.order_by(Case.next_due_on, Case.received_at, Case.ref)
                                .limit(per_page + 1).offset((page - 1) * per_page)).all()
     soon = date.fromordinal(today.toordinal() + SOON_DAYS)
