@@ -10,6 +10,7 @@ from cases.forms import ConcernForm
 from cases.identity import IdentityNumber, parse_identity_number
 from cases.operations import Fired, available_triggers, fire_trigger, register_concern
 from cases.staff import add_staff
+from cases.tokens import TokenRefused, authenticate_token, create_token, list_tokens, revoke_token
 
 __all__ = [
     "CaseNotFound",
@@ -22,11 +23,16 @@ __all__ = [
     "InvalidIdentityNumber",
     "NotPermitted",
     "StaleCase",
+    "TokenRefused",
     "add_staff",
+    "authenticate_token",
     "available_triggers",
+    "create_token",
     "fire_trigger",
+    "list_tokens",
     "parse_identity_number",
     "record_consent",
     "register_concern",
+    "revoke_token",
     "withdraw_consent",
 ]

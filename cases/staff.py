@@ -13,6 +13,7 @@ from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.models import Staff
+from cases.tokens import revoke_all_tokens
 from workflow import Actor
 
 __all__ = ["add_staff", "disable_staff", "enable_staff", "list_staff", "set_role"]
@@ -56,7 +57,7 @@ def _check_admin(session, by: Actor | None) -> None:
 
 
 def disable_staff(db: Database, username: str, *, by: Actor | None) -> None:
-    """Disable an account and sign it out everywhere at once; its history stays."""
+    """Disable an account, sign it out everywhere and revoke its API tokens at once; its history stays."""
     with db.write() as session:
         _check_admin(session, by)
         staff = _existing(session, username)
@@ -65,6 +66,7 @@ def disable_staff(db: Database, username: str, *, by: Actor | None) -> None:
                                  "du kan inte stänga av ditt eget konto")
         staff.active = False
         end_all_sessions(session, staff.id)
+        revoke_all_tokens(session, staff.id, datetime.now(UTC))
 
 
 def enable_staff(db: Database, username: str, *, by: Actor | None) -> None:
@@ -74,7 +76,8 @@ def enable_staff(db: Database, username: str, *, by: Actor | None) -> None:
 
 
 def set_role(db: Database, username: str, role: str, *, by: Actor | None, unit: str | None = None) -> None:
-    """Give an account another role; its sessions end so that the new role applies from the next sign-in."""
+    """Give an account another role; its sessions end and its API tokens are revoked, so that the new role
+    applies from the next sign-in and no token made under the old role outlives it."""
     chart = current_engine().chart
     if role not in chart.roles or role == "system":
         raise InvalidConcern("role", "unknown role", "okänd roll")
@@ -90,6 +93,7 @@ def set_role(db: Database, username: str, role: str, *, by: Actor | None, unit: 
         staff.unit = unit if role == "partner" else (None if staff.role == "partner" else staff.unit)
         staff.role = role
         end_all_sessions(session, staff.id)
+        revoke_all_tokens(session, staff.id, datetime.now(UTC))
 
 
 def _existing(session, username: str) -> Staff:
