@@ -31,15 +31,16 @@ NAV = {
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: configuration from defaults, VIDORO_* variables, then `config`."""
     from flask_babel import Babel
+    from flask_openapi3 import OpenAPI
     from flask_wtf.csrf import CSRFProtect
 
     from cases import Database
     from cases.keys import FileKeyStore
-    from web import access, errors, health, i18n, security
+    from web import access, api, errors, health, i18n, security
     from web.config import load_config
 
     settings = load_config(config)
-    app = Flask(__name__, instance_path=str(settings["VIDORO_HOME"]))
+    app = OpenAPI(__name__, instance_path=str(settings["VIDORO_HOME"]), **api.openapi_settings())
     app.config.update(settings)
     keys = FileKeyStore(app.config["VIDORO_KEYS"])  # missing or broken keys stop the app here, not later
     app.extensions["vidoro.db"] = Database(app.config["VIDORO_DATABASE_URL"], keys=keys)
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     health.init_app(app)
     _register_pages(app)
+    api.init_app(app)
     return app
 
 

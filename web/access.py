@@ -73,6 +73,8 @@ def _guard():
     view = current_app.view_functions[request.endpoint]
     if request.endpoint == "static" or getattr(view, "vidoro_public", False):
         return None  # the account is loaded only if the page shows it (templates ask for it)
+    if getattr(view, "vidoro_api", None) is not None:
+        return None  # the API authenticates by token, never by this session (web.api)
     roles = getattr(view, "vidoro_roles", None)
     if roles is None:
         abort(404)  # a view nobody declared access for does not exist

@@ -62,13 +62,31 @@ EXPECTED = {
     ("GET", "/account/tokens"): STAFF,
     ("POST", "/account/tokens"): STAFF,
     ("POST", "/account/tokens/<token_id>/revoke"): STAFF,
+    # The JSON API: a browser's session opens none of it (a token does: tests/web/test_api.py), only its
+    # description is public.
+    ("GET", "/api/v1/openapi.json"): EVERYONE,
+    ("POST", "/api/v1/cases"): frozenset(),
+    ("GET", "/api/v1/cases"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/triggers"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/transitions"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/consents"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/consents/<consent_id>/withdrawal"): frozenset(),
+    ("GET", "/api/v1/referrals"): frozenset(),
+    ("GET", "/api/v1/referrals/<packet_id>"): frozenset(),
+    ("GET", "/api/v1/logs/<log>/checkpoint"): frozenset(),
+    ("GET", "/api/v1/logs/<log>/proofs/inclusion"): frozenset(),
+    ("GET", "/api/v1/logs/<log>/proofs/consistency"): frozenset(),
+    ("GET", "/api/v1/me"): frozenset(),
+    ("GET", "/api/v1/tokens"): frozenset(),
+    ("DELETE", "/api/v1/tokens/<token_id>"): frozenset(),
 }
 
 
 def _url(rule: str, ref: str) -> str:
     values = {"<ref>": ref, "<trigger>": "no-such-trigger", "<consent_id>": "00000000-0000-0000-0000-000000000000",
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
-              "<token_id>": "00000000-0000-0000-0000-000000000000"}
+              "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

@@ -1,0 +1,426 @@
+"""The JSON API (issue 6): every operation as every role, safe retries, conflicts, problem details, tokens.
+
+Every answer checked here is also checked against the schema the OpenAPI document gives for its status and
+media type, so the document and the server cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import jsonschema_rs
+import pytest
+from sqlalchemy import func, select
+
+from cases.checkpoints import issue_checkpoint
+from cases.demo import PATHS, drive
+from cases.identity import generate_identity_number
+from cases.models import Consent, IdempotencyRecord, ReferralPacket, TransitionLogEntry
+from cases.signing import LogSigner
+from cases.tokens import create_token, revoke_token
+from tests.web.conftest import STAFF_ROLES
+
+API = "/api/v1"
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def api(app, staff):
+    """A test client and one personal API token per staff role (accounts `<role>-1`)."""
+    db = app.extensions["vidoro.db"]
+    tokens = {role: create_token(db, staff[role], "tests").secret for role in STAFF_ROLES}
+    document = app.test_client().get(f"{API}/openapi.json").get_json()
+    return Api(app.test_client(), tokens, document)
+
+
+class Api:
+    def __init__(self, client, tokens, document) -> None:
+        self.client, self.tokens, self.document = client, tokens, document
+
+    def __call__(self, method: str, path: str, role: str | None, *, json=None, key: str | None = None,
+                 operation: tuple[str, str] | None = None, **headers):
+        if role is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        response = self.client.open(f"{API}{path}", method=method, json=json, headers=headers)
+        if operation is not None:
+            self.conforms(response, *operation)
+        return response
+
+    def conforms(self, response, path: str, method: str) -> None:
+        """The answer is one the document declares for this operation: status, media type and schema."""
+        declared = self.document["paths"][f"{API}{path}"][method.lower()]["responses"]
+        assert str(response.status_code) in declared, (response.status_code, response.get_data(as_text=True))
+        content = declared[str(response.status_code)].get("content")
+        if content is None:
+            assert not response.get_data()
+            return
+        assert response.mimetype in content, (response.mimetype, list(content))
+        schema = {**content[response.mimetype]["schema"], "components": self.document["components"]}
+        jsonschema_rs.validator_for(schema).validate(response.get_json())
+
+
+def key() -> str:
+    return str(uuid.uuid4())
+
+
+def concern(**extra) -> dict:
+    number = generate_identity_number(date(2012, 5, 17), 238)
+    return {"concern": "Eleven har slutat komma till skolan.", "reporter_org": "school", "identity_number": number,
+            **extra}
+
+
+def registered(api) -> str:
+    answer = api("POST", "/cases", "reporter", json=concern(), key=key())
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["ref"]
+
+
+def log_size(db) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(TransitionLogEntry))
+
+
+def case_in(db, staff, state: str) -> str:
+    """A case taken to `state` by the real operations (as the demo does), its caseworker `caseworker-1`."""
+    child, steps = PATHS[state]
+    start = datetime.now(UTC) - timedelta(days=sum(s.days_later for s in steps) + 10)
+    born = start.date() - timedelta(days=365 * (14 if child else 20))
+    from cases import ConcernForm, register_concern
+
+    ref = register_concern(db, staff["reporter"], ConcernForm(
+        concern="Eleven har slutat komma till skolan.", reporter_org="school",
+        identity_number=generate_identity_number(born, 17), received_at=start), now=start).ref
+    drive(db, staff, ref, steps, start)
+    return ref
+
+
+# --- the document ---------------------------------------------------------------------------------------------
+
+
+def test_the_document_is_openapi_3_1_with_every_operation_described(api):
+    doc = api.document
+    assert doc["openapi"] == "3.1.0"
+    bearer = doc["components"]["securitySchemes"]["bearer"]
+    assert (bearer["type"], bearer["scheme"]) == ("http", "bearer")
+    operations = {(path, method): op for path, item in doc["paths"].items() for method, op in item.items()}
+    assert {op["operationId"] for op in operations.values()} == set(EXPECTED)
+    for (path, method), op in operations.items():
+        assert op["security"] == [{"bearer": []}], path
+        assert {"401", "403", "422"} <= set(op["responses"]), (path, method)
+        for status, answer in op["responses"].items():
+            if status.startswith(("4", "5")):
+                assert answer["content"] == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            elif status != "204":
+                assert "$ref" in answer["content"]["application/json"]["schema"], (path, method, status)
+        if method == "post":
+            assert "$ref" in op["requestBody"]["content"]["application/json"]["schema"]
+            assert any(p["name"] == "Idempotency-Key" and p["required"] for p in op["parameters"]), path
+
+
+def test_the_document_is_public_and_names_the_flowcharts_codes(app):
+    doc = app.test_client().get(f"{API}/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    assert "assess_protection" in schemas["TransitionRequest"]["properties"]["trigger"]["enum"]
+    assert schemas["TransitionRequest"]["additionalProperties"] is False
+    assert "school" in schemas["ConcernRequest"]["properties"]["reporter_org"]["enum"]
+
+
+# --- every operation as every role ------------------------------------------------------------------------------
+
+
+def table(allowed: dict[str, int], others: int = 403) -> dict[str, int]:
+    return {role: allowed.get(role, others) for role in STAFF_ROLES}
+
+
+EVERYONE = table({}, others=200)
+EXPECTED = {
+    "registerConcern": table({"reporter": 201, "intake": 201, "caseworker": 201}),
+    "listCases": table({"intake": 200, "caseworker": 200, "decider": 200}),
+    "readCase": table({"intake": 200, "caseworker": 404, "decider": 200}),  # 404: no ground, as if not there
+    "listTriggers": table({"intake": 200, "caseworker": 404, "decider": 200}),
+    "fireTrigger": table({"intake": 200, "caseworker": 404}),  # the decider may see it but not fire this one
+    "recordConsent": table({"caseworker": 201, "decider": 201}),
+    "withdrawConsent": table({"caseworker": 200, "decider": 200}),
+    "listReferrals": table({"partner": 200}),
+    "readReferral": table({"partner": 200}),
+    "latestCheckpoint": table({"auditor": 200}),
+    "inclusionProof": table({"auditor": 200}),
+    "consistencyProof": table({"auditor": 200}),
+    "me": EVERYONE,
+    "listTokens": EVERYONE,
+    "revokeToken": table({}, others=204),
+}
+
+
+def request_for(operation: str, role: str, api, app, staff, tmp_path):
+    """(method, path template, concrete path, body, needs key) for `operation`, on fresh data for `role`."""
+    db = app.extensions["vidoro.db"]
+    if operation == "registerConcern":
+        return "POST", "/cases", "/cases", concern(), True
+    if operation == "listCases":
+        return "GET", "/cases", "/cases?per_page=10", None, False
+    if operation in ("readCase", "listTriggers", "fireTrigger"):
+        ref = registered(api)
+        if operation == "fireTrigger":
+            body = {"trigger": "assess_protection", "expected_version": 1}
+            return "POST", "/cases/{ref}/transitions", f"/cases/{ref}/transitions", body, True
+        suffix = "/triggers" if operation == "listTriggers" else ""
+        return "GET", "/cases/{ref}" + suffix, f"/cases/{ref}{suffix}", None, False
+    if operation in ("recordConsent", "withdrawConsent"):
+        ref = case_in(db, staff, "sig")
+        with db.read() as session:
+            consent = session.scalars(select(Consent).where(Consent.status == "given")
+                                      .order_by(Consent.recorded_at.desc())).first()
+            version = api("GET", f"/cases/{ref}/triggers", "decider").get_json()["version"]
+        if operation == "withdrawConsent":
+            return ("POST", "/cases/{ref}/consents/{consent_id}/withdrawal",
+                    f"/cases/{ref}/consents/{consent.id}/withdrawal",
+                    {"expected_version": version, "reason": "Vill inte längre."}, True)
+        body = {"expected_version": version, "given_by": "subject", "purposes": ["sig"],
+                "recipients": ["police", "school"], "data_categories": ["identity"], "method": "written",
+                "evidence": "Skriftligt samtycke.", "valid_from": date.today().isoformat()}
+        return "POST", "/cases/{ref}/consents", f"/cases/{ref}/consents", body, True
+    if operation in ("listReferrals", "readReferral"):
+        case_in(db, staff, "sig")
+        with db.read() as session:
+            packet = session.scalars(select(ReferralPacket.id)).first()
+        if operation == "listReferrals":
+            return "GET", "/referrals", "/referrals", None, False
+        return "GET", "/referrals/{packet_id}", f"/referrals/{packet}", None, False
+    if operation in ("latestCheckpoint", "inclusionProof", "consistencyProof"):
+        registered(api)
+        registered(api)
+        issue_checkpoint(db, LogSigner.create(tmp_path / f"signing-{role}"), "transitions")
+        if operation == "latestCheckpoint":
+            return "GET", "/logs/{log}/checkpoint", "/logs/transitions/checkpoint", None, False
+        if operation == "inclusionProof":
+            return "GET", "/logs/{log}/proofs/inclusion", "/logs/transitions/proofs/inclusion?entry=1", None, False
+        return "GET", "/logs/{log}/proofs/consistency", "/logs/transitions/proofs/consistency?from=1", None, False
+    if operation == "me":
+        return "GET", "/me", "/me", None, False
+    if operation == "listTokens":
+        return "GET", "/tokens", "/tokens", None, False
+    assert operation == "revokeToken"
+    spare = create_token(db, staff[role], "spare")
+    return "DELETE", "/tokens/{token_id}", f"/tokens/{spare.id}", None, False
+
+
+@pytest.mark.parametrize("operation", EXPECTED)
+def test_every_operation_as_every_role(api, app, staff, tmp_path, operation):
+    got = {}
+    for role in STAFF_ROLES:
+        method, template, path, body, needs_key = request_for(operation, role, api, app, staff, tmp_path)
+        answer = api(method, path, role, json=body, key=key() if needs_key else None, operation=(template, method))
+        got[role] = answer.status_code
+        assert api(method, path, None, json=body, key=key() if needs_key else None).status_code == 401
+    assert got == EXPECTED[operation]
+
+
+# --- safe retries and conflicts ----------------------------------------------------------------------------------
+
+
+def test_a_repeated_request_makes_exactly_one_transition(api, app):
+    db = app.extensions["vidoro.db"]
+    ref, retry = registered(api), key()
+    before = log_size(db)
+    body = {"trigger": "assess_protection", "expected_version": 1}
+    first = api("POST", f"/cases/{ref}/transitions", "intake", json=body, key=retry)
+    again = [api("POST", f"/cases/{ref}/transitions", "intake", json=body, key=retry) for _ in range(3)]
+    assert first.status_code == 200 and "Idempotency-Replayed" not in first.headers
+    assert all(a.status_code == 200 and a.get_json() == first.get_json() for a in again)
+    assert all(a.headers["Idempotency-Replayed"] == "true" for a in again)
+    assert log_size(db) == before + 1
+    assert first.get_json()["version"] == 2 and first.get_json()["state"] == "protection_assessment"
+
+
+def test_a_repeated_registration_makes_one_case(api, app):
+    db = app.extensions["vidoro.db"]
+    retry, body = key(), concern()
+    answers = [api("POST", "/cases", "reporter", json=body, key=retry) for _ in range(3)]
+    assert {a.get_json()["ref"] for a in answers} == {answers[0].get_json()["ref"]}
+    assert log_size(db) == 1
+
+
+def test_the_same_key_for_another_request_is_refused(api, app):
+    db = app.extensions["vidoro.db"]
+    retry = key()
+    assert api("POST", "/cases", "reporter", json=concern(), key=retry).status_code == 201
+    other = api("POST", "/cases", "reporter", json=concern(acute_danger=True), key=retry,
+                operation=("/cases", "POST"))
+    assert other.status_code == 422 and other.get_json()["code"] == "idempotency-key-reused"
+    assert log_size(db) == 1
+    # keys belong to one account: another account may use the same key for its own request
+    assert api("POST", "/cases", "intake", json=concern(acute_danger=True), key=retry).status_code == 201
+
+
+def test_a_refused_request_keeps_no_answer_and_may_be_retried(api, app):
+    db = app.extensions["vidoro.db"]
+    ref, retry = registered(api), key()
+    refused = api("POST", f"/cases/{ref}/transitions", "intake", json={"trigger": "start_pre_assessment",
+                  "expected_version": 1}, key=retry, operation=("/cases/{ref}/transitions", "POST"))
+    assert refused.status_code == 422 and refused.get_json()["code"] == "guard-failed"
+    assert refused.get_json()["reasons"][0]["code"] == "not_adult"
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1  # the registration's
+    before = log_size(db)
+    fixed = {"trigger": "assess_protection", "expected_version": 1}
+    assert api("POST", f"/cases/{ref}/transitions", "intake", json=fixed, key=retry).status_code == 200
+    assert log_size(db) == before + 1
+
+
+def test_a_stale_version_is_409_with_the_current_one(api, app):
+    ref = registered(api)
+    moved = api("POST", f"/cases/{ref}/transitions", "intake",
+                json={"trigger": "assess_protection", "expected_version": 1}, key=key())
+    assert moved.status_code == 200
+    stale = api("POST", f"/cases/{ref}/transitions", "intake",
+                json={"trigger": "assess_protection", "expected_version": 1}, key=key(),
+                operation=("/cases/{ref}/transitions", "POST"))
+    assert stale.status_code == 409 and stale.mimetype == PROBLEM
+    assert stale.get_json()["code"] == "stale-version" and stale.get_json()["current_version"] == 2
+
+
+def test_a_refused_role_is_403_with_its_reason(api):
+    ref = registered(api)
+    refused = api("POST", f"/cases/{ref}/transitions", "decider",
+                  json={"trigger": "assess_protection", "expected_version": 1}, key=key(),
+                  operation=("/cases/{ref}/transitions", "POST"))
+    assert refused.status_code == 403 and refused.get_json()["code"] == "role-not-allowed"
+    assert [r["kind"] for r in refused.get_json()["reasons"]] == ["role"]
+
+
+def _race(send, count: int = 2):
+    barrier, answers = threading.Barrier(count), [None] * count
+
+    def run(i):
+        barrier.wait()
+        answers[i] = send(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return answers
+
+
+def test_two_clients_racing_on_one_case_get_one_200_and_one_409(api, app):
+    db = app.extensions["vidoro.db"]
+    for _ in range(3):
+        ref = registered(api)
+        before = log_size(db)
+        body = {"trigger": "assess_protection", "expected_version": 1}
+        clients = [app.test_client(), app.test_client()]
+
+        def send(i, ref=ref, body=body, clients=clients):
+            return clients[i].post(f"{API}/cases/{ref}/transitions", json=body, headers={
+                "Authorization": f"Bearer {api.tokens['intake']}", "Idempotency-Key": key()})
+
+        answers = _race(send)
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        loser = next(a for a in answers if a.status_code == 409).get_json()
+        assert loser["current_version"] == 2
+        assert log_size(db) == before + 1
+
+
+def test_twins_with_one_key_make_one_transition_and_get_one_answer(api, app):
+    db = app.extensions["vidoro.db"]
+    for _ in range(3):
+        ref, retry = registered(api), key()
+        before = log_size(db)
+        body = {"trigger": "assess_protection", "expected_version": 1}
+        clients = [app.test_client(), app.test_client()]
+
+        def send(i, ref=ref, body=body, clients=clients, retry=retry):
+            return clients[i].post(f"{API}/cases/{ref}/transitions", json=body, headers={
+                "Authorization": f"Bearer {api.tokens['intake']}", "Idempotency-Key": retry})
+
+        answers = _race(send)
+        assert [a.status_code for a in answers] == [200, 200]
+        assert answers[0].get_json() == answers[1].get_json()
+        assert log_size(db) == before + 1
+
+
+# --- authentication, errors, language ---------------------------------------------------------------------------
+
+
+def test_expired_revoked_and_foreign_tokens_are_refused_alike(api, app, staff):
+    db = app.extensions["vidoro.db"]
+    old = create_token(db, staff["intake"], "old", days=1, now=datetime.now(UTC) - timedelta(days=2))
+    revoked = create_token(db, staff["intake"], "revoked")
+    revoke_token(db, staff["intake"], revoked.id)
+    answers = [api.client.get(f"{API}/me", headers={"Authorization": f"Bearer {secret}"})
+               for secret in (old.secret, revoked.secret, "vdr_" + "A" * 43, "nonsense")]
+    assert {a.status_code for a in answers} == {401}
+    assert len({a.get_json()["detail"] for a in answers}) == 1
+    assert all(a.headers["WWW-Authenticate"].startswith("Bearer") for a in answers)
+
+
+def test_a_signed_in_browser_session_does_not_open_the_api(client_as):
+    browser = client_as("intake")
+    assert browser.get("/cases").status_code == 200
+    answer = browser.get(f"{API}/cases")
+    assert answer.status_code == 401 and answer.mimetype == PROBLEM
+
+
+def test_the_token_acts_in_its_owners_role(api):
+    me = api("GET", "/me", "caseworker", operation=("/me", "GET")).get_json()
+    assert me["role"] == "caseworker" and me["username"] == "caseworker-1"
+
+
+def test_invalid_input_names_the_field_never_the_value(api):
+    body = concern(identity_number="201205172389")  # wrong check digit
+    answer = api("POST", "/cases", "reporter", json=body, key=key(), operation=("/cases", "POST"))
+    assert answer.status_code == 422 and answer.get_json()["reasons"][0]["field"] == "identity_number"
+    assert "201205172389" not in answer.get_data(as_text=True)
+    loose = api("POST", "/cases", "reporter", json={**concern(), "expected": 1, "acute_danger": "yes"}, key=key(),
+                operation=("/cases", "POST"))
+    assert loose.status_code == 422
+    assert {r["field"] for r in loose.get_json()["reasons"]} == {"expected", "acute_danger"}
+    assert "yes" not in loose.get_data(as_text=True)
+
+
+def test_problems_speak_swedish_or_english(api):
+    sv = api("GET", "/cases", "partner")
+    en = api("GET", "/cases", "partner", **{"Accept-Language": "en"})
+    assert sv.headers["Content-Language"] == "sv" and en.headers["Content-Language"] == "en"
+    assert sv.get_json()["detail"] != en.get_json()["detail"]
+    assert sv.get_json()["code"] == en.get_json()["code"] == "role-not-allowed"
+
+
+def test_unknown_paths_and_methods_are_problems(api):
+    missing = api("GET", "/nothing", "intake")
+    assert missing.status_code == 404 and missing.mimetype == PROBLEM
+    wrong = api("PUT", "/cases", "intake")
+    assert wrong.status_code == 405 and wrong.mimetype == PROBLEM
+    assert set(wrong.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_reading_a_case_is_logged_and_not_cached(api, app):
+    ref = registered(api)
+    answer = api("GET", f"/cases/{ref}", "intake", operation=("/cases/{ref}", "GET"))
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.get_json()["person"]["identity_number"] is not None
+    with app.extensions["vidoro.db"].read() as session:
+        from cases.models import AccessLogEntry
+
+        assert session.scalar(select(func.count()).select_from(AccessLogEntry)) == 1
+
+
+def test_the_case_list_filters_by_state_and_deadline(api):
+    first, second = registered(api), registered(api)
+    api("POST", f"/cases/{first}/transitions", "intake", json={"trigger": "assess_protection",
+                                                              "expected_version": 1}, key=key())
+    in_state = api("GET", "/cases?state=protection_assessment", "intake", operation=("/cases", "GET")).get_json()
+    assert [i["ref"] for i in in_state["items"]] == [first]
+    due = api("GET", f"/cases?due_by={date.today().isoformat()}", "intake").get_json()
+    assert {i["ref"] for i in due["items"]} == {first, second}  # protection assessment is due the same day
+    none_due = api("GET", "/cases?due_by=2000-01-01", "intake").get_json()
+    assert none_due["items"] == []
+    assert api("GET", "/cases?due_by=0", "intake").status_code == 422
+    paged = api("GET", "/cases?per_page=1", "intake").get_json()
+    assert len(paged["items"]) == 1 and paged["has_next"] is True

@@ -1,0 +1,134 @@
+"""The case operations over JSON: register a concern, list and read cases, the triggers open now, fire one,
+record and withdraw consents. Each calls the one operation of `cases` the pages call, with the same checks;
+every change takes the version the caller last saw and an Idempotency-Key."""
+
+
+from typing import Any
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from cases import ConcernForm, fire_trigger, record_consent, register_concern, withdraw_consent
+from cases.access import read_case
+from cases.consents import CONSENT_ROLES, ConsentForm
+from cases.outline import case_outline
+from cases.worklist import work_list
+from policies import Flowchart
+from web.api import schemas as s
+from web.api.problems import language, responses
+from web.api.support import account, db, json_response, once, roles
+from web.clock import now, today
+
+__all__ = ["blueprint"]
+
+CASE_ROLES = ("intake", "caseworker", "decider")
+TAG = Tag(name="cases", description="Concerns and the cases they start")
+
+
+def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlueprint:
+    """The case endpoints, with request bodies built from `chart`'s codes."""
+    m = s.flowchart_models(chart)
+    api = APIBlueprint("api_cases", __name__, abp_tags=[TAG], abp_security=security,
+                       abp_responses=responses(401, 403, 422))
+    firing_roles = sorted({role for t in chart.transitions for role in t.roles} - {"system"})
+
+    @api.post("/cases", summary="Register a concern", operation_id="registerConcern",
+              responses={201: s.Registered, **responses(422)})
+    @roles(*sorted(chart.initial_roles))
+    def register(body: m.concern, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+        form = ConcernForm(**body.model_dump())
+
+        def render(fired) -> tuple[int, dict[str, Any]]:  # no `existing`: other cases about the person are secret
+            return 201, s.Registered(ref=fired.ref, state=fired.state, version=fired.version).model_dump()
+
+        return once(header.idempotency_key, {"op": "register", **body.model_dump(mode="json")}, render,
+                    lambda claim: register_concern(db(), account().actor, form, now=now(), claim=claim))
+
+    @api.get("/cases", summary="The caller's cases, nearest deadline first", operation_id="listCases",
+             responses={200: s.CaseList, **responses(422)})
+    @roles(*CASE_ROLES)
+    def list_cases(query: m.case_query):  # type: ignore[valid-type]
+        found = work_list(db(), account().actor, today=today(), state=query.state, due_by=query.due_by,
+                          page=query.page, per_page=query.per_page)
+        items = [s.CaseSummary(ref=i.ref, state=i.state, received_at=i.received_at, acute_danger=i.acute_danger,
+                               deadline=i.deadline, due_on=i.due_on, overdue=i.overdue, soon=i.soon)
+                 for i in found.items]
+        return json_response(s.CaseList(items=items, page=found.page, per_page=query.per_page,
+                                        has_next=found.has_next))
+
+    @api.get("/cases/<ref>", summary="Read a case (logged in the access log)", operation_id="readCase",
+             responses={200: s.CaseRecord, **responses(404, 422)})
+    @roles(*CASE_ROLES)
+    def read(path: s.CasePath):
+        record = read_case(db(), account().actor, path.ref, now=now())
+        person = None if record.erased else s.Person(**{k: record.person.get(k) for k in s.Person.model_fields})
+        journal = [s.JournalEntry(seq=e["seq"], at=e["at"], trigger=e["trigger"], from_state=e["from"],
+                                  to_state=e["to"], fields=e["fields"]) for e in record.journal]
+        return json_response(s.CaseRecord(
+            ref=record.ref, state=record.state, version=record.version, ground=record.ground,
+            received_at=record.received_at, reporter_org=record.reporter_org, acute_danger=record.acute_danger,
+            erased=record.erased, person=person, concern=record.concern,
+            consents=[s.Consent(**c) for c in record.consents], journal=journal,
+        ), **{"Cache-Control": "no-store"})
+
+    @api.get("/cases/<ref>/triggers", summary="What the caller may fire now, and why not the rest",
+             operation_id="listTriggers", responses={200: s.Options, **responses(404, 422)})
+    @roles(*CASE_ROLES)
+    def triggers(path: s.CasePath):
+        lang = language()
+        outline = case_outline(db(), account().actor, path.ref, options=True, now=now())  # one read
+        options = outline.options
+        return json_response(s.Options(ref=path.ref, version=outline.version, triggers=[
+            s.Option(trigger=o.trigger, label=getattr(o.label, lang, None) or str(o.label), allowed=o.allowed,
+                     requires=list(o.requires), reasons=_reasons(o.refusals, lang),
+                     warnings=_reasons(o.warnings, lang))
+            for o in options]))
+
+    @api.post("/cases/<ref>/transitions", summary="Fire a trigger", operation_id="fireTrigger",
+              responses={200: s.Changed, **responses(404, 409, 422)})
+    @roles(*firing_roles)
+    def fire(path: s.CasePath, body: m.transition, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+        payload = body.fields.model_dump(exclude_none=True, mode="json")
+
+        def render(fired) -> tuple[int, dict[str, Any]]:
+            return 200, s.Changed(ref=fired.ref, state=fired.state, version=fired.version, seq=fired.seq,
+                                  warnings=_reasons(fired.warnings, "en")).model_dump()
+
+        return once(header.idempotency_key, {"op": "fire", "ref": path.ref, **body.model_dump(mode="json")}, render,
+                    lambda claim: fire_trigger(db(), account().actor, path.ref, body.trigger, payload,
+                                               expected_version=body.expected_version, now=now(), claim=claim))
+
+    @api.post("/cases/<ref>/consents", summary="Record a consent (given or refused)", operation_id="recordConsent",
+              responses={201: s.ConsentRecorded, **responses(404, 409, 422)})
+    @roles(*sorted(CONSENT_ROLES))
+    def consent(path: s.CasePath, body: m.consent, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+        values = body.model_dump(exclude={"expected_version"})
+        form = ConsentForm(**{**values, **{k: tuple(values[k]) for k in ("purposes", "recipients",
+                                                                           "data_categories")}})
+
+        def render(done) -> tuple[int, dict[str, Any]]:
+            return 201, s.ConsentRecorded(ref=path.ref, consent_id=done.id, version=done.version).model_dump()
+
+        return once(header.idempotency_key, {"op": "consent", "ref": path.ref, **body.model_dump(mode="json")},
+                    render, lambda claim: record_consent(db(), account().actor, path.ref, form,
+                                                         expected_version=body.expected_version, now=now(),
+                                                         claim=claim))
+
+    @api.post("/cases/<ref>/consents/<consent_id>/withdrawal", summary="Withdraw a consent now",
+              operation_id="withdrawConsent", responses={200: s.Changed, **responses(404, 409, 422)})
+    @roles(*sorted(CONSENT_ROLES))
+    def withdraw(path: s.ConsentPath, body: m.withdrawal, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+        def render(done) -> tuple[int, dict[str, Any]]:
+            return 200, s.Changed(ref=path.ref, state=done.state, version=done.version, seq=done.seq).model_dump()
+
+        request = {"op": "withdraw", "ref": path.ref, "consent": path.consent_id, **body.model_dump(mode="json")}
+        return once(header.idempotency_key, request, render,
+                    lambda claim: withdraw_consent(db(), account().actor, path.ref, path.consent_id, body.reason,
+                                                   expected_version=body.expected_version, now=now(),
+                                                   claim=claim))
+
+    return api
+
+
+def _reasons(refusals, lang: str) -> list[s.Reason]:
+    return [s.Reason(code=r.code, kind=r.kind, field=r.field_name, message=r.text(lang)) for r in refusals]
+

@@ -1,0 +1,65 @@
+"""What every API view shares: who is calling, answering in JSON, and running a change at most once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Response, current_app, g
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from cases import idempotency
+from cases.accounts import Account
+from cases.errors import StaleCase
+from web.access import ALL_STAFF
+
+__all__ = ["ALL_STAFF", "account", "db", "json_response", "once", "roles"]
+
+
+def db():
+    return current_app.extensions["vidoro.db"]
+
+
+def account() -> Account:
+    """The token's owner, as `web.api.authenticate` found it for this request."""
+    return g.api_account
+
+
+def roles(*names: str) -> Callable:
+    """Mark an API view with the roles that may call it (deny by default: an unmarked API view is a 404)."""
+    if not names or not set(names) <= ALL_STAFF:
+        raise ValueError(f"an API view names the staff roles that may use it, got {names}")
+
+    def mark(view: Callable) -> Callable:
+        view.vidoro_api = frozenset(names)
+        return view
+
+    return mark
+
+
+def json_response(body: BaseModel | Mapping[str, Any], status: int = 200, **headers: str) -> Response:
+    data = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
+    response = Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")
+    response.headers.update(headers)
+    return response
+
+
+def once(key: str, request: Mapping[str, Any], render: Callable[[Any], tuple[int, Mapping[str, Any]]],
+         operation: Callable[[idempotency.Claim], Any]) -> Response:
+    """Run `operation` at most once for this account's `key`: the first answer is kept with the change, in
+    its transaction, and a repeat of the same request gets it again (Idempotency-Replayed: true)."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str).encode()
+    claim = idempotency.claim(db(), account().actor, key, canonical, render)
+    answer = idempotency.recall(db(), claim)
+    if answer is None:
+        try:
+            status, body = render(operation(claim))
+            return json_response(body, status)
+        except (IntegrityError, StaleCase):
+            # A twin with the same key held it first: once it committed, its answer is ours.
+            answer = idempotency.recall(db(), claim)
+            if answer is None:
+                raise
+    return json_response(answer.body, answer.status, **{"Idempotency-Replayed": "true"})
