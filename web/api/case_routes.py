@@ -14,6 +14,7 @@ from cases.outline import case_outline
 from cases.worklist import work_list
 from policies import Flowchart
 from web.api import schemas as s
+from web.api.bodies import flowchart_models
 from web.api.problems import language, responses
 from web.api.support import account, db, json_response, once, roles
 from web.clock import now, today
@@ -26,7 +27,7 @@ TAG = Tag(name="cases", description="Concerns and the cases they start")
 
 def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlueprint:
     """The case endpoints, with request bodies built from `chart`'s codes."""
-    m = s.flowchart_models(chart)
+    m = flowchart_models(chart)
     api = APIBlueprint("api_cases", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(401, 403, 422))
     firing_roles = sorted({role for t in chart.transitions for role in t.roles} - {"system"})
@@ -91,7 +92,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
 
         def render(fired) -> tuple[int, dict[str, Any]]:
             return 200, s.Changed(ref=fired.ref, state=fired.state, version=fired.version, seq=fired.seq,
-                                  warnings=_reasons(fired.warnings, "en")).model_dump()
+                                  warnings=_reasons(fired.warnings, language())).model_dump()
 
         return once(header.idempotency_key, {"op": "fire", "ref": path.ref, **body.model_dump(mode="json")}, render,
                     lambda claim: fire_trigger(db(), account().actor, path.ref, body.trigger, payload,

@@ -1,21 +1,16 @@
-"""The API's request and response bodies as pydantic models: they validate what comes in, and the OpenAPI
-document (JSON Schema 2020-12, as OpenAPI 3.1 uses) is generated from them by flask-openapi3.
+"""The API's answers, problems, and path, query and header parameters as pydantic models: they validate what
+comes in, and the OpenAPI document (JSON Schema 2020-12, as OpenAPI 3.1 uses) is generated from them by
+flask-openapi3.
 
-Vocabularies, states and triggers come from the flowchart (`flowchart_models`), so the document says exactly
-which codes the server accepts. Request bodies refuse unknown properties: a misspelt field is an error, not
-something silently dropped.
+The request bodies, built from the flowchart's codes, are in `web.api.bodies`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from types import SimpleNamespace
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
-
-from policies import Flowchart
-from workflow.fields import MAX_TEXT
+from pydantic import BaseModel, Field
 
 __all__ = [
     "ApiTokenInfo",
@@ -36,64 +31,9 @@ __all__ = [
     "ReferralPacket",
     "Registered",
     "TokenList",
-    "flowchart_models",
 ]
 
 _REF = r"^VO-[0-9A-HJKMNP-TV-Z]{8}$"
-_IDENTITY = r"^(\d{2})?\d{6}[-+]?\d{4}$"
-
-
-def _iso_date(value: Any) -> Any:
-    """Only a calendar day written YYYY-MM-DD: never a number read as seconds since 1970."""
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("a date written YYYY-MM-DD")
-
-
-def _iso_moment(value: Any) -> Any:
-    """Only a moment written in ISO 8601 with its offset, e.g. 2026-11-27T09:30:00+01:00."""
-    if isinstance(value, str) and "T" in value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is not None:
-                return moment
-    raise ValueError("a moment in ISO 8601 with its time zone offset")
-
-
-def _whole(value: Any) -> Any:
-    """JSON Schema's integer: 3 and 3.0 alike, never true or "3"."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _encodable(value: str) -> str:
-    """Text that can be stored: no lone surrogates (JSON can escape them; UTF-8 cannot hold them) and no NUL."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text with an unpaired surrogate") from None
-    if "\x00" in value:
-        raise ValueError("text with a NUL character")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Whole = Annotated[int, BeforeValidator(_whole)]
-Text = Annotated[str, AfterValidator(_encodable)]
-IsoMoment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
-
-
-class Closed(BaseModel):
-    """A request body: strict types (no "1" for 1, no 0 for a date) and no properties beyond the declared."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Reason(BaseModel):
@@ -330,81 +270,3 @@ class ApiTokenInfo(BaseModel):
 
 class TokenList(BaseModel):
     items: list[ApiTokenInfo]
-
-
-# --- bodies that name the flowchart's codes -----------------------------------------------------------------
-
-
-_BUILT: dict[str, SimpleNamespace] = {}
-
-
-def flowchart_models(chart: Flowchart) -> SimpleNamespace:
-    """Request models whose codes are the flowchart's: built once per flowchart version."""
-    if chart.version not in _BUILT:
-        _BUILT[chart.version] = _build(chart)
-    return _BUILT[chart.version]
-
-
-def _build(chart: Flowchart) -> SimpleNamespace:
-    vocab = chart.vocabularies
-
-    def one_of(name: str) -> Any:
-        return Literal[tuple(sorted(vocab[name]))]
-
-    states = Literal[tuple(sorted(chart.states))]
-    triggers = Literal[tuple(sorted(chart.triggers))]
-
-    def text() -> tuple[Any, Any]:
-        return Text, Field(min_length=1, max_length=MAX_TEXT)
-
-    payload_fields: dict[str, Any] = {}
-    for name, spec in sorted(chart.fields.items()):
-        kind = {"text": Text, "date": IsoDate, "code": one_of(spec.vocabulary) if spec.kind == "code" else str,
-                "codes": list[one_of(spec.vocabulary)] if spec.kind == "codes" else str}[spec.kind]
-        constraints = {"max_length": MAX_TEXT} if spec.kind == "text" else {}
-        payload_fields[name] = (kind | None, Field(None, description=spec.label.en, **constraints))
-    payload = create_model("TransitionFields", __base__=Closed, **payload_fields)
-
-    transition = create_model(
-        "TransitionRequest", __base__=Closed,
-        trigger=(triggers, Field(description="The trigger to fire (GET …/triggers lists those allowed now)")),
-        expected_version=(Whole, Field(ge=1, description="The case version the caller last saw")),
-        fields=(payload, Field(default_factory=payload, description="What the trigger requires")),
-    )
-    concern = create_model(
-        "ConcernRequest", __base__=Closed,
-        concern=text(),
-        reporter_org=(one_of("reporter_orgs"), ...),
-        identity_number=(str | None, Field(None, pattern=_IDENTITY, description="Personnummer or "
-                                           "samordningsnummer; or give birth_date")),
-        birth_date=(IsoDate | None, None),
-        given_name=(Text | None, Field(None, max_length=200)),
-        family_name=(Text | None, Field(None, max_length=200)),
-        acute_danger=(bool, False),
-        police_contacted_at=(IsoMoment | None, None),
-        received_at=(IsoMoment | None, Field(None, description="When the concern was received (default: now)")),
-    )
-    consent = create_model(
-        "ConsentRequest", __base__=Closed,
-        expected_version=(Whole, Field(ge=1)),
-        given_by=(one_of("consent_givers"), ...),
-        purposes=(list[one_of("purposes")], Field(min_length=1)),
-        recipients=(list[one_of("recipients")], Field(min_length=1)),
-        data_categories=(list[one_of("data_categories")], Field(min_length=1)),
-        method=(one_of("consent_methods"), ...),
-        evidence=text(),
-        valid_from=(IsoDate, ...),
-        valid_until=(IsoDate | None, None),
-        status=(Literal["given", "refused"], "given"),
-    )
-    withdrawal = create_model("WithdrawalRequest", __base__=Closed, expected_version=(Whole, Field(ge=1)),
-                              reason=text())
-    case_query = create_model(
-        "CaseListQuery",
-        state=(states | None, None),
-        due_by=(IsoDate | None, Field(None, description="Only cases whose first running deadline is due by then")),
-        page=(int, Field(1, ge=1, le=100_000)),
-        per_page=(int, Field(50, ge=1, le=200)),
-    )
-    return SimpleNamespace(transition=transition, concern=concern, consent=consent, withdrawal=withdrawal,
-                           case_query=case_query)
