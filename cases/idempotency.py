@@ -4,9 +4,9 @@ A client that repeats a request (its connection dropped, the answer was lost) se
 operation holds the key as the first write of its transaction and stores its answer as the last, so the
 change and its answer are committed together or not at all:
 
-- a repeat finds the answer (`recall`) and gets it again, without a second change;
-- a twin sent while the first is still running waits on the held key and then finds the answer
-  (the caller catches the conflict and recalls);
+- a repeat cannot hold the key again (the caller catches the conflict), finds the answer (`recall`) and
+  gets it again, without a second change;
+- a twin sent while the first is still running waits on the held key, then fails and finds the answer;
 - the same key with a different request is refused (`IdempotencyKeyReused`);
 - a refused or failed request stores nothing, so the client may try again with the same key.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cases.db import Database
@@ -75,9 +75,9 @@ class Claim:
     def settle(self, session: Session, result: Any) -> None:
         """The last write: the answer, committed with the change it describes."""
         status, body = self.render(result)
-        record = session.get(IdempotencyRecord, (self.staff_id, self.key))
-        record.status, record.answer = status, dict(body)
-        session.flush()
+        session.execute(update(IdempotencyRecord)
+                        .where(IdempotencyRecord.staff_id == self.staff_id, IdempotencyRecord.key == self.key)
+                        .values(status=status, answer=dict(body)))
 
 
 def claim(db: Database, actor: Actor, key: str, request: bytes,

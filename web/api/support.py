@@ -52,14 +52,12 @@ def once(key: str, request: Mapping[str, Any], render: Callable[[Any], tuple[int
     its transaction, and a repeat of the same request gets it again (Idempotency-Replayed: true)."""
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str).encode()
     claim = idempotency.claim(db(), account().actor, key, canonical, render)
-    answer = idempotency.recall(db(), claim)
-    if answer is None:
-        try:
-            status, body = render(operation(claim))
-            return json_response(body, status)
-        except (IntegrityError, StaleCase):
-            # A twin with the same key held it first: once it committed, its answer is ours.
-            answer = idempotency.recall(db(), claim)
-            if answer is None:
-                raise
+    try:
+        status, body = render(operation(claim))  # a new key, the common case: no lookup before
+        return json_response(body, status)
+    except (IntegrityError, StaleCase):
+        # The key is held already: a repeat, or a twin that held it first and has committed by now.
+        answer = idempotency.recall(db(), claim)
+        if answer is None:
+            raise
     return json_response(answer.body, answer.status, **{"Idempotency-Replayed": "true"})
