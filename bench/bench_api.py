@@ -63,34 +63,6 @@ import bench_transitions as bt  # noqa: E402 - the seeder, the cycle, the databa
 CYCLE = bt.CYCLE
 
 
-class Seeder(bt.Seeder):
-    """bench_transitions.py's generator, also writing each entry's Merkle tree nodes as `cases.log.append`
-    does (an append needs the stored left siblings of its leaf): continued on a `Frontier` rebuilt from the
-    entries the real operations wrote, whose stored nodes must be the ones it gives."""
-
-    def _continue_log(self) -> None:
-        super()._continue_log()
-        self.frontier, size = verify_tree(self.db)
-        self.nodes = []
-        assert size == self.seq, (size, self.seq)
-
-    def _log(self, rows, key, case_id: str, outcome, salt: bytes) -> int:
-        from workflow.merkle import leaf_hash
-
-        seq = super()._log(rows, key, case_id, outcome, salt)
-        self.nodes += self.frontier.append(leaf_hash(rows.log[-1]["entry"]))
-        return seq
-
-    def _insert(self, rows) -> None:
-        from sqlalchemy import insert
-
-        from cases.models import TransitionLogNode
-
-        super()._insert(rows)
-        with bt.writer(self.db).begin() as conn:
-            conn.execute(insert(TransitionLogNode.__table__),
-                         [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in self.nodes])
-        self.nodes = []
 README = BENCH_DIR / "README.md"
 SECTION = "api"
 
@@ -118,28 +90,6 @@ def percentile(values: list[float], p: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
-def verify_tree(db):
-    """Rebuild the transition log's Merkle tree from its entries and compare every stored node with it (and
-    the node count); returns the tree's frontier and the number of entries."""
-    from sqlalchemy import select
-
-    from cases.models import TransitionLogEntry, TransitionLogNode
-    from workflow.merkle import Frontier, leaf_hash
-
-    frontier = Frontier()
-    with db.read() as s:
-        entries = s.scalars(select(TransitionLogEntry.entry).order_by(TransitionLogEntry.seq)).all()
-        stored = {(lv, ix): bytes(h) for lv, ix, h in s.execute(select(TransitionLogNode.__table__))}
-    for entry in entries:
-        for level, index, value in frontier.append(leaf_hash(bytes(entry))):
-            if stored.get((level, index)) != value:
-                raise SystemExit(f"the transition log's tree node ({level}, {index}) differs from its entries")
-    size = len(entries)
-    if len(stored) != sum(size >> lv for lv in range(size.bit_length())):
-        raise SystemExit("the transition log's tree has stray nodes")
-    return frontier, size
 
 
 # --- the server (a process of its own: `bench_api.py --serve`) ----------------------------------------------
@@ -496,31 +446,18 @@ def prepare(db, settings: Settings, seed: int):
     measured transitions can use the real clock (the API's)."""
     from cases.demo import demo_staff, fill_demo
     from cases.flowcharts import current_engine
-    from cases.models import Case
 
     bt.T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)  # read by the seeder at call time
     started = time.perf_counter()
     real_refs = fill_demo(db, per_state=1, seed=seed, now=bt.T0 - timedelta(days=1))
     staff = demo_staff(db)
-    seeder = Seeder(db, current_engine(), staff, seed)
+    seeder = bt.TreeSeeder(db, current_engine(), staff, seed)
     say(f"  {settings.cases:,} cases: {len(real_refs)} through the operations, the rest generated")
     seeder.seed(settings.cases - len(real_refs), 2_000, progress_every=max(1_000, settings.cases // 4))
-    from sqlalchemy import insert, select, text
-
-    from cases.models import Assignment
-
-    # Caseworkers move only the cases assigned to them (`cases.grounds`): the demo caseworker is assigned to
-    # every generated case of the cycle, as `cases.access.assign_case` would (the seeder writes none).
-    caseworker, decider = staff["caseworker"].id, staff["decider"].id
-    with db.read() as s:
-        rows = s.execute(select(Case.id, Case.ref, Case.state, Case.version).where(Case.state.in_(list(CYCLE)))).all()
-        assigned = set(s.scalars(select(Assignment.case_id).where(Assignment.staff_id == caseworker,
-                                                                  Assignment.ended_at.is_(None))))
-    missing = [{"case_id": r.id, "staff_id": caseworker, "assigned_by": decider, "assigned_at": bt.T0,
-                "ended_at": None} for r in rows if r.id not in assigned]
-    with bt.writer(db).begin() as conn:
-        conn.execute(insert(Assignment.__table__), missing)
+    rows = bt.assign_cycle(db, staff)
     if not db.is_sqlite:
+        from sqlalchemy import text
+
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     return staff, {r.ref: [r.state, r.version] for r in rows}, time.perf_counter() - started
@@ -667,7 +604,7 @@ def run_backend(name: str, open_db, settings: Settings, args: argparse.Namespace
         with db.read() as s:
             log_added = s.scalar(select(func.count()).select_from(TransitionLogEntry)) - log_before
         chain = bt.verify_chain(db)
-        verify_tree(db)
+        bt.verify_tree(db)
         say(f"  {bench.fired:,} transitions answered 200 / returned; the log grew by {log_added:,}; "
             f"its hash chain and Merkle tree verify over {chain:,} entries")
     return Result(name, info, settings.cases, len(refs), sides, ratios, view_ratios, single_ratios, bench.fired,

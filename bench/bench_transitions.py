@@ -84,7 +84,7 @@ from cases.demo import _CONSENT_SCOPE, PATHS, demo_staff, fill_demo
 from cases.flowcharts import current_engine
 from cases.identity import generate_identity_number, parse_identity_number
 from cases.keys import KEY_BYTES, FileKeyStore, KeyDestroyed, _wrap
-from cases.models import Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, TransitionLogEntry
+from cases.models import NO_DEADLINE, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, TransitionLogEntry
 from cases.operations import _REF_ALPHABET, _event_payload
 from cases.types import UTCDateTime
 from cases.vault import CaseKey
@@ -414,6 +414,9 @@ class Seeder:
             if target.erases:  # the vault destroys the case's data key
                 key_row = None
         assert case["state"] == state, (state, case["state"])
+        # cases.operations._next_deadline: the running deadline due first, kept on the case for the work list
+        first = min(((d["due_on"], name) for name, d in running.items()), default=(NO_DEADLINE, None))
+        case["next_due_on"], case["next_deadline"] = first
         rows.cases.append(case)
         if key_row is not None:
             rows.keys.append(key_row)
@@ -851,6 +854,78 @@ class Result:
         return statistics.median(s / g for s, g in zip(small.baseline_tps, large.baseline_tps, strict=True))
 
 
+class TreeSeeder(Seeder):
+    """The generator, also writing each entry's Merkle tree nodes as `cases.log.append`
+    does (an append needs the stored left siblings of its leaf): continued on a `Frontier` rebuilt from the
+    entries the real operations wrote, whose stored nodes must be the ones it gives."""
+
+    def _continue_log(self) -> None:
+        super()._continue_log()
+        self.frontier, size = verify_tree(self.db)
+        self.nodes = []
+        assert size == self.seq, (size, self.seq)
+
+    def _log(self, rows, key, case_id: str, outcome, salt: bytes) -> int:
+        from workflow.merkle import leaf_hash
+
+        seq = super()._log(rows, key, case_id, outcome, salt)
+        self.nodes += self.frontier.append(leaf_hash(rows.log[-1]["entry"]))
+        return seq
+
+    def _insert(self, rows) -> None:
+        from sqlalchemy import insert
+
+        from cases.models import TransitionLogNode
+
+        super()._insert(rows)
+        with writer(self.db).begin() as conn:
+            conn.execute(insert(TransitionLogNode.__table__),
+                         [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in self.nodes])
+        self.nodes = []
+
+
+def verify_tree(db):
+    """Rebuild the transition log's Merkle tree from its entries and compare every stored node with it (and
+    the node count); returns the tree's frontier and the number of entries."""
+    from sqlalchemy import select
+
+    from cases.models import TransitionLogEntry, TransitionLogNode
+    from workflow.merkle import Frontier, leaf_hash
+
+    frontier = Frontier()
+    with db.read() as s:
+        entries = s.scalars(select(TransitionLogEntry.entry).order_by(TransitionLogEntry.seq)).all()
+        stored = {(lv, ix): bytes(h) for lv, ix, h in s.execute(select(TransitionLogNode.__table__))}
+    for entry in entries:
+        for level, index, value in frontier.append(leaf_hash(bytes(entry))):
+            if stored.get((level, index)) != value:
+                raise SystemExit(f"the transition log's tree node ({level}, {index}) differs from its entries")
+    size = len(entries)
+    if len(stored) != sum(size >> lv for lv in range(size.bit_length())):
+        raise SystemExit("the transition log's tree has stray nodes")
+    return frontier, size
+
+
+def assign_cycle(db: Database, staff, states=None) -> list:
+    """Assign the demo caseworker to every case in `states` (default: the cycle's), as
+    `cases.access.assign_case` would (the seeder writes no assignments, and caseworkers move only their
+    assigned cases: `cases.grounds`); returns those cases (id, ref, state, version)."""
+    from cases.models import Assignment
+
+    caseworker, decider = staff["caseworker"].id, staff["decider"].id
+    wanted = sorted(states or CYCLE)
+    with db.read() as s:
+        rows = s.execute(select(Case.id, Case.ref, Case.state, Case.version).where(Case.state.in_(wanted))).all()
+        assigned = set(s.scalars(select(Assignment.case_id).where(Assignment.staff_id == caseworker,
+                                                                  Assignment.ended_at.is_(None))))
+    missing = [{"case_id": r.id, "staff_id": caseworker, "assigned_by": decider, "assigned_at": T0,
+                "ended_at": None} for r in rows if r.id not in assigned]
+    if missing:
+        with writer(db).begin() as conn:
+            conn.execute(insert(Assignment.__table__), missing)
+    return rows
+
+
 def prepare(db: Database, size: int, settings: Settings, seed: int, clock: Clock) -> tuple[Workload, int, float]:
     """Seed `db` with `size` cases; returns its workload, the states compared with real cases, the seconds."""
     started = time.perf_counter()
@@ -860,9 +935,10 @@ def prepare(db: Database, size: int, settings: Settings, seed: int, clock: Clock
     staff = demo_staff(db)
     with db.read() as s:
         real = {state: ref for ref, state in s.execute(select(Case.ref, Case.state).where(Case.ref.in_(real_refs)))}
-    seeder = Seeder(db, current_engine(), staff, seed)
+    seeder = TreeSeeder(db, current_engine(), staff, seed)
     say(f"  {size:,} cases: {len(real)} through the operations, {size - len(real):,} generated")
     seeder.seed(size - len(real), settings.batch, progress_every=max(1_000, size // 10))
+    assign_cycle(db, staff, {*CYCLE, *NEXT})  # the memory pass moves every live case on
     if not db.is_sqlite:
         with db.engine.begin() as conn:  # what autovacuum would do soon after a bulk load
             conn.execute(text("ANALYZE"))
