@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from cases.db import Database
 from cases.log import LOGS, Log
 from cases.models import AccessLogEntry, Case, Checkpoint
+from cases.verify_fast import SideChecks, last_states, log_intact, side_connection
 from workflow.checkpoint import CheckpointError, parse_and_verify
 from workflow.log import GENESIS
 from workflow.merkle import Frontier
@@ -96,18 +97,55 @@ def verify(db: Database, verifier_key: str, held: Sequence[str | bytes] = (),
     """Check both logs against their entries, the stored checkpoints and the checkpoints in `held`.
 
     `verifier_key` is the key string the auditor trusts; every checkpoint must carry its signature.
-    `progress` is called with the number of entries done since the last call. `origin_prefix` (the instance's
-    log name) makes a held checkpoint of another instance a finding instead of being compared.
+    `progress` is called with the number of entries done since the last call (a log the fast check cannot
+    vouch for is counted again by the detailed check). `origin_prefix` (the instance's log name) makes a
+    held checkpoint of another instance a finding instead of being compared.
+
+    Each log is first checked whole by `cases.verify_fast`; only a log it cannot vouch for goes through
+    the detailed check below, which names what was done to it. Both read one snapshot.
     """
     report = Report()
     held_by_log = _held_checkpoints(held, verifier_key, report, origin_prefix)
     last_state: dict[str, str] = {}
-    with db.snapshot() as session:
-        for log in LOGS.values():
-            report.logs[log.name] = _verify_log(session, log, verifier_key, held_by_log.get(log.name, []), report,
-                                                last_state if log.name == "transitions" else None, progress)
-        _verify_cases(session, last_state, report)
+    with db.snapshot() as session, side_connection(db, session) as side:
+        checks = SideChecks(side if side is not None else session.connection(), threaded=side is not None)
+        try:
+            agree = {"transitions": checks.columns_agree(LOGS["transitions"])}
+            cases_agree = checks.cases_agree()
+            agree["access"] = checks.columns_agree(LOGS["access"])
+            vouched = {}
+            for log in LOGS.values():
+                held_here = held_by_log.get(log.name, [])
+                fast = _fast_log(session, log, verifier_key, held_here, progress)
+                vouched[log.name] = fast is not None and agree[log.name].result()
+                if vouched[log.name]:
+                    report.logs[log.name] = fast
+                else:
+                    report.logs[log.name] = _verify_log(session, log, verifier_key, held_here, report,
+                                                        last_state if log.name == "transitions" else None,
+                                                        progress)
+            if vouched["transitions"] and cases_agree.result():
+                report.cases = session.scalar(select(func.count()).select_from(Case))
+            else:
+                _verify_cases(session, last_states(session) if vouched["transitions"] else last_state, report)
+        finally:
+            checks.close()
     return report
+
+
+def _fast_log(session: Session, log: Log, key: str, held: list[tuple[str, int, bytes]],
+              progress: Callable[[int], None] | None) -> LogReport | None:
+    """The log's report if `cases.verify_fast` vouches for it (its columns are checked apart), else None."""
+    scratch = Report()
+    result = LogReport(log.name)
+    expected = _expected_roots(session, log, key, held, scratch, result)
+    if scratch.findings:
+        return None
+    intact = log_intact(session, log, expected, progress)
+    if intact is None:
+        return None
+    result.entries, result.nodes, result.root = intact.entries, intact.nodes, intact.root
+    return result
 
 
 def _held_checkpoints(held, key, report, origin_prefix) -> dict[str, list[tuple[str, int, bytes]]]:
@@ -131,25 +169,7 @@ def _held_checkpoints(held, key, report, origin_prefix) -> dict[str, list[tuple[
 def _verify_log(session: Session, log: Log, key: str, held: list[tuple[str, int, bytes]], report: Report,
                 last_state: dict[str, str] | None, progress: Callable[[int], None] | None) -> LogReport:
     result = LogReport(log.name)
-    # The sizes at which a root must be checked: every stored checkpoint, every held one.
-    expected: dict[int, list[tuple[str, bytes]]] = {}
-    for row in session.execute(select(Checkpoint).where(Checkpoint.log == log.name).order_by(Checkpoint.size)):
-        cp = row[0]
-        where = f"stored checkpoint {log.name}@{cp.size}"
-        try:
-            signed = parse_and_verify(cp.note, key)
-        except CheckpointError as exc:
-            report.add(Finding("checkpoint_forged", log.name, where, f"does not verify with the trusted key ({exc})"))
-            continue
-        if (signed.size, signed.root) != (cp.size, bytes(cp.root)) or not signed.origin.endswith(f"/{log.name}"):
-            report.add(Finding("checkpoint_forged", log.name, where, "its columns disagree with its signed note"))
-            continue
-        expected.setdefault(cp.size, []).append((where, signed.root))
-        result.checkpoints += 1
-    for where, size, root in held:
-        expected.setdefault(size, []).append((where, root))
-        result.held += 1
-
+    expected = _expected_roots(session, log, key, held, report, result)
     frontier = Frontier()
     previous_chain = GENESIS
     tainted: list[int] = []  # leaves found changed: the nodes above them are not reported again
@@ -206,6 +226,30 @@ def _verify_log(session: Session, log: Log, key: str, held: list[tuple[str, int,
         if progress:
             progress(len(rows))
     return _finish(session, log, frontier, result, report, expected, skip_tail=False)
+
+
+def _expected_roots(session: Session, log: Log, key: str, held: list[tuple[str, int, bytes]], report: Report,
+                    result: LogReport) -> dict[int, list[tuple[str, bytes]]]:
+    """The sizes at which a root must be checked, every stored checkpoint's and every held one's, and the
+    roots their signed notes give; stored checkpoints that do not verify are findings instead."""
+    expected: dict[int, list[tuple[str, bytes]]] = {}
+    for row in session.execute(select(Checkpoint).where(Checkpoint.log == log.name).order_by(Checkpoint.size)):
+        cp = row[0]
+        where = f"stored checkpoint {log.name}@{cp.size}"
+        try:
+            signed = parse_and_verify(cp.note, key)
+        except CheckpointError as exc:
+            report.add(Finding("checkpoint_forged", log.name, where, f"does not verify with the trusted key ({exc})"))
+            continue
+        if (signed.size, signed.root) != (cp.size, bytes(cp.root)) or not signed.origin.endswith(f"/{log.name}"):
+            report.add(Finding("checkpoint_forged", log.name, where, "its columns disagree with its signed note"))
+            continue
+        expected.setdefault(cp.size, []).append((where, signed.root))
+        result.checkpoints += 1
+    for where, size, root in held:
+        expected.setdefault(size, []).append((where, root))
+        result.held += 1
+    return expected
 
 
 def _finish(session, log, frontier, result, report, expected, *, skip_tail: bool) -> LogReport:
