@@ -124,9 +124,14 @@ def side_connection(db: Database, session: Session) -> Iterator[Connection | Non
                 yield None
                 return
             snapshot = main.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            side = db.engine.connect().execution_options(isolation_level="REPEATABLE READ",
-                                                          postgresql_readonly=True)
-            side.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            try:
+                side = db.engine.connect().execution_options(isolation_level="REPEATABLE READ",
+                                                              postgresql_readonly=True)
+                side.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            except DBAPIError:  # no connection to spare: the checks run in turn on the session's own
+                if side is not None:
+                    side.close()
+                side = None
         yield side
     finally:
         if side is not None:
@@ -184,7 +189,7 @@ SELECT seq FROM (SELECT seq, entry AS e, CAST(entry AS TEXT) AS j, at, case_ref,
 WHERE NOT coalesce(
   typeof(e) = 'blob' AND length(e) <= {MAX_ENTRY_BYTES} AND substr(e, 1, 1) = x'7b' AND substr(e, -1, 1) = x'7d'
   AND case_ref IS NOT NULL AND {present}
-  AND typeof(at) = 'text' AND at GLOB '{_SQLITE_AT}' AND substr(at, 1, 4) <> '0000'
+  AND typeof(at) = 'text' AND length(CAST(at AS BLOB)) = 26 AND at GLOB '{_SQLITE_AT}' AND substr(at, 1, 4) <> '0000'
   AND datetime(julianday(substr(at, 1, 19))) = substr(at, 1, 19)
   AND json_extract(j, '$.case', {paths}, '$.at') = json_array(case_ref, {columns}, replace(at, ' ', 'T') || '+00:00')
 , 0) LIMIT 1"""  # noqa: S608 -- table and column names are the models', not input
