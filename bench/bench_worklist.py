@@ -137,7 +137,9 @@ def run(kind: str, args, folder: Path) -> dict:
         db.dispose()
         app = create_app({"VIDORO_DATABASE_URL": url, "VIDORO_HOME": folder, "VIDORO_KEYS": keys,
                           "VIDORO_CHECKPOINT_INTERVAL": 0})
-        server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        if args.switch_interval:
+            sys.setswitchinterval(args.switch_interval)
+        server = create_server(app, host="127.0.0.1", port=0, threads=args.threads)
         threading.Thread(target=server.run, daemon=True).start()
         base = f"http://127.0.0.1:{server.effective_port}"
         cookie = signed_in_cookie(base)
@@ -170,6 +172,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--record", action="store_true", help="write the figures into bench/README.md")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads (vidoro serve's default: 8)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval for the server (default: Python's, 0.005 s)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
