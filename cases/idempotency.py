@@ -34,7 +34,7 @@ from workflow.errors import VidoroError
 __all__ = ["KEEP", "Answer", "Claim", "IdempotencyKeyReused", "claim", "forget_expired", "recall"]
 
 KEEP = timedelta(hours=24)
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII: a UUID, a ULID, or the client's own scheme
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: a UUID, a ULID, or the client's own scheme
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Claim:
 def claim(db: Database, actor: Actor, key: str, request: bytes,
           render: Callable[[Any], tuple[int, Mapping[str, Any]]]) -> Claim:
     """A claim on `key` for `request` (its canonical bytes: method, path and body)."""
-    if not _KEY.match(key or ""):
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise InvalidConcern("Idempotency-Key", "1–255 visible ASCII characters, e.g. a UUID",
                              "1–255 synliga ASCII-tecken, t.ex. ett UUID")
     return Claim(actor.id, key, db.vault.keyed_hash("idempotency", request), render)

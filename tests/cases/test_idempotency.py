@@ -71,7 +71,7 @@ def test_the_same_key_for_another_request_is_refused_and_keys_expire(db, staff, 
     assert forget_expired(db, now=NOW + 3 * KEEP) == 1 and records(db) == []
 
 
-@pytest.mark.parametrize("bad", ["", " spaced", "ä", "x" * 256])
+@pytest.mark.parametrize("bad", ["", " spaced", "ä", "x" * 256, "key\n", None])
 def test_malformed_keys_are_refused(db, staff, bad):
     with pytest.raises(InvalidConcern):
         claim(db, staff["reporter"], bad, b"x", render)
