@@ -30,3 +30,16 @@ def test_a_wrong_password_is_announced_and_linked_to_its_field(visitor):
     assert summary.is_visible()
     summary.get_by_role("link").first.click()
     assert page.evaluate("document.activeElement.id") == "field-password"
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_api_token_page_is_accessible_and_shows_the_secret_once(visitor, lang):
+    person = visitor("caseworker-1", lang=lang)
+    page = person.go("/account/tokens")
+    page.locator("#field-name").fill("Skolsystemet")
+    person.submit(page.locator("main form button[type=submit]").last)  # axe on the page with the new secret
+    secret = page.locator("#new-token").inner_text()
+    assert secret.startswith("vdr_")
+    page = person.go("/account/tokens")
+    assert secret not in page.content()
+    assert page.get_by_role("row", name="Skolsystemet").is_visible()
