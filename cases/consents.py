@@ -34,10 +34,10 @@ from cases.operations import (
 )
 from cases.vault import CaseKey
 from workflow import Actor
+from workflow.fields import MAX_TEXT
 
 if TYPE_CHECKING:
     from cases.idempotency import Claim
-from workflow.fields import MAX_TEXT
 
 __all__ = ["CONSENT_ROLES", "ConsentForm", "ConsentRecorded", "Withdrawn", "record_consent", "withdraw_consent"]
 

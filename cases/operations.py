@@ -190,7 +190,7 @@ def available_triggers(
 
 
 def settled(session: Session, claim: Claim | None, result):
-    """`result`, its answer kept first when the operation was given a claim (`cases.idempotency`)."""
+    """`result`, its answer stored with the change when the operation was given a claim (`cases.idempotency`)."""
     if claim is not None:
         claim.settle(session, result)
     return result
