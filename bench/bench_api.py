@@ -485,12 +485,7 @@ LAYERS = (  # where a profiled function's own CPU time goes, by its file (first 
 
 def by_layer(stats: pstats.Stats, n: int) -> dict[str, float]:
     """Own CPU time per request (ms) by layer."""
-    layers: Counter = Counter()
-    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
-        where = f"{filename}:{name}"
-        layer = next((label for label, keys in LAYERS if any(k in where for k in keys)), "other (stdlib, builtins)")
-        layers[layer] += own
-    return {label: own / n * 1000 for label, own in layers.items()}
+    return {label: own / n * 1000 for label, own in bt.own_time_by_layer(stats, LAYERS).items()}
 
 
 def profile_sides(bench: Bench, pool, url: str, keys: Path, home: Path, folder: Path, threads: int,

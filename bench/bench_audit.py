@@ -44,7 +44,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -63,6 +62,7 @@ from bench_transitions import (
     Seeder,
     machine_info,
     mark,
+    own_time_by_layer,
     postgres_database,
     record,
     server_info,
@@ -524,11 +524,7 @@ def profiled_verify(db: Database, key: str, held: list[str]) -> tuple[object, st
     report = verify(db, key, held)
     profiler.disable()
     stats = pstats.Stats(profiler)
-    layers: Counter = Counter()
-    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
-        where = f"{filename}:{name}"
-        layer = next((label for label, keys in LAYERS if any(k in where for k in keys)), "other (stdlib, builtins)")
-        layers[layer] += own
+    layers = own_time_by_layer(stats, LAYERS)
     total = sum(layers.values())
     lines = [f"| {label} | {own:.2f} s | {own / total:.0%} |" for label, own in layers.most_common()]
     lines.append(f"| total under cProfile (which slows Python) | {total:.2f} s | |")

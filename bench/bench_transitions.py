@@ -801,6 +801,17 @@ LAYERS = (  # where a profiled function's own time goes, by its file (first matc
 )
 
 
+def own_time_by_layer(stats: pstats.Stats, layers) -> Counter:
+    """A profile's own time (s) per layer: `layers` is ((label, (substring of "file:function", …)), …), the
+    first match wins; the rest is "other (stdlib, builtins)". Shared by the benchmarks' profiles."""
+    found: Counter = Counter()
+    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        where = f"{filename}:{name}"
+        found[next((label for label, keys in layers if any(k in where for k in keys)),
+                   "other (stdlib, builtins)")] += own
+    return found
+
+
 def profile_fire(work: Workload, n: int) -> tuple[str, str]:
     """cProfile of `n` cycle transitions: own time by layer, then the top functions."""
     picks = work.picks(work.cycle_pool(), n)
@@ -809,11 +820,7 @@ def profile_fire(work: Workload, n: int) -> tuple[str, str]:
     work.vidoro(picks)
     profiler.disable()
     stats = pstats.Stats(profiler)
-    layers: Counter = Counter()
-    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
-        where = f"{filename}:{name}"
-        layer = next((label for label, keys in LAYERS if any(k in where for k in keys)), "other (stdlib, builtins)")
-        layers[layer] += own
+    layers = own_time_by_layer(stats, LAYERS)
     total = sum(layers.values())
     lines = [f"| {label} | {own / n * 1000:.3f} ms | {own / total:.0%} |" for label, own in layers.most_common()]
     lines.append(f"| total under cProfile (which slows Python) | {total / n * 1000:.3f} ms | |")
