@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import func, select
 
 from cases import accounts
+from cases.models import Staff
 from web import create_app
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test password
@@ -67,3 +69,14 @@ def post_form(client, url: str, data: dict, *, page: str | None = None):
     """POST a form as a browser would: with the CSRF token taken from `page` (default: `url` itself)."""
     token = csrf_token(client.get(page or url))
     return client.post(url, data={**data, "csrf_token": token})
+
+
+def account(db, username: str) -> Staff | None:
+    """The stored account of `username`, or None."""
+    with db.read() as session:
+        return session.scalars(select(Staff).where(Staff.username == username)).first()
+
+
+def staff_count(db) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Staff))

@@ -4,13 +4,11 @@ and setting a password; a disabled or changed account is signed out at its next 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from cases import ConcernForm, register_concern
 from cases.identity import generate_identity_number
-from cases.models import Staff
 from tests.conftest import NOW
-from tests.web.conftest import PASSWORD, csrf_token, post_form, sign_in
+from tests.web.conftest import PASSWORD, account, csrf_token, post_form, sign_in, staff_count
 
 NEW_PASSWORD = "another long test password"  # noqa: S105 - a test password
 CONCERN = "Oro för en elev som visar våldsbejakande material."
@@ -18,16 +16,6 @@ CONCERN = "Oro för en elev som visar våldsbejakande material."
 
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-def account(db, username: str) -> Staff | None:
-    with db.read() as session:
-        return session.scalars(select(Staff).where(Staff.username == username)).first()
-
-
-def staff_count(db) -> int:
-    with db.read() as session:
-        return session.scalar(select(func.count()).select_from(Staff))
 
 
 def signed_in(client) -> bool:

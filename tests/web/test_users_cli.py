@@ -8,11 +8,10 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
 
 from cases import accounts
 from cases.accounts import SignInRefused
-from cases.models import Staff
+from tests.web.conftest import account, staff_count
 from tests.web.test_cli import assert_one_line_failure
 from web.cli import main
 
@@ -27,16 +26,6 @@ def users(home, url, *args: str, stdin: str | None = None):
     environment = {key: None for key in os.environ if key.startswith("VIDORO_")}
     environment.update(VIDORO_HOME=str(home), VIDORO_DATABASE_URL=url)
     return CliRunner().invoke(main, ["users", *args], env=environment, input=stdin, catch_exceptions=True)
-
-
-def account(db, username: str) -> Staff | None:
-    with db.read() as session:
-        return session.scalars(select(Staff).where(Staff.username == username)).first()
-
-
-def staff_count(db) -> int:
-    with db.read() as session:
-        return session.scalar(select(func.count()).select_from(Staff))
 
 
 def assert_ok(result) -> None:
