@@ -82,9 +82,7 @@ def from_error(error: Exception) -> Response | None:
             return problem(401, "token-refused", _text(error))
         case StaleCase():
             return problem(409, "stale-version", _text(error), current_version=error.current)
-        case CaseNotFound() | AccessDenied():
-            return problem(404, "not-found")
-        case KeyDestroyed():
+        case CaseNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike
             return problem(404, "not-found")
         case NotPermitted():
             return problem(403, "role-not-allowed")
