@@ -70,7 +70,7 @@ def fill(db: Database, count: int, today: date) -> None:
             person_id, case_id = str(uuid.uuid4()), str(uuid.uuid4())
             state = rng.choice(STATES)
             received = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(460_000))
-            due_name = DEADLINES.get(state) or ("follow_up" if state != "closed" and rng.random() < 0.5 else None)
+            due_name = DEADLINES.get(state)  # the flowchart's deadline that runs in that state, if any
             due = today + timedelta(days=rng.randrange(-30, 120)) if due_name else None
             persons.append({"id": person_id, "identity_number": None, "identity_index": None, "identity_kind": None,
                             "birth_date": secrets.token_bytes(40), "given_name": None, "family_name": None,

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from cases.db import Database
@@ -218,13 +218,11 @@ def open_session(db: Database, token: str, *, idle: timedelta, absolute: timedel
     """The account of a live session, or None (unknown, timed out, or the account is disabled)."""
     now = now or datetime.now(UTC)
     key = _token_id(token)
-    with db.read() as session:  # one query: a signed-in page pays for this on every request
-        row = session.execute(select(WebSession, Staff).join(Staff, Staff.id == WebSession.staff_id)
-                              .where(WebSession.id == key)).first()
-    if row is None:
+    with db.read_rows() as connection:  # one Core query: a signed-in page pays for this on every request
+        found = connection.execute(_LIVE_SESSION, {"key": key}).first()
+    if found is None:
         return None
-    found, staff = row
-    if staff is None or not staff.active or now - found.last_seen_at > idle or now - found.created_at > absolute:
+    if not found.active or now - found.last_seen_at > idle or now - found.created_at > absolute:
         end_session(db, token)
         return None
     if now - found.last_seen_at > TOUCH_EVERY:  # not a write per request: idle time is kept to the minute
@@ -232,7 +230,12 @@ def open_session(db: Database, token: str, *, idle: timedelta, absolute: timedel
             live = session.get(WebSession, key)
             if live is not None:
                 live.last_seen_at = now
-    return _account(staff)
+    return Account(found.id, found.username, found.display_name, found.role, found.unit)
+
+
+_LIVE_SESSION = (select(WebSession.created_at, WebSession.last_seen_at, Staff.id, Staff.username,
+                        Staff.display_name, Staff.role, Staff.unit, Staff.active)
+                 .join(Staff, Staff.id == WebSession.staff_id).where(WebSession.id == bindparam("key")))
 
 
 def end_session(db: Database, token: str) -> None:

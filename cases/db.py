@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.keys import KeyMaterialError, KeyStore
@@ -43,6 +43,9 @@ class Database:
         snapshot = self.engine if self.is_sqlite else self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._snapshot = sessionmaker(snapshot, expire_on_commit=False)
+        # Hot reads on SQLite skip BEGIN/ROLLBACK: each statement then reads its own committed state, as every
+        # statement does under PostgreSQL's READ COMMITTED.
+        self._rows = self.engine.execution_options(vidoro_begin=None) if self.is_sqlite else self.engine
         self._vault: Vault | None = None
 
     @property
@@ -67,6 +70,14 @@ class Database:
         """A read-only transaction: never committed; closing it ends the transaction, objects stay loaded."""
         with self._reader() as session:
             yield session
+
+    @contextmanager
+    def read_rows(self) -> Iterator[Connection]:
+        """Reads on a bare connection, for hot paths that want rows, not objects (the session check and the
+        work list on every page view): no ORM bookkeeping, and each statement sees what was committed when
+        it ran (no snapshot across statements: use `read` or `snapshot` for that). Never writes."""
+        with self._rows.connect() as connection:
+            yield connection
 
     @contextmanager
     def snapshot(self) -> Iterator[Session]:
@@ -134,6 +145,7 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
         mode = connection.get_execution_options().get("vidoro_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: statements in autocommit (`Database.read_rows`)
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -46,6 +46,7 @@ __all__ = [
     "load_case",
     "register_concern",
     "require_staff",
+    "require_staff_row",
     "settled",
 ]
 
@@ -199,9 +200,21 @@ def settled(session: Session, claim: Claim | None, result):
 def require_staff(session: Session, actor: Actor) -> Staff:
     """The actor must be an active member of staff acting in the role the account holds."""
     staff = session.get(Staff, actor.id)
+    _acts_as(staff, actor)
+    return staff
+
+
+_STAFF_ROW = select(Staff.active, Staff.role).where(Staff.id == bindparam("staff_id"))
+
+
+def require_staff_row(connection: Connection, actor: Actor) -> None:
+    """`require_staff` for reads on a bare connection (`Database.read_rows`): one Core query, no object."""
+    _acts_as(connection.execute(_STAFF_ROW, {"staff_id": actor.id}).first(), actor)
+
+
+def _acts_as(staff, actor: Actor) -> None:
     if staff is None or not staff.active or staff.role != actor.role:
         raise NotPermitted("act as this account", actor.role)
-    return staff
 
 
 def require_ground(session: Session, actor: Actor, case: Case) -> None:

@@ -10,21 +10,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
-__all__ = ["create_app"]
+__all__ = ["N_", "create_app"]
+
+
+def N_(message: str) -> str:
+    """Mark a text for the catalogue (`pybabel extract -k N_`); it is translated where it is shown
+    (`web.i18n.text`), once per request, not through a lazy string on every use."""
+    return message
+
 
 # The pages each role sees in the navigation: (endpoint, label; translated when shown).
 NAV = {
-    "reporter": [("reporter.new_concern", _l("Register a concern")), ("reporter.my_concerns", _l("My concerns"))],
-    "coordinator": [("overview.statistics", _l("Overview"))],
-    "intake": [("worklist.work_list", _l("Work list"))],
-    "caseworker": [("worklist.work_list", _l("Work list"))],
-    "decider": [("worklist.work_list", _l("Work list")), ("audit.emergency", _l("Emergency accesses"))],
-    "partner": [("partner.referrals", _l("Referrals"))],
-    "auditor": [("audit.overview", _l("Verification")), ("audit.transitions", _l("Transition log")),
-                ("audit.access", _l("Access log")), ("audit.emergency", _l("Emergency accesses"))],
-    "admin": [("admin.users", _l("Users"))],
+    "reporter": [("reporter.new_concern", N_("Register a concern")), ("reporter.my_concerns", N_("My concerns"))],
+    "coordinator": [("overview.statistics", N_("Overview"))],
+    "intake": [("worklist.work_list", N_("Work list"))],
+    "caseworker": [("worklist.work_list", N_("Work list"))],
+    "decider": [("worklist.work_list", N_("Work list")), ("audit.emergency", N_("Emergency accesses"))],
+    "partner": [("partner.referrals", N_("Referrals"))],
+    "auditor": [("audit.overview", N_("Verification")), ("audit.transitions", N_("Transition log")),
+                ("audit.access", N_("Access log")), ("audit.emergency", N_("Emergency accesses"))],
+    "admin": [("admin.users", N_("Users"))],
 }
 
 

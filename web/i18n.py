@@ -9,24 +9,26 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Flask, session
-from flask_babel import gettext, lazy_gettext
+from flask import Flask, g, session
+from flask_babel import get_translations, gettext, lazy_gettext
+from markupsafe import Markup
 
+from web import N_
 from web.access import current_account
 
-__all__ = ["error_text", "init_app", "label", "local_time", "locale", "role_label"]
+__all__ = ["error_text", "init_app", "label", "local_time", "locale", "role_label", "text"]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 ROLE_LABELS = {
-    "reporter": lazy_gettext("reporter"),
-    "coordinator": lazy_gettext("coordinator"),
-    "intake": lazy_gettext("intake officer"),
-    "caseworker": lazy_gettext("caseworker"),
-    "decider": lazy_gettext("decision maker"),
-    "partner": lazy_gettext("partner"),
-    "auditor": lazy_gettext("auditor"),
-    "admin": lazy_gettext("administrator"),
+    "reporter": N_("reporter"),
+    "coordinator": N_("coordinator"),
+    "intake": N_("intake officer"),
+    "caseworker": N_("caseworker"),
+    "decider": N_("decision maker"),
+    "partner": N_("partner"),
+    "auditor": N_("auditor"),
+    "admin": N_("administrator"),
 }
 
 
@@ -55,7 +57,7 @@ def locale() -> str:
 
 
 def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
+    return text(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 
 
 def label(item) -> str:
@@ -93,16 +95,45 @@ def error_text(exc, *prefixes: str) -> str:
     return text
 
 
-def local_time(moment, pattern: str = "%Y-%m-%d %H:%M") -> str:
+MINUTES = "%Y-%m-%d %H:%M"
+
+
+def local_time(moment, pattern: str = MINUTES) -> str:
     """A moment as Stockholm wall-clock time in ISO order: the same in both languages, and cheap to format
     (lists show many; Babel's locale-aware formatting costs a millisecond each)."""
     if moment is None:
         return ""
-    return moment.astimezone(STOCKHOLM).strftime(pattern)
+    local = moment.astimezone(STOCKHOLM)
+    if pattern == MINUTES:
+        return local.isoformat(" ", "minutes")[:16]  # the same text as strftime, in two thirds of the time
+    return local.strftime(pattern)
+
+
+def _translations():
+    """This request's catalogue, looked up once: Flask-Babel finds it through several layers of context on
+    every call, and a page asks for a few dozen texts."""
+    try:
+        return g.vidoro_translations
+    except AttributeError:
+        g.vidoro_translations = found = get_translations()
+        return found
+
+
+def text(message: str) -> str:
+    """`gettext` for views that show many texts: the catalogue found once per request (no variables)."""
+    return _translations().ugettext(message)
 
 
 def init_app(app: Flask) -> None:
+    """After Flask-Babel: the templates' `_`/`ngettext` read the catalogue found once per request."""
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True)
+    app.jinja_env.globals["_"] = _template_gettext
 
     from web import NAV
 
@@ -111,8 +142,14 @@ def init_app(app: Flask) -> None:
         account = current_account()
         items = []
         if account is not None:
-            items = [(endpoint, str(text)) for endpoint, text in NAV.get(account.role, [])
+            items = [(endpoint, text(message)) for endpoint, message in NAV.get(account.role, [])
                      if endpoint in app.view_functions]
         return {"account": account, "current_lang": locale(), "nav_items": items, "role_label": role_label,
                 "label": label, "endpoints": app.view_functions, "field_value": field_value, "words": words,
                 "consent_status": consent_status}
+
+
+def _template_gettext(message: str, **variables) -> Markup:
+    """The templates' `_`, as Jinja's new-style gettext does it (the text is markup, the variables are
+    escaped into it, `%%` is `%`) in one call instead of three: a page asks for a few dozen texts."""
+    return Markup(_translations().ugettext(message)) % variables  # noqa: S704 - our own catalogue's text
