@@ -192,16 +192,11 @@ def main() -> None:
     if args.record:
         readme = Path(__file__).with_name("README.md")
         body = readme.read_text()
-        marker = "## Work list (issue 5)"
-        section = f"{marker}\n\n`python bench/bench_worklist.py --record`\n\n" + "\n".join(lines) + "\n"
-        if marker in body:
-            start = body.index(marker)
-            end = body.find("\n## ", start + len(marker))
-            body = body[:start] + section + (body[end:] if end >= 0 else "")
-        else:
-            body = body.rstrip() + "\n\n" + section
-        readme.write_text(body)
-
+        start, end = "<!-- worklist:start -->", "<!-- worklist:end -->"
+        if start not in body:
+            raise SystemExit(f"bench/README.md has no {start} … {end} section to write the figures into")
+        head, rest = body.split(start, 1)
+        readme.write_text(head + start + "\n" + "\n".join(lines) + "\n" + end + rest.split(end, 1)[1])
 
 if __name__ == "__main__":
     main()
