@@ -64,9 +64,9 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
         rows = connection.execute(_page_query(actor.role, bool(state), due_by is not None), params).all()
     soon = date.fromordinal(today.toordinal() + SOON_DAYS)
     items = tuple(
-        WorkItem(ref, state, received_at, acute_danger, deadline, None if due_on == NO_DEADLINE else due_on,
+        WorkItem(ref, in_state, received_at, acute, deadline, None if due_on == NO_DEADLINE else due_on,
                  due_on < today, today <= due_on <= soon)
-        for ref, state, received_at, acute_danger, deadline, due_on in rows[:per_page])
+        for ref, in_state, received_at, acute, deadline, due_on in rows[:per_page])
     return WorkList(items, page, has_next=len(rows) > per_page)
 
 
