@@ -43,9 +43,10 @@ class Database:
         snapshot = self.engine if self.is_sqlite else self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._snapshot = sessionmaker(snapshot, expire_on_commit=False)
-        # Hot reads on SQLite skip BEGIN/ROLLBACK: each statement then reads its own committed state, as every
-        # statement does under PostgreSQL's READ COMMITTED.
-        self._rows = self.engine.execution_options(vidoro_begin=None) if self.is_sqlite else self.engine
+        # Hot reads run in autocommit: no BEGIN/ROLLBACK around them (on PostgreSQL two round trips fewer);
+        # each statement reads what is committed when it runs, as under PostgreSQL's READ COMMITTED.
+        self._rows = self.engine.execution_options(
+            **({"vidoro_begin": None} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
         self._vault: Vault | None = None
 
     @property
