@@ -2,7 +2,9 @@
 
     python bench/bench_worklist.py [--db sqlite|postgresql|both] [--cases N] [--seconds S] [--rounds R] [--record]
 
-The real server (waitress, 8 threads) serves the app on 127.0.0.1; `wrk` (Debian's package) keeps 16
+The real server — `vidoro serve` as a process of its own, as deployed (gunicorn: one worker process per
+core, 4 threads each; `--workers`, `--threads`; `--waitress` serves from one waitress process with
+`--threads` threads instead, as before) — serves the app on 127.0.0.1; `wrk` (Debian's package) keeps 16
 connections busy, signed in as a decision maker, who sees every case. Rounds alternate between the work list
 (`/cases`, first page of 50, nearest deadline first) and `/health/live` (no database) on the same server, so
 machine noise hits both; the medians are compared. Goals: the work list at least a quarter of the trivial
@@ -22,6 +24,7 @@ import random
 import re
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +34,8 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -114,6 +119,49 @@ def wrk(url: str, cookie: str, seconds: int) -> tuple[float, float]:
     return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+@contextmanager
+def serving(args, url: str, folder: Path, keys: Path) -> Iterator[str]:
+    """The server on a free port of 127.0.0.1, stopped at the end; yields its base URL."""
+    if args.waitress:
+        app = create_app({"VIDORO_DATABASE_URL": url, "VIDORO_HOME": folder, "VIDORO_KEYS": keys,
+                          "VIDORO_CHECKPOINT_INTERVAL": 0})
+        server = create_server(app, host="127.0.0.1", port=0, threads=args.threads or 8)
+        threading.Thread(target=server.run, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.effective_port}"
+        finally:
+            server.close()
+            app.extensions["vidoro.db"].dispose()
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDORO_")}
+    environment.update(VIDORO_DATABASE_URL=url, VIDORO_HOME=str(folder), VIDORO_KEYS=str(keys),
+                       VIDORO_CHECKPOINT_INTERVAL="0")
+    command = [str(Path(sys.executable).with_name("vidoro")), "serve", "--port", str(port)]
+    command += ["--workers", str(args.workers)] if args.workers else []
+    command += ["--threads", str(args.threads)] if args.threads else []
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"vidoro serve stopped with {server.returncode}")
+            try:
+                urllib.request.urlopen(f"{base}/health/live", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run(kind: str, args, folder: Path) -> dict:
     keys = folder / f"keys-{kind}"
     FileKeyStore.create(keys).close()
@@ -135,25 +183,18 @@ def run(kind: str, args, folder: Path) -> dict:
         add_staff(db, "bench-decider", "Bench decider", "decider")
         accounts.set_password(db, "bench-decider", PASSWORD)
         db.dispose()
-        app = create_app({"VIDORO_DATABASE_URL": url, "VIDORO_HOME": folder, "VIDORO_KEYS": keys,
-                          "VIDORO_CHECKPOINT_INTERVAL": 0})
-        if args.switch_interval:
-            sys.setswitchinterval(args.switch_interval)
-        server = create_server(app, host="127.0.0.1", port=0, threads=args.threads)
-        threading.Thread(target=server.run, daemon=True).start()
-        base = f"http://127.0.0.1:{server.effective_port}"
-        cookie = signed_in_cookie(base)
-        if urllib.request.urlopen(urllib.request.Request(f"{base}/cases", headers={"Cookie": cookie})).status != 200:
-            raise RuntimeError("the work list did not answer 200 when signed in")
-        rounds: dict[str, list[tuple[float, float]]] = {"trivial": [], "worklist": []}
-        for number in range(args.rounds):
-            for name, path in (("trivial", "/health/live"), ("worklist", "/cases")):
-                rounds[name].append(wrk(base + path, cookie, args.seconds))
-                print(f"  round {number + 1} {name}: {rounds[name][-1][0]:.0f} req/s, p99 "
-                      f"{rounds[name][-1][1]:.1f} ms", file=sys.stderr)
-        time.sleep(2)  # let the last requests wrk left in flight finish before the server and schema go
-        server.close()
-        app.extensions["vidoro.db"].dispose()
+        with serving(args, url, folder, keys) as base:
+            cookie = signed_in_cookie(base)
+            request = urllib.request.Request(f"{base}/cases", headers={"Cookie": cookie})
+            if urllib.request.urlopen(request).status != 200:
+                raise RuntimeError("the work list did not answer 200 when signed in")
+            rounds: dict[str, list[tuple[float, float]]] = {"trivial": [], "worklist": []}
+            for number in range(args.rounds):
+                for name, path in (("trivial", "/health/live"), ("worklist", "/cases")):
+                    rounds[name].append(wrk(base + path, cookie, args.seconds))
+                    print(f"  round {number + 1} {name}: {rounds[name][-1][0]:.0f} req/s, p99 "
+                          f"{rounds[name][-1][1]:.1f} ms", file=sys.stderr)
+            time.sleep(2)  # let the last requests wrk left in flight finish before the server and schema go
         trivial = statistics.median(r for r, _ in rounds["trivial"])
         listing = statistics.median(r for r, _ in rounds["worklist"])
         p99 = statistics.median(p for _, p in rounds["worklist"])
@@ -172,9 +213,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--record", action="store_true", help="write the figures into bench/README.md")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (vidoro serve's default: 8)")
-    parser.add_argument("--switch-interval", type=float, default=None,
-                        help="sys.setswitchinterval for the server (default: Python's, 0.005 s)")
+    parser.add_argument("--workers", type=int, default=None, help="vidoro serve --workers (default: its own)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="vidoro serve --threads, or waitress's threads with --waitress (default 8)")
+    parser.add_argument("--waitress", action="store_true",
+                        help="serve from one waitress process in this one, as vidoro serve did before")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")

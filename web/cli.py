@@ -172,16 +172,16 @@ def demo(config, per_state: int) -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default VIDORO_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default VIDORO_PORT or 8000).")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Worker processes (default: one per CPU core).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
 @click.option("--demo", is_flag=True, help="Fill with demo data first if there are no cases yet.")
 @click.pass_obj
 @friendly
-def serve(config, host: str | None, port: int | None, threads: int, demo: bool) -> None:
-    """Serve vidoro with a production WSGI server (waitress)."""
-    from waitress import serve as waitress_serve
-
+def serve(config, host: str | None, port: int | None, workers: int | None, threads: int, demo: bool) -> None:
+    """Serve vidoro with a production WSGI server (gunicorn: worker processes with threads)."""
     from cases.flowcharts import current_engine
-    from web import create_app
+    from web import serving
 
     current_engine()  # a broken flowchart file stops the server before it starts, not on the first request
     with open_database(config, keys="optional") as database:
@@ -189,15 +189,18 @@ def serve(config, host: str | None, port: int | None, threads: int, demo: bool) 
         if demo and _case_count(database) == 0:
             _fill_demo(database, per_state=2)
     host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
+    workers = workers or os.cpu_count() or 1
     with _periodic_checkpoints(config):
-        click.echo(f"vidoro serving on http://{host}:{port} (Ctrl-C stops)")
-        waitress_serve(create_app(config), host=host, port=port, threads=threads, ident="vidoro")
+        click.echo(f"vidoro serving on http://{host}:{port} ({workers} × {threads} threads; Ctrl-C stops)")
+        serving.serve(config, host=host, port=port, workers=workers, threads=threads)
 
 
 @contextmanager
 def _periodic_checkpoints(config) -> Iterator[None]:
-    """While serving, sign and send a checkpoint of each grown log every VIDORO_CHECKPOINT_INTERVAL seconds."""
+    """While serving, sign and send a checkpoint of each grown log every VIDORO_CHECKPOINT_INTERVAL seconds,
+    from a process of its own (`web.serving.checkpoint_process`)."""
     from cases.checkpoints import PeriodicCheckpoints
+    from web.serving import checkpoint_process
 
     interval = config["VIDORO_CHECKPOINT_INTERVAL"]
     if not interval:
@@ -205,17 +208,21 @@ def _periodic_checkpoints(config) -> Iterator[None]:
         yield
         return
     targets = _targets(config["VIDORO_CHECKPOINT_TARGETS"])
-    signer = LogSigner.open(config["VIDORO_KEYS"])
-    with open_database(config, keys="none") as database:
-        periodic = PeriodicCheckpoints(database, signer, targets, interval,
-                                       report=lambda text: click.echo(f"checkpoints: {text}", err=True))
-        periodic.start()
+    signer = LogSigner.open(config["VIDORO_KEYS"])  # a missing or broken key stops serve before it starts
+
+    def issue(stop) -> None:
+        with open_database(config, keys="none") as database:
+            periodic = PeriodicCheckpoints(database, signer, targets, interval,
+                                           report=lambda text: click.echo(f"checkpoints: {text}", err=True))
+            periodic.start()
+            while not stop.wait(1):
+                pass
+            periodic.stop()
+
+    with checkpoint_process(issue):
         click.echo(f"checkpoints every {interval:g} s to the database"
                    f"{' and ' + ', '.join(targets) if targets else ' (no VIDORO_CHECKPOINT_TARGETS)'}", err=True)
-        try:
-            yield
-        finally:
-            periodic.stop()
+        yield
 
 
 def _refuse_new_keys_for_old_cases(config) -> None:

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import waitress
 from sqlalchemy import func, select
 
 from cases import ConcernForm, Database, add_staff, register_concern
@@ -23,6 +22,7 @@ from cases.keys import FileKeyStore
 from cases.models import Base, Staff
 from tests.conftest import NOW
 from tests.web.test_cli import assert_ok, assert_one_line_failure, run
+from web import serving
 from workflow import Actor
 
 VIDORO = Path(sys.executable).with_name("vidoro")
@@ -193,7 +193,7 @@ def no_serving(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("vidoro serve started serving despite broken key files")
 
-    monkeypatch.setattr(waitress, "serve", refuse)
+    monkeypatch.setattr(serving, "serve", refuse)
 
 
 @pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())

@@ -1,0 +1,108 @@
+"""`vidoro serve` as real processes: worker processes with threads, the checkpoint issuer beside them, nothing
+left behind when the server stops or dies, and forwarded headers trusted only as VIDORO_PROXIES says."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is `pid`."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`vidoro serve --workers 2 --threads 2` on the embedded SQLite default, with checkpoints every 0.5 s."""
+    home, port = tmp_path / "instance", free_port()
+    assert_ok(run(home, "init"))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDORO_")}
+    environment.update(VIDORO_HOME=str(home), PYTHONUNBUFFERED="1", VIDORO_CHECKPOINT_INTERVAL="0.5",
+                       VIDORO_CHECKPOINT_TARGETS=str(tmp_path / "share"))
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([str(VIDORO), "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
+                                   env=environment, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            if not wait_for(lambda: process.poll() is not None or get(f"http://127.0.0.1:{port}/health"),
+                            SERVE_TIMEOUT) or process.poll() is not None:
+                pytest.fail(f"vidoro serve did not answer:\n{log.read_text()}")
+            yield process, port, log
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def test_two_workers_and_the_checkpoint_issuer_run_and_all_stop_with_the_server(server, tmp_path):
+    process, port, log = server
+    # two workers and the checkpoint issuer (the workers start their apps after answering /health: give them time)
+    assert wait_for(lambda: len(children(process.pid)) == 3, 10), (children(process.pid), log.read_text())
+    kids = children(process.pid)
+    assert wait_for(lambda: (tmp_path / "share" / "access-000000000000.checkpoint").exists(), 10), log.read_text()
+    statuses = {get(f"http://127.0.0.1:{port}/health/live")[0] for _ in range(20)}
+    assert statuses == {200}
+    process.terminate()
+    assert process.wait(timeout=20) == 0, log.read_text()
+    assert wait_for(lambda: not any(alive(pid) for pid in kids), 10), [pid for pid in kids if alive(pid)]
+    output = log.read_text()
+    assert "Traceback" not in output and "(2 × 2 threads; Ctrl-C stops)" in output, output
+
+
+def test_the_workers_and_the_checkpoint_issuer_stop_when_the_server_is_killed(server):
+    process, _port, log = server
+    assert wait_for(lambda: len(children(process.pid)) == 3, 10), log.read_text()
+    kids = children(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    assert wait_for(lambda: not any(alive(pid) for pid in kids), 15), [pid for pid in kids if alive(pid)]
+
+
+def test_forwarded_headers_from_localhost_are_not_trusted_without_vidoro_proxies(server):
+    """gunicorn by itself believes X-Forwarded-Proto from 127.0.0.1; vidoro believes only VIDORO_PROXIES."""
+    _process, port, _log = server
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/sign-in", headers={"X-Forwarded-Proto": "https"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a fixed http URL on 127.0.0.1
+        headers = response.headers
+        assert response.status == 200
+    assert "Strict-Transport-Security" not in headers
+    assert all(not c.startswith("__Host-") and "Secure" not in c for c in headers.get_all("Set-Cookie") or [])
