@@ -211,7 +211,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--record", action="store_true", help="write the figures into bench/README.md")
     parser.add_argument("--workers", type=int, default=None, help="vidoro serve --workers (default: its own)")
     parser.add_argument("--threads", type=int, default=None,

@@ -74,6 +74,16 @@ def checkpoint_process(work: Callable[[threading.Event], None]) -> Iterator[None
     """Run `work(stop)` in a child process while the block runs; `stop` is set when the block ends (SIGTERM
     from here) or when this process is gone. A bare fork, not `multiprocessing`: the server's workers are
     forked inside this block and leave through it, and must not think the child is theirs to stop."""
+    if not hasattr(os, "fork"):  # one waitress process serves: a thread beside it is safe there
+        stop = threading.Event()
+        thread = threading.Thread(target=work, args=(stop,), name="vidoro-checkpoints", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(15)
+        return
     parent = os.getpid()
     child = os.fork()
     if child == 0:

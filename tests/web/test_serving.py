@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run
+from web.serving import checkpoint_process
 
 
 def children(pid: int) -> set[int]:
@@ -106,3 +108,33 @@ def test_forwarded_headers_from_localhost_are_not_trusted_without_vidoro_proxies
         assert response.status == 200
     assert "Strict-Transport-Security" not in headers
     assert all(not c.startswith("__Host-") and "Secure" not in c for c in headers.get_all("Set-Cookie") or [])
+
+
+def test_the_checkpoint_work_runs_in_a_child_process_and_stops_with_the_block(tmp_path):
+    seen = tmp_path / "seen"
+
+    def work(stop) -> None:
+        seen.write_text(str(os.getpid()))
+        while not stop.wait(0.05):
+            pass
+        seen.write_text(f"{os.getpid()} stopped")
+
+    with checkpoint_process(work):
+        assert wait_for(seen.exists, 5)
+        pid = int(seen.read_text())
+        assert pid != os.getpid() and alive(pid)
+    assert seen.read_text() == f"{pid} stopped" and not alive(pid)
+
+
+def test_without_fork_the_checkpoint_work_runs_in_a_thread_and_stops_with_the_block(monkeypatch):
+    monkeypatch.delattr(os, "fork")
+    seen: list[str] = []
+
+    def work(stop) -> None:
+        seen.append(threading.current_thread().name)
+        stop.wait(10)
+        seen.append("stopped")
+
+    with checkpoint_process(work):
+        assert wait_for(lambda: seen, 5)
+    assert seen == ["vidoro-checkpoints", "stopped"]
