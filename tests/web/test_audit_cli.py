@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from cases import Database
 from cases.models import Checkpoint, TransitionLogEntry
 from cases.signing import LogSigner
-from tests.web.test_cli import VIDORO, assert_ok, assert_one_line_failure, free_port, run
+from tests.web.test_cli import VIDORO, assert_ok, assert_one_line_failure, free_port, run, stop
 from tests.web.test_keys_cli import register_cases
 from workflow.checkpoint import parse_and_verify
 from workflow.log import leaf_hash
@@ -429,12 +429,7 @@ def test_serve_writes_checkpoints_periodically(instance, tmp_path):
             while not grown.exists() and running(server, deadline):
                 time.sleep(0.1)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     output = log.read_text()
     assert share.is_dir() and wanted <= {p.name for p in share.iterdir()}, output
     assert grown.exists(), output

@@ -296,6 +296,17 @@ def get(url: str) -> tuple[int, dict[str, str], bytes] | None:
         return None
 
 
+def stop(server: subprocess.Popen, timeout: float = 10) -> None:
+    """End a `vidoro serve` process: SIGTERM, then SIGKILL if it has not stopped within `timeout`."""
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def test_serve_answers_health_on_the_embedded_sqlite_default(tmp_path):
     """`vidoro serve` as a real process on the default SQLite in the instance folder, on 127.0.0.1 only."""
     home, port = tmp_path / "instance", free_port()
@@ -316,12 +327,7 @@ def test_serve_answers_health_on_the_embedded_sqlite_default(tmp_path):
                 if answer is None:
                     time.sleep(0.1)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     assert answer is not None, f"no answer on /health within {SERVE_TIMEOUT} s:\n{log.read_text()}"
     status, headers, body = answer
     assert status == 200, body

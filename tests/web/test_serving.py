@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run
+from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run, stop
 from web.serving import checkpoint_process
 
 
@@ -66,13 +66,7 @@ def server(tmp_path):
                 pytest.fail(f"vidoro serve did not answer:\n{log.read_text()}")
             yield process, port, log
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(process, timeout=20)
 
 
 def test_two_workers_and_the_checkpoint_issuer_run_and_all_stop_with_the_server(server, tmp_path):
