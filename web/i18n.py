@@ -88,11 +88,11 @@ def field_value(chart, name: str, value) -> str:
 def error_text(exc, *prefixes: str) -> str:
     """A refusal from `cases` in the visitor's language, without the field name (or the other `prefixes`)
     its text starts with: on a page it stands next to that field already."""
-    text = exc.text(locale())
+    said = exc.text(locale())
     field = getattr(exc, "field", None)
     for start in ((f"{field}: ",) if field else ()) + tuple(f"{p}: " for p in prefixes):
-        text = text.removeprefix(start)
-    return text
+        said = said.removeprefix(start)
+    return said
 
 
 MINUTES = "%Y-%m-%d %H:%M"
