@@ -320,24 +320,29 @@ class Bench:
         cpu = srv.cpu_seconds() if srv else 0.0
         results = pool.map(client_run, jobs)
         server_cpu = (srv.cpu_seconds() - cpu) if srv else 0.0
-        done = 0
         for i, r in enumerate(results):
             self.pools[i] = r["cases"]
-            ok = r["statuses"].get("200", r["statuses"].get(200, 0))
-            self.fired += ok
-            done += sum(r["statuses"].values())
+            self.fired += r["statuses"].get("200", r["statuses"].get(200, 0))
+        seconds, done = self._tally(side, results, server_cpu, "no request was sent: every worker's pool is empty")
+        if side is not None:
+            side.client_cpu_ms.append(sum(r["cpu"] for r in results) / done * 1000)
+        return seconds
+
+    @staticmethod
+    def _tally(side: Side | None, results: list[dict], cpu: float, nothing: str) -> tuple[float, int]:
+        """A round's length and requests, and its figures added to `side` (either kind of round)."""
+        done = sum(sum(r["statuses"].values()) for r in results)
         seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
         if done == 0:
-            raise RuntimeError("no request was sent: every worker's pool is empty")
+            raise RuntimeError(nothing)
         if side is not None:
             side.tps.append(done / seconds)
-            side.cpu_ms.append(server_cpu / done * 1000)
-            side.client_cpu_ms.append(sum(r["cpu"] for r in results) / done * 1000)
+            side.cpu_ms.append(cpu / done * 1000)
             for r in results:
                 side.latencies += r["latencies"]
-                side.statuses.update({int(k): v for k, v in r["statuses"].items()})
+                side.statuses.update({int(k) if str(k).isdigit() else k: v for k, v in r["statuses"].items()})
                 side.samples += r["samples"][: max(0, 5 - len(side.samples))]
-        return seconds
+        return seconds, done
 
     # -- the engine, from as many threads as there are clients
     def engine(self, n: int, side: Side | None, with_view: bool = False, single: bool = False) -> float:
@@ -389,19 +394,8 @@ class Bench:
         cpu = time.process_time() - cpu
         if any(r is None for r in results):
             raise RuntimeError("an engine thread did not finish")
-        done = sum(sum(r["statuses"].values()) for r in results)
         self.fired += sum(r["statuses"][200] for r in results)
-        seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
-        if done == 0:
-            raise RuntimeError("no transition was fired: every worker's pool is empty")
-        if side is not None:
-            side.tps.append(done / seconds)
-            side.cpu_ms.append(cpu / done * 1000)
-            for r in results:
-                side.latencies += r["latencies"]
-                side.statuses.update(r["statuses"])
-                side.samples += r["samples"][: max(0, 5 - len(side.samples))]
-        return seconds
+        return self._tally(side, results, cpu, "no transition was fired: every worker's pool is empty")[0]
 
     def _as_the_view(self, ref: str, trigger: str, fields: dict, version: int):
         """What `web.api.case_routes.fire` and `web.api.support.once` do around the operation, without HTTP."""
