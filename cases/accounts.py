@@ -218,8 +218,8 @@ def open_session(db: Database, token: str, *, idle: timedelta, absolute: timedel
     """The account of a live session, or None (unknown, timed out, or the account is disabled)."""
     now = now or datetime.now(UTC)
     key = _token_id(token)
-    with db.read_rows() as connection:  # one Core query: a signed-in page pays for this on every request
-        found = connection.execute(_LIVE_SESSION, {"key": key}).first()
+    # one Core query: a signed-in page pays for this on every request
+    found = db.read_rows(lambda connection: connection.execute(_LIVE_SESSION, {"key": key}).first())
     if found is None:
         return None
     if not found.active or now - found.last_seen_at > idle or now - found.created_at > absolute:

@@ -7,15 +7,17 @@ the log append takes its own lock (see `cases.log`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.keys import KeyMaterialError, KeyStore
@@ -25,6 +27,7 @@ __all__ = ["MIGRATIONS", "Database"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_MS = 30_000
+T = TypeVar("T")
 
 
 class Database:
@@ -44,9 +47,12 @@ class Database:
             isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._snapshot = sessionmaker(snapshot, expire_on_commit=False)
         # Hot reads run in autocommit: no BEGIN/ROLLBACK around them (on PostgreSQL two round trips fewer);
-        # each statement reads what is committed when it runs, as under PostgreSQL's READ COMMITTED.
-        self._rows = self.engine.execution_options(
-            **({"vidoro_begin": None} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
+        # each statement reads what is committed when it runs, as under PostgreSQL's READ COMMITTED. On
+        # PostgreSQL they have a pool of their own that does not ping the server before every use (another
+        # round trip each): a connection the server dropped fails its read, which then runs once more on a
+        # fresh one (`read_rows`).
+        self._rows = (self.engine.execution_options(vidoro_begin=None) if self.is_sqlite else
+                      create_engine(url, echo=echo, isolation_level="AUTOCOMMIT", pool_recycle=3600))
         self._vault: Vault | None = None
 
     @property
@@ -72,13 +78,21 @@ class Database:
         with self._reader() as session:
             yield session
 
-    @contextmanager
-    def read_rows(self) -> Iterator[Connection]:
-        """Reads on a bare connection, for hot paths that want rows, not objects (the session check and the
-        work list on every page view): no ORM bookkeeping, and each statement sees what was committed when
-        it ran (no snapshot across statements: use `read` or `snapshot` for that). Never writes."""
+    def read_rows(self, reads: Callable[[Connection], T]) -> T:
+        """`reads(connection)` on a bare connection, for hot paths that want rows, not objects (the session
+        check and the work list on every page view): no ORM bookkeeping, and each statement sees what was
+        committed when it ran (no snapshot across statements: use `read` or `snapshot` for that). `reads`
+        never writes, so when the database dropped the connection since its last use (a restart, an idle
+        timeout) it runs once more on a fresh one: SQLAlchemy invalidates the pool's older connections when it
+        sees the disconnect. This instead of a ping before every use."""
+        try:
+            with self._rows.connect() as connection:
+                return reads(connection)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
         with self._rows.connect() as connection:
-            yield connection
+            return reads(connection)
 
     @contextmanager
     def snapshot(self) -> Iterator[Session]:
@@ -123,6 +137,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if not self.is_sqlite:
+            self._rows.dispose()  # the hot reads' own pool
         close = getattr(self.keys, "close", None)
         if close is not None:
             close()
