@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, exists, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -205,6 +205,11 @@ def require_staff(session: Session, actor: Actor) -> Staff:
 
 
 _STAFF_ROW = select(Staff.active, Staff.role).where(Staff.id == bindparam("staff_id"))
+
+# `_acts_as` as a condition a read can carry, bound to `staff_id` and `staff_role`: a query that rides on
+# it returns nothing unless the actor is an active member of staff in that role.
+ACTS_AS = exists().where(Staff.id == bindparam("staff_id"), Staff.active.is_(True),
+                         Staff.role == bindparam("staff_role"))
 
 
 def require_staff_row(connection: Connection, actor: Actor) -> None:

@@ -13,8 +13,10 @@ from cases.demo import demo_staff, fill_demo
 from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
 from cases.models import NO_DEADLINE, Case, Deadline
+from cases.staff import disable_staff, set_role
 from cases.worklist import work_list
 from tests.conftest import NOW
+from workflow import Actor
 
 
 @pytest.fixture
@@ -65,6 +67,21 @@ def test_pages_and_state_filter(db, filled):
     assert not {i.ref for i in first.items} & {i.ref for i in second.items}
     only = work_list(db, staff["decider"], today=NOW.date(), state="investigation", per_page=500)
     assert only.items and {i.state for i in only.items} == {"investigation"}
+
+
+def test_a_disabled_account_or_one_whose_role_changed_sees_no_list_though_cases_are_there(db, filled, staff):
+    """The page query carries the staff check; the cases are there, so only that check can refuse."""
+    _, demo = filled
+    assert work_list(db, demo["decider"], today=NOW.date()).items
+    set_role(db, "demo-decider", "intake", by=None)
+    with pytest.raises(NotPermitted):
+        work_list(db, demo["decider"], today=NOW.date())  # still asking as a decision maker
+    assert work_list(db, Actor(demo["decider"].id, "intake"), today=NOW.date()).items
+    disable_staff(db, "demo-decider", by=None)
+    with pytest.raises(NotPermitted):
+        work_list(db, Actor(demo["decider"].id, "intake"), today=NOW.date())
+    with pytest.raises(NotPermitted):  # an id that is no account at all
+        work_list(db, Actor("00000000-0000-4000-8000-000000000000", "decider"), today=NOW.date())
 
 
 @pytest.mark.parametrize("role", ["reporter", "coordinator", "partner", "auditor", "admin"])
