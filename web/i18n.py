@@ -60,9 +60,10 @@ def role_label(role: str) -> str:
     return text(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 
 
-def label(item) -> str:
-    """A flowchart label (anything with `sv` and `en`, or a mapping of them) in the current language."""
-    lang = locale()
+def label(item, lang: str | None = None) -> str:
+    """A flowchart label (anything with `sv` and `en`, or a mapping of them) in `lang` (default: the current
+    language)."""
+    lang = lang or locale()
     if isinstance(item, dict):
         return item.get(lang) or item.get("sv") or ""
     return getattr(item, lang, None) or getattr(item, "sv", "")
@@ -144,9 +145,20 @@ def init_app(app: Flask) -> None:
         if account is not None:
             items = [(endpoint, text(message)) for endpoint, message in NAV.get(account.role, [])
                      if endpoint in app.view_functions]
-        return {"account": account, "current_lang": locale(), "nav_items": items, "role_label": role_label,
-                "label": label, "endpoints": app.view_functions, "field_value": field_value, "words": words,
-                "consent_status": consent_status}
+        return {"_": _bound_gettext(), "account": account, "current_lang": locale(), "nav_items": items,
+                "role_label": role_label, "label": label, "endpoints": app.view_functions,
+                "field_value": field_value, "words": words, "consent_status": consent_status}
+
+
+def _bound_gettext():
+    """The page's `_`, bound to the request's catalogue when the page is rendered, so that each of its few
+    dozen texts goes straight to it (the global `_` below finds it again through `g` every time)."""
+    ugettext = _translations().ugettext
+
+    def gettext_markup(message: str, **variables) -> Markup:
+        return Markup(ugettext(message)) % variables  # noqa: S704 - our own catalogue's text
+
+    return gettext_markup
 
 
 def _template_gettext(message: str, **variables) -> Markup:

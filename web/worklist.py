@@ -9,7 +9,7 @@ from cases import worklist
 from cases.flowcharts import current_engine
 from web.access import CASE_ROLES, current_account, page
 from web.clock import today
-from web.i18n import label, local_time
+from web.i18n import label, local_time, locale
 from web.i18n import text as _
 
 __all__ = ["bp"]
@@ -20,7 +20,8 @@ bp = Blueprint("worklist", __name__)
 @bp.get("/cases")
 @page(*CASE_ROLES)
 def work_list():
-    chart = current_engine().chart
+    engine = current_engine()
+    chart = engine.chart
     state = request.args.get("state") or None
     if state not in chart.states:
         state = None
@@ -30,20 +31,30 @@ def work_list():
         number = 1
     listing = worklist.work_list(current_app.extensions["vidoro.db"], current_account().actor, today=today(),
                         state=state, page=number)
-    states = {name: label(st.label) for name, st in chart.states.items()}
-    deadlines = {name: label(d.label) for name, d in chart.deadlines.items()}
+    states, deadlines = _labels(engine, locale())
     return render_template("worklist.html", listing=listing, rows=_rows(listing.items, states, deadlines),
                            states=states, state=state)
 
 
-def _rows(items, states: dict[str, str], deadlines: dict[str, str]) -> Markup:
+_LABELS: dict[tuple[str, str], tuple[dict[str, Markup], dict[str, Markup]]] = {}
+
+
+def _labels(engine, lang: str) -> tuple[dict[str, Markup], dict[str, Markup]]:
+    """The flowchart version's state and deadline labels in `lang`, escaped: the same on every view."""
+    key = (engine.version, lang)
+    if key not in _LABELS:
+        chart = engine.chart
+        _LABELS[key] = ({name: escape(label(st.label, lang)) for name, st in chart.states.items()},
+                        {name: escape(label(d.label, lang)) for name, d in chart.deadlines.items()})
+    return _LABELS[key]
+
+
+def _rows(items, states: dict[str, Markup], deadlines: dict[str, Markup]) -> Markup:
     """The table's rows: state and deadline by their labels, the badges in words, not by colour alone.
 
     Built here rather than in the template: fifty rows of template expressions cost more than the rest of the
     page (bench/README.md). Every text from outside this function is escaped; times and dates are written
     here, from digits (`local_time`, `isoformat`), and need none."""
-    states = {name: escape(text) for name, text in states.items()}
-    deadlines = {name: escape(text) for name, text in deadlines.items()}
     acute = f' <span class="badge badge-overdue">{escape(_("acute danger"))}</span>'
     overdue = f' <span class="badge badge-overdue">{escape(_("overdue"))}</span>'
     soon = f' <span class="badge badge-soon">{escape(_("due soon"))}</span>'

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
 from flask import session
 
 from cases import ConcernForm, register_concern
+from cases.flowcharts import current_engine
 from cases.identity import generate_identity_number
 from cases.worklist import WorkItem
 from tests.conftest import NOW
-from web.worklist import _rows
+from web.worklist import _labels, _rows
 
 WORDS = {
     "sv": {"overdue": "försenad", "soon": "går snart ut", "none": "ingen löper", "acute": "akut fara",
@@ -53,11 +56,20 @@ class Cells(HTMLParser):
             self.rows[-1][-1] += data
 
 
+def labelled(states: dict[str, str], deadlines: dict[str, str]):
+    """An engine whose flowchart has these state and deadline labels (the same in both languages)."""
+    def named(labels):
+        return {name: SimpleNamespace(label={"sv": text, "en": text}) for name, text in labels.items()}
+
+    return SimpleNamespace(version=uuid.uuid4().hex, chart=SimpleNamespace(states=named(states),
+                                                                           deadlines=named(deadlines)))
+
+
 def rendered(app, lang: str, items, states=None, deadlines=None) -> tuple[str, Cells]:
     with app.test_request_context("/cases"):
         session["lang"] = lang
-        html = str(_rows(items, states or {"investigation": WORDS[lang]["investigation"]},
-                         deadlines or {"protection_assessment": WORDS[lang]["protection"]}))
+        engine = current_engine() if states is None else labelled(states, deadlines or {})
+        html = str(_rows(items, *_labels(engine, lang)))
     cells = Cells()
     cells.feed(html)
     return html, cells
