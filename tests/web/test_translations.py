@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from web.i18n import local_time
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "web" / "translations" / "sv" / "LC_MESSAGES"
@@ -41,3 +44,13 @@ def test_the_compiled_catalogue_is_up_to_date():
     assert (CATALOGUE / "messages.mo").read_bytes() == compiled.getvalue(), (
         "web/translations/sv/LC_MESSAGES/messages.mo is older than messages.po: "
         "run `pybabel compile -d web/translations`")
+
+
+def test_times_are_shown_as_stockholm_wall_clock_time_across_the_summer_time_change():
+    assert local_time(datetime(2026, 1, 15, 23, 59, 30, tzinfo=UTC)) == "2026-01-16 00:59"
+    assert local_time(datetime(2026, 3, 29, 0, 59, tzinfo=UTC)) == "2026-03-29 01:59"  # the last winter minute
+    assert local_time(datetime(2026, 3, 29, 1, 0, tzinfo=UTC)) == "2026-03-29 03:00"  # the first summer one
+    assert local_time(datetime(2026, 10, 25, 0, 30, tzinfo=UTC)) == "2026-10-25 02:30"
+    assert local_time(datetime(2026, 10, 25, 1, 30, tzinfo=UTC)) == "2026-10-25 02:30"  # the hour that repeats
+    assert local_time(datetime(987, 6, 5, 4, 3, tzinfo=UTC))[:4] == "0987"
+    assert local_time(None) == ""
