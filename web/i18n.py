@@ -151,13 +151,25 @@ def init_app(app: Flask) -> None:
                 "field_value": field_value, "words": words, "consent_status": consent_status}
 
 
+_SHOWN: dict[tuple[str, str], Markup] = {}  # (language, text) → the text as markup, for texts without variables
+
+
 def _bound_gettext():
     """The page's `_`, bound to the request's catalogue when the page is rendered, so that each of its few
-    dozen texts goes straight to it (the global `_` below finds it again through `g` every time)."""
+    dozen texts goes straight to it (the global `_` below finds it again through `g` every time). A text
+    without variables is the same markup on every page in one language (the catalogues do not change while
+    the server runs), so it is made once."""
     ugettext = _translations().ugettext
+    lang = locale()
 
     def gettext_markup(message: str, **variables) -> Markup:
-        return Markup(ugettext(message)) % variables  # noqa: S704 - our own catalogue's text
+        if variables:
+            return Markup(ugettext(message)) % variables  # noqa: S704 - our own catalogue's text
+        try:
+            return _SHOWN[lang, message]
+        except KeyError:
+            _SHOWN[lang, message] = shown = Markup(ugettext(message)) % {}  # noqa: S704 - as above
+            return shown
 
     return gettext_markup
 
