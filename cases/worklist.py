@@ -9,18 +9,20 @@ decision maker every case that is not erased.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 
 from cases.db import Database
 from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
 from cases.models import NO_DEADLINE, Assignment, Case
 from cases.operations import ACTS_AS, require_staff_row
+from cases.types import UTCDateTime
 from workflow import Actor
 
 __all__ = ["PER_PAGE", "WorkItem", "WorkList", "work_list"]
@@ -59,10 +61,13 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
         params["state"] = state
     if due_by is not None:
         params["due_by"] = min(due_by, date.fromordinal(NO_DEADLINE.toordinal() - 1))
-    query = _page_query(actor.role, bool(state), due_by is not None)
+    shape = (actor.role, bool(state), due_by is not None)
 
     def read(connection):
-        found = connection.execute(query, params).all()
+        if db.is_sqlite:
+            found = _sqlite_rows(connection.execute(_page_in_one_row(*shape), params).scalar_one())
+        else:
+            found = connection.execute(_page_query(*shape), params).all()
         if not found:  # the page carries the staff check (ACTS_AS); an empty one asks apart who is asking
             require_staff_row(connection, actor)
         return found
@@ -88,6 +93,28 @@ def _page_query(role: str, by_state: bool, by_due: bool) -> Select:
         query = query.where(Case.next_due_on <= bindparam("due_by"))
     return (query.order_by(Case.next_due_on, Case.received_at, Case.ref)
             .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+@cache
+def _page_in_one_row(role: str, by_state: bool, by_due: bool) -> Select:
+    """SQLite: the page as one JSON array in one row. Python's sqlite3 lets go of the GIL for every row it
+    fetches; under a threaded server another thread takes it each time, a context switch per row (four
+    threads spent 296 µs of CPU on the 51 rows where one thread spends 63; as one row, 144: bench/README.md)."""
+    page = _page_query(role, by_state, by_due).subquery()
+    return select(func.json_group_array(func.json_array(*page.c)))
+
+
+def _sqlite_rows(document: str) -> list[tuple]:
+    """The rows of `_page_in_one_row`, as the page query gives them: SQLite's own text for the times and
+    dates, the ordering restored from it (the same comparison of the same text as the query's ORDER BY;
+    SQLite does not promise to keep it inside an aggregate)."""
+    rows = json.loads(document)
+    rows.sort(key=lambda row: (row[5], row[2], row[0]))  # next_due_on, received_at, ref
+    return [(ref, state, _as_utc(datetime.fromisoformat(received), None), bool(acute), deadline,
+             date.fromisoformat(due)) for ref, state, received, acute, deadline, due in rows]
+
+
+_as_utc = UTCDateTime().process_result_value  # what the column type makes of a stored time
 
 
 def _visible(query: Select, role: str) -> Select:

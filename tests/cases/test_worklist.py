@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from cases.access import assign_case
+from cases.db import Database
 from cases.demo import demo_staff, fill_demo
 from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
 from cases.models import NO_DEADLINE, Case, Deadline
 from cases.staff import disable_staff, set_role
-from cases.worklist import work_list
+from cases.worklist import _page_in_one_row, _page_query, _sqlite_rows, work_list
 from tests.conftest import NOW
 from workflow import Actor
 
@@ -96,3 +99,44 @@ def test_overdue_and_due_soon_are_marked_from_the_day_given(db, filled):
     dated = [i for i in listing.items if i.due_on]
     later = work_list(db, staff["decider"], today=max(i.due_on for i in dated) + timedelta(days=1), per_page=500)
     assert all(i.overdue for i in later.items if i.due_on)
+
+
+def test_on_sqlite_the_page_in_one_row_is_the_page_query_row_for_row(sqlite_template, tmp_path, keys):
+    """SQLite reads the page as one JSON row (`_page_in_one_row`); it must give what the plain query gives,
+    for every role and filter, ties in deadline and arrival included."""
+    shutil.copy(sqlite_template, tmp_path / "one.db")
+    db = Database(f"sqlite:///{tmp_path / 'one.db'}", keys=keys)
+    try:
+        refs = fill_demo(db, per_state=2, now=NOW)
+        staff = demo_staff(db)
+        with db.write() as session:  # ties: several cases due the same day and received at the same moment
+            for case in session.scalars(select(Case).where(Case.ref.in_(refs[:6]))):
+                case.next_due_on, case.received_at, case.next_deadline = NOW.date(), NOW, "investigation"
+        assign_case(db, staff["decider"], refs[0], staff["caseworker"].id, now=NOW)
+        for actor in (staff["decider"], staff["intake"], staff["caseworker"]):
+            for state, due_by, per_page, page in ((None, None, 5, 1), (None, None, 5, 2),
+                                                  ("investigation", None, 50, 1), (None, NOW.date(), 50, 1),
+                                                  (None, None, 500, 1)):
+                params = {"staff_id": actor.id, "staff_role": actor.role, "limit": per_page + 1,
+                          "offset": (page - 1) * per_page, "state": state, "due_by": due_by}
+                shape = (actor.role, state is not None, due_by is not None)
+                with db.engine.connect() as connection:
+                    plain = [tuple(row) for row in connection.execute(_page_query(*shape), params)]
+                    one = _sqlite_rows(connection.execute(_page_in_one_row(*shape), params).scalar_one())
+                assert one == plain, (actor.role, state, due_by, page)
+                listing = work_list(db, actor, today=NOW.date(), state=state, due_by=due_by, per_page=per_page,
+                                    page=page)
+                assert [i.ref for i in listing.items] == [row[0] for row in plain[:per_page]]
+    finally:
+        db.dispose()
+
+
+def test_the_one_row_page_is_put_back_in_the_order_of_the_query_whatever_order_sqlite_gives():
+    rows = [["VO-3", "investigation", "2026-03-01 10:00:00.000000", 0, "investigation", "2026-04-01"],
+            ["VO-1", "investigation", "2026-03-01 10:00:00.000000", 1, "investigation", "2026-04-01"],
+            ["VO-2", "registered", "2026-02-01 09:00:00.000000", 0, None, "9999-12-31"],
+            ["VO-0", "sig", "2026-03-02 08:00:00.000000", 0, "investigation", "2026-04-01"]]
+    found = _sqlite_rows(json.dumps(list(reversed(rows))))
+    assert [r[0] for r in found] == ["VO-1", "VO-3", "VO-0", "VO-2"]
+    assert found[0][2] == datetime(2026, 3, 1, 10, tzinfo=UTC) and found[0][3] is True
+    assert found[-1][5] == NO_DEADLINE
