@@ -119,16 +119,43 @@ def wrk(url: str, cookie: str, seconds: int) -> tuple[float, float]:
     return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def worker_ticks(server: int | None) -> dict[int, int]:
+    """CPU time (clock ticks) of each worker process of the server, its children, read from /proc; empty
+    where there is no /proc or the server is this process (`--waitress`)."""
+    ticks: dict[int, int] = {}
+    if server is None or not Path("/proc").is_dir():
+        return ticks
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, …; utime and stime are 12th and 13th
+            if int(fields[1]) == server:
+                ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def balanced(before: dict[int, int], after: dict[int, int]) -> bool:
+    """Whether every worker did at least half its share of a run. wrk opens its 16 connections at once and
+    keeps them: now and then one worker accepts nearly all of them and serves both routes alone on one core
+    while the other idles, a state of the load generator, not of the page (many real clients spread)."""
+    used = [after[pid] - before.get(pid, 0) for pid in after]
+    return len(used) < 2 or min(used) >= 0.5 * sum(used) / len(used)
+
+
 @contextmanager
-def serving(args, url: str, folder: Path, keys: Path) -> Iterator[str]:
-    """The server on a free port of 127.0.0.1, stopped at the end; yields its base URL."""
+def serving(args, url: str, folder: Path, keys: Path) -> Iterator[tuple[str, int | None]]:
+    """The server on a free port of 127.0.0.1, stopped at the end; yields its base URL and process id (None
+    when it runs in this process)."""
     if args.waitress:
         app = create_app({"VIDORO_DATABASE_URL": url, "VIDORO_HOME": folder, "VIDORO_KEYS": keys,
                           "VIDORO_CHECKPOINT_INTERVAL": 0})
         server = create_server(app, host="127.0.0.1", port=0, threads=args.threads or 8)
         threading.Thread(target=server.run, daemon=True).start()
         try:
-            yield f"http://127.0.0.1:{server.effective_port}"
+            yield f"http://127.0.0.1:{server.effective_port}", None
         finally:
             server.close()
             app.extensions["vidoro.db"].dispose()
@@ -156,7 +183,7 @@ def serving(args, url: str, folder: Path, keys: Path) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -183,22 +210,31 @@ def run(kind: str, args, folder: Path) -> dict:
         add_staff(db, "bench-decider", "Bench decider", "decider")
         accounts.set_password(db, "bench-decider", PASSWORD)
         db.dispose()
-        with serving(args, url, folder, keys) as base:
+        with serving(args, url, folder, keys) as (base, server):
             cookie = signed_in_cookie(base)
             request = urllib.request.Request(f"{base}/cases", headers={"Cookie": cookie})
             if urllib.request.urlopen(request).status != 200:
                 raise RuntimeError("the work list did not answer 200 when signed in")
             rounds: dict[str, list[tuple[float, float]]] = {"trivial": [], "worklist": []}
+            repeated = 0
             for number in range(args.rounds):
                 for name, path in (("trivial", "/health/live"), ("worklist", "/cases")):
-                    rounds[name].append(wrk(base + path, cookie, args.seconds))
-                    print(f"  round {number + 1} {name}: {rounds[name][-1][0]:.0f} req/s, p99 "
-                          f"{rounds[name][-1][1]:.1f} ms", file=sys.stderr)
+                    for attempt in range(1, 4):  # a run with one worker idle is run again, twice at most
+                        before = worker_ticks(server)
+                        result = wrk(base + path, cookie, args.seconds)
+                        even = balanced(before, worker_ticks(server))
+                        print(f"  round {number + 1} {name}: {result[0]:.0f} req/s, p99 {result[1]:.1f} ms"
+                              f"{'' if even else ', one worker idle'}", file=sys.stderr)
+                        if even or attempt == 3:
+                            break
+                        repeated += 1
+                    rounds[name].append(result)
             time.sleep(2)  # let the last requests wrk left in flight finish before the server and schema go
         trivial = statistics.median(r for r, _ in rounds["trivial"])
         listing = statistics.median(r for r, _ in rounds["worklist"])
         p99 = statistics.median(p for _, p in rounds["worklist"])
-        return {"db": kind, "trivial": trivial, "worklist": listing, "ratio": listing / trivial, "p99": p99}
+        return {"db": kind, "trivial": trivial, "worklist": listing, "ratio": listing / trivial, "p99": p99,
+                "repeated": repeated}
     finally:
         if schema:
             with admin.begin() as conn:
@@ -227,10 +263,11 @@ def main() -> None:
             results.append(run(kind, args, Path(tmp)))
     lines = [f"Work list under load ({args.cases:,} cases, wrk -c16, {args.rounds} rounds of {args.seconds} s, "
              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {date.today()}):", "",
-             "| database | /health/live req/s | /cases req/s | ratio (goal ≥ 0.25) | /cases p99 (goal < 100 ms) |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {r['db']} | {r['trivial']:.0f} | {r['worklist']:.0f} | {r['ratio']:.2f} | {r['p99']:.1f} ms |"
-              for r in results]
+             "| database | /health/live req/s | /cases req/s | ratio (goal ≥ 0.25) | /cases p99 (goal < 100 ms) "
+             "| runs repeated (a worker idle) |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['db']} | {r['trivial']:.0f} | {r['worklist']:.0f} | {r['ratio']:.2f} | {r['p99']:.1f} ms "
+              f"| {r['repeated']} |" for r in results]
     print("\n".join(lines))
     if args.record:
         readme = Path(__file__).with_name("README.md")
