@@ -32,7 +32,11 @@ def _engine_at(path: Path, mtime_ns: int) -> Engine:
 
 def current_engine() -> Engine:
     path = flowchart_path()
-    return _engine_at(path, path.stat().st_mtime_ns if path.exists() else 0)
+    try:
+        changed = path.stat().st_mtime_ns  # every page asks: one system call, not two
+    except FileNotFoundError:
+        changed = 0
+    return _engine_at(path, changed)
 
 
 def pin_current(session: Session, now: datetime) -> Engine:
