@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, make_url, select, text
 from waitress import create_server
 
 from cases import ConcernForm, Database, accounts, register_concern
@@ -189,20 +189,22 @@ def serving(args, url: str, folder: Path, keys: Path) -> Iterator[tuple[str, int
         server.wait(timeout=30)
 
 
-def run(kind: str, args, folder: Path) -> dict:
+def run(kind: str, args, folder: Path) -> list[dict]:
+    """Fill a database of `kind` and measure the server on it: SQLite once; PostgreSQL over TCP to
+    127.0.0.1 and, where the server has one here, over its local socket (see `connections`)."""
     keys = folder / f"keys-{kind}"
     FileKeyStore.create(keys).close()
     schema = None
     if kind == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
+        urls = [("sqlite", f"sqlite:///{folder / 'bench.db'}")]
     else:
         schema = f"bench_worklist_{uuid.uuid4().hex[:8]}"
         admin = create_engine(POSTGRES_URL)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        urls = connections(schema)
     try:
-        db = Database(url, keys=FileKeyStore(keys))
+        db = Database(urls[0][1], keys=FileKeyStore(keys))
         db.upgrade()
         today = datetime.now(UTC).date()
         print(f"{kind}: writing {args.cases:,} cases", file=sys.stderr)
@@ -210,36 +212,57 @@ def run(kind: str, args, folder: Path) -> dict:
         add_staff(db, "bench-decider", "Bench decider", "decider")
         accounts.set_password(db, "bench-decider", PASSWORD)
         db.dispose()
-        with serving(args, url, folder, keys) as (base, server):
-            cookie = signed_in_cookie(base)
-            request = urllib.request.Request(f"{base}/cases", headers={"Cookie": cookie})
-            if urllib.request.urlopen(request).status != 200:
-                raise RuntimeError("the work list did not answer 200 when signed in")
-            rounds: dict[str, list[tuple[float, float]]] = {"trivial": [], "worklist": []}
-            repeated = 0
-            for number in range(args.rounds):
-                for name, path in (("trivial", "/health/live"), ("worklist", "/cases")):
-                    for attempt in range(1, 4):  # a run with one worker idle is run again, twice at most
-                        before = worker_ticks(server)
-                        result = wrk(base + path, cookie, args.seconds)
-                        even = balanced(before, worker_ticks(server))
-                        print(f"  round {number + 1} {name}: {result[0]:.0f} req/s, p99 {result[1]:.1f} ms"
-                              f"{'' if even else ', one worker idle'}", file=sys.stderr)
-                        if even or attempt == 3:
-                            break
-                        repeated += 1
-                    rounds[name].append(result)
-            time.sleep(2)  # let the last requests wrk left in flight finish before the server and schema go
-        trivial = statistics.median(r for r, _ in rounds["trivial"])
-        listing = statistics.median(r for r, _ in rounds["worklist"])
-        p99 = statistics.median(p for _, p in rounds["worklist"])
-        return {"db": kind, "trivial": trivial, "worklist": listing, "ratio": listing / trivial, "p99": p99,
-                "repeated": repeated}
+        return [measure(args, label, url, folder, keys) for label, url in urls]
     finally:
         if schema:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+def connections(schema: str) -> list[tuple[str, str]]:
+    """PostgreSQL over TCP (VIDORO_BENCH_POSTGRES_URL) and over the local socket of the same server, if
+    there is one (VIDORO_BENCH_POSTGRES_SOCKET, default /var/run/postgresql): libpq's usual way to a database
+    on the same machine. Both are measured because they differ here: every round trip over TCP loopback
+    costs this VM's kernel more than the whole query costs PostgreSQL (bench/README.md)."""
+    tcp = make_url(POSTGRES_URL)
+    found = [(f"postgresql, TCP {tcp.host}", f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")]
+    socket_dir = os.environ.get("VIDORO_BENCH_POSTGRES_SOCKET", "/var/run/postgresql")
+    if tcp.host in ("127.0.0.1", "localhost") and Path(socket_dir, f".s.PGSQL.{tcp.port or 5432}").exists():
+        local = tcp._replace(host=None).update_query_dict({"host": socket_dir,
+                                                      "options": f"-csearch_path={schema}"})
+        found.append(("postgresql, local socket", local.render_as_string(hide_password=False)))
+    return found
+
+
+def measure(args, label: str, url: str, folder: Path, keys: Path) -> dict:
+    """Alternating wrk runs on the trivial route and the work list of one server; the medians."""
+    with serving(args, url, folder, keys) as (base, server):
+        cookie = signed_in_cookie(base)
+        request = urllib.request.Request(f"{base}/cases", headers={"Cookie": cookie})
+        if urllib.request.urlopen(request).status != 200:
+            raise RuntimeError("the work list did not answer 200 when signed in")
+        rounds: dict[str, list[tuple[float, float]]] = {"trivial": [], "worklist": []}
+        repeated = 0
+        print(f"{label}:", file=sys.stderr)
+        for number in range(args.rounds):
+            for name, path in (("trivial", "/health/live"), ("worklist", "/cases")):
+                for attempt in range(1, 4):  # a run with one worker idle is run again, twice at most
+                    before = worker_ticks(server)
+                    result = wrk(base + path, cookie, args.seconds)
+                    even = balanced(before, worker_ticks(server))
+                    print(f"  round {number + 1} {name}: {result[0]:.0f} req/s, p99 {result[1]:.1f} ms"
+                          f"{'' if even else ', one worker idle'}", file=sys.stderr)
+                    if even or attempt == 3:
+                        break
+                    repeated += 1
+                rounds[name].append(result)
+        time.sleep(2)  # let the last requests wrk left in flight finish before the server and schema go
+    trivial = statistics.median(r for r, _ in rounds["trivial"])
+    listing = statistics.median(r for r, _ in rounds["worklist"])
+    p99 = statistics.median(p for _, p in rounds["worklist"])
+    return {"db": label, "trivial": trivial, "worklist": listing, "ratio": listing / trivial, "p99": p99,
+            "repeated": repeated}
 
 
 def main() -> None:
@@ -260,7 +283,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
-            results.append(run(kind, args, Path(tmp)))
+            results.extend(run(kind, args, Path(tmp)))
     lines = [f"Work list under load ({args.cases:,} cases, wrk -c16, {args.rounds} rounds of {args.seconds} s, "
              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {date.today()}):", "",
              "| database | /health/live req/s | /cases req/s | ratio (goal ≥ 0.25) | /cases p99 (goal < 100 ms) "
