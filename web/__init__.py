@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=True, MAX_CONTENT_LENGTH=256 * 1024)
     security.init_app(app)
     CSRFProtect(app)
+    security.init_csrf(app)
     Babel(app, locale_selector=i18n.locale, default_locale="sv", default_timezone="Europe/Stockholm")
     access.init_app(app)
     errors.init_app(app)

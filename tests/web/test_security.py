@@ -78,6 +78,26 @@ def test_a_form_without_a_valid_csrf_token_is_refused_and_does_nothing(app, acco
     assert client.get("/cases").status_code == 302  # still signed out
 
 
+def test_the_pages_token_is_signed_once_per_session_and_a_new_session_refuses_the_old(app, accounts_by_role):
+    client = app.test_client()
+    sign_in(client, "intake-1")
+    first = csrf_token(client.get("/cases"))
+    time.sleep(1.1)  # a token signed now would carry another second
+    assert csrf_token(client.get("/cases")) == first  # signed once for this session, not on every page
+    other = app.test_client()
+    sign_in(other, "caseworker-1")
+    assert csrf_token(other.get("/cases")) != first  # another session, another token
+    lang = client.post("/language", data={"lang": "en", "next": "/cases", "csrf_token": first})
+    assert lang.status_code == 302 and client.get("/cases").get_data(as_text=True).count('lang="en"') == 1
+    client.post("/sign-out", data={"csrf_token": first})
+    sign_in(client, "intake-1")
+    fresh = csrf_token(client.get("/cases"))
+    assert fresh != first
+    assert client.post("/sign-out", data={"csrf_token": first}).status_code == 400  # the old one is dead
+    assert client.get("/cases").status_code == 200
+    assert client.post("/sign-out", data={"csrf_token": fresh}).status_code == 302
+
+
 def test_signing_in_gives_a_fresh_session_and_signing_out_ends_it_on_the_server(app, accounts_by_role):
     client = app.test_client()
     client.get("/sign-in")
