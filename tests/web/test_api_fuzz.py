@@ -9,8 +9,9 @@ and at random the rest.
 Passing means: `st run` exits 0 for every role (no server error, no response outside the schema, no
 header, status or content type the document does not declare, invalid data refused, valid data accepted
 or refused with a documented reason, authentication never ignored), and the server, which counts what it
-was asked, answered at least MIN_REQUESTS requests with no 5xx, on each database. CI runs this bound;
-VIDORO_SOAK=1 sends about ten times as many.
+was asked, answered at least MIN_REQUESTS requests with no 5xx, on each database: at least 10,000 in CI's
+run over the two, the bound issue 6 sets (each database's half takes about two minutes on a slow machine;
+ten thousand on each made the suite's slowest quarter hour). VIDORO_SOAK=1 sends twenty times as many.
 
 One adjustment to the defaults, in the config written below: a schema-valid request may still be refused
 with 422 — the flowchart refusing a trigger in this state, a guard, a missing consent, an identity number
@@ -36,17 +37,17 @@ from cases.tokens import create_token
 from web import create_app
 
 SOAK = os.environ.get("VIDORO_SOAK") == "1"
-MIN_REQUESTS = 10_000  # on each database
+MIN_REQUESTS = 5_000  # on each database: 10,000 in the run
 SEED = 20261127
 
 # Which operations each role is fuzzed on, and how many examples per operation and phase.
 PLAN = (
-    ("intake", r"^/api/v1/(cases|me|tokens)", 200),
-    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers)", 200),
-    ("decider", r"^/api/v1/cases", 170),
-    ("reporter", r"^/api/v1/cases$", 200),
-    ("partner", r"^/api/v1/referrals", 200),
-    ("auditor", r"^/api/v1/logs", 200),
+    ("intake", r"^/api/v1/(cases|me|tokens)", 100),
+    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers)", 100),
+    ("decider", r"^/api/v1/cases", 85),
+    ("reporter", r"^/api/v1/cases$", 100),
+    ("partner", r"^/api/v1/referrals", 100),
+    ("auditor", r"^/api/v1/logs", 100),
 )
 
 
@@ -120,7 +121,7 @@ def test_schemathesis_finds_nothing_with_every_check(fuzzed_app, tmp_path, db_ur
     app, tokens, config_file = fuzzed_app
     st = Path(sys.executable).with_name("st")
     backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
-    scale = 10 if SOAK else 1
+    scale = 20 if SOAK else 1
     with CountingServer(app) as server:
         for role, paths, most in PLAN:
             examples = max(1, round(most * scale))
@@ -134,5 +135,5 @@ def test_schemathesis_finds_nothing_with_every_check(fuzzed_app, tmp_path, db_ur
             assert result.returncode == 0, f"as {role}:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
         print(f"schemathesis on {backend}: {server.requests} requests, {server.errors} server errors")
         assert server.errors == 0
-        wanted = MIN_REQUESTS * (10 if SOAK else 1)
+        wanted = MIN_REQUESTS * (20 if SOAK else 1)
         assert server.requests >= wanted, f"only {server.requests} requests were sent"
