@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from cases.db import Database
+from cases.db import Database, HotRead
 from cases.errors import InvalidConcern
 from cases.models import SignInAttempt, Staff, WebSession
 from workflow import Actor, VidoroError
@@ -219,23 +219,24 @@ def open_session(db: Database, token: str, *, idle: timedelta, absolute: timedel
     now = now or datetime.now(UTC)
     key = _token_id(token)
     # one Core query: a signed-in page pays for this on every request
-    found = db.read_rows(lambda connection: connection.execute(_LIVE_SESSION, {"key": key}).first())
+    found = db.read_rows(lambda connection: _LIVE_SESSION.first(connection, {"key": key}))
     if found is None:
         return None
-    if not found.active or now - found.last_seen_at > idle or now - found.created_at > absolute:
+    created_at, last_seen_at, staff_id, username, display_name, role, unit, active = found
+    if not active or now - last_seen_at > idle or now - created_at > absolute:
         end_session(db, token)
         return None
-    if now - found.last_seen_at > TOUCH_EVERY:  # not a write per request: idle time is kept to the minute
+    if now - last_seen_at > TOUCH_EVERY:  # not a write per request: idle time is kept to the minute
         with db.write() as session:
             live = session.get(WebSession, key)
             if live is not None:
                 live.last_seen_at = now
-    return Account(found.id, found.username, found.display_name, found.role, found.unit)
+    return Account(staff_id, username, display_name, role, unit)
 
 
-_LIVE_SESSION = (select(WebSession.created_at, WebSession.last_seen_at, Staff.id, Staff.username,
-                        Staff.display_name, Staff.role, Staff.unit, Staff.active)
-                 .join(Staff, Staff.id == WebSession.staff_id).where(WebSession.id == bindparam("key")))
+_LIVE_SESSION = HotRead(select(WebSession.created_at, WebSession.last_seen_at, Staff.id, Staff.username,
+                               Staff.display_name, Staff.role, Staff.unit, Staff.active)
+                        .join(Staff, Staff.id == WebSession.staff_id).where(WebSession.id == bindparam("key")))
 
 
 def end_session(db: Database, token: str) -> None:

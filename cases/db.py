@@ -7,23 +7,23 @@ the log append takes its own lock (see `cases.log`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.keys import KeyMaterialError, KeyStore
 from cases.vault import Vault
 
-__all__ = ["MIGRATIONS", "Database"]
+__all__ = ["MIGRATIONS", "Database", "HotRead"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_MS = 30_000
@@ -91,6 +91,8 @@ class Database:
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
+            if not self.is_sqlite:
+                self._rows.dispose()  # the pool's other connections are as dead as this one (a `HotRead` saw it)
         with self._rows.connect() as connection:
             return reads(connection)
 
@@ -142,6 +144,91 @@ class Database:
         close = getattr(self.keys, "close", None)
         if close is not None:
             close()
+
+
+class HotRead:
+    """A read for `Database.read_rows` that runs on every page view (the session check, the work list):
+    compiled once per kind of database and run on the driver's own cursor, without SQLAlchemy's execution
+    and result objects, which cost more than the statement itself there (bench/README.md).
+
+    What SQLAlchemy would do with the values is still done: the statement's own literals are bound, each
+    value passes its column type's bind processor, each column of a row its result processor (so a time
+    comes back in UTC, a flag as a bool, as through `execute`). A driver error comes out as SQLAlchemy's
+    `DBAPIError`; a lost connection is invalidated and said so (`connection_invalidated`), so `read_rows`
+    runs the read again on a fresh one. Values are always bound, never written into the SQL; a statement
+    with an expanding IN (`in_` of a plain list) is refused: give `in_` a list of `literal`s instead.
+    """
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
+        """Every row, as tuples in the order of the statement's columns."""
+        compiled = self._compiled(connection.dialect)
+        raw = connection.connection
+        cursor = raw.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.values(params))
+            found = cursor.fetchall()
+        except connection.dialect.loaded_dbapi.Error as exc:
+            gone = connection.dialect.is_disconnect(exc, raw.dbapi_connection, cursor)
+            if gone:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(compiled.sql, None, exc, connection.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=gone) from exc
+        finally:
+            if not connection.invalidated:
+                cursor.close()
+        return compiled.convert(found)
+
+    def first(self, connection: Connection, params: Mapping[str, Any]) -> tuple | None:
+        found = self.rows(connection, params)
+        return found[0] if found else None
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        try:
+            return self._by_dialect[dialect.name]
+        except KeyError:
+            self._by_dialect[dialect.name] = compiled = _Compiled(self.statement, dialect)
+            return compiled
+
+
+class _Compiled:
+    """A `HotRead`'s statement for one dialect: its SQL, the names of its parameters in order (for drivers
+    that bind by position), its own literal values, and the bind and result processors that do anything."""
+
+    def __init__(self, statement: Select, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        binds = compiled.bind_names  # parameter → its name in the SQL
+        if any(parameter.expanding for parameter in binds):
+            raise ValueError("a HotRead binds every value itself: no expanding IN (give `in_` a list of literals)")
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup) if compiled.positional else None
+        self.fixed = {name: parameter.effective_value for parameter, name in binds.items()
+                      if not parameter.required}
+        self.binders = tuple((name, process) for parameter, name in binds.items()
+                             if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None)
+        self.results = tuple((index, process) for index, column in enumerate(statement.selected_columns)
+                             if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
+
+    def values(self, params: Mapping[str, Any]) -> tuple | dict:
+        values = {**self.fixed, **params}
+        for name, process in self.binders:
+            if name in values:
+                values[name] = process(values[name])
+        return values if self.names is None else tuple(values[name] for name in self.names)
+
+    def convert(self, rows: list) -> list[tuple]:
+        if not self.results:
+            return [tuple(row) for row in rows]
+        converted = []
+        for row in rows:
+            row = list(row)
+            for index, process in self.results:
+                row[index] = process(row[index])
+            converted.append(tuple(row))
+        return converted
 
 
 def _make_engine(url: str, *, echo: bool) -> Engine:

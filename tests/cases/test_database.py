@@ -1,12 +1,18 @@
-"""The hot reads' connections (`Database.read_rows`): no ping before use, one more try on a dropped one."""
+"""The hot reads (`Database.read_rows`, `HotRead`): no ping before use, one more try on a dropped connection,
+and the same rows as SQLAlchemy's `execute` gives."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Date, bindparam, create_engine, func, literal, literal_column, or_, select, text
 from sqlalchemy.exc import DBAPIError
 
-from cases.db import Database
+from cases.db import Database, HotRead
+from cases.models import Staff
+from cases.types import UTCDateTime
 from tests.conftest import POSTGRES_URL
 
 
@@ -55,3 +61,75 @@ def test_hot_reads_do_not_hold_a_transaction(db):
 
         first, second = db.read_rows(two_moments)
         assert second > first
+
+
+# HotRead: the hot reads' statements on the driver's own cursor, with what SQLAlchemy would do to the values
+
+MOMENT = datetime(2026, 3, 29, 0, 59, 59, 250_000, tzinfo=UTC)  # an hour before Stockholm's summer time
+
+
+def test_a_hot_read_gives_what_execute_gives(db, staff):
+    someone = staff["intake"]
+    """Bound values pass their types' bind processors (a date; a Stockholm time stored as UTC), a name used twice is bound
+    twice, the statement's own literals are bound, and each column comes back through its type (a time
+    in UTC, a flag as a bool, a date as a date) — the same rows as through `execute`, on both databases."""
+    statement = (select(Staff.id, Staff.active, literal(MOMENT, UTCDateTime), literal(date(2026, 12, 31), Date),
+                        bindparam("when", type_=UTCDateTime), bindparam("day", type_=Date))
+                 .where(Staff.id == bindparam("who"), Staff.active.is_(True), bindparam("when") == MOMENT,
+                        or_(Staff.id == bindparam("who"), Staff.role == "no such role"))
+                 .order_by(Staff.id))
+    params = {"who": someone.id, "when": MOMENT.astimezone(ZoneInfo("Europe/Stockholm")), "day": date(2027, 1, 1)}
+    expected = db.read_rows(lambda connection: [tuple(row) for row in connection.execute(statement, params)])
+    found = db.read_rows(lambda connection: HotRead(statement).rows(connection, params))
+    assert found == expected == [(someone.id, True, MOMENT, date(2026, 12, 31), MOMENT, date(2027, 1, 1))]
+    assert found[0][2].utcoffset() == timedelta(0) and type(found[0][1]) is bool
+    assert db.read_rows(lambda connection: HotRead(statement).first(connection, {**params, "who": "nobody"})) is None
+
+
+def test_a_hot_read_refuses_an_expanding_in(db):
+    expanding = HotRead(select(Staff.id).where(Staff.role.in_(["intake", "decider"])))
+    with pytest.raises(ValueError, match="expanding"):
+        db.read_rows(lambda connection: expanding.rows(connection, {}))
+    listed = HotRead(select(Staff.id).where(Staff.role.in_([literal("intake"), literal("decider")])))
+    assert db.read_rows(lambda connection: listed.rows(connection, {})) == []
+
+
+def test_a_failed_hot_read_says_so_as_sqlalchemy_does_and_is_not_tried_again(db):
+    broken = HotRead(select(literal_column("no_such_column")).select_from(Staff))
+    calls = []
+
+    def reads(connection):
+        calls.append(1)
+        return broken.rows(connection, {})
+
+    with pytest.raises(DBAPIError) as raised:
+        db.read_rows(reads)
+    assert not raised.value.connection_invalidated and len(calls) == 1
+
+
+def test_a_hot_read_runs_again_when_the_server_dropped_every_pooled_connection(postgres_schema):
+    """A restart drops every connection in the pool, not only the one in hand: the read must find a live
+    one on its second try (the pool is emptied when a hot read sees the loss)."""
+    db = Database(postgres_schema)
+    admin = create_engine(POSTGRES_URL)
+    pid = HotRead(select(func.pg_backend_pid()))
+    try:
+        def two_at_once(connection):  # two connections in the pool
+            return pid.first(connection, {})[0], db.read_rows(lambda other: pid.first(other, {})[0])
+
+        first, second = db.read_rows(two_at_once)
+        with admin.begin() as conn:
+            for backend in (first, second):
+                assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+        calls = []
+
+        def reads(connection):
+            calls.append(1)
+            return pid.first(connection, {})[0]
+
+        again = db.read_rows(reads)
+        assert again not in (first, second) and len(calls) == 2
+        assert db.read_rows(reads) == again and len(calls) == 3
+    finally:
+        db.dispose()
+        admin.dispose()
