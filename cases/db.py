@@ -207,10 +207,12 @@ class _Compiled:
         self.names = tuple(compiled.positiontup) if compiled.positional else None
         self.fixed = {name: parameter.effective_value for parameter, name in binds.items()
                       if not parameter.required}
-        self.binders = tuple((name, process) for parameter, name in binds.items()
-                             if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None)
-        self.results = tuple((index, process) for index, column in enumerate(statement.selected_columns)
-                             if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
+        binders = ((name, parameter.type.dialect_impl(dialect).bind_processor(dialect))
+                   for parameter, name in binds.items())
+        self.binders = tuple((name, process) for name, process in binders if process is not None)
+        results = enumerate(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in statement.selected_columns)
+        self.results = tuple((index, process) for index, process in results if process is not None)
 
     def values(self, params: Mapping[str, Any]) -> tuple | dict:
         values = {**self.fixed, **params}

@@ -69,10 +69,10 @@ MOMENT = datetime(2026, 3, 29, 0, 59, 59, 250_000, tzinfo=UTC)  # an hour before
 
 
 def test_a_hot_read_gives_what_execute_gives(db, staff):
+    """Bound values pass their types' bind processors (a date; a Stockholm time stored as UTC), a name used
+    twice is bound twice, the statement's own literals are bound, and each column comes back through its
+    type (a time in UTC, a flag as a bool, a date as a date): the rows `execute` gives, on both databases."""
     someone = staff["intake"]
-    """Bound values pass their types' bind processors (a date; a Stockholm time stored as UTC), a name used twice is bound
-    twice, the statement's own literals are bound, and each column comes back through its type (a time
-    in UTC, a flag as a bool, a date as a date) — the same rows as through `execute`, on both databases."""
     statement = (select(Staff.id, Staff.active, literal(MOMENT, UTCDateTime), literal(date(2026, 12, 31), Date),
                         bindparam("when", type_=UTCDateTime), bindparam("day", type_=Date))
                  .where(Staff.id == bindparam("who"), Staff.active.is_(True), bindparam("when") == MOMENT,
