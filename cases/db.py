@@ -196,7 +196,7 @@ class HotRead:
 
 class _Compiled:
     """A `HotRead`'s statement for one dialect: its SQL, the names of its parameters in order (for drivers
-    that bind by position), its own literal values, and the bind and result processors that do anything."""
+    that bind by position), its own values, and the bind and result processors that do anything."""
 
     def __init__(self, statement: Select, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -205,8 +205,11 @@ class _Compiled:
             raise ValueError("a HotRead binds every value itself: no expanding IN (give `in_` a list of literals)")
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup) if compiled.positional else None
-        self.fixed = {name: parameter.effective_value for parameter, name in binds.items()
-                      if not parameter.required}
+        # values written in the statement (`literal`, `column == "x"`) cannot be replaced by a caller's
+        # parameter of the same generated name; a named parameter's default can, as through `execute`
+        self.defaults = {name: parameter.effective_value for parameter, name in binds.items()
+                         if not parameter.required and not parameter.unique}
+        self.literals = {name: parameter.effective_value for parameter, name in binds.items() if parameter.unique}
         binders = ((name, parameter.type.dialect_impl(dialect).bind_processor(dialect))
                    for parameter, name in binds.items())
         self.binders = tuple((name, process) for name, process in binders if process is not None)
@@ -215,7 +218,7 @@ class _Compiled:
         self.results = tuple((index, process) for index, process in results if process is not None)
 
     def values(self, params: Mapping[str, Any]) -> tuple | dict:
-        values = {**self.fixed, **params}
+        values = {**self.defaults, **params, **self.literals}
         for name, process in self.binders:
             if name in values:
                 values[name] = process(values[name])

@@ -86,6 +86,19 @@ def test_a_hot_read_gives_what_execute_gives(db, staff):
     assert db.read_rows(lambda connection: HotRead(statement).first(connection, {**params, "who": "nobody"})) is None
 
 
+def test_a_hot_read_keeps_the_statements_own_values(db, staff):
+    """A caller's parameter that happens to have a literal's generated name does not replace it (the
+    decider's page leaves out erased cases by such a literal); a named parameter's default can be."""
+    statement = select(Staff.role).where(Staff.role != "intake", Staff.id != bindparam("skip", value="none"))
+    hot = HotRead(statement)
+    assert ":role_1" in str(statement.compile())  # the literal's generated name
+    roles = {row[0] for row in db.read_rows(lambda connection: hot.rows(connection, {"role_1": "decider"}))}
+    assert "intake" not in roles and "decider" in roles
+    skipped = staff["decider"].id
+    roles = {row[0] for row in db.read_rows(lambda connection: hot.rows(connection, {"skip": skipped}))}
+    assert "decider" not in roles and "auditor" in roles
+
+
 def test_a_hot_read_refuses_an_expanding_in(db):
     expanding = HotRead(select(Staff.id).where(Staff.role.in_(["intake", "decider"])))
     with pytest.raises(ValueError, match="expanding"):
