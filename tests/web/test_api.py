@@ -417,8 +417,15 @@ def test_the_case_list_filters_by_state_and_deadline(api):
                                                               "expected_version": 1}, key=key())
     in_state = api("GET", "/cases?state=protection_assessment", "intake", operation=("/cases", "GET")).get_json()
     assert [i["ref"] for i in in_state["items"]] == [first]
-    due = api("GET", f"/cases?due_by={date.today().isoformat()}", "intake").get_json()
-    assert {i["ref"] for i in due["items"]} == {first, second}  # protection assessment is due the same day
+    # protection assessment is due the day a concern arrives, the next day when it arrives after 16:00
+    # Stockholm time: the day to filter by is read from the list, not assumed from the clock
+    listed = api("GET", "/cases", "intake").get_json()["items"]
+    due_on = max(date.fromisoformat(i["due_on"]) for i in listed)
+    assert due_on - date.today() <= timedelta(days=1)
+    due = api("GET", f"/cases?due_by={due_on.isoformat()}", "intake").get_json()
+    assert {i["ref"] for i in due["items"]} == {first, second}
+    earlier = api("GET", f"/cases?due_by={(due_on - timedelta(days=1)).isoformat()}", "intake").get_json()
+    assert {i["ref"] for i in earlier["items"]} == {i["ref"] for i in listed if i["due_on"] < due_on.isoformat()}
     none_due = api("GET", "/cases?due_by=2000-01-01", "intake").get_json()
     assert none_due["items"] == []
     assert api("GET", "/cases?due_by=0", "intake").status_code == 422
