@@ -210,9 +210,11 @@ class _Compiled:
         self.defaults = {name: parameter.effective_value for parameter, name in binds.items()
                          if not parameter.required and not parameter.unique}
         self.literals = {name: parameter.effective_value for parameter, name in binds.items() if parameter.unique}
+        # by name, as SQLAlchemy keeps them: a name used twice is one value, processed once, by the processor
+        # of whichever of its uses has a type that has one
         binders = ((name, parameter.type.dialect_impl(dialect).bind_processor(dialect))
                    for parameter, name in binds.items())
-        self.binders = tuple((name, process) for name, process in binders if process is not None)
+        self.binders = tuple({name: process for name, process in binders if process is not None}.items())
         results = enumerate(column.type.dialect_impl(dialect).result_processor(dialect, None)
                             for column in statement.selected_columns)
         self.results = tuple((index, process) for index, process in results if process is not None)
