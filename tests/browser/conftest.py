@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 
 import pytest
-from waitress import create_server
 
 from tests.conftest import IN_CI
+from tests.served import Served
 from tests.web import conftest as web
 
 app = web.app  # the same app and accounts as the page tests
@@ -47,12 +46,8 @@ def browser():
 @pytest.fixture
 def server(app):
     """The app under a real WSGI server on a free port of 127.0.0.1; yields its base URL."""
-    wsgi = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{wsgi.effective_port}"
-    wsgi.close()
-    thread.join(5)
+    with Served(app) as served:
+        yield served.url
 
 
 def _axe_source() -> str:

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from waitress import create_server
 
 from cases.demo import demo_staff, fill_demo
 from cases.models import Consent, ReferralPacket
 from cases.tokens import create_token
+from tests.served import Served
 from web import create_app
 
 SOAK = os.environ.get("VIDORO_SOAK") == "1"
@@ -51,7 +51,7 @@ PLAN = (
 )
 
 
-class CountingServer:
+class CountingServer(Served):
     """The app under waitress on a free port of 127.0.0.1, counting requests and server errors."""
 
     def __init__(self, app) -> None:
@@ -67,17 +67,7 @@ class CountingServer:
 
             return app(environ, start)
 
-        self.server = create_server(counted, host="127.0.0.1", port=0, threads=4)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.close()
-        self.thread.join(timeout=10)
+        super().__init__(counted)
 
 
 def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str]) -> Path:
