@@ -3,7 +3,7 @@
     python bench/bench_worklist.py [--db sqlite|postgresql|both] [--cases N] [--seconds S] [--rounds R] [--record]
 
 The real server — `vidoro serve` as a process of its own, as deployed (gunicorn: one worker process per
-core, 4 threads each; `--workers`, `--threads`; `--waitress` serves from one waitress process with
+core, 2 threads each; `--workers`, `--threads`; `--waitress` serves from one waitress process with
 `--threads` threads instead, as before) — serves the app on 127.0.0.1; `wrk` (Debian's package) keeps 16
 connections busy, signed in as a decision maker, who sees every case. Rounds alternate between the work list
 (`/cases`, first page of 50, nearest deadline first) and `/health/live` (no database) on the same server, so

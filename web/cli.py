@@ -174,7 +174,7 @@ def demo(config, per_state: int) -> None:
 @click.option("--port", default=None, type=int, help="Port (default VIDORO_PORT or 8000).")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Worker processes (default: one per CPU core).")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
 @click.option("--demo", is_flag=True, help="Fill with demo data first if there are no cases yet.")
 @click.pass_obj
 @friendly
