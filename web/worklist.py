@@ -33,9 +33,10 @@ def work_list():
         number = 1
     listing = worklist.work_list(current_app.extensions["vidoro.db"], current_account().actor, today=today(),
                         state=state, page=number)
-    states, deadlines = _labels(engine, locale())
+    lang = locale()
+    states, deadlines = _labels(engine, lang)
     return render_template("worklist.html", listing=listing, rows=_rows(listing.items, states, deadlines),
-                           states=states, state=state)
+                           state_options=_state_options(engine, lang, state), state=state)
 
 
 _LABELS: dict[tuple[str, str], tuple[dict[str, Markup], dict[str, Markup]]] = {}
@@ -49,6 +50,21 @@ def _labels(engine, lang: str) -> tuple[dict[str, Markup], dict[str, Markup]]:
         _LABELS[key] = ({name: escape(label(st.label, lang)) for name, st in chart.states.items()},
                         {name: escape(label(d.label, lang)) for name, d in chart.deadlines.items()})
     return _LABELS[key]
+
+
+_OPTIONS: dict[tuple[str, str, str | None], Markup] = {}
+
+
+def _state_options(engine, lang: str, chosen: str | None) -> Markup:
+    """The state filter's options after "All states", `chosen` selected: the same for every view of one
+    flowchart version, language and choice (a few dozen of them), so written once each."""
+    key = (engine.version, lang, chosen)
+    if key not in _OPTIONS:
+        states = _labels(engine, lang)[0]
+        _OPTIONS[key] = Markup("".join(  # noqa: S704 - names escaped here, labels by _labels
+            f'      <option value="{escape(name)}"{" selected" if name == chosen else ""}>{text}</option>\n'
+            for name, text in states.items()))
+    return _OPTIONS[key]
 
 
 def _rows(items, states: dict[str, Markup], deadlines: dict[str, Markup]) -> Markup:

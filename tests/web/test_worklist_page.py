@@ -16,7 +16,7 @@ from cases.flowcharts import current_engine
 from cases.identity import generate_identity_number
 from cases.worklist import WorkItem
 from tests.conftest import NOW
-from web.worklist import _labels, _rows
+from web.worklist import _labels, _rows, _state_options
 
 WORDS = {
     "sv": {"overdue": "försenad", "soon": "går snart ut", "none": "ingen löper", "acute": "akut fara",
@@ -119,3 +119,29 @@ def test_the_page_shows_a_registered_case_with_its_running_deadline_in_both_lang
         text = " ".join(re.sub(r"<[^>]+>", " ", row.group(0)).split())
         assert WORDS[lang]["acute"] in text and WORDS[lang]["protection"] in text
         assert WORDS[lang]["overdue"] in text  # registered on NOW, shown today: the same-day deadline has passed
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_state_filter_offers_every_state_by_its_label_with_the_chosen_one_selected(client_as, db, lang):
+    chart = current_engine().chart
+    client = client_as("decider")
+    with client.session_transaction() as stored:
+        stored["lang"] = lang
+    for asked, chosen in (("investigation", "investigation"), ("sig", "sig"), ("no-such-state", None), ("", None)):
+        page = client.get(f"/cases?state={asked}").get_data(as_text=True)
+        options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page)
+        assert [value for value, _, _ in options] == ["", *chart.states]
+        assert [value for value, selected, _ in options if selected] == ([chosen] if chosen else [])
+        labels = dict((value, text) for value, _, text in options)
+        assert labels["investigation"] == WORDS[lang]["investigation"]
+
+
+def test_the_state_filter_escapes_labels_and_is_written_apart_per_language_and_choice(app):
+    engine = labelled({"a": "<b>A</b>", "b": "B & C"}, {})
+    with app.test_request_context("/cases"):
+        one = str(_state_options(engine, "en", "a"))
+        assert one == ('      <option value="a" selected>&lt;b&gt;A&lt;/b&gt;</option>\n'
+                       '      <option value="b">B &amp; C</option>\n')
+        assert 'value="b" selected' in str(_state_options(engine, "en", "b"))
+        assert "selected" not in str(_state_options(engine, "sv", None))
+        assert str(_state_options(engine, "en", "a")) == one
