@@ -6,8 +6,9 @@ through; on these machines each hand-over is a context switch. Served by one pro
 the work list cost 2.4 ms of CPU per request against 1.3 ms with one thread, and used one core of two
 (bench/README.md). So `vidoro serve` runs one worker process per core (gunicorn, `gthread` workers), each
 with two threads: both cores busy, few hand-overs, and a thread free when one request is slow (an auditor's
-verification takes seconds). Two rather than four: with four, the work list under load spent more of each
-request handing the GIL over (about 15 % fewer requests a second here) and the trivial route gained nothing.
+verification takes seconds). Two rather than four: with four, the work list on SQLite under load spent more
+of each request handing the GIL over (about 15 % fewer requests a second here; on PostgreSQL within the
+noise), and the trivial route gained nothing.
 Each worker builds its own app after the fork (connections are never shared between processes); sessions,
 rate limits and idempotency keys live in the database, so any worker can answer any request.
 
