@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0007"
+HEAD = "0008"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -406,5 +406,16 @@ def test_0004_downgrades_to_0003_and_upgrades_again(blank_db):
     at_head = schema_snapshot(blank_db)
     downgrade(blank_db, "0003")
     assert {"transition_log_nodes", "access_log_nodes", "checkpoints"}.isdisjoint(schema_snapshot(blank_db)["tables"])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+def test_0008_downgrades_to_0007_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    assert ("ix_cases_state_next_due", ("state", "next_due_on", "received_at", "ref")) in at_head["tables"]["cases"][1]
+    downgrade(blank_db, "0007")
+    indexes = dict(schema_snapshot(blank_db)["tables"]["cases"][1])
+    assert indexes.get("ix_cases_state") == ("state",) and "ix_cases_state_next_due" not in indexes
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head
