@@ -2,7 +2,8 @@
 
     python -m tests.cases.concurrency_worker CONFIG INCARNATION JOURNAL
 
-The worker opens its own `cases.Database`, then until the shared deadline (or its iteration budget) picks
+The worker opens its own `cases.Database`, then until the parent's stop file appears, the shared deadline
+passes or its iteration budget is spent, picks
 a case, reads its state and version, chooses a trigger the flowchart allows from that state with a valid
 form and the right role, and fires it with `expected_version`. Every call is journaled, one JSON line each:
 
@@ -109,13 +110,13 @@ def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str,
     rng = random.Random(config["seed"] * 1000 + incarnation)
     cases = config["cases"]
     actors = {role: Actor(id_, role) for role, id_ in config["incarnations"][incarnation].items()}
-    deadline, budget = config["deadline"], config["max_calls"]
+    deadline, budget, stop_file = config["deadline"], config["max_calls"], config["stop_file"]
     counts = {"ok": 0, "stale": 0, "refused": 0, "refused_stale": 0, "denied_stale": 0, "error": 0}
     db = Database(config["url"], keys=FileKeyStore(config["keys"]))
     try:
         journal.write({"k": "start", "pid": os.getpid()}, sync=True)
         for _ in range(budget):
-            if time.time() >= deadline:
+            if time.time() >= deadline or os.path.exists(stop_file):
                 break
             case = rng.choice(cases)
             with db.read() as session:

@@ -10,7 +10,9 @@ process that wrote it. The parent SIGKILLs a worker now and then and starts a re
 may have committed one transition it never acknowledged (killed between commit and journal): that one must
 be its last call; nothing else may be in the log that no worker acknowledged.
 
-The bounded run takes about 10 s of work per database; VIDORO_SOAK=1 runs for minutes with many kills.
+The bounded run fires for at least 9 s per database and then until the journals show what the test is
+about (enough acknowledged transitions, a stale write and a refusal), at most 60 s: on a machine busy with
+other tests the same contention takes longer to come. VIDORO_SOAK=1 runs for minutes with many kills.
 VIDORO_CONCURRENCY_SEED replays the parent's and workers' random choices (not the scheduling).
 """
 
@@ -46,12 +48,14 @@ from workflow.merkle import leaf_hash, root_from_leaves
 ROOT = Path(__file__).resolve().parents[2]
 SOAK = os.environ.get("VIDORO_SOAK") == "1"
 WORKERS = 4
-DURATION_S = 150.0 if SOAK else 9.0  # how long the workers fire, shared deadline for all of them
+MIN_RUN_S = 150.0 if SOAK else 9.0  # the workers fire at least this long; the kills fall within it
+MAX_RUN_S = 150.0 if SOAK else 60.0  # and then until contention is shown, at most this long (a shared deadline)
 KILLS = 40 if SOAK else 3
 MAX_CALLS = 200_000 if SOAK else 5_000  # per worker process: bounded in count as well as in time
 MIN_ACKS = 5_000 if SOAK else 30  # seen: 50–3000 bounded (by machine load), 15 000–19 000 soak
 STARTUP_S = 1.5  # the first workers' import and connect time, before the deadline clock starts
 GRACE_S = 30.0  # how long after the deadline a worker may take to finish its last call
+POLL_S = 0.25  # how often the parent reads the journals for contention once the minimum run is over
 ROLES = ("intake", "caseworker", "decider")
 # Where a conflict may come back as a refusal instead of StaleCase: nowhere, since write operations lock
 # the case row before reading the facts they decide on (see cases.operations.load_case).
@@ -131,21 +135,39 @@ def _alive(inc: Incarnation) -> bool:
     return inc.proc is not None and inc.proc.poll() is None
 
 
-def _run_workers(incarnations: list[Incarnation], config_path: Path, deadline: float, rng: random.Random) -> int:
-    """Run WORKERS processes until `deadline`, SIGKILLing one KILLS times; returns kills mid-call."""
+def _contention(incarnations: list[Incarnation]) -> Counter[str]:
+    """Acknowledged, stale and refused calls so far, counted in the journals' bytes (they are being written)."""
+    seen: Counter[str] = Counter()
+    for inc in incarnations:
+        if inc.proc is None or not inc.journal.exists():
+            continue
+        data = inc.journal.read_bytes()
+        for kind in ("ok", "stale", "refused"):
+            seen[kind] += data.count(b'{"k": "%s"' % kind.encode())
+    return seen
+
+
+def _shown(seen: Counter[str]) -> bool:
+    return seen["ok"] >= MIN_ACKS and seen["stale"] >= 1 and seen["refused"] >= 1
+
+
+def _run_workers(incarnations: list[Incarnation], config_path: Path, stop_file: Path, until: float,
+                 deadline: float, rng: random.Random) -> int:
+    """Run WORKERS processes, SIGKILLing one KILLS times before `until`; then until contention is shown or
+    `deadline`. Returns the kills that landed mid-call."""
     for inc in incarnations[:WORKERS]:
         _start(inc, config_path)
     running = list(incarnations[:WORKERS])
     spare = iter(incarnations[WORKERS:])
     first = time.time() + STARTUP_S
-    kill_at = sorted(rng.uniform(first, deadline - 1.0) for _ in range(KILLS))
+    kill_at = sorted(rng.uniform(first, until - 1.0) for _ in range(KILLS))
     mid_call = 0
     try:
         for moment in kill_at:
             time.sleep(max(0.0, moment - time.time()))
             while True:  # kill a worker that is firing, not one still importing
                 victims = [inc for inc in running if _alive(inc) and inc.last_kind() not in (None, "start")]
-                if victims or time.time() > deadline:
+                if victims or time.time() > until:
                     break
                 time.sleep(0.02)
             if not victims:
@@ -167,11 +189,14 @@ def _run_workers(incarnations: list[Incarnation], config_path: Path, deadline: f
             replacement = next(spare)
             _start(replacement, config_path)
             running.append(replacement)
-        for inc in running:
-            try:
-                inc.proc.wait(timeout=max(0.0, deadline - time.time()) + GRACE_S)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"worker {inc.index} still running {GRACE_S} s after the deadline (hung on a lock?)")
+        time.sleep(max(0.0, until - time.time()))
+        while any(_alive(inc) for inc in running):
+            if not stop_file.exists() and _shown(_contention(incarnations)):
+                stop_file.touch()
+            if time.time() > deadline + GRACE_S:
+                hung = [inc.index for inc in running if _alive(inc)]
+                pytest.fail(f"workers {hung} still running {GRACE_S} s after the deadline (hung on a lock?)")
+            time.sleep(POLL_S)
     finally:
         for inc in incarnations:
             if _alive(inc):
@@ -195,16 +220,18 @@ def test_killed_workers_lose_no_acknowledged_transition(db_url, db, tmp_path):
         for case in cases:  # a caseworker moves on only the cases assigned to them
             assign_case(db, Actor(setup_actor, "intake"), case["ref"], accounts["caseworker"])
         incarnations.append(Incarnation(i, accounts, tmp_path / f"journal-{i}.jsonl", tmp_path / f"stderr-{i}.txt"))
-    deadline = time.time() + STARTUP_S + DURATION_S
-    config_path = tmp_path / "config.json"
+    until = time.time() + STARTUP_S + MIN_RUN_S
+    deadline = until - MIN_RUN_S + MAX_RUN_S
+    config_path, stop_file = tmp_path / "config.json", tmp_path / "stop"
     config_path.write_text(json.dumps({
         "url": db_url, "keys": str(db.keys.folder), "seed": seed, "deadline": deadline, "max_calls": MAX_CALLS,
+        "stop_file": str(stop_file),
         "cases": cases,
         "incarnations": [inc.accounts for inc in incarnations],
     }), encoding="utf-8")
 
     # --- the run ------------------------------------------------------------------------------------------
-    mid_call = _run_workers(incarnations, config_path, deadline, rng)
+    mid_call = _run_workers(incarnations, config_path, stop_file, until, deadline, rng)
     ran = time.monotonic() - started
 
     # --- what the workers say -----------------------------------------------------------------------------
