@@ -134,6 +134,19 @@ def adult_number() -> str:
     return generate_identity_number(date(2007, 3, 2), 415, coordination=True)
 
 
+# Started first, so that with pytest-xdist's work stealing the short tests fill in around them rather than one
+# of them starting last and running alone (a fuzz run is about a quarter of the whole suite's time).
+LONGEST_FIRST = ("tests/web/test_api_fuzz.py::", "tests/browser/test_walkthrough.py::",
+                 "tests/cases/test_state_machine.py::test_operations_agree_with_the_flowchart_model")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next((i for i, start in enumerate(LONGEST_FIRST) if item.nodeid.startswith(start)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
 _skipped: list[str] = []
 
 
