@@ -349,7 +349,9 @@ class Assignment(Base):
     assigned_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_assignments_case_staff", "case_id", "staff_id"),)
+    # By case (who may read it); by member of staff, open ones first (a caseworker's work list).
+    __table_args__ = (Index("ix_assignments_case_staff", "case_id", "staff_id"),
+                      Index("ix_assignments_staff_open", "staff_id", "ended_at", "case_id"))
 
 
 class ReferralPacket(Base):

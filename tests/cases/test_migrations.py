@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0008"
+HEAD = "0009"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -417,5 +417,16 @@ def test_0008_downgrades_to_0007_and_upgrades_again(blank_db):
     downgrade(blank_db, "0007")
     indexes = dict(schema_snapshot(blank_db)["tables"]["cases"][1])
     assert indexes.get("ix_cases_state") == ("state",) and "ix_cases_state_next_due" not in indexes
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+def test_0009_downgrades_to_0008_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    indexes = dict(at_head["tables"]["assignments"][1])
+    assert indexes["ix_assignments_staff_open"] == ("staff_id", "ended_at", "case_id")
+    downgrade(blank_db, "0008")
+    assert "ix_assignments_staff_open" not in dict(schema_snapshot(blank_db)["tables"]["assignments"][1])
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head
