@@ -123,7 +123,9 @@ def test_a_failed_hot_read_says_so_as_sqlalchemy_does_and_is_not_tried_again(db)
 
 def test_a_hot_read_runs_again_when_the_server_dropped_every_pooled_connection(postgres_schema):
     """A restart drops every connection in the pool, not only the one in hand: the read must find a live
-    one on its second try (the pool is emptied when a hot read sees the loss)."""
+    one on its second try (the pool is emptied when a hot read sees the loss). The fresh connection plans
+    as every hot read's does, generically (the page plans in test_worklist.py are checked that way); the
+    other pools keep PostgreSQL's default."""
     db = Database(postgres_schema)
     admin = create_engine(POSTGRES_URL)
     pid = HotRead(select(func.pg_backend_pid()))
@@ -144,6 +146,10 @@ def test_a_hot_read_runs_again_when_the_server_dropped_every_pooled_connection(p
         again = db.read_rows(reads)
         assert again not in (first, second) and len(calls) == 2
         assert db.read_rows(reads) == again and len(calls) == 3
+        mode = HotRead(select(func.current_setting("plan_cache_mode")))
+        assert db.read_rows(lambda connection: mode.first(connection, {})) == ("force_generic_plan",)
+        with db.read() as session:
+            assert session.scalar(select(func.current_setting("plan_cache_mode"))) == "auto"
     finally:
         db.dispose()
         admin.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -143,9 +144,10 @@ def test_the_one_row_page_is_put_back_in_the_order_of_the_query_whatever_order_s
 
 
 def _plan(db: Database, shape: tuple, params: dict) -> str:
-    """The database's plan for the page statement `work_list` runs for `shape`. On PostgreSQL with sequential
-    scans and sorts priced out, as on a table of 100,000 cases (on a handful, reading all and sorting is
-    cheapest and says nothing about the indexes)."""
+    """The database's plan for the page statement `work_list` runs for `shape`. On PostgreSQL the generic plan
+    (one plan for every value, as the hot reads' connections run it: `cases.db._hot_reads_engine`), with
+    sequential scans and sorts priced out, as on a table of 100,000 cases (on a handful, reading all and
+    sorting is cheapest and says nothing about the indexes)."""
     statement = (_page_in_one_row if db.is_sqlite else _page)(*shape)
     with db.engine.connect() as connection:
         compiled = statement._compiled(connection.dialect)
@@ -153,10 +155,27 @@ def _plan(db: Database, shape: tuple, params: dict) -> str:
         if db.is_sqlite:
             cursor.execute("EXPLAIN QUERY PLAN " + compiled.sql, compiled.values(params))
             return "\n".join(row[-1] for row in cursor.fetchall())
+        values = compiled.values(params)
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", compiled.sql)))
+        prepared = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", compiled.sql)
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute("EXPLAIN " + compiled.sql, compiled.values(params))
-        return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE work_list_page AS {prepared}")
+        try:
+            literals = ", ".join(_literal(values[name]) for name in names)
+            cursor.execute(f"EXPLAIN EXECUTE work_list_page({literals})")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE work_list_page")
+        assert "$1" in plan, plan  # a generic plan shows its parameters, a custom one their values
+        return plan
+
+
+def _literal(value) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 @pytest.mark.parametrize("role,state", [("decider", "investigation"), ("decider", "closed"), ("intake", None)])
