@@ -205,7 +205,9 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}
     # The work list's order, whole and within one state: a list filtered by state (and the intake officers',
     # a few states) reads its page from the index in order instead of sorting every case in those states.
-    __table_args__ = (Index("ix_cases_next_due", "next_due_on", "received_at", "ref"),
+    # The whole list's order carries the state, so a page deep in the list skips cases without reading them
+    # (a decision maker's list leaves out erased ones; migration 0010).
+    __table_args__ = (Index("ix_cases_next_due", "next_due_on", "received_at", "ref", "state"),
                       Index("ix_cases_state_next_due", "state", "next_due_on", "received_at", "ref"))
 
 

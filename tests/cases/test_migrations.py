@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0009"
+HEAD = "0010"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -428,5 +428,17 @@ def test_0009_downgrades_to_0008_and_upgrades_again(blank_db):
     assert indexes["ix_assignments_staff_open"] == ("staff_id", "ended_at", "case_id")
     downgrade(blank_db, "0008")
     assert "ix_assignments_staff_open" not in dict(schema_snapshot(blank_db)["tables"]["assignments"][1])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+def test_0010_downgrades_to_0009_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    indexes = dict(at_head["tables"]["cases"][1])
+    assert indexes["ix_cases_next_due"] == ("next_due_on", "received_at", "ref", "state")
+    downgrade(blank_db, "0009")
+    assert dict(schema_snapshot(blank_db)["tables"]["cases"][1])["ix_cases_next_due"] == (
+        "next_due_on", "received_at", "ref")
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head
