@@ -410,35 +410,29 @@ def test_0004_downgrades_to_0003_and_upgrades_again(blank_db):
     assert schema_snapshot(blank_db) == at_head
 
 
-def test_0008_downgrades_to_0007_and_upgrades_again(blank_db):
+# Migrations that only change indexes: (revision, the one before, table, {index: columns at the revision},
+# {index: columns before it}; None where the index does not exist).
+INDEX_MIGRATIONS = [
+    ("0008", "0007", "cases", {"ix_cases_state_next_due": ("state", "next_due_on", "received_at", "ref"),
+                               "ix_cases_state": None},
+     {"ix_cases_state_next_due": None, "ix_cases_state": ("state",)}),
+    ("0009", "0008", "assignments", {"ix_assignments_staff_open": ("staff_id", "ended_at", "case_id")},
+     {"ix_assignments_staff_open": None}),
+    ("0010", "0009", "cases", {"ix_cases_next_due": ("next_due_on", "received_at", "ref", "state")},
+     {"ix_cases_next_due": ("next_due_on", "received_at", "ref")}),
+]
+
+
+@pytest.mark.parametrize("revision,before,table,after_it,before_it", INDEX_MIGRATIONS,
+                         ids=[m[0] for m in INDEX_MIGRATIONS])
+def test_an_index_migration_downgrades_and_upgrades_again(blank_db, revision, before, table, after_it, before_it):
+    blank_db.upgrade(revision)
+    at_revision = dict(schema_snapshot(blank_db)["tables"][table][1])
+    assert {name: at_revision.get(name) for name in after_it} == after_it
     blank_db.upgrade()
     at_head = schema_snapshot(blank_db)
-    assert ("ix_cases_state_next_due", ("state", "next_due_on", "received_at", "ref")) in at_head["tables"]["cases"][1]
-    downgrade(blank_db, "0007")
-    indexes = dict(schema_snapshot(blank_db)["tables"]["cases"][1])
-    assert indexes.get("ix_cases_state") == ("state",) and "ix_cases_state_next_due" not in indexes
-    blank_db.upgrade()
-    assert schema_snapshot(blank_db) == at_head
-
-
-def test_0009_downgrades_to_0008_and_upgrades_again(blank_db):
-    blank_db.upgrade()
-    at_head = schema_snapshot(blank_db)
-    indexes = dict(at_head["tables"]["assignments"][1])
-    assert indexes["ix_assignments_staff_open"] == ("staff_id", "ended_at", "case_id")
-    downgrade(blank_db, "0008")
-    assert "ix_assignments_staff_open" not in dict(schema_snapshot(blank_db)["tables"]["assignments"][1])
-    blank_db.upgrade()
-    assert schema_snapshot(blank_db) == at_head
-
-
-def test_0010_downgrades_to_0009_and_upgrades_again(blank_db):
-    blank_db.upgrade()
-    at_head = schema_snapshot(blank_db)
-    indexes = dict(at_head["tables"]["cases"][1])
-    assert indexes["ix_cases_next_due"] == ("next_due_on", "received_at", "ref", "state")
-    downgrade(blank_db, "0009")
-    assert dict(schema_snapshot(blank_db)["tables"]["cases"][1])["ix_cases_next_due"] == (
-        "next_due_on", "received_at", "ref")
+    downgrade(blank_db, before)
+    indexes = dict(schema_snapshot(blank_db)["tables"][table][1])
+    assert {name: indexes.get(name) for name in before_it} == before_it
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head
