@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from psycopg.sql import Literal
 from sqlalchemy import select
 
 from cases.access import assign_case
@@ -163,19 +164,14 @@ def _plan(db: Database, shape: tuple, params: dict) -> str:
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute(f"PREPARE work_list_page AS {prepared}")
         try:
-            literals = ", ".join(_literal(values[name]) for name in names)
+            raw = connection.connection.dbapi_connection
+            literals = ", ".join(Literal(values[name]).as_string(raw) for name in names)
             cursor.execute(f"EXPLAIN EXECUTE work_list_page({literals})")
             plan = "\n".join(row[0] for row in cursor.fetchall())
         finally:
             cursor.execute("DEALLOCATE work_list_page")
         assert "$1" in plan, plan  # a generic plan shows its parameters, a custom one their values
         return plan
-
-
-def _literal(value) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 @pytest.mark.parametrize("role,state", [("decider", "investigation"), ("decider", "closed"), ("intake", None)])
