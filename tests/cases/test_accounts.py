@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select, text
 from cases import accounts
 from cases.accounts import InvalidPassword, SignInRefused, SignInThrottled, open_session, sign_in, start_session
 from cases.models import SignInAttempt, WebSession
-from cases.staff import disable_staff, enable_staff, set_role
+from cases.staff import add_staff, disable_staff, enable_staff, set_role
 from tests.conftest import NOW
 
 accounts.use_cheap_hashing_for_tests()
@@ -279,6 +279,20 @@ def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(db, intake, 
     assert outcomes.count("refused") == accounts.PAIR_FREE_FAILURES, outcomes
     assert outcomes.count("throttled") == 32 - accounts.PAIR_FREE_FAILURES
     assert hasher.verified == accounts.PAIR_FREE_FAILURES  # the others were refused before their check
+
+
+@pytest.mark.parametrize("username", ["intake-1", "nobody", "disabled-1"])
+def test_every_refused_name_costs_one_password_check(db, intake, monkeypatch, username):
+    """Known, unknown or disabled: the same work (one Argon2id check), so the time tells nothing."""
+    if username == "disabled-1":
+        add_staff(db, username, "Disabled", "intake")
+        accounts.set_password(db, username, PASSWORD)
+        disable_staff(db, username, by=None)
+    hasher = CountingHasher(accounts._hasher)
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+    with pytest.raises(SignInRefused):
+        sign_in(db, username, PASSWORD if username == "disabled-1" else "wrong password here", "10.0.0.1", now=NOW)
+    assert hasher.verified == 1
 
 
 # --- what an attempt keeps ----------------------------------------------------------------------------
