@@ -10,35 +10,54 @@ processes and restarts):
   successfully in the last 30 days wait as well. An address the person has used before keeps working,
   so an attacker who guesses from elsewhere slows themselves down, never the person.
 
-A refused attempt never says whether the account exists. Sessions are kept on the server by the SHA-256
-of their token: signing out, disabling an account or changing its role ends them at once, everywhere.
+Device cookies (OWASP's "slow down online guessing attacks with device cookies"): every successful
+sign-in returns a new device token for the browser, `nonce.time.HMAC(name, nonce, time)` under a key from
+the instance's key material, valid for a year. An attempt that brings a valid token made for the typed
+name is held by none of the limits above, so nobody behind the same address (an office's shared one) or
+guessing at the same account can lock out a person on a browser that signed in before. Each token has its
+own limit instead: after 10 failures with it (while attempts are kept, 30 days) it is trusted no more,
+and its attempts are limited like any other, so a stolen cookie is worth 10 guesses.
+
+The limits are checked and the attempt counted in one write transaction, before the password is checked
+(on SQLite under the write lock, on PostgreSQL under advisory locks on the address and the name), so
+parallel attempts cannot all pass a limit that each alone would meet; the attempt counts as failed until
+the password verifies. An attempt keeps the typed name only as a keyed hash (HMAC-SHA256 under a key
+outside the database), so a password typed into the name field is not kept; the address in the clear.
+
+A refused attempt never says whether the account exists, and takes as long (an unknown name is checked
+against a dummy hash). Sessions are kept on the server by the SHA-256 of their token: signing out,
+disabling an account or changing its role ends them at once, everywhere.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from cases.db import Database, HotRead
 from cases.errors import InvalidConcern
 from cases.models import SignInAttempt, Staff, WebSession
+from cases.vault import Vault
 from workflow import Actor, VidoroError
 
 __all__ = [
+    "DEVICE_LIFETIME",
     "MIN_PASSWORD",
     "Account",
     "InvalidPassword",
     "SignInRefused",
     "SignInThrottled",
+    "SignedIn",
     "end_all_sessions",
     "end_session",
     "open_session",
@@ -55,7 +74,11 @@ PAIR_MAX_WAIT = timedelta(minutes=15)
 ADDRESS_FAILURES = 100
 ACCOUNT_FAILURES = 20
 KNOWN_ADDRESS = timedelta(days=30)
+KEEP_ATTEMPTS = timedelta(days=30)  # attempts older than this are deleted
+DEVICE_FAILURES = 10  # failures with one device cookie (while its attempts are kept) before it is not trusted
+DEVICE_LIFETIME = timedelta(days=365)
 TOUCH_EVERY = timedelta(seconds=60)
+_LOCK_ADDRESS, _LOCK_NAME = 0x7669_6431, 0x7669_6432  # the advisory-lock key spaces of sign-in attempts
 
 _hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)  # Argon2id, t=3, m=64 MiB, p=4
 _DUMMY: str | None = None  # hashed on first need, not at import (every command imports this module)
@@ -133,16 +156,35 @@ def set_password(db: Database, username: str, password: str) -> None:
         session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))  # a new password ends sessions
 
 
-def sign_in(db: Database, username: str, password: str, address: str, *, now: datetime | None = None) -> Account:
-    """Check a password sign-in under the rate limits; record the attempt; return the account."""
+@dataclass(frozen=True)
+class SignedIn:
+    """A successful sign-in: the account, and a new device token for the browser's device cookie."""
+
+    account: Account
+    device_token: str = field(repr=False)
+
+
+def sign_in(db: Database, username: str, password: str, address: str, *, device: str | None = None,
+            now: datetime | None = None) -> SignedIn:
+    """Check a password sign-in under the rate limits; record the attempt; return the account.
+
+    `device` is the token of the browser's device cookie, if it has one; the answer carries a new one."""
     now = now or datetime.now(UTC)
     username = username.strip().lower()[:64]
     address = address[:64]
-    with db.read() as session:
-        wait = _wait(session, username, address, now)
+    vault = db.vault
+    name = _name_hash(vault, username)
+    device_id = _device_id(vault, username, device, now)
+    with db.write() as session:
+        _lock(session, name, address)
+        wait = _wait(session, name, address, device_id, now)
+        if wait:
+            raise SignInThrottled(wait)  # rolls back: nothing was checked, nothing is counted
+        attempt = SignInAttempt(username_hash=name, address=address, device_hash=device_id, at=now,
+                                succeeded=False)
+        session.add(attempt)
+        session.execute(delete(SignInAttempt).where(SignInAttempt.at < now - KEEP_ATTEMPTS))
         staff = session.scalars(select(Staff).where(Staff.username == username)).first()
-    if wait:
-        raise SignInThrottled(wait)
     ok = False
     if staff is not None and staff.password_hash:
         try:
@@ -151,15 +193,13 @@ def sign_in(db: Database, username: str, password: str, address: str, *, now: da
             ok = False
     else:
         _verify_dummy(password)
-    ok = ok and staff.active
-    with db.write() as session:
-        session.add(SignInAttempt(username=username, address=address, at=now, succeeded=ok))
-        if ok and _hasher.check_needs_rehash(staff.password_hash):
-            session.get(Staff, staff.id).password_hash = _hasher.hash(unicodedata.normalize("NFKC", password))
-        session.execute(delete(SignInAttempt).where(SignInAttempt.at < now - KNOWN_ADDRESS))
-    if not ok:
+    if not (ok and staff.active):
         raise SignInRefused()
-    return _account(staff)
+    with db.write() as session:
+        session.execute(update(SignInAttempt).where(SignInAttempt.id == attempt.id).values(succeeded=True))
+        if _hasher.check_needs_rehash(staff.password_hash):
+            session.get(Staff, staff.id).password_hash = _hasher.hash(unicodedata.normalize("NFKC", password))
+    return SignedIn(_account(staff), _device_token(vault, username, now))
 
 
 def _verify_dummy(password: str) -> None:
@@ -171,12 +211,60 @@ def _verify_dummy(password: str) -> None:
         _hasher.verify(_DUMMY, password)
 
 
-def _wait(session: Session, username: str, address: str, now: datetime) -> int:
-    """Seconds this (account, address) must still wait before an attempt is checked; 0 if none."""
-    since = now - WINDOW
+def _name_hash(vault: Vault, username: str) -> str:
+    """What an attempt keeps of the typed name: a keyed hash, useless without the instance's key material."""
+    return vault.keyed_hash("sign-in/name", username.encode())
+
+
+def _device_token(vault: Vault, username: str, now: datetime) -> str:
+    """A device cookie's token: a random nonce and the time it was made, bound to `username` by an HMAC."""
+    body = f"{secrets.token_urlsafe(16)}.{int(now.timestamp())}"
+    return f"{body}.{_device_mac(vault, username, body)}"
+
+
+def _device_id(vault: Vault, username: str, token: str | None, now: datetime) -> str | None:
+    """The id of a device token made for `username` and not older than DEVICE_LIFETIME, or None."""
+    parts = (token or "")[:200].split(".")
+    if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+        return None
+    body = f"{parts[0]}.{parts[1]}"
+    if not hmac.compare_digest(parts[2].encode(), _device_mac(vault, username, body).encode()):  # any text
+        return None
+    if now - datetime.fromtimestamp(int(parts[1]), UTC) > DEVICE_LIFETIME:
+        return None
+    return _token_id(parts[0])
+
+
+def _device_mac(vault: Vault, username: str, body: str) -> str:
+    return vault.keyed_hash("sign-in/device", f"{username}|{body}".encode())
+
+
+def _lock(session: Session, name: str, address: str) -> None:
+    """Queue the attempts on one address, then on one typed name, until this transaction ends.
+
+    On SQLite the write transaction holds the database's write lock already (BEGIN IMMEDIATE). On PostgreSQL
+    two advisory locks, always the address's first and each attempt takes one of each, so two attempts never
+    wait for each other in a circle. Their two-number keys never collide with the logs' one-number ones."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for space, key in ((_LOCK_ADDRESS, address), (_LOCK_NAME, name)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": space, "key": key})
+
+
+def _wait(session: Session, name: str, address: str, device_id: str | None, now: datetime) -> int:
+    """Seconds this attempt must still wait before it is checked; 0 if none.
+
+    A trusted device cookie (`device_id`) is held only by its own limit; without one, the (typed name,
+    address) pair, the address and the typed name are limited."""
     failed = SignInAttempt.succeeded.is_(False)
+    if device_id is not None:
+        device_failures = session.scalar(select(func.count()).where(
+            SignInAttempt.device_hash == device_id, SignInAttempt.at > now - KEEP_ATTEMPTS, failed))
+        if device_failures < DEVICE_FAILURES:
+            return 0
+    since = now - WINDOW
     pair = session.execute(select(func.count(), func.max(SignInAttempt.at)).where(
-        SignInAttempt.username == username, SignInAttempt.address == address, SignInAttempt.at > since,
+        SignInAttempt.username_hash == name, SignInAttempt.address == address, SignInAttempt.at > since,
         failed)).one()
     waits = [0]
     if pair[0] >= PAIR_FREE_FAILURES:
@@ -187,10 +275,10 @@ def _wait(session: Session, username: str, address: str, now: datetime) -> int:
     if by_address[0] >= ADDRESS_FAILURES:
         waits.append(_seconds(by_address[1] + WINDOW - now))
     by_account = session.execute(select(func.count(), func.min(SignInAttempt.at)).where(
-        SignInAttempt.username == username, SignInAttempt.at > since, failed)).one()
+        SignInAttempt.username_hash == name, SignInAttempt.at > since, failed)).one()
     if by_account[0] >= ACCOUNT_FAILURES:
         known = session.scalar(select(func.count()).where(
-            SignInAttempt.username == username, SignInAttempt.address == address,
+            SignInAttempt.username_hash == name, SignInAttempt.address == address,
             SignInAttempt.succeeded.is_(True), SignInAttempt.at > now - KNOWN_ADDRESS))
         if not known:
             waits.append(_seconds(by_account[1] + WINDOW - now))

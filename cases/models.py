@@ -108,19 +108,22 @@ class WebSession(Base):
 
 
 class SignInAttempt(Base):
-    """One password sign-in attempt, kept for rate limiting (no password, only whether it succeeded)."""
+    """One password sign-in attempt, kept 30 days for rate limiting: no password, and the typed name only as a
+    keyed hash (`cases.accounts`), so a password typed into the name field is not kept either."""
 
     __tablename__ = "sign_in_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(64))
+    username_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 of the normalised typed name
     address: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of a valid device cookie's nonce
     at: Mapped[datetime] = mapped_column(index=True)
-    succeeded: Mapped[bool] = mapped_column(Boolean)
+    succeeded: Mapped[bool] = mapped_column(Boolean)  # False until the password is verified
 
     __table_args__ = (
-        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_username_hash_at", "username_hash", "at"),
         Index("ix_sign_in_attempts_address_at", "address", "at"),
+        Index("ix_sign_in_attempts_device_hash_at", "device_hash", "at"),
     )
 
 

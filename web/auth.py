@@ -3,6 +3,10 @@
 Password sign-in is one way to an `Account`; municipal single sign-on will be another, ending in the same
 `begin_session`. Every sign-in gets a new session (the cookie is emptied first), so a session id seen
 before signing in is worth nothing after.
+
+A successful password sign-in also leaves a device cookie (`__Host-vidoro-device` over HTTPS, else
+`vidoro-device`; HttpOnly, SameSite=Lax, a year): the token `cases.accounts.sign_in` returns, sent back to
+it on the next sign-in. What it is worth is decided there; the page only carries it.
 """
 
 from __future__ import annotations
@@ -58,8 +62,9 @@ def sign_in():
         status = 400 if errors else 200
         if not errors:
             try:
-                account = accounts.sign_in(current_app.extensions["vidoro.db"], username, password,
-                                           request.remote_addr or "unknown")
+                signed_in = accounts.sign_in(current_app.extensions["vidoro.db"], username, password,
+                                             request.remote_addr or "unknown",
+                                             device=request.cookies.get(_device_cookie()))
             except SignInThrottled as exc:
                 minutes = max(1, -(-exc.retry_after // 60))
                 errors["username"] = ngettext("Too many failed attempts. Try again in %(num)d minute.",
@@ -69,9 +74,18 @@ def sign_in():
                 errors["password"] = _("Wrong username or password.")
                 status = 401
             else:
-                begin_session(account)
-                return redirect(safe_next(request.args.get("next"), url_for("auth.home")))
+                begin_session(signed_in.account)
+                response = redirect(safe_next(request.args.get("next"), url_for("auth.home")))
+                response.set_cookie(_device_cookie(), signed_in.device_token, path="/", httponly=True,
+                                    samesite="Lax", secure=request.is_secure,
+                                    max_age=int(accounts.DEVICE_LIFETIME.total_seconds()))
+                return response
     return render_template("sign_in.html", errors=errors, username=username), status
+
+
+def _device_cookie() -> str:
+    """Over HTTPS `__Host-`: Secure, no Domain, Path=/, so no other host or path can set or read it."""
+    return "__Host-vidoro-device" if request.is_secure else "vidoro-device"
 
 
 def begin_session(account: Account) -> None:

@@ -29,7 +29,7 @@ def test_an_administrator_adds_an_account_that_can_sign_in(db, staff):
     found = find_account(db, staff["admin"], "anna.b")
     assert (found.display_name, found.role, found.unit, found.active, found.has_password) == (
         "Anna Berg", "caseworker", None, True, True)
-    assert accounts.sign_in(db, "anna.b", PASSWORD, "127.0.0.1").role == "caseworker"
+    assert accounts.sign_in(db, "anna.b", PASSWORD, "127.0.0.1").account.role == "caseworker"
 
 
 def test_a_partner_needs_a_unit(db, staff):
@@ -76,7 +76,7 @@ def test_only_an_active_administrator_manages_accounts(db, staff):
 
 def test_a_new_password_ends_the_sessions_and_the_old_one(db, staff):
     reset_password(db, staff["admin"], "caseworker-1", PASSWORD)
-    token = accounts.start_session(db, accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1"))
+    token = accounts.start_session(db, accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1").account)
     reset_password(db, staff["admin"], "caseworker-1", PASSWORD + " changed")
     assert accounts.open_session(db, token, **IDLE) is None
     with pytest.raises(SignInRefused):

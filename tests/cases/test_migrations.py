@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0010"
+HEAD = "0011"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -434,5 +434,24 @@ def test_an_index_migration_downgrades_and_upgrades_again(blank_db, revision, be
     downgrade(blank_db, before)
     indexes = dict(schema_snapshot(blank_db)["tables"][table][1])
     assert {name: indexes.get(name) for name in before_it} == before_it
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+def test_0011_forgets_the_typed_names_of_sign_in_attempts_and_downgrades(blank_db):
+    blank_db.upgrade("0010")
+    at_0010 = schema_snapshot(blank_db)
+    typed = "a password typed as a name"
+    with blank_db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO sign_in_attempts (username, address, at, succeeded) "
+                          "VALUES (:typed, '10.0.0.1', :at, :no)"), {"typed": typed, "at": NOW, "no": False})
+    assert typed.encode() in database_bytes(blank_db)
+    blank_db.upgrade()
+    assert schema_diff(blank_db) == []
+    assert typed.encode() not in database_bytes(blank_db)
+    at_head = schema_snapshot(blank_db)
+    assert "username" not in [column for column, _, _ in at_head["tables"]["sign_in_attempts"][0]]
+    downgrade(blank_db, "0010")
+    assert schema_snapshot(blank_db) == at_0010
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from cases import accounts
 from cases.staff import disable_staff
 from tests.web.conftest import PASSWORD, csrf_token, sign_in
 from web import create_app
@@ -54,14 +55,19 @@ def test_over_https_the_cookie_is_host_prefixed_and_secure_and_hsts_is_sent(app,
     for flag in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax"):
         assert flag in cookie
     assert "Domain" not in cookie
+    device = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-vidoro-device="))
+    for flag in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax", "Max-Age=31536000"):
+        assert flag in device
+    assert "Domain" not in device
     assert client.get("/cases", base_url="https://localhost").status_code == 200
 
 
 def test_over_plain_http_the_cookie_is_still_httponly_and_samesite(app, accounts_by_role):
     client = app.test_client()
     response = sign_in(client, "intake-1")
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("vidoro="))
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    for name in ("vidoro=", "vidoro-device="):
+        cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(name))
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
 @pytest.mark.parametrize("token", [None, "forged-token", "stale"])
@@ -151,6 +157,18 @@ def test_repeated_wrong_passwords_are_slowed_down_with_429(app, accounts_by_role
     assert statuses[:5] == [401] * 5
     assert 429 in statuses[5:]
     assert sign_in(app.test_client(), "decider-1").status_code == 302  # another account is not affected
+
+
+def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_blocked(app, db, accounts_by_role):
+    usual = app.test_client()
+    assert sign_in(usual, "intake-1").status_code == 302
+    usual.post("/sign-out", data={"csrf_token": csrf_token(usual.get("/cases"))})
+    for n in range(accounts.ADDRESS_FAILURES):  # someone behind the same address (127.0.0.1) guesses names
+        with pytest.raises(accounts.SignInRefused):
+            accounts.sign_in(db, f"made-up-{n}", "wrong password here", "127.0.0.1")
+    assert sign_in(app.test_client(), "intake-1").status_code == 429  # a browser without the cookie waits
+    assert sign_in(usual, "intake-1").status_code == 302  # the person's own browser does not
+    assert usual.get("/cases").status_code == 200
 
 
 @pytest.mark.parametrize(("target", "safe"), [

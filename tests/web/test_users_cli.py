@@ -43,7 +43,7 @@ def test_add_with_the_password_on_standard_input(run, db):
                  stdin=PASSWORD + "\n")
     assert_ok(result)
     assert "added ny.person (caseworker)" in result.output
-    assert accounts.sign_in(db, "ny.person", PASSWORD, "127.0.0.1").role == "caseworker"
+    assert accounts.sign_in(db, "ny.person", PASSWORD, "127.0.0.1").account.role == "caseworker"
 
 
 def test_add_asks_twice_without_echo(run, db):
@@ -91,7 +91,7 @@ def test_list_shows_each_account(run, staff):
 
 def test_disable_and_enable_end_and_allow_sessions(run, db, staff):
     accounts.set_password(db, "caseworker-1", PASSWORD)
-    token = accounts.start_session(db, accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1"))
+    token = accounts.start_session(db, accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1").account)
     assert_ok(run("disable", "caseworker-1"))
     assert accounts.open_session(db, token, **SESSION) is None
     with pytest.raises(SignInRefused):
@@ -103,7 +103,7 @@ def test_disable_and_enable_end_and_allow_sessions(run, db, staff):
 
 def test_set_role_ends_sessions(run, db, staff):
     accounts.set_password(db, "caseworker-1", PASSWORD)
-    token = accounts.start_session(db, accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1"))
+    token = accounts.start_session(db, accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1").account)
     assert_ok(run("set-role", "caseworker-1", "partner", "--unit", "school"))
     assert (account(db, "caseworker-1").role, account(db, "caseworker-1").unit) == ("partner", "school")
     assert accounts.open_session(db, token, **SESSION) is None
@@ -127,7 +127,8 @@ def test_bad_input_for_the_other_commands(run, db, staff, args):
 
 def test_set_password_from_stdin_or_the_prompt(run, db, staff):
     accounts.set_password(db, "caseworker-1", "the old password here")
-    token = accounts.start_session(db, accounts.sign_in(db, "caseworker-1", "the old password here", "127.0.0.1"))
+    signed_in = accounts.sign_in(db, "caseworker-1", "the old password here", "127.0.0.1")
+    token = accounts.start_session(db, signed_in.account)
     assert_ok(run("set-password", "caseworker-1", "--password-stdin", stdin=PASSWORD + "\n"))
     assert accounts.open_session(db, token, **SESSION) is None
     assert accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1")
