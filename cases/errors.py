@@ -6,6 +6,7 @@ from workflow.errors import VidoroError
 
 __all__ = [
     "AccessDenied",
+    "ArrivalNotPermitted",
     "CaseNotFound",
     "InvalidConcern",
     "InvalidIdentityNumber",
@@ -87,3 +88,18 @@ class AccessDenied(VidoroError):
         hint_sv = "; öppna det med nödåtkomst och en skriftlig motivering" if emergency_possible else ""
         super().__init__(f"no access to case {ref}{hint}", message_sv=f"ingen åtkomst till ärende {ref}{hint_sv}")
         self.ref, self.emergency_possible = ref, emergency_possible
+
+
+class ArrivalNotPermitted(NotPermitted):
+    """Someone other than intake sent the time a concern arrived: only intake records an earlier arrival."""
+
+    code = "arrival_not_permitted"
+
+    def __init__(self, role: str) -> None:
+        VidoroError.__init__(
+            self, "only intake may record an earlier arrival of a concern (one that came by phone or letter); "
+            "leave received_at out and the concern is received when it is registered",
+            message_sv="bara mottagningen får ange att en oro kom in tidigare (per telefon eller brev); lämna "
+            "received_at tomt så räknas oron som mottagen när den registreras")
+        self.action, self.role = "record an earlier arrival", role
+

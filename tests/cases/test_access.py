@@ -43,7 +43,7 @@ def open_case(db, staff, numbers, state="registered", *, start=NOW, number=None)
     child, steps = PATHS[state]
     number = number or numbers["child" if child else "adult"]
     form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=number, given_name=GIVEN,
-                       family_name=FAMILY, received_at=start)
+                       family_name=FAMILY)
     ref = register_concern(db, staff["reporter"], form, now=start).ref
     last = drive(db, {**staff, "caseworker": staff["driver"]}, ref, steps, start)
     return ref, number, last + timedelta(hours=1)
