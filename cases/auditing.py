@@ -338,9 +338,11 @@ def latest_checkpoints(db: Database, actor: Actor) -> list[CheckpointInfo]:
 # --- emergency access reviews -----------------------------------------------------------------------------------
 
 
-def emergency_reviews(db: Database, actor: Actor, *, pending_only: bool = True) -> list[EmergencyReview]:
-    """Emergency accesses for review (auditors, decision makers), newest first, with who made each."""
-    accesses = emergency_accesses(db, actor, pending_only=pending_only)
+def emergency_reviews(db: Database, actor: Actor, *, pending_only: bool = True,
+                      verdict: str | None = None) -> list[EmergencyReview]:
+    """Emergency accesses for review (auditors, decision makers), newest first, with who made each; with
+    `verdict`, the reviewed ones given it (the page keeps those found not justified in view)."""
+    accesses = emergency_accesses(db, actor, pending_only=pending_only, verdict=verdict)
     with db.read() as session:
         names = _usernames(session, {i for a in accesses for i in (a.actor_id, a.reviewed_by, a.approved_by)})
     return [EmergencyReview(a.seq, a.case_ref, names.get(a.actor_id, a.actor_id), a.at, a.reviewed,

@@ -47,6 +47,7 @@ __all__ = [
     "VERDICTS",
     "ApprovalRequest",
     "EmergencyAccessSummary",
+    "Gate",
     "admit",
     "approval_requests",
     "check_reason",
@@ -180,8 +181,10 @@ class EmergencyAccessSummary:
         return f"EmergencyAccessSummary(seq={self.seq}, case_ref={self.case_ref!r}, verdict={self.verdict!r})"
 
 
-def emergency_accesses(db: Database, actor: Actor, *, pending_only: bool = True) -> list[EmergencyAccessSummary]:
-    """Emergency accesses for review, with their reasons opened (the review is the ground to open them)."""
+def emergency_accesses(db: Database, actor: Actor, *, pending_only: bool = True,
+                       verdict: str | None = None) -> list[EmergencyAccessSummary]:
+    """Emergency accesses for review, with their reasons opened (the review is the ground to open them);
+    with `verdict`, only the reviewed ones that were given it."""
     if actor.role not in REVIEWING_ROLES:
         raise NotPermitted("review emergency accesses", actor.role)
     with db.read() as session:
@@ -189,7 +192,9 @@ def emergency_accesses(db: Database, actor: Actor, *, pending_only: bool = True)
         query = (select(EmergencyAccess, AccessLogEntry, EmergencyApproval.decided_by)
                  .join(AccessLogEntry, AccessLogEntry.seq == EmergencyAccess.seq)
                  .outerjoin(EmergencyApproval, EmergencyApproval.id == EmergencyAccess.approval_id))
-        if pending_only:
+        if verdict is not None:
+            query = query.where(EmergencyAccess.verdict == verdict)
+        elif pending_only:
             query = query.where(EmergencyAccess.reviewed_at.is_(None))
         result = []
         for a, e, approver in session.execute(query.order_by(EmergencyAccess.seq)):

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from cases import auditing
-from cases.emergency import REVIEWING_ROLES, decide_approval, mark_reviewed
+from cases.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mark_reviewed
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.keys import KeyMaterialError
@@ -266,7 +266,10 @@ def _emergency_page(refusal: str | None = None, status: int = 200):
     db, actor = current_app.extensions["vidoro.db"], current_account().actor
     reviews = auditing.emergency_reviews(db, actor, pending_only=not show_all)
     requests = auditing.approval_reviews(db, actor, pending_only=not show_all)
+    # Those found not justified stay in view until someone looks at everything (`?all=1` shows them all).
+    unjustified = [] if show_all else auditing.emergency_reviews(db, actor, verdict=NOT_JUSTIFIED)
     return render_template("audit/emergency.html", reviews=reviews, requests=requests, show_all=show_all,
+                           unjustified=unjustified,
                            refusal=refusal, may_decide=actor.role in EMERGENCY_APPROVING_ROLES,
                            min_comment=REVIEW_COMMENT_MIN_CHARS, max_comment=MAX_COMMENT,
                            free=EMERGENCY_FREE_PER_WINDOW,

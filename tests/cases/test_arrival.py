@@ -3,6 +3,7 @@ the transition log says so (issue 15: a reporter's `received_at` flipped child/a
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date, datetime, timedelta
 
@@ -15,6 +16,7 @@ from cases.identity import generate_identity_number
 from cases.models import Case, CaseEvent, Deadline, TransitionLogEntry
 from policies.limits import ARRIVAL_MAX_AGE
 from tests.conftest import NOW
+from workflow import payload_hash
 
 CONCERN = "Eleven har delat våldsbejakande material i klassens chatt och söker kontakt med en grupp."
 REASON = "Rektorn ringde mottagningen i tisdags eftermiddag"
@@ -60,9 +62,11 @@ def test_intake_records_an_earlier_arrival_and_the_log_says_so(db, staff):
     body = json.loads(entry.entry)
     assert body["codes"] == {"reporter_org": "school", "acute_danger": False, "arrival": "recorded_by_intake"}
     assert REASON.encode() not in entry.entry and REASON.encode() not in event.payload  # sealed, not logged
-    fields = key.open_json("case_events", str(fired.seq), "payload", event.payload)["fields"]
+    form_ = key.open_json("case_events", str(fired.seq), "payload", event.payload)
+    fields = form_["fields"]
     assert fields["arrival_reason"] == REASON
     assert datetime.fromisoformat(fields["received_at"]) == EARLIER
+    assert body["payload"] == payload_hash(fields, base64.b64decode(form_["salt"]))  # the entry commits to both
 
 
 def test_a_concern_registered_now_logs_no_arrival(db, staff):

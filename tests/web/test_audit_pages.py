@@ -263,6 +263,8 @@ def test_a_verdict_is_recorded_and_not_justified_shows_as_such(client_as, logged
     auditor = in_english(client_as("auditor"))
     shown = text(auditor.get("/audit/emergency?all=1"))
     assert "not justified" in shown and comment in shown and "by decider-1" in shown
+    kept = text(auditor.get("/audit/emergency"))  # no longer waiting for review, yet kept in view
+    assert "Found not justified" in kept and "found not justified by decider-1" in kept and comment in kept
 
 
 def test_the_third_opening_waits_for_another_deciders_approval(app, client_as, db, staff):
