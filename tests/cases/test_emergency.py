@@ -4,6 +4,7 @@ the review records a verdict."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -183,3 +184,28 @@ def test_the_review_records_a_verdict(db, staff, cases_):
         assert stored.verdict == NOT_JUSTIFIED and COMMENT.encode() not in stored.review_comment  # sealed
         assert all(COMMENT.encode() not in row.entry for row in s.scalars(select(AccessLogEntry)))
     assert COMMENT not in repr(reviewed[first]) and EMERGENCY not in repr(reviewed[first])  # never printed
+
+
+def test_openings_at_the_same_moment_are_counted_one_after_the_other(db, staff, cases_):
+    """Four emergency openings by one person at once: the free two go through, the other two wait for approval
+    (the person's row is locked while counting, so no two openings count the same earlier ones)."""
+    refs, later = cases_
+    start = threading.Barrier(len(refs))
+    outcomes: list[str] = []
+
+    def open_(ref: str) -> None:
+        start.wait()
+        try:
+            outcomes.append(read_case(db, staff["caseworker"], ref, emergency_reason=EMERGENCY, now=later).ground)
+        except EmergencyApprovalNeeded:
+            outcomes.append("waiting")
+
+    threads = [threading.Thread(target=open_, args=(ref,)) for ref in refs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["emergency"] * EMERGENCY_FREE_PER_WINDOW + ["waiting"] * (
+        len(refs) - EMERGENCY_FREE_PER_WINDOW)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(EmergencyAccess)) == EMERGENCY_FREE_PER_WINDOW
