@@ -88,7 +88,7 @@ def seed(db: Database, count: int, sealed: bool) -> tuple[dict, list[str]]:
             fired = register_concern(db, staff["reporter"], ConcernForm(
                 concern="Bench: förändrat beteende och behov av stöd.", reporter_org="school",
                 identity_number=generate_identity_number(date(1990 + i % 10, 1 + i % 12, 1 + i % 28), 1 + i % 999),
-                given_name="Bench", family_name="Testsson", received_at=now), now=now)
+                given_name="Bench", family_name="Testsson"), now=now)
             fire_trigger(db, staff["intake"], fired.ref, "start_pre_assessment", {}, now=now)
             record_consent(db, staff["caseworker"], fired.ref, ConsentForm(
                 given_by="subject", purposes=("investigation",), recipients=("social_services",),

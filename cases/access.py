@@ -2,9 +2,10 @@
 
 Deny by default. Intake officers read cases in intake, decision makers the cases of their unit (for now
 the whole municipality: units arrive with single sign-on), caseworkers the cases assigned to them.
-Anyone else of those roles opens a case only through emergency access, which asks for a written reason
-and is flagged for review. Reporters, coordinators, partners, auditors and administrators never read case
-content here (partners read referral packets, `cases.disclosures`). Each read is logged in the same
+Anyone else of those roles opens a case only through emergency access, which asks for a reason that says
+what the emergency is, is limited per person and day, and is reviewed (`cases.emergency`). Reporters,
+coordinators, partners, auditors and administrators never read case content here (partners read referral
+packets, `cases.disclosures`). Each read is logged in the same
 transaction as the decryption: who, role, when, which case, which fields, on what ground.
 """
 
@@ -22,11 +23,19 @@ from sqlalchemy.orm import Session
 
 from cases import log
 from cases.db import Database
-from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, NotPermitted
+from cases.emergency import (
+    REVIEWING_ROLES,
+    EmergencyAccessSummary,
+    Gate,
+    admit,
+    check_reason,
+    emergency_accesses,
+    mark_reviewed,
+)
+from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, InvalidConcern, NotPermitted
 from cases.grounds import read_ground
 from cases.keys import KeyDestroyed
 from cases.models import (
-    AccessLogEntry,
     Assignment,
     Case,
     CaseEvent,
@@ -37,9 +46,11 @@ from cases.models import (
 )
 from cases.operations import load_case, require_staff, utcnow
 from cases.vault import CaseKey
+from policies.limits import EMERGENCY_FREE_PER_WINDOW, EMERGENCY_WINDOW
 from workflow import AccessEntry, Actor
 
 __all__ = [
+    "REVIEWING_ROLES",
     "AccessDenied",
     "CaseRecord",
     "EmergencyAccessSummary",
@@ -52,7 +63,6 @@ __all__ = [
 
 EMERGENCY_ROLES = frozenset({"intake", "caseworker", "decider"})
 ASSIGNING_ROLES = frozenset({"intake", "decider"})
-REVIEWING_ROLES = frozenset({"auditor", "decider"})
 PERSON_FIELDS = ("identity_number", "given_name", "family_name", "birth_date")
 
 
@@ -81,18 +91,28 @@ class CaseRecord:
 def read_case(
     db: Database, actor: Actor, ref: str, *, emergency_reason: str | None = None, now: datetime | None = None
 ) -> CaseRecord:
-    """Open case `ref` for `actor` and log the read, or raise `AccessDenied` (nothing opened, nothing logged)."""
+    """Open case `ref` for `actor` and log the read, or raise `AccessDenied` (nothing opened, nothing logged).
+
+    Emergency access needs a reason that says what the emergency is, and beyond the free openings per person
+    and day an approval (`cases.emergency`): without one, the request for it is kept and the read refused.
+    """
     now = now or utcnow()
     with db.write() as session:
         require_staff(session, actor)
-        case = load_case(session, ref)
+        reason = " ".join((emergency_reason or "").split())
+        try:
+            case = load_case(session, ref)
+        except CaseNotFound:
+            if reason and actor.role in EMERGENCY_ROLES:
+                check_reason(ref, reason)  # the same refusal whether the case exists or not
+            raise
         ground = read_ground(session, actor, case)
-        reason = (emergency_reason or "").strip()
         if ground is None:
             if actor.role not in EMERGENCY_ROLES:
                 raise AccessDenied(ref, emergency_possible=False)
             if not reason:
                 raise AccessDenied(ref, emergency_possible=True)
+            check_reason(ref, reason)
             ground = "emergency"
         plain = {"ref": case.ref, "state": case.state, "version": case.version, "ground": ground,
                  "received_at": case.received_at, "reporter_org": case.reporter_org,
@@ -101,19 +121,31 @@ def read_case(
             key = db.vault.case_key(case.id)
         except KeyDestroyed:
             return CaseRecord(**plain, erased=True)  # nothing personal is left to read, so nothing is logged
-        record = CaseRecord(**plain, **_open(session, key, case))
-        fields = (*(f"persons.{f}" for f in PERSON_FIELDS), "cases.concern", "consents.evidence",
-                  "consents.withdrawal_reason", "case_events.payload")
-        salt = secrets.token_bytes(16)
-        entry = AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
-                            ground=ground, fields=fields,
-                            reason_hash=_hash(reason, salt) if ground == "emergency" else "")
-        row = log.append(session, entry)
-        if ground == "emergency":
-            session.flush()
-            session.add(EmergencyAccess(seq=row.seq, case_id=case.id, reason_salt=salt,
-                                        reason=key.seal("emergency_accesses", str(row.seq), "reason", reason)))
-        return record
+        gate = admit(session, actor, case, key, reason, now) if ground == "emergency" else Gate()
+        if gate.waiting_for is None:
+            return _read(session, key, case, actor, plain, reason, gate, now)
+    # The request for approval is committed with the transaction above; the case stays closed.
+    raise EmergencyApprovalNeeded(ref, gate.waiting_for, EMERGENCY_FREE_PER_WINDOW,
+                                  int(EMERGENCY_WINDOW.total_seconds() // 3600))
+
+
+def _read(session: Session, key: CaseKey, case: Case, actor: Actor, plain: dict[str, Any], reason: str,
+          gate: Gate, now: datetime) -> CaseRecord:
+    """Open the case and log the read in the caller's transaction; an emergency read keeps its sealed reason."""
+    ground = plain["ground"]
+    record = CaseRecord(**plain, **_open(session, key, case))
+    fields = (*(f"persons.{f}" for f in PERSON_FIELDS), "cases.concern", "consents.evidence",
+              "consents.withdrawal_reason", "case_events.payload")
+    salt = secrets.token_bytes(16)
+    entry = AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
+                        ground=ground, fields=fields,
+                        reason_hash=_hash(reason, salt) if ground == "emergency" else "")
+    row = log.append(session, entry)
+    if ground == "emergency":
+        session.flush()
+        session.add(EmergencyAccess(seq=row.seq, case_id=case.id, reason_salt=salt, approval_id=gate.approval_id,
+                                    reason=key.seal("emergency_accesses", str(row.seq), "reason", reason)))
+    return record
 
 
 def _open(session: Session, key: CaseKey, case: Case) -> dict[str, Any]:
@@ -160,42 +192,3 @@ def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now
                                                        Assignment.ended_at.is_(None))).first():
             return  # already assigned: assigning again changes nothing
         session.add(Assignment(case_id=case.id, staff_id=target.id, assigned_by=actor.id, assigned_at=now))
-
-
-@dataclass(frozen=True)
-class EmergencyAccessSummary:
-    seq: int
-    case_ref: str
-    actor_id: str
-    at: datetime
-    reviewed: bool
-
-
-def emergency_accesses(db: Database, actor: Actor, *, pending_only: bool = True) -> list[EmergencyAccessSummary]:
-    """Emergency accesses for review: who opened which case when (the reason stays sealed with the case)."""
-    if actor.role not in REVIEWING_ROLES:
-        raise NotPermitted("review emergency accesses", actor.role)
-    with db.read() as session:
-        require_staff(session, actor)
-        query = select(EmergencyAccess, AccessLogEntry).join(AccessLogEntry, AccessLogEntry.seq == EmergencyAccess.seq)
-        if pending_only:
-            query = query.where(EmergencyAccess.reviewed_at.is_(None))
-        return [EmergencyAccessSummary(a.seq, e.case_ref, e.actor_id, e.at, a.reviewed_at is not None)
-                for a, e in session.execute(query.order_by(EmergencyAccess.seq))]
-
-
-def mark_reviewed(db: Database, actor: Actor, seq: int, *, now: datetime | None = None) -> None:
-    """Record that an emergency access was reviewed, and by whom (never by the person who made it)."""
-    if actor.role not in REVIEWING_ROLES:
-        raise NotPermitted("review emergency accesses", actor.role)
-    with db.write() as session:
-        require_staff(session, actor)
-        access = session.get(EmergencyAccess, seq)
-        if access is None:
-            raise CaseNotFound(f"emergency access {seq}")
-        if session.get(AccessLogEntry, seq).actor_id == actor.id:
-            raise NotPermitted("review their own emergency access", actor.role)
-        if access.reviewed_at is not None:
-            raise InvalidConcern("seq", "this emergency access has already been reviewed",
-                                 "denna nödåtkomst är redan granskad")
-        access.reviewed_by, access.reviewed_at = actor.id, now or utcnow()

@@ -149,7 +149,6 @@ def fill_demo(
                 concern="Demo: eleven har visat ett förändrat beteende och behöver stöd.",
                 reporter_org=rng.choice(["school", "leisure", "social_services"]),
                 identity_number=number, given_name=f"Demo {chr(65 + len(refs) % 26)}", family_name="Testsson",
-                received_at=start,
             ), now=start)
             drive(db, staff, fired.ref, steps, start)
             refs.append(fired.ref)

@@ -6,7 +6,10 @@ from workflow.errors import VidoroError
 
 __all__ = [
     "AccessDenied",
+    "ArrivalNotPermitted",
     "CaseNotFound",
+    "EmergencyApprovalNeeded",
+    "EmergencyReasonTooShort",
     "InvalidConcern",
     "InvalidIdentityNumber",
     "LogTampered",
@@ -87,3 +90,49 @@ class AccessDenied(VidoroError):
         hint_sv = "; öppna det med nödåtkomst och en skriftlig motivering" if emergency_possible else ""
         super().__init__(f"no access to case {ref}{hint}", message_sv=f"ingen åtkomst till ärende {ref}{hint_sv}")
         self.ref, self.emergency_possible = ref, emergency_possible
+
+
+class ArrivalNotPermitted(NotPermitted):
+    """Someone other than intake sent the time a concern arrived: only intake records an earlier arrival."""
+
+    code = "arrival_not_permitted"
+
+    def __init__(self, role: str) -> None:
+        VidoroError.__init__(
+            self, "only intake may record an earlier arrival of a concern (one that came by phone or letter); "
+            "leave received_at out and the concern is received when it is registered",
+            message_sv="bara mottagningen får ange att en oro kom in tidigare (per telefon eller brev); lämna "
+            "received_at tomt så räknas oron som mottagen när den registreras")
+        self.action, self.role = "record an earlier arrival", role
+
+
+class EmergencyReasonTooShort(AccessDenied):
+    """An emergency reason that does not say what the emergency is: nothing was opened or logged."""
+
+    code = "emergency_reason_too_short"
+
+    def __init__(self, ref: str, min_words: int, min_chars: int) -> None:
+        super().__init__(ref, emergency_possible=True)
+        self.message = (f"no access to case {ref}: the reason must say what the emergency is and why you need the "
+                        f"case now (at least {min_words} words and {min_chars} characters)")
+        self.message_sv = (f"ingen åtkomst till ärende {ref}: motiveringen måste säga vad nödläget är och varför du "
+                           f"behöver ärendet nu (minst {min_words} ord och {min_chars} tecken)")
+        self.args = (self.message,)
+
+
+class EmergencyApprovalNeeded(AccessDenied):
+    """One person's emergency openings beyond the free ones wait for a decision maker's approval: the request
+    was recorded (`request_id`), nothing was opened or logged."""
+
+    code = "emergency_approval_needed"
+
+    def __init__(self, ref: str, request_id: str, free: int, hours: int) -> None:
+        super().__init__(ref, emergency_possible=True)
+        self.message = (f"no access to case {ref} yet: you have opened {free} cases through emergency access in "
+                        f"the last {hours} hours, so a decision maker other than you must approve this one. An "
+                        "approval was requested; open the case again once it is approved")
+        self.message_sv = (f"ingen åtkomst till ärende {ref} ännu: du har öppnat {free} ärenden med nödåtkomst de "
+                           f"senaste {hours} timmarna, så en annan beslutsfattare än du måste godkänna detta. Ett "
+                           "godkännande har begärts; öppna ärendet igen när det är godkänt")
+        self.args = (self.message,)
+        self.request_id = request_id

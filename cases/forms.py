@@ -10,20 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from cases.errors import InvalidConcern, InvalidIdentityNumber
+from cases.errors import ArrivalNotPermitted, InvalidConcern, InvalidIdentityNumber
 from cases.identity import ACCEPTED_KINDS, parse_identity_number
 from policies import Flowchart
+from policies.limits import ARRIVAL_MAX_AGE, ARRIVAL_REASON_MIN_CHARS, ARRIVAL_REASON_MIN_WORDS, ARRIVAL_ROLES
 from workflow.deadlines import local_date
 from workflow.fields import MAX_TEXT
 
-__all__ = ["CheckedConcern", "ConcernForm", "check_concern"]
+__all__ = ["CheckedConcern", "ConcernForm", "check_concern", "says_enough"]
 
 MAX_NAME = 200
 
 
 @dataclass(frozen=True)
 class ConcernForm:
-    """What a reporter submits. `concern` describes observed behaviour and the need for support."""
+    """What a reporter submits. `concern` describes observed behaviour and the need for support.
+
+    `received_at` and `arrival_reason` are intake's alone: a concern that came by phone or letter earlier than
+    it is registered, and how it came. Anyone else's concern is received when it is registered.
+    """
 
     concern: str
     reporter_org: str
@@ -34,6 +39,7 @@ class ConcernForm:
     acute_danger: bool = False
     police_contacted_at: datetime | None = None
     received_at: datetime | None = None
+    arrival_reason: str | None = None
 
     def __repr__(self) -> str:  # the form is full of personal data: never print it
         return f"ConcernForm(reporter_org={self.reporter_org!r}, acute_danger={self.acute_danger})"
@@ -46,13 +52,27 @@ class CheckedConcern:
     identity_number: str | None
     identity_kind: str | None
     received_at: datetime
+    arrival_reason: str | None = None  # set only for an earlier arrival recorded by intake
 
     def __repr__(self) -> str:
         return f"CheckedConcern(identity_kind={self.identity_kind!r})"
 
 
-def check_concern(chart: Flowchart, form: ConcernForm, now: datetime) -> CheckedConcern:
-    """Normalise the form or raise `InvalidConcern` / `InvalidIdentityNumber` naming the field."""
+def says_enough(text: str, min_words: int, min_chars: int) -> bool:
+    """Whether a written reason has at least `min_words` words and `min_chars` characters (spaces trimmed)."""
+    text = " ".join(text.split())
+    return len(text.split()) >= min_words and len(text) >= min_chars
+
+
+def check_concern(chart: Flowchart, form: ConcernForm, now: datetime, role: str) -> CheckedConcern:
+    """Normalise the form or raise `InvalidConcern` / `InvalidIdentityNumber` naming the field.
+
+    The time of arrival decides child or adult and starts every deadline, so it is not the reporter's to set:
+    anyone but intake who sends one is refused (`ArrivalNotPermitted`), never silently ignored.
+    """
+    earlier = form.received_at is not None or form.arrival_reason is not None
+    if earlier and role not in ARRIVAL_ROLES:
+        raise ArrivalNotPermitted(role)
     text = (form.concern or "").strip()
     if not text:
         raise InvalidConcern("concern", "describe the behaviour you saw and the need for support",
@@ -69,6 +89,7 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime) -> Checked
     if received_at.tzinfo is None or received_at > now:
         raise InvalidConcern("received_at", "must be a time zone aware moment, not in the future",
                              "måste vara en tidpunkt med tidszon, inte i framtiden")
+    reason = _arrival_reason(form, received_at, now) if earlier else None
     if form.police_contacted_at is not None and (form.police_contacted_at.tzinfo is None
                                                  or form.police_contacted_at > now):
         raise InvalidConcern("police_contacted_at", "must be a moment, not in the future",
@@ -92,4 +113,26 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime) -> Checked
                              "ange personnummer, samordningsnummer eller födelsedatum")
     if birth_date > local_date(received_at, chart.timezone):
         raise InvalidConcern("birth_date", "lies after the day of receipt", "ligger efter mottagningsdagen")
-    return CheckedConcern(text, birth_date, number, kind, received_at)
+    return CheckedConcern(text, birth_date, number, kind, received_at, reason)
+
+
+def _arrival_reason(form: ConcernForm, received_at: datetime, now: datetime) -> str:
+    """The reason intake gives for an earlier arrival, checked with the arrival it explains."""
+    if form.received_at is None:
+        raise InvalidConcern("received_at", "give the time the concern arrived, or leave the reason out",
+                             "ange när oron kom in, eller lämna motiveringen tom")
+    days = ARRIVAL_MAX_AGE.days
+    if now - received_at > ARRIVAL_MAX_AGE:
+        raise InvalidConcern("received_at", f"at most {days} days back; register an older concern as received "
+                             "now and tell its history in the text",
+                             f"högst {days} dagar bakåt; registrera en äldre oro som mottagen nu och beskriv "
+                             "förloppet i texten")
+    reason = " ".join((form.arrival_reason or "").split())
+    if not says_enough(reason, ARRIVAL_REASON_MIN_WORDS, ARRIVAL_REASON_MIN_CHARS):
+        raise InvalidConcern("arrival_reason", f"say how and when the concern came in (at least "
+                             f"{ARRIVAL_REASON_MIN_WORDS} words and {ARRIVAL_REASON_MIN_CHARS} characters)",
+                             f"skriv hur och när oron kom in (minst {ARRIVAL_REASON_MIN_WORDS} ord och "
+                             f"{ARRIVAL_REASON_MIN_CHARS} tecken)")
+    if len(reason) > MAX_TEXT:
+        raise InvalidConcern("arrival_reason", f"at most {MAX_TEXT} characters", f"högst {MAX_TEXT} tecken")
+    return reason

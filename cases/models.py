@@ -340,6 +340,11 @@ class EmergencyAccess(Base):
     reason_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
     reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     reviewed_at: Mapped[datetime | None]
+    # The review's verdict (`cases.emergency.VERDICTS`), and why when not justified (sealed like the reason).
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    review_comment: Mapped[bytes | None] = mapped_column(Sealed)
+    # The approval that let an opening beyond the free ones through (`cases.emergency`), if one was needed.
+    approval_id: Mapped[str | None] = mapped_column(ForeignKey("emergency_approvals.id"))
 
 
 class Assignment(Base):
@@ -391,3 +396,22 @@ class Disclosure(Base):
     decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
+
+
+class EmergencyApproval(Base):
+    """A request to open a case through emergency access beyond the free ones, and its approval.
+
+    Made by the read it holds back; decided by a decision maker other than the requester; used by one read.
+    """
+
+    __tablename__ = "emergency_approvals"
+    __table_args__ = (Index("ix_emergency_approvals_requester", "requested_by", "case_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    requested_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime]
+    reason: Mapped[bytes] = mapped_column(Sealed)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None]

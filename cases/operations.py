@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from cases.idempotency import Claim
 
 __all__ = [
+    "ARRIVAL_BY_INTAKE",
     "Fired",
     "apply_outcome",
     "available_triggers",
@@ -50,6 +51,7 @@ __all__ = [
     "settled",
 ]
 
+ARRIVAL_BY_INTAKE = "recorded_by_intake"  # the logged code: arrival recorded by intake, earlier than registration
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
@@ -89,14 +91,17 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         if claim is not None:
             claim.hold(session, now)
         engine = pin_current(session, now)
-        concern = check_concern(engine.chart, form, now)
+        concern = check_concern(engine.chart, form, now, actor.role)
         index = db.vault.blind_index(concern.identity_number) if concern.identity_number else None
         existing = _open_cases_of(session, engine, index) if index else ()
         ref, salt = new_ref(), secrets.token_bytes(16)
-        outcome = engine.register(
-            ref, actor, concern.received_at, concern.birth_date, now, salt=salt,
-            codes={"reporter_org": form.reporter_org, "acute_danger": form.acute_danger},
-        )
+        codes, sealed = {"reporter_org": form.reporter_org, "acute_danger": form.acute_danger}, {}
+        if concern.arrival_reason is not None:  # intake recorded an earlier arrival: the log says so, the
+            codes["arrival"] = ARRIVAL_BY_INTAKE  # sealed form holds when and why (free text stays sealed)
+            sealed = {"received_at": concern.received_at.astimezone(UTC).isoformat(),
+                      "arrival_reason": concern.arrival_reason}
+        outcome = engine.register(ref, actor, concern.received_at, concern.birth_date, now, salt=salt,
+                                  codes=codes, sealed=sealed)
         key = db.vault.new_case_key(case_id)  # only once the concern is accepted: a refusal leaves no key behind
         person = Person(
             id=person_id, identity_index=index, identity_kind=concern.identity_kind, created_at=now,

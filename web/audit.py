@@ -1,6 +1,9 @@
 """The auditor's pages: the verification status, the transition and access logs, and emergency access reviews.
 
-None of them shows case content: the logs hold pseudonyms, staff ids, codes and hashes only. Verification
+None of them shows case content: the logs hold pseudonyms, staff ids, codes and hashes only. The one
+exception is the emergency review page, which shows each emergency access's reason (opened with the case's
+key: reviewing it is the ground) next to what was read, by whom and when, takes a verdict, and puts the
+requests waiting for approval first (decision makers other than the requester decide them). Verification
 checks both logs against this instance's own verifier key and its stored checkpoints (the command line with
 `--key` and `--checkpoint` also catches a replaced key or a rewritten log). It streams both logs whole, so
 it runs only when an auditor asks (POST), one at a time per process, and its summary — counts, roots and the
@@ -22,11 +25,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from cases import auditing
-from cases.access import REVIEWING_ROLES, mark_reviewed
+from cases.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mark_reviewed
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.keys import KeyMaterialError
 from cases.signing import LogSigner
+from policies.limits import (
+    EMERGENCY_APPROVING_ROLES,
+    EMERGENCY_FREE_PER_WINDOW,
+    EMERGENCY_WINDOW,
+    REVIEW_COMMENT_MIN_CHARS,
+)
 from web.access import current_account, page
 from web.i18n import error_text, label, locale
 
@@ -44,6 +53,7 @@ GROUND_LABELS = {"role": lazy_gettext("role"), "assignment": lazy_gettext("assig
                  "consent": lazy_gettext("consent"), "legal_basis": lazy_gettext("legal basis"),
                  "none": lazy_gettext("none")}
 FILTER_FIELDS = ("case_ref", "actor", "kind", "from", "to")
+MAX_COMMENT = 2000
 
 
 # --- verification -------------------------------------------------------------------------------------------
@@ -209,21 +219,58 @@ def emergency():
 @bp.post("/audit/emergency/<int:seq>/reviewed", endpoint="mark_reviewed")
 @page(*REVIEWING_ROLES)
 def mark_reviewed_view(seq: int):
+    verdict = request.form.get("verdict", "")
+    comment = request.form.get("comment", "").strip()
+    if len(comment) > MAX_COMMENT:
+        return _emergency_page(_("At most %(n)d characters.", n=MAX_COMMENT), 400)
     try:
-        mark_reviewed(current_app.extensions["vidoro.db"], current_account().actor, seq)
+        mark_reviewed(current_app.extensions["vidoro.db"], current_account().actor, seq, verdict=verdict,
+                      comment=comment or None)
     except CaseNotFound:
         return _emergency_page(_("There is no emergency access with that number."), 404)
     except NotPermitted:
         return _emergency_page(_("You made emergency access %(seq)d yourself, so you cannot review it. Someone "
                                  "else with the right to review must do it.", seq=seq), 403)
+    except InvalidConcern as exc:
+        if exc.field == "seq":
+            return _emergency_page(_("Emergency access %(seq)d has already been reviewed.", seq=seq), 409)
+        return _emergency_page(error_text(exc), 400)
+    flash(_("Your verdict on emergency access %(seq)d is recorded.", seq=seq), "success")
+    return redirect(url_for("audit.emergency", all=request.args.get("all") or None), 303)
+
+
+@bp.post("/audit/emergency/requests/<request_id>/decision", endpoint="decide_approval")
+@page(*EMERGENCY_APPROVING_ROLES)
+def decide_approval_view(request_id: str):
+    decision = request.form.get("decision")
+    if decision not in ("approve", "refuse"):
+        return _emergency_page(_("Choose whether to approve or refuse the request."), 400)
+    try:
+        decide_approval(current_app.extensions["vidoro.db"], current_account().actor, request_id,
+                        approve=decision == "approve")
+    except CaseNotFound:
+        return _emergency_page(_("There is no such request for approval."), 404)
+    except NotPermitted:
+        return _emergency_page(_("You asked for this approval yourself, so someone else must decide it."), 403)
     except InvalidConcern:
-        return _emergency_page(_("Emergency access %(seq)d has already been reviewed.", seq=seq), 409)
-    flash(_("Emergency access %(seq)d is marked as reviewed.", seq=seq), "success")
+        return _emergency_page(_("This request has already been decided."), 409)
+    if decision == "approve":
+        flash(_("The request is approved: the requester can now open the case once."), "success")
+    else:
+        flash(_("The request is refused: the case stays closed to the requester."), "success")
     return redirect(url_for("audit.emergency", all=request.args.get("all") or None), 303)
 
 
 def _emergency_page(refusal: str | None = None, status: int = 200):
     show_all = request.args.get("all") == "1"
-    reviews = auditing.emergency_reviews(current_app.extensions["vidoro.db"], current_account().actor,
-                                         pending_only=not show_all)
-    return render_template("audit/emergency.html", reviews=reviews, show_all=show_all, refusal=refusal), status
+    db, actor = current_app.extensions["vidoro.db"], current_account().actor
+    reviews = auditing.emergency_reviews(db, actor, pending_only=not show_all)
+    requests = auditing.approval_reviews(db, actor, pending_only=not show_all)
+    # Those found not justified stay in view until someone looks at everything (`?all=1` shows them all).
+    unjustified = [] if show_all else auditing.emergency_reviews(db, actor, verdict=NOT_JUSTIFIED)
+    return render_template("audit/emergency.html", reviews=reviews, requests=requests, show_all=show_all,
+                           unjustified=unjustified,
+                           refusal=refusal, may_decide=actor.role in EMERGENCY_APPROVING_ROLES,
+                           min_comment=REVIEW_COMMENT_MIN_CHARS, max_comment=MAX_COMMENT,
+                           free=EMERGENCY_FREE_PER_WINDOW,
+                           hours=int(EMERGENCY_WINDOW.total_seconds() // 3600)), status

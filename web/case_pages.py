@@ -3,7 +3,8 @@
 Opening the page is a read of personal data, decided and logged by `cases.access.read_case`. A case that
 does not exist and one this person has no ground to read look the same (404); intake officers,
 caseworkers and decision makers are offered emergency access with a written reason on both, which opens an
-existing case and flags the read for review.
+existing case and flags the read for review (a reason that says too little, or an opening that waits for
+approval, is refused by `cases.access` with its reason shown).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from flask_babel import gettext as _
 
 from cases import available_triggers
 from cases.access import read_case
-from cases.errors import AccessDenied, CaseNotFound, InvalidConcern
+from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, InvalidConcern
 from cases.flowcharts import chart_of
+from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WORDS
 from web.access import CASE_ROLES, current_account, page
+from web.i18n import error_text
 
 __all__ = ["bp", "open_case_or_404"]
 
@@ -40,7 +43,7 @@ def case(ref: str):
     try:
         record = read_case(db, actor, ref)
     except (CaseNotFound, AccessDenied):
-        return render_template("case_closed_door.html", ref=ref, errors={}, reason=""), 404
+        return _closed_door(ref, {}, ""), 404
     return _render(record)
 
 
@@ -54,13 +57,23 @@ def emergency(ref: str):
     elif len(reason) > MAX_REASON:
         errors["reason"] = _("At most %(n)d characters.", n=MAX_REASON)
     if errors:
-        return render_template("case_closed_door.html", ref=ref, errors=errors, reason=reason), 400
+        return _closed_door(ref, errors, reason), 400
     try:
         record = read_case(current_app.extensions["vidoro.db"], current_account().actor, ref,
                            emergency_reason=reason)
+    except EmergencyReasonTooShort as exc:  # said alike whether the case exists or not (`cases.access`)
+        errors["reason"] = error_text(exc)
+        return _closed_door(ref, errors, reason), 400
+    except EmergencyApprovalNeeded as exc:
+        return _closed_door(ref, {}, reason, waiting=error_text(exc)), 403
     except (CaseNotFound, AccessDenied, InvalidConcern):
-        return render_template("case_closed_door.html", ref=ref, errors={}, reason=""), 404
+        return _closed_door(ref, {}, ""), 404
     return _render(record)
+
+
+def _closed_door(ref: str, errors: dict[str, str], reason: str, *, waiting: str | None = None) -> str:
+    return render_template("case_closed_door.html", ref=ref, errors=errors, reason=reason, waiting=waiting,
+                           min_words=EMERGENCY_REASON_MIN_WORDS, min_chars=EMERGENCY_REASON_MIN_CHARS)
 
 
 def _render(record):

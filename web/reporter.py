@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from cases import ConcernForm, register_concern
-from cases.errors import CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted
+from cases.errors import ArrivalNotPermitted, CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted
 from cases.feedback import ALREADY_RUNNING, NOT_OPENED, OPENED, RECEIVED, concern_receipt, reporter_feedback
 from cases.flowcharts import current_engine
 from web.access import current_account, page
@@ -40,6 +40,7 @@ FEEDBACK = {
                       lazy_gettext("An investigation was already under way when the concern was assessed.")),
 }
 
+ARRIVAL_FIELDS = ("received_at", "arrival_reason")  # intake's alone (`cases.forms`): never on this page
 TEXT_FIELDS = ("concern", "reporter_org", "identity_number", "birth_date", "given_name", "family_name",
                "police_contacted_at")
 
@@ -54,12 +55,16 @@ def new_concern():
     values.update(reporter_org=account.unit if account.unit in orgs else "", acute_danger=False,
                   police_contacted=False)
     errors: dict[str, str] = {}
+    status = 400
     if request.method == "POST":
         values = _values()
         form, errors = _form(values, chart.timezone)
         if form is not None:
             try:
                 fired = register_concern(current_app.extensions["vidoro.db"], account.actor, form, now=now())
+            except ArrivalNotPermitted as exc:  # a posted arrival time is refused by the rule, not dropped
+                errors["received_at"] = _problem(exc, "")
+                status = 403
             except InvalidConcern as exc:
                 errors[exc.field if exc.field in TEXT_FIELDS else "concern"] = _problem(exc, exc.field)
             except InvalidIdentityNumber as exc:
@@ -69,7 +74,7 @@ def new_concern():
                 return redirect(url_for("reporter.receipt", ref=fired.ref), code=303)
     options = [(code, label(words)) for code, words in orgs.items()]
     return render_template("reporter/new_concern.html", values=values, errors=errors, orgs=options), \
-        400 if errors else 200
+        status if errors else 200
 
 
 @bp.get("/concerns")
@@ -120,11 +125,21 @@ def _form(values: dict, timezone: str) -> tuple[ConcernForm | None, dict[str, st
         police_at = now()
     if errors:
         return None, errors
+    # The page has no field for the time of arrival (only intake records an earlier one): one posted anyway
+    # goes on to `cases`, which refuses it with its reason, rather than being quietly dropped here.
+    received_at, arrival_reason = None, None
+    if any(name in request.form for name in ARRIVAL_FIELDS):
+        arrival_reason = request.form.get("arrival_reason", "")
+        try:
+            received_at = datetime.fromisoformat(request.form.get("received_at", ""))
+        except ValueError:
+            received_at = None
     return ConcernForm(
         concern=values["concern"], reporter_org=values["reporter_org"],
         identity_number=values["identity_number"] or None, birth_date=birth_date,
         given_name=values["given_name"] or None, family_name=values["family_name"] or None,
         acute_danger=values["acute_danger"], police_contacted_at=police_at,
+        received_at=received_at, arrival_reason=arrival_reason,
     ), {}
 
 

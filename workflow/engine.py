@@ -153,21 +153,26 @@ class Engine:
 
     def register(
         self, case_ref: str, actor: Actor, received_at: datetime, birth_date: date, now: datetime, *, salt: bytes,
-        codes: Mapping[str, Any] | None = None,
+        codes: Mapping[str, Any] | None = None, sealed: Mapping[str, Any] | None = None,
     ) -> Outcome:
-        """A reporter's concern enters the flowchart: the initial state, its deadlines and the first entry."""
+        """A reporter's concern enters the flowchart: the initial state, its deadlines and the first entry.
+
+        `codes` go to the log as they are; `sealed` (free text such as intake's reason for an earlier arrival)
+        only into the stored form, which the entry's payload hash commits to with the codes.
+        """
         _require_aware(now, received_at)
         if actor.role not in self.chart.initial_roles:
             refusal = Refusal("role", {"role": actor.role, "allowed": sorted(self.chart.initial_roles)})
             raise RoleNotAllowed(case_ref, REGISTER, [refusal])
         starts = self._starts(self.chart.initial_starts, received_at, birth_date, now, {})
         codes = dict(codes or {})
+        form = {**codes, **(sealed or {})}
         entry = LogEntry(
             at=now, case_ref=case_ref, actor_id=actor.id, role=actor.role, trigger=REGISTER, from_state=None,
             to_state=self.chart.initial_state, flowchart_version=self.version, codes=codes,
-            payload_hash=payload_hash(codes, salt),
+            payload_hash=payload_hash(form, salt),
         )
-        return Outcome(self.chart.initial_state, starts, (), entry, codes)
+        return Outcome(self.chart.initial_state, starts, (), entry, form)
 
     # --- internals ---------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cases import CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted, StaleCase
-from cases.errors import AccessDenied
+from cases.errors import AccessDenied, ArrivalNotPermitted
 from workflow import (
     ConsentMissing,
     GuardFailed,
@@ -472,7 +472,8 @@ class FlowModel:
     # registration, consents
 
     def register(self, ref: str, actor_id: str, role: str, *, birth_date: date, received_at: datetime,
-                 reporter_org: str, acute_danger: bool, now: datetime) -> CaseModel:
+                 reporter_org: str, acute_danger: bool, now: datetime, arrival_reason: str | None = None
+                 ) -> CaseModel:
         received = local(received_at).date()
         case = CaseModel(ref, birth_date, age_on(birth_date, received) < ADULT_AGE, now)
         if case.child:
@@ -482,8 +483,12 @@ class FlowModel:
                 "pre_assessment": received + timedelta(days=14),
             }
         self.cases[ref] = case
-        codes = {"reporter_org": reporter_org, "acute_danger": acute_danger}
-        self.log.append(Entry(ref, "register", None, "registered", actor_id, role, now, codes, codes))
+        codes: dict[str, Any] = {"reporter_org": reporter_org, "acute_danger": acute_danger}
+        fields = dict(codes)
+        if arrival_reason is not None:  # an earlier arrival by intake: logged as a code, its reason sealed
+            codes["arrival"] = fields["arrival"] = "recorded_by_intake"
+            fields.update(received_at=received_at.astimezone(UTC).isoformat(), arrival_reason=arrival_reason)
+        self.log.append(Entry(ref, "register", None, "registered", actor_id, role, now, codes, fields))
         return case
 
     def record_consent(self, case: CaseModel, consent: ConsentModel, now: datetime) -> None:
@@ -508,10 +513,14 @@ class FlowModel:
         case.updated_at = now
 
 
-def register_error(role: str, actor_ok: bool, problem: str | None) -> type[VidoroError] | None:
-    """The error of a registration: the account, then the form (`problem` names its fault), then the role."""
+def register_error(role: str, actor_ok: bool, problem: str | None, *, earlier: bool = False
+                   ) -> type[VidoroError] | None:
+    """The error of a registration: the account, an arrival time from anyone but intake, then the form
+    (`problem` names its fault), then the role."""
     if not actor_ok:
         return NotPermitted
+    if earlier and role != "intake":
+        return ArrivalNotPermitted
     if problem == "identity_number":
         return InvalidIdentityNumber
     if problem is not None:

@@ -43,7 +43,7 @@ def open_case(db, staff, numbers, state="registered", *, start=NOW, number=None)
     child, steps = PATHS[state]
     number = number or numbers["child" if child else "adult"]
     form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=number, given_name=GIVEN,
-                       family_name=FAMILY, received_at=start)
+                       family_name=FAMILY)
     ref = register_concern(db, staff["reporter"], form, now=start).ref
     last = drive(db, {**staff, "caseworker": staff["driver"]}, ref, steps, start)
     return ref, number, last + timedelta(hours=1)
@@ -309,9 +309,9 @@ def test_emergency_accesses_are_listed_for_review_until_reviewed_by_someone_else
             with pytest.raises(NotPermitted):
                 emergency_accesses(db, staff[role])
             with pytest.raises(NotPermitted):
-                mark_reviewed(db, staff[role], seqs[0], now=later)
+                mark_reviewed(db, staff[role], seqs[0], verdict="justified", now=later)
 
-    mark_reviewed(db, staff["auditor"], seqs[0], now=later + timedelta(days=1))
+    mark_reviewed(db, staff["auditor"], seqs[0], verdict="justified", now=later + timedelta(days=1))
     assert [p.seq for p in emergency_accesses(db, staff["decider"])] == [seqs[1]]
     everything = emergency_accesses(db, staff["auditor"], pending_only=False)
     assert [(p.seq, p.reviewed) for p in everything] == [(seqs[0], True), (seqs[1], False)]
@@ -323,12 +323,12 @@ def test_emergency_accesses_are_listed_for_review_until_reviewed_by_someone_else
     with db.write() as s:
         s.execute(update(Staff).where(Staff.id == staff["caseworker"].id).values(role="auditor"))
     with pytest.raises(NotPermitted):
-        mark_reviewed(db, Actor(staff["caseworker"].id, "auditor"), seqs[1], now=later)
+        mark_reviewed(db, Actor(staff["caseworker"].id, "auditor"), seqs[1], verdict="justified", now=later)
     assert [p.seq for p in emergency_accesses(db, staff["auditor"])] == [seqs[1]]
-    mark_reviewed(db, staff["decider"], seqs[1], now=later)
+    mark_reviewed(db, staff["decider"], seqs[1], verdict="justified", now=later)
     assert emergency_accesses(db, staff["auditor"]) == []
     with pytest.raises(CaseNotFound):
-        mark_reviewed(db, staff["auditor"], 999, now=later)
+        mark_reviewed(db, staff["auditor"], 999, verdict="justified", now=later)
     assert verify_chain(access_rows(db))
 
 
@@ -338,11 +338,11 @@ def test_an_emergency_access_is_reviewed_once(db, staff, numbers):
     read_case(db, staff["caseworker"], ref, emergency_reason=EMERGENCY, now=later)
     (seq,) = [r.seq for r in access_rows(db) if r.ground == "emergency"]
     reviewed_at = later + timedelta(days=1)
-    mark_reviewed(db, staff["auditor"], seq, now=reviewed_at)
+    mark_reviewed(db, staff["auditor"], seq, verdict="justified", now=reviewed_at)
     second_decider = add_staff(db, "decider-2", "Second decider", "decider")
     for reviewer in (staff["decider"], staff["auditor"], second_decider):
         with pytest.raises(InvalidConcern) as caught:
-            mark_reviewed(db, reviewer, seq, now=reviewed_at + timedelta(days=1))
+            mark_reviewed(db, reviewer, seq, verdict="justified", now=reviewed_at + timedelta(days=1))
         assert caught.value.field == "seq", reviewer.role
     with db.read() as s:
         access = s.get(EmergencyAccess, seq)

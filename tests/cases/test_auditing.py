@@ -41,7 +41,8 @@ def cases_logged(db, staff):
     refs = [f.ref for f in fired]
     fire_trigger(db, staff["intake"], refs[0], "assess_protection", {}, expected_version=fired[0].version,
                  now=NOW + timedelta(days=3))
-    read_case(db, staff["caseworker"], refs[0], emergency_reason="Hot i väntrummet", now=NOW + timedelta(days=3))
+    read_case(db, staff["caseworker"], refs[0], emergency_reason="Hot i väntrummet, behöver se ärendet nu.",
+              now=NOW + timedelta(days=3))
     read_case(db, staff["decider"], refs[1], now=NOW + timedelta(days=4))
     return refs
 

@@ -57,7 +57,7 @@ CHILD_TO_SIG = [
 def open_case(db, staff, number, steps):
     """A case taken through `steps` by the real operations; returns (ref, a moment after the last step)."""
     form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=number, given_name=GIVEN,
-                       family_name=FAMILY, received_at=NOW)
+                       family_name=FAMILY)
     ref = register_concern(db, staff["reporter"], form, now=NOW).ref
     return ref, drive(db, staff, ref, steps, NOW) + timedelta(hours=1)
 

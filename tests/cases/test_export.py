@@ -66,9 +66,9 @@ def few(db, staff, signer, child_number, adult_number) -> Filled:
 def build(db, staff, signer, child_number: str, adult_number: str, refs: list[str]) -> Filled:
     child = register_concern(db, staff["reporter"], ConcernForm(
         concern=CONCERN, reporter_org="school", identity_number=child_number, given_name=GIVEN,
-        family_name=FAMILY, received_at=NOW), now=NOW).ref
+        family_name=FAMILY), now=NOW).ref
     adult = register_concern(db, staff["reporter"], ConcernForm(
-        concern=CONCERN, reporter_org="leisure", identity_number=adult_number, received_at=NOW), now=NOW).ref
+        concern=CONCERN, reporter_org="leisure", identity_number=adult_number), now=NOW).ref
     later = drive(db, staff, adult, PATHS["investigation"][1], NOW) + timedelta(hours=1)
     refs += [child, adult]
     personal = {GIVEN, FAMILY, CONCERN, EMERGENCY} | spellings(child_number) | spellings(adult_number)
@@ -198,7 +198,7 @@ def test_the_export_is_one_moment_while_others_write(db, staff, signer, few, adu
     def meanwhile():
         now = few.later
         ref = register_concern(db, staff["reporter"], ConcernForm(
-            concern=CONCERN, reporter_org="school", identity_number=adult_number, received_at=now), now=now).ref
+            concern=CONCERN, reporter_org="school", identity_number=adult_number), now=now).ref
         fire_trigger(db, staff["intake"], ref, "start_pre_assessment", {}, now=now + timedelta(days=1))
         fire_trigger(db, staff["intake"], few.refs[0], "start_pre_assessment",  # the child
                      {"protection_assessment": "Ingen akut fara."}, now=now)

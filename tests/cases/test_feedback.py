@@ -31,7 +31,7 @@ NOT_OPENING = [*PATHS["pre_assessment"][1],
 def concern(db, staff, number: str, steps=(), *, by: Actor | None = None, start=NOW, org="school"):
     """A concern registered by `by` (the reporter) at `start`, taken through `steps`; returns (ref, last moment)."""
     form = ConcernForm(concern="Eleven har slutat komma till skolan och behöver stöd.", reporter_org=org,
-                       identity_number=number, given_name=GIVEN, family_name=FAMILY, received_at=start)
+                       identity_number=number, given_name=GIVEN, family_name=FAMILY)
     ref = register_concern(db, by or staff["reporter"], form, now=start).ref
     return ref, drive(db, staff, ref, list(steps), start)
 
@@ -93,8 +93,7 @@ def test_an_investigation_opened_after_the_decision_changes_nothing(db, staff):
 def test_a_concern_without_identity_number_is_never_already_running(db, staff):
     number = adult()
     concern(db, staff, number, PATHS["investigation"][1], by=staff["intake"])
-    form = ConcernForm(concern="Oro.", reporter_org="leisure", birth_date=date(2001, 3, 2),
-                       received_at=NOW + timedelta(days=10))
+    form = ConcernForm(concern="Oro.", reporter_org="leisure", birth_date=date(2001, 3, 2))
     ref = register_concern(db, staff["reporter"], form, now=NOW + timedelta(days=10)).ref
     drive(db, staff, ref, NOT_OPENING, NOW + timedelta(days=10))
     assert concern_receipt(db, staff["reporter"], ref).category == NOT_OPENED

@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0011"
+HEAD = "0012"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -186,7 +186,8 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
     added = {diff[1].name for diff in schema_diff(blank_db) if diff[0] == "add_table"}
     assert added == {"consents", "deadlines", "access_log", "emergency_accesses", "assignments",
                      "referral_packets", "disclosures", "transition_log_nodes", "access_log_nodes",
-                     "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys"}
+                     "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
+                     "emergency_approvals"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -453,5 +454,18 @@ def test_0011_forgets_the_typed_names_of_sign_in_attempts_and_downgrades(blank_d
     assert "username" not in [column for column, _, _ in at_head["tables"]["sign_in_attempts"][0]]
     downgrade(blank_db, "0010")
     assert schema_snapshot(blank_db) == at_0010
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+def test_0012_downgrades_to_0011_and_upgrades_again(blank_db):
+    """Emergency access verdicts and approvals: the table and the three columns go, and come back alike."""
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    assert "emergency_approvals" in at_head["tables"]
+    downgrade(blank_db, "0011")
+    after = schema_snapshot(blank_db)
+    assert "emergency_approvals" not in after["tables"]
+    assert after["tables"]["emergency_accesses"] != at_head["tables"]["emergency_accesses"]
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head

@@ -77,7 +77,7 @@ def test_the_outline_is_refused_without_a_ground(db, staff, adult_number, role):
 
 def test_emergency_access_is_no_ground_for_the_outline(db, staff, adult_number):
     ref = register(db, staff, adult_number)
-    read_case(db, staff["caseworker"], ref, emergency_reason="Akut: personen hörde av sig.")
+    read_case(db, staff["caseworker"], ref, emergency_reason="Akut: personen hörde av sig och hotade personal.")
     with pytest.raises(AccessDenied):
         case_outline(db, staff["caseworker"], ref)
     assign_case(db, staff["decider"], ref, staff["caseworker"].id)

@@ -23,7 +23,7 @@ def referred(db, staff, serial: int, path: str = "sig", start=NOW):
     """An adult taken to `path` (a referral state) on their consent; returns (ref, packet id, last moment)."""
     number = generate_identity_number(date(2001, 3, 2), serial)
     ref = register_concern(db, staff["reporter"], ConcernForm(
-        concern="Oro.", reporter_org="school", identity_number=number, received_at=start), now=start).ref
+        concern="Oro.", reporter_org="school", identity_number=number), now=start).ref
     last = drive(db, staff, ref, PATHS[path][1], start) + timedelta(hours=1)
     with db.read() as s:
         case_id = s.scalars(select(Case.id).where(Case.ref == ref)).one()

@@ -317,8 +317,10 @@ class Flow(RuleBasedStateMachine):
         if fields["acute_danger"]:
             fields["police_contacted_at"] = received_at
         role = data.draw(st.sampled_from([*sorted(fm.REGISTER_ROLES)] * 3 + list(fm.ROLES)))
+        if fields["received_at"] is not None:  # only intake records an earlier arrival, with a reason
+            fields["arrival_reason"] = "Kom in per telefon till mottagningen"
         actor, access, _, _ = self.caller(data, role, None)
-        expected = fm.register_error(role, access.actor_ok, problem)
+        expected = fm.register_error(role, access.actor_ok, problem, earlier=fields["received_at"] is not None)
         try:
             fired = register_concern(self.db, actor, ConcernForm(**fields), now=self.now)
         except VidoroError as exc:
@@ -327,7 +329,7 @@ class Flow(RuleBasedStateMachine):
         assert expected is None, f"registration ({problem}) as {role}: expected {expected.__name__}"
         case = self.model.register(fired.ref, actor.id, role, birth_date=born, received_at=received_at,
                                    reporter_org=fields["reporter_org"], acute_danger=fields["acute_danger"],
-                                   now=self.now)
+                                   now=self.now, arrival_reason=fields.get("arrival_reason"))
         assert (fired.state, fired.version, fired.seq) == (case.state, case.version, len(self.model.log))
 
     def record_consents_the_case_needs(self, data, case: fm.CaseModel) -> None:

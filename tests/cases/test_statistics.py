@@ -21,7 +21,7 @@ def register(db, staff, *, born: date, org: str, received, serial: int, steps=()
     number = generate_identity_number(born, serial)
     ref = register_concern(db, staff["reporter"], ConcernForm(
         concern="Oro för en person.", reporter_org=org, identity_number=number, given_name="Ulla",
-        received_at=received), now=received).ref
+        ), now=received).ref
     drive(db, staff, ref, list(steps), received)
     return ref, number
 

@@ -89,7 +89,7 @@ def build(db: Database, staff: dict, signer: LogSigner) -> dict[str, str]:
         start = NOW + timedelta(days=number)
         born = date(2012, 5, 17) if child else date(2003, 3, 2)
         form = ConcernForm(concern="Eleven har visat ett förändrat beteende.", reporter_org="school",
-                           identity_number=generate_identity_number(born, 100 + number), received_at=start)
+                           identity_number=generate_identity_number(born, 100 + number))
         ref = register_concern(db, staff["reporter"], form, now=start).ref
         later = drive(db, staff, ref, steps, start) + timedelta(hours=1)
         if state != "erased":  # an erased case has nothing left to read, and logs no read

@@ -93,7 +93,7 @@ def case_in(db, staff, state: str) -> str:
 
     ref = register_concern(db, staff["reporter"], ConcernForm(
         concern="Eleven har slutat komma till skolan.", reporter_org="school",
-        identity_number=generate_identity_number(born, 17), received_at=start), now=start).ref
+        identity_number=generate_identity_number(born, 17)), now=start).ref
     drive(db, staff, ref, steps, start)
     return ref
 
@@ -431,3 +431,25 @@ def test_the_case_list_filters_by_state_and_deadline(api):
     assert api("GET", "/cases?due_by=0", "intake").status_code == 422
     paged = api("GET", "/cases?per_page=1", "intake").get_json()
     assert len(paged["items"]) == 1 and paged["has_next"] is True
+
+
+def test_only_intake_may_send_an_earlier_arrival(api, app):
+    """Issue 15: `received_at` from a reporter flipped child/adult and every deadline; now a clear 403."""
+    db = app.extensions["vidoro.db"]
+    earlier = (datetime.now(UTC) - timedelta(hours=20)).isoformat()
+    reason = "Kom in per brev till mottagningen i går"
+    for role, sent in (("reporter", {"received_at": earlier}), ("caseworker", {"received_at": earlier}),
+                       ("reporter", {"received_at": earlier, "arrival_reason": reason})):
+        refused = api("POST", "/cases", role, json=concern(**sent), key=key(), operation=("/cases", "POST"))
+        assert refused.status_code == 403, refused.get_json()
+        assert refused.get_json()["code"] == "arrival-not-permitted"
+        assert "bara mottagningen" in refused.get_json()["detail"]
+    assert log_size(db) == 0
+    short = api("POST", "/cases", "intake", json=concern(received_at=earlier, arrival_reason="brev"), key=key(),
+                operation=("/cases", "POST"))
+    assert short.status_code == 422 and short.get_json()["reasons"][0]["field"] == "arrival_reason"
+    accepted = api("POST", "/cases", "intake", json=concern(received_at=earlier, arrival_reason=reason), key=key(),
+                   operation=("/cases", "POST"))
+    assert accepted.status_code == 201, accepted.get_json()
+    described = api.document["components"]["schemas"]["ConcernRequest"]["properties"]["received_at"]
+    assert "Intake only" in str(described)

@@ -203,13 +203,13 @@ def test_a_decider_reviews_someone_elses_emergency_access(client_as, logged):
     client = client_as("decider")
     page = client.get("/audit/emergency")
     assert page.status_code == 200 and rows(page) == ["1"] and "caseworker-1" in text(page)
-    assert_no_case_content(text(page))
-    response = post_form(client, "/audit/emergency/1/reviewed", {}, page="/audit/emergency")
+    assert_no_case_content(text(page).replace(REASON, ""))  # the reason is shown for the review, nothing else
+    response = post_form(client, "/audit/emergency/1/reviewed", {"verdict": "justified"}, page="/audit/emergency")
     assert response.status_code == 303
     after = client.get("/audit/emergency")
     assert rows(after) == [] and "1" in text(after)
     assert rows(client_as("auditor").get("/audit/emergency?all=1")) == ["1"]
-    again = post_form(client, "/audit/emergency/1/reviewed", {}, page="/audit/emergency")
+    again = post_form(client, "/audit/emergency/1/reviewed", {"verdict": "justified"}, page="/audit/emergency")
     assert again.status_code == 409
 
 
@@ -218,8 +218,8 @@ def test_nobody_reviews_their_own_emergency_access(app, client_as, db, logged):
     client = app.test_client()
     assert sign_in(client, "caseworker-1").status_code == 302
     page = in_english(client).get("/audit/emergency")
-    assert rows(page) == ["1"] and "Mark no. 1" not in text(page) and "Your own" in text(page)
-    refused = post_form(client, "/audit/emergency/1/reviewed", {}, page="/audit/emergency")
+    assert rows(page) == ["1"] and "Record the verdict on no. 1" not in text(page) and "Your own" in text(page)
+    refused = post_form(client, "/audit/emergency/1/reviewed", {"verdict": "justified"}, page="/audit/emergency")
     assert refused.status_code == 403
     assert 'role="alert"' in text(refused) and "cannot review it" in text(refused) and rows(refused) == ["1"]
     assert rows(client_as("auditor").get("/audit/emergency")) == ["1"]  # still waiting for review
@@ -228,7 +228,78 @@ def test_nobody_reviews_their_own_emergency_access(app, client_as, db, logged):
 def test_reviewing_needs_the_role_the_token_and_a_real_access(client_as, logged):
     auditor = client_as("auditor")
     assert auditor.post("/audit/emergency/1/reviewed").status_code == 400  # no CSRF token
-    assert post_form(auditor, "/audit/emergency/999/reviewed", {}, page="/audit/emergency").status_code == 404
+    assert post_form(auditor, "/audit/emergency/999/reviewed", {"verdict": "justified"},
+                     page="/audit/emergency").status_code == 404
     intake = client_as("intake")
-    assert post_form(intake, "/audit/emergency/1/reviewed", {}, page="/cases").status_code == 403
+    assert post_form(intake, "/audit/emergency/1/reviewed", {"verdict": "justified"}, page="/cases").status_code == 403
     assert rows(auditor.get("/audit/emergency")) == ["1"]
+
+
+# --- issue 15: reasons, verdicts and approvals ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_review_page_shows_the_reason_and_what_was_read(client_as, logged, lang):
+    client = client_as("auditor")
+    if lang == "en":
+        in_english(client)
+    page = client.get("/audit/emergency")
+    html = text(page)
+    assert page.status_code == 200 and rows(page) == ["1"]
+    assert REASON in html and "persons.identity_number" in html and "cases.concern" in html
+    assert logged[0] in html and "caseworker-1" in html
+    assert_no_case_content(html.replace(REASON, ""))
+    assert ("Verdict on no. 1" if lang == "en" else "Bedömning av nr 1") in html
+
+
+def test_a_verdict_is_recorded_and_not_justified_shows_as_such(client_as, logged):
+    client = in_english(client_as("decider"))
+    missing = post_form(client, "/audit/emergency/1/reviewed", {"verdict": "not_justified"}, page="/audit/emergency")
+    assert missing.status_code == 400 and "say why it was not justified" in text(missing)
+    comment = "Ingen akut situation, handläggaren fanns på plats."
+    done = post_form(client, "/audit/emergency/1/reviewed", {"verdict": "not_justified", "comment": comment},
+                     page="/audit/emergency")
+    assert done.status_code == 303
+    auditor = in_english(client_as("auditor"))
+    shown = text(auditor.get("/audit/emergency?all=1"))
+    assert "not justified" in shown and comment in shown and "by decider-1" in shown
+    kept = text(auditor.get("/audit/emergency"))  # no longer waiting for review, yet kept in view
+    assert "Found not justified" in kept and "found not justified by decider-1" in kept and comment in kept
+
+
+def test_the_third_opening_waits_for_another_deciders_approval(app, client_as, db, staff):
+    refs = [register(db, staff, n) for n in range(3)]
+    caseworker = in_english(client_as("caseworker"))
+    short = post_form(caseworker, f"/cases/{refs[0]}/emergency", {"reason": "x"}, page=f"/cases/{refs[0]}")
+    assert short.status_code == 400 and "at least 5 words and 30 characters" in text(short)
+    nowhere = post_form(caseworker, "/cases/VO-00000000/emergency", {"reason": "x"}, page="/cases/VO-00000000")
+    assert nowhere.status_code == 400 and "at least 5 words and 30 characters" in text(nowhere)  # alike
+    for ref in refs[:2]:
+        assert post_form(caseworker, f"/cases/{ref}/emergency", {"reason": REASON}, page=f"/cases/{ref}").status_code \
+            == 200
+    waiting = post_form(caseworker, f"/cases/{refs[2]}/emergency", {"reason": REASON}, page=f"/cases/{refs[2]}")
+    assert waiting.status_code == 403 and "An approval was requested" in text(waiting)
+    assert CONCERN not in text(waiting) and GIVEN not in text(waiting)
+
+    decider = in_english(client_as("decider"))
+    page = text(decider.get("/audit/emergency"))
+    assert "1 request waits for approval" in page and 'role="alert"' in page and refs[2] in page and REASON in page
+    request_id = re.search(r'/audit/emergency/requests/([0-9a-f-]+)/decision', page).group(1)
+    auditor = client_as("auditor")
+    assert "1 request" in text(in_english(auditor).get("/audit/emergency"))  # the auditor sees it too ...
+    assert post_form(auditor, f"/audit/emergency/requests/{request_id}/decision", {"decision": "approve"},
+                     page="/audit/emergency").status_code == 403  # ... but decision makers decide
+    set_role(db, "caseworker-1", "decider", by=None)  # the requester, promoted, still cannot approve their own
+    own = app.test_client()
+    assert sign_in(own, "caseworker-1").status_code == 302
+    assert "Your own: someone else must decide it." in text(in_english(own).get("/audit/emergency"))
+    assert post_form(own, f"/audit/emergency/requests/{request_id}/decision", {"decision": "approve"},
+                     page="/audit/emergency").status_code == 403
+    set_role(db, "caseworker-1", "caseworker", by=None)
+    approved = post_form(decider, f"/audit/emergency/requests/{request_id}/decision", {"decision": "approve"},
+                         page="/audit/emergency")
+    assert approved.status_code == 303
+    caseworker = in_english(client_as("caseworker"))
+    opened = post_form(caseworker, f"/cases/{refs[2]}/emergency", {"reason": REASON}, page=f"/cases/{refs[2]}")
+    assert opened.status_code == 200 and CONCERN in text(opened)
+    assert "approved by decider-1" in text(decider.get("/audit/emergency"))

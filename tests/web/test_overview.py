@@ -18,7 +18,7 @@ def register(db, staff, *, born: date, org: str, serial: int):
     when = datetime.now(UTC) - timedelta(minutes=serial)
     ref = register_concern(db, staff["reporter"], ConcernForm(
         concern="Oro för en person.", reporter_org=org, identity_number=number, given_name="Ulla",
-        received_at=when), now=when).ref
+    ), now=when).ref
     return ref, number
 
 

@@ -25,7 +25,7 @@ def referred(db, staff, path: str, serial: int):
     number = generate_identity_number(date(2001, 3, 2), serial)
     ref = register_concern(db, staff["reporter"], ConcernForm(
         concern=CONCERN, reporter_org="school", identity_number=number, given_name=GIVEN, family_name=FAMILY,
-        received_at=start), now=start).ref
+    ), now=start).ref
     drive(db, staff, ref, PATHS[path][1], start)
     with db.read() as s:
         case_id = s.scalars(select(Case.id).where(Case.ref == ref)).one()

@@ -193,7 +193,7 @@ def test_my_concerns_shows_each_kind_of_feedback_and_nothing_else(app, db, staff
     def concern(serial, steps, when, by=None):
         ref = register_concern(db, by or staff["reporter"], ConcernForm(
             concern=CONCERN, reporter_org="leisure", identity_number=adult_number(serial), given_name="Tove",
-            received_at=when), now=when).ref
+        ), now=when).ref
         drive(db, staff, ref, steps, when)
         return ref
 
@@ -222,3 +222,15 @@ def test_my_concerns_shows_each_kind_of_feedback_and_nothing_else(app, db, staff
 def test_the_form_needs_its_csrf_token(app, db, reporter):
     response = reporter.post("/concerns/new", data=concern_form())
     assert response.status_code == 400 and cases_count(db) == 0
+
+
+@pytest.mark.parametrize("sent", [{"received_at": "2026-11-20T09:00:00+01:00"},
+                                  {"received_at": "2026-11-20T09:00:00+01:00", "arrival_reason": "Ringde i fredags"},
+                                  {"arrival_reason": "Ringde i fredags"}], ids=["time", "time+reason", "reason"])
+def test_a_posted_arrival_time_is_refused_not_ignored(app, reporter, sent):
+    """Issue 15: the page has no arrival field, and one posted anyway is refused saying that only intake may."""
+    db = app.extensions["vidoro.db"]
+    response = post_form(reporter, "/concerns/new", concern_form(**sent), page="/concerns/new")
+    assert response.status_code == 403
+    assert "Only intake may record an earlier arrival" in text(response)
+    assert cases_count(db) == 0

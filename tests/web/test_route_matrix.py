@@ -51,6 +51,7 @@ EXPECTED = {
     ("GET", "/audit/access"): {"auditor"},
     ("GET", "/audit/emergency"): {"auditor", "decider"},
     ("POST", "/audit/emergency/<int:seq>/reviewed"): {"auditor", "decider"},
+    ("POST", "/audit/emergency/requests/<request_id>/decision"): {"decider"},
     ("GET", "/admin/users"): {"admin"},
     ("GET", "/admin/users/new"): {"admin"},
     ("POST", "/admin/users/new"): {"admin"},
@@ -86,7 +87,8 @@ EXPECTED = {
 def _url(rule: str, ref: str) -> str:
     values = {"<ref>": ref, "<trigger>": "no-such-trigger", "<consent_id>": "00000000-0000-0000-0000-000000000000",
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
-              "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions"}
+              "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
+              "<request_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

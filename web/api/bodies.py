@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from policies import Flowchart
+from policies.limits import ARRIVAL_MAX_AGE, ARRIVAL_REASON_MIN_CHARS, ARRIVAL_REASON_MIN_WORDS
 from workflow.fields import MAX_TEXT
 
 __all__ = ["Closed", "IsoDate", "IsoMoment", "Text", "Whole", "flowchart_models"]
@@ -121,7 +122,15 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         family_name=(Text | None, Field(None, max_length=200)),
         acute_danger=(bool, False),
         police_contacted_at=(IsoMoment | None, None),
-        received_at=(IsoMoment | None, Field(None, description="When the concern was received (default: now)")),
+        received_at=(IsoMoment | None, Field(None, description=(
+            "Intake only: when a concern that came by phone or letter arrived, earlier than its registration "
+            f"(at most {ARRIVAL_MAX_AGE.days} days back, with its time zone offset, never in the future); "
+            "give arrival_reason with it. It decides child or adult and starts every deadline, so anyone else "
+            "who sends it is refused (403). Left out, the concern is received when it is registered."))),
+        arrival_reason=(Text | None, Field(None, max_length=MAX_TEXT, description=(
+            "Intake only, with received_at: how and when the concern came in (at least "
+            f"{ARRIVAL_REASON_MIN_WORDS} words and {ARRIVAL_REASON_MIN_CHARS} characters). Stored encrypted "
+            "with the case; the transition log records that intake set an earlier arrival."))),
     )
     consent = create_model(
         "ConsentRequest", __base__=Closed,

@@ -16,7 +16,15 @@ from pydantic import ValidationError
 
 from cases.accounts import SignInThrottled
 from cases.disclosures import DisclosureRefused
-from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted, StaleCase
+from cases.errors import (
+    AccessDenied,
+    ArrivalNotPermitted,
+    CaseNotFound,
+    InvalidConcern,
+    InvalidIdentityNumber,
+    NotPermitted,
+    StaleCase,
+)
 from cases.idempotency import IdempotencyKeyReused
 from cases.keys import KeyDestroyed
 from cases.tokens import TokenRefused
@@ -84,6 +92,8 @@ def from_error(error: Exception) -> Response | None:
             return problem(409, "stale-version", _text(error), current_version=error.current)
         case CaseNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike
             return problem(404, "not-found")
+        case ArrivalNotPermitted():  # before NotPermitted: the caller is told what to leave out
+            return problem(403, "arrival-not-permitted", _text(error))
         case NotPermitted():
             return problem(403, "role-not-allowed")
         case RoleNotAllowed():
