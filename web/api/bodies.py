@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from cases.worklist import MAX_PAGE
 from policies import Flowchart
 from workflow.fields import MAX_TEXT
 
@@ -142,7 +143,7 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         "CaseListQuery",
         state=(states | None, None),
         due_by=(IsoDate | None, Field(None, description="Only cases whose first running deadline is due by then")),
-        page=(int, Field(1, ge=1, le=100_000)),
+        page=(int, Field(1, ge=1, le=MAX_PAGE)),
         per_page=(int, Field(50, ge=1, le=200)),
     )
     return SimpleNamespace(transition=transition, concern=concern, consent=consent, withdrawal=withdrawal,
