@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from cases.errors import InvalidConcern, InvalidIdentityNumber
 from cases.identity import ACCEPTED_KINDS, parse_identity_number
+from cases.text import check_text
 from policies import Flowchart
 from workflow.deadlines import local_date
 from workflow.fields import MAX_TEXT
@@ -53,7 +54,7 @@ class CheckedConcern:
 
 def check_concern(chart: Flowchart, form: ConcernForm, now: datetime) -> CheckedConcern:
     """Normalise the form or raise `InvalidConcern` / `InvalidIdentityNumber` naming the field."""
-    text = (form.concern or "").strip()
+    text = check_text("concern", (form.concern or "").strip())
     if not text:
         raise InvalidConcern("concern", "describe the behaviour you saw and the need for support",
                              "beskriv beteendet du sett och behovet av stöd")
@@ -63,6 +64,8 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime) -> Checked
         raise InvalidConcern("reporter_org", "choose where you work from the list", "välj verksamhet i listan")
     for name in ("given_name", "family_name"):
         value = getattr(form, name)
+        if value is not None:
+            check_text(name, value, name=True)
         if value is not None and len(value) > MAX_NAME:
             raise InvalidConcern(name, f"at most {MAX_NAME} characters", f"högst {MAX_NAME} tecken")
     received_at = form.received_at or now
