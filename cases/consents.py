@@ -32,6 +32,7 @@ from cases.operations import (
     settled,
     utcnow,
 )
+from cases.text import check_text
 from cases.vault import CaseKey
 from workflow import Actor
 from workflow.fields import MAX_TEXT
@@ -118,7 +119,7 @@ def withdraw_consent(
     """Withdraw a consent now; sharing that rested on it stops and the case moves on as the flowchart says."""
     now = now or utcnow()
     _check_role(actor, "withdraw a consent")
-    reason = (reason or "").strip()
+    reason = check_text("reason", (reason or "").strip())
     if not reason:
         raise InvalidConcern("reason", "say why the consent was withdrawn", "ange varför samtycket återkallades")
     try:
@@ -180,7 +181,7 @@ def _check_form(chart, form: ConsentForm) -> None:
                                  "välj ett eller flera värden i listan")
     if form.status not in STATUSES:
         raise InvalidConcern("status", "must be given or refused", "ska vara lämnat eller nekat")
-    evidence = (form.evidence or "").strip()
+    evidence = check_text("evidence", (form.evidence or "").strip())
     if not evidence or len(evidence) > MAX_TEXT:
         raise InvalidConcern("evidence", "say how the consent was obtained and documented",
                              "ange hur samtycket inhämtades och dokumenterades")

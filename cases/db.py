@@ -1,12 +1,14 @@
 """The database handle: engines for SQLite and PostgreSQL, transactions, and schema migrations.
 
 SQLite runs in WAL mode with foreign keys on, and every write transaction starts with BEGIN IMMEDIATE so
-that two writers queue for the lock instead of failing half-way. PostgreSQL needs nothing special here;
-the log append takes its own lock (see `cases.log`).
+that two writers queue for the lock instead of failing half-way. Its file is owner-only (0600) whatever the
+umask, and so are the -wal, -shm and -journal files beside it. PostgreSQL needs nothing special here; the
+log append takes its own lock (see `cases.log`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -260,11 +262,13 @@ def _hot_reads_engine(url: str, *, echo: bool) -> Engine:
 def _make_engine(url: str, *, echo: bool) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_pre_ping=True)
+    database = make_url(url).database
     engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself, so writers can ask for IMMEDIATE.
+        _owner_only(database)  # before the pragmas: WAL mode creates the -wal and -shm files
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
@@ -279,3 +283,25 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _owner_only(database: str | None) -> None:
+    """Make the SQLite file and its -wal, -shm and -journal files owner-only (0600).
+
+    SQLite creates the database file with the umask's mode (0644 under the usual 022: every local account
+    could read the logs and the cases' metadata) and the files beside it with the database file's mode. Run
+    on each new connection, right after SQLite opened (and perhaps created, empty) the file and before it
+    writes anything. Files of another owner are left alone (a read-only copy, say)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    for file in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        try:
+            found = file.stat()
+            if found.st_uid == os.getuid() and found.st_mode & 0o077:
+                os.chmod(file, 0o600)
+        except FileNotFoundError:
+            continue

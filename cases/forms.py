@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from cases.errors import ArrivalNotPermitted, InvalidConcern, InvalidIdentityNumber
 from cases.identity import ACCEPTED_KINDS, parse_identity_number
+from cases.text import check_text
 from policies import Flowchart
 from policies.limits import ARRIVAL_MAX_AGE, ARRIVAL_REASON_MIN_CHARS, ARRIVAL_REASON_MIN_WORDS, ARRIVAL_ROLES
 from workflow.deadlines import local_date
@@ -73,7 +74,7 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime, role: str)
     earlier = form.received_at is not None or form.arrival_reason is not None
     if earlier and role not in ARRIVAL_ROLES:
         raise ArrivalNotPermitted(role)
-    text = (form.concern or "").strip()
+    text = check_text("concern", (form.concern or "").strip())
     if not text:
         raise InvalidConcern("concern", "describe the behaviour you saw and the need for support",
                              "beskriv beteendet du sett och behovet av stöd")
@@ -83,6 +84,8 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime, role: str)
         raise InvalidConcern("reporter_org", "choose where you work from the list", "välj verksamhet i listan")
     for name in ("given_name", "family_name"):
         value = getattr(form, name)
+        if value is not None:
+            check_text(name, value, name=True)
         if value is not None and len(value) > MAX_NAME:
             raise InvalidConcern(name, f"at most {MAX_NAME} characters", f"högst {MAX_NAME} tecken")
     received_at = form.received_at or now
@@ -127,7 +130,7 @@ def _arrival_reason(form: ConcernForm, received_at: datetime, now: datetime) -> 
                              "now and tell its history in the text",
                              f"högst {days} dagar bakåt; registrera en äldre oro som mottagen nu och beskriv "
                              "förloppet i texten")
-    reason = " ".join((form.arrival_reason or "").split())
+    reason = " ".join(check_text("arrival_reason", form.arrival_reason or "").split())
     if not says_enough(reason, ARRIVAL_REASON_MIN_WORDS, ARRIVAL_REASON_MIN_CHARS):
         raise InvalidConcern("arrival_reason", f"say how and when the concern came in (at least "
                              f"{ARRIVAL_REASON_MIN_WORDS} words and {ARRIVAL_REASON_MIN_CHARS} characters)",

@@ -28,8 +28,10 @@ from cases.forms import ConcernForm, check_concern
 from cases.grounds import read_ground
 from cases.keys import KeyDestroyed
 from cases.models import NO_DEADLINE, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
+from cases.text import text_fault
 from cases.vault import CaseKey
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
+from workflow.errors import InvalidInput
 
 if TYPE_CHECKING:
     from cases.idempotency import Claim
@@ -167,6 +169,7 @@ def fire_trigger(
             engine = engine_for_version(session, case.flowchart_version)
             key = case_key(db, case)
             facts, running = case_facts(session, case, key)
+            _refuse_unstorable_text(ref, trigger, payload)
             salt = secrets.token_bytes(16)
             outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
             # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
@@ -176,6 +179,15 @@ def fire_trigger(
             return settled(session, claim, Fired(ref, case.state, case.version, seq, outcome.warnings))
     except StaleDataError:
         raise StaleCase(ref, expected_version if expected_version is not None else current, None) from None
+
+
+def _refuse_unstorable_text(ref: str, trigger: str, payload: Mapping[str, Any]) -> None:
+    """The text fields' characters by `cases.text`, the check the API's bodies make too (the pages' forms
+    reach here unchecked); the flowchart checks the rest."""
+    faulty = [Refusal("invalid_field", {"field": str(name)[:64], "problem": "unstorable_text"})
+              for name, value in payload.items() if isinstance(value, str) and text_fault(value) is not None]
+    if faulty:
+        raise InvalidInput(ref, trigger, faulty)
 
 
 def available_triggers(

@@ -13,6 +13,7 @@ from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.models import Staff
+from cases.text import check_text
 from cases.tokens import revoke_all_tokens
 from workflow import Actor
 
@@ -23,6 +24,8 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 def add_staff(db: Database, username: str, display_name: str, role: str, *, unit: str | None = None) -> Actor:
     """Create an account; the returned actor is what the operations take."""
+    check_text("username", username, name=True)
+    check_text("display_name", display_name, name=True)
     if not _USERNAME.match(username):
         raise InvalidConcern("username", "2–64 lower-case letters, digits, '.', '_' or '-'",
                              "2–64 gemener, siffror, '.', '_' eller '-'")

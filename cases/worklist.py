@@ -25,9 +25,12 @@ from cases.operations import ACTS_AS, require_staff_row
 from cases.types import UTCDateTime
 from workflow import Actor
 
-__all__ = ["PER_PAGE", "WorkItem", "WorkList", "work_list"]
+__all__ = ["MAX_PAGE", "PER_PAGE", "WorkItem", "WorkList", "work_list"]
 
 PER_PAGE = 50
+# The last page anyone may ask for: pages past it are clamped to it (the API refuses them), so the offset stays a
+# number both databases take (page 10**30 was a 500: too large for SQLite's and PostgreSQL's integers).
+MAX_PAGE = 100_000
 SOON_DAYS = 3
 
 
@@ -52,10 +55,11 @@ class WorkList:
 def work_list(db: Database, actor: Actor, *, today: date, state: str | None = None, due_by: date | None = None,
               page: int = 1, per_page: int = PER_PAGE) -> WorkList:
     """A page of the actor's cases, the nearest running deadline first, overdue ones marked; `due_by` keeps
-    the cases whose first running deadline falls on or before that day (overdue ones included)."""
+    the cases whose first running deadline falls on or before that day (overdue ones included). `page` is
+    clamped to 1..MAX_PAGE."""
     if actor.role not in ("intake", "caseworker", "decider"):
         raise NotPermitted("see a work list", actor.role)
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)
     params = {"staff_id": actor.id, "staff_role": actor.role, "limit": per_page + 1, "offset": (page - 1) * per_page}
     if state:
         params["state"] = state

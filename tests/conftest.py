@@ -27,10 +27,13 @@ ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
 
+POSTGRES_SKIP = "PostgreSQL not reachable"  # the skip's reason, counted by the summary's banner below
+
+
 def _postgres_unreachable(reason: str):
     if IN_CI:
         pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL not reachable: {reason}")
+    pytest.skip(f"{POSTGRES_SKIP}: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -148,11 +151,39 @@ def pytest_collection_modifyitems(items):
 
 
 _skipped: list[str] = []
+_postgres_skipped: set[str] = set()
 
 
 def pytest_runtest_logreport(report):
+    # With pytest-xdist the workers' reports reach the controller through this hook too, so the lists below
+    # count the whole run there.
     if report.skipped:
         _skipped.append(report.nodeid)
+        if POSTGRES_SKIP in str(report.longrepr):
+            _postgres_skipped.add(report.nodeid)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # the outermost wrapper: after the short summary, by the last line
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say loudly when the PostgreSQL half of the tests did not run: a green run then proves half as much."""
+    result = yield
+    if not _postgres_skipped:
+        return result
+    terminalreporter.write_sep("!", f"POSTGRESQL NOT TESTED: {len(_postgres_skipped)} PostgreSQL test(s) skipped",
+                               red=True, bold=True)
+    terminalreporter.write_line(f"PostgreSQL was not reachable at VIDORO_TEST_POSTGRES_URL ({_where(POSTGRES_URL)}); "
+                                "only the SQLite half of the database tests ran. Start PostgreSQL or point "
+                                "VIDORO_TEST_POSTGRES_URL at one (CI=true turns this into a failure).", red=True)
+    terminalreporter.write_sep("!", red=True, bold=True)
+    return result
+
+
+def _where(url: str) -> str:
+    """The URL's host, port and database, without a password that may be in it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return f"{parsed.host}:{parsed.port or 5432}/{parsed.database}"
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -89,10 +89,16 @@ def _guard():
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only a path on this site: never send a signed-in person to another host."""
-    if not target:
+    """Only a path on this site: never send a signed-in person to another host, else `default`.
+
+    No control character either (CR/LF made the redirect's Location header fail after signing the person in,
+    a 500; browsers drop a tab, so "/<tab>/host" would become "//host"), and no backslash (read as "/").
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in target):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if parts.scheme or parts.netloc:
         return default
     return target

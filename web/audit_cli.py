@@ -191,8 +191,9 @@ def audit_export(config, output: str | None) -> None:
         check_ready(database, keys=False)
         total = _entry_count(database)
         # Into a temporary file beside the target, renamed when complete: never a half export under its name.
+        # Owner-only whatever the umask, as the keys are: it holds every log entry and case state.
         temp = Path(output).with_name(f".{Path(output).name}.partial") if output else None
-        out = open(temp, "w", encoding="utf-8") if temp else sys.stdout  # noqa: SIM115
+        out = _owner_only(temp) if temp else sys.stdout
         try:
             with click.progressbar(length=total, label="exporting the logs", file=sys.stderr) as bar:
                 counts = export_logs(database, signer, out, progress=bar.update)
@@ -217,6 +218,12 @@ def audit_verifier(output: str | None) -> None:
         click.echo(f"wrote {output}; run: python {output} EXPORT.jsonl --key KEY [--checkpoint FILE ...]", err=True)
     else:
         click.echo(source, nl=False)
+
+
+def _owner_only(path: Path):
+    """A new file open for writing text, mode 0600 whatever the umask (a leftover of a run cut short goes)."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8")
 
 
 def _entry_count(database) -> int:

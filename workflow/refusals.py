@@ -104,6 +104,8 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "unknown_code": ("har ett värde som inte finns i listan", "has a value that is not in the list"),
     "code_not_allowed": ("har ett värde som inte är tillåtet här", "has a value that is not allowed here"),
     "not_a_list": ("ska vara en lista", "must be a list"),
+    "unstorable_text": ("innehåller ett NUL-tecken eller ett ensamt surrogattecken, som inte kan lagras",
+                        "contains a NUL character or an unpaired surrogate, which cannot be stored"),
 }
 
 

@@ -3,7 +3,11 @@ and the same rows as SQLAlchemy's `execute` gives."""
 
 from __future__ import annotations
 
+import os
+import stat
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -153,3 +157,52 @@ def test_a_hot_read_runs_again_when_the_server_dropped_every_pooled_connection(p
     finally:
         db.dispose()
         admin.dispose()
+
+
+# --- the SQLite files are owner-only -------------------------------------------------------------------------
+
+
+@contextmanager
+def permissive_umask():
+    """The usual umask 022, under which SQLite made its files readable by every local account."""
+    before = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+def modes(folder: Path) -> dict[str, int]:
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in sorted(folder.iterdir())}
+
+
+def test_the_sqlite_file_and_the_files_beside_it_are_owner_only_whatever_the_umask(tmp_path):
+    path = tmp_path / "vidoro.db"
+    with permissive_umask():
+        database = Database(f"sqlite:///{path}")
+        try:
+            database.upgrade()
+            with database.write() as session:
+                session.add(Staff(id="s-1", username="anna", display_name="Anna A", role="intake", active=True,
+                                  created_at=datetime.now(UTC)))
+            found = modes(tmp_path)
+        finally:
+            database.dispose()
+    assert {"vidoro.db", "vidoro.db-wal", "vidoro.db-shm"} <= set(found)  # WAL mode, open: all three there
+    assert found == dict.fromkeys(found, 0o600)
+
+
+def test_a_readable_sqlite_file_made_before_is_made_owner_only_when_opened(tmp_path):
+    path = tmp_path / "vidoro.db"
+    made = Database(f"sqlite:///{path}")
+    made.upgrade()
+    made.dispose()
+    for file in tmp_path.iterdir():
+        file.chmod(0o644)
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.read() as session:
+            session.execute(text("SELECT 1"))
+        assert modes(tmp_path) == dict.fromkeys(modes(tmp_path), 0o600)
+    finally:
+        database.dispose()

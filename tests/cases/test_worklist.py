@@ -19,7 +19,7 @@ from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
 from cases.models import NO_DEADLINE, Case, Deadline
 from cases.staff import disable_staff, set_role
-from cases.worklist import _page, _page_in_one_row, _page_query, _sqlite_rows, work_list
+from cases.worklist import MAX_PAGE, _page, _page_in_one_row, _page_query, _sqlite_rows, work_list
 from tests.conftest import NOW
 from workflow import Actor
 
@@ -72,6 +72,14 @@ def test_pages_and_state_filter(db, filled):
     assert not {i.ref for i in first.items} & {i.ref for i in second.items}
     only = work_list(db, staff["decider"], today=NOW.date(), state="investigation", per_page=500)
     assert only.items and {i.state for i in only.items} == {"investigation"}
+
+
+@pytest.mark.parametrize(("asked", "given"), [(10**30, MAX_PAGE), (2**63, MAX_PAGE), (MAX_PAGE + 1, MAX_PAGE),
+                                              (MAX_PAGE, MAX_PAGE), (0, 1), (-(10**30), 1)])
+def test_a_page_past_the_limits_is_the_nearest_page_there_is(db, staff, asked, given):
+    """Page 10**30 was an offset neither database takes (a 500 on the work list page)."""
+    listing = work_list(db, staff["decider"], today=NOW.date(), page=asked)
+    assert (listing.page, listing.items, listing.has_next) == (given, (), False)
 
 
 def test_a_disabled_account_or_one_whose_role_changed_sees_no_list_though_cases_are_there(db, filled, staff):

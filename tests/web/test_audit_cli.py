@@ -387,6 +387,24 @@ def test_verify_refuses_a_key_that_is_no_verifier_key(instance):
 
 
 @pytest.mark.parametrize("blank_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("there_before", [False, True], ids=["new", "replacing-a-readable-one"])
+def test_the_export_file_is_owner_only_whatever_the_umask(instance, tmp_path, there_before):
+    target = tmp_path / "export.jsonl"
+    if there_before:
+        target.write_text("the previous export\n", encoding="utf-8")
+        target.chmod(0o644)
+        (tmp_path / ".export.jsonl.partial").write_text("a run cut short\n", encoding="utf-8")
+    before = os.umask(0o022)
+    try:
+        assert_ok(instance.audit("export", "-o", str(target)))
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_text(encoding="utf-8").startswith('{"type":"header"')
+    assert not (tmp_path / ".export.jsonl.partial").exists()
+
+
+@pytest.mark.parametrize("blank_url", ["sqlite"], indirect=True)
 def test_a_failed_export_leaves_no_half_file(instance, tmp_path, monkeypatch):
     """A database lost halfway: the file under the name asked for is the one there before, no partial file."""
 

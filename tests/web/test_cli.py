@@ -114,6 +114,17 @@ def test_init_again_changes_nothing_and_says_so(tmp_path, blank_url):
     assert states_of(blank_url) == {}
 
 
+def test_init_makes_the_embedded_database_owner_only_whatever_the_umask(tmp_path):
+    home = tmp_path / "instance"
+    before = os.umask(0o022)
+    try:
+        assert_ok(run(home, "init"))  # the default: SQLite in the instance folder
+    finally:
+        os.umask(before)
+    found = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir() if p.name.startswith("vidoro.db")}
+    assert "vidoro.db" in found and found == dict.fromkeys(found, 0o600)
+
+
 def test_init_makes_an_existing_instance_folder_private(tmp_path, db_url):
     home = tmp_path / "instance"
     home.mkdir(mode=0o755)

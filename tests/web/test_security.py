@@ -173,7 +173,8 @@ def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_blo
 
 @pytest.mark.parametrize(("target", "safe"), [
     ("/cases", "/cases"), ("https://evil.example/", "/"), ("//evil.example", "/"), ("/\\evil", "/"),
-    ("cases", "/"), ("", "/"), (None, "/")])
+    ("cases", "/"), ("", "/"), (None, "/"), ("/cases\r\nSet-Cookie: x=1", "/"), ("/\t/evil.example", "/"),
+    ("/cases\x00", "/"), ("/cases\x85", "/"), ("/cases?page=2", "/cases?page=2")])
 def test_redirects_after_sign_in_stay_on_this_site(target, safe):
     assert safe_next(target, "/") == safe
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,8 @@ from workflow.merkle import (
     verify_inclusion,
 )
 
-SHARED = Path(os.environ.get("VIDORO_SHARED") or Path(__file__).resolve().parents[3] / "shared")
-VECTORS = SHARED / "testdata" / "rfc6962"
+# Copied byte for byte into the repository, so that a fresh clone tests itself: see tests/vectors/README.md.
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "rfc6962"
 # The leaves of the RFC 6962 reference tree that the vectors' happy paths are drawn from.
 REFERENCE_LEAVES = [
     b"",

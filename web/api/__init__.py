@@ -20,8 +20,8 @@ from cases.flowcharts import current_engine
 from cases.tokens import TokenRefused, authenticate_token
 from web.access import public
 from web.api import case_routes, more_routes
-from web.api.problems import from_error, problem
-from web.api.support import json_response
+from web.api.problems import from_error, language, problem
+from web.api.support import BoundedJSON, NestedTooDeep, json_response
 
 __all__ = ["PREFIX", "SECURITY", "handle_error", "http_problem", "init_app", "openapi_settings"]
 
@@ -51,6 +51,7 @@ def openapi_settings() -> dict:
 
 def init_app(app: Flask) -> None:
     chart = current_engine().chart
+    app.json = BoundedJSON(app)  # a body nested too deeply is a 400 problem, not a RecursionError
     for blueprint in (case_routes.blueprint(chart, SECURITY), more_routes.blueprint(SECURITY)):
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)
@@ -85,6 +86,8 @@ def _authenticate():
 def http_problem(error: HTTPException):
     """An HTTP error on an API path (no such route, wrong method, too large) as a problem."""
     code = error.code or 500
+    if isinstance(error, NestedTooDeep):
+        return problem(400, error.code_name, error.texts[language()])
     response = problem(code, {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(code, "http-error"))
     if code == 405 and getattr(error, "valid_methods", None):
         response.headers["Allow"] = ", ".join(error.valid_methods)

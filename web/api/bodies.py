@@ -2,7 +2,8 @@
 
 Built once per flowchart version (`flowchart_models`), so the OpenAPI document lists exactly the states,
 triggers and vocabularies the server accepts. Strict means no coercion: "1" is not 1, 0 is not a date, and
-text that UTF-8 cannot hold (unpaired surrogates) or NUL is refused before it reaches an operation.
+text that UTF-8 cannot hold (unpaired surrogates) or NUL, and names with control or writing-direction
+characters, are refused before they reach an operation, by the check the pages use (`cases.text`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from cases.forms import MAX_NAME
+from cases.text import text_fault
+from cases.worklist import MAX_PAGE
 from policies import Flowchart
 from policies.limits import ARRIVAL_MAX_AGE, ARRIVAL_REASON_MIN_CHARS, ARRIVAL_REASON_MIN_WORDS
 from workflow.fields import MAX_TEXT
 
-__all__ = ["Closed", "IsoDate", "IsoMoment", "Text", "Whole", "flowchart_models"]
+__all__ = ["Closed", "IsoDate", "IsoMoment", "Name", "Text", "Whole", "flowchart_models"]
 
 _IDENTITY = r"^(\d{2})?\d{6}[-+]?\d{4}$"
 
@@ -52,20 +56,26 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def _encodable(value: str) -> str:
-    """Text that can be stored: no lone surrogates (JSON can escape them; UTF-8 cannot hold them) and no NUL."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text with an unpaired surrogate") from None
-    if "\x00" in value:
-        raise ValueError("text with a NUL character")
+def _text(value: str) -> str:
+    """Text that can be stored (`cases.text`: no unpaired surrogates, which JSON can escape, and no NUL)."""
+    fault = text_fault(value)
+    if fault is not None:
+        raise ValueError(fault[0])
+    return value
+
+
+def _name(value: str) -> str:
+    """A name (`cases.text`): text, and no control or writing-direction characters either."""
+    fault = text_fault(value, name=True)
+    if fault is not None:
+        raise ValueError(fault[0])
     return value
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Whole = Annotated[int, BeforeValidator(_whole)]
-Text = Annotated[str, AfterValidator(_encodable)]
+Text = Annotated[str, AfterValidator(_text)]
+Name = Annotated[str, AfterValidator(_name)]
 IsoMoment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
 
 
@@ -118,8 +128,8 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         identity_number=(str | None, Field(None, pattern=_IDENTITY, description="Personnummer or "
                                            "samordningsnummer; or give birth_date")),
         birth_date=(IsoDate | None, None),
-        given_name=(Text | None, Field(None, max_length=200)),
-        family_name=(Text | None, Field(None, max_length=200)),
+        given_name=(Name | None, Field(None, max_length=MAX_NAME)),
+        family_name=(Name | None, Field(None, max_length=MAX_NAME)),
         acute_danger=(bool, False),
         police_contacted_at=(IsoMoment | None, None),
         received_at=(IsoMoment | None, Field(None, description=(
@@ -151,7 +161,7 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         "CaseListQuery",
         state=(states | None, None),
         due_by=(IsoDate | None, Field(None, description="Only cases whose first running deadline is due by then")),
-        page=(int, Field(1, ge=1, le=100_000)),
+        page=(int, Field(1, ge=1, le=MAX_PAGE)),
         per_page=(int, Field(50, ge=1, le=200)),
     )
     return SimpleNamespace(transition=transition, concern=concern, consent=consent, withdrawal=withdrawal,

@@ -7,15 +7,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Response, current_app, g
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest
 
 from cases import idempotency
 from cases.accounts import Account
 from cases.errors import StaleCase
 from web.access import ALL_STAFF
 
-__all__ = ["ALL_STAFF", "account", "db", "json_response", "once", "roles"]
+__all__ = ["ALL_STAFF", "BoundedJSON", "NestedTooDeep", "account", "db", "json_response", "once", "roles"]
 
 
 def db():
@@ -61,3 +63,26 @@ def once(key: str, request: Mapping[str, Any], render: Callable[[Any], tuple[int
         if answer is None:
             raise
     return json_response(answer.body, answer.status, **{"Idempotency-Replayed": "true"})
+
+
+class NestedTooDeep(BadRequest):
+    """A JSON body nested deeper than the parser can follow: a 400 problem (`json-too-deep`), never a 500."""
+
+    code_name = "json-too-deep"
+    texts = {"en": "The JSON body is nested too deeply; no request here needs more than a few levels.",
+             "sv": "JSON-innehållet är för djupt nästlat; ingen begäran här behöver mer än några nivåer."}
+
+
+class BoundedJSON(DefaultJSONProvider):
+    """Flask's JSON, but a body nested past Python's recursion limit is refused as `NestedTooDeep`.
+
+    Every JSON body reaches the views through this (flask-openapi3 calls `request.get_json`, which calls
+    `app.json.loads`), so this is the one place: `[` 100,000 times was a RecursionError, a 500. The limit is the
+    interpreter's (about a thousand levels); the request bodies have at most three.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise NestedTooDeep() from None
