@@ -211,7 +211,7 @@ def demo(config, per_state: int) -> None:
 @click.pass_obj
 @friendly
 def serve(config, host: str | None, port: int | None, workers: int | None, threads: int, demo: bool) -> None:
-    """Serve vidoro with a production WSGI server (gunicorn: worker processes with threads)."""
+    """Serve vidoro with a production WSGI server (waitress: processes with threads; slow clients take no thread)."""
     from cases.flowcharts import current_engine
     from web import serving
 

@@ -1,10 +1,15 @@
 """`vidoro serve` as real processes: worker processes with threads, the checkpoint issuer beside them, nothing
-left behind when the server stops or dies, and forwarded headers trusted only as VIDORO_PROXIES says."""
+left behind when the server stops or dies, forwarded headers trusted only as VIDORO_PROXIES says, and slow
+clients holding no worker thread."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import math
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -94,7 +99,8 @@ def test_the_workers_and_the_checkpoint_issuer_stop_when_the_server_is_killed(se
 
 
 def test_forwarded_headers_from_localhost_are_not_trusted_without_vidoro_proxies(server):
-    """gunicorn by itself believes X-Forwarded-Proto from 127.0.0.1; vidoro believes only VIDORO_PROXIES."""
+    """A server may believe X-Forwarded-Proto from 127.0.0.1 by itself (gunicorn did); vidoro believes only
+    VIDORO_PROXIES."""
     _process, port, _log = server
     request = urllib.request.Request(f"http://127.0.0.1:{port}/sign-in", headers={"X-Forwarded-Proto": "https"})
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a fixed http URL on 127.0.0.1
@@ -132,3 +138,77 @@ def test_without_fork_the_checkpoint_work_runs_in_a_thread_and_stops_with_the_bl
     with checkpoint_process(work):
         assert wait_for(lambda: seen, 5)
     assert seen == ["vidoro-checkpoints", "stopped"]
+
+
+SLOW_CLIENTS = 50
+SLOW_BYTE_EVERY = 2.0  # seconds between two bytes of each slow body
+PROBING = 10.0  # seconds of probes while the slow clients trickle
+ANSWER_WITHIN = 1.0
+
+
+def slow_sign_in(port: int) -> socket.socket:
+    """A connection that has sent a sign-in's headers, announcing a large body it will send a byte at a time."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+    connection.sendall(b"POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
+                       b"\r\nContent-Length: 100000\r\n\r\nu")
+    return connection
+
+
+def timed_get(port: int, path: str) -> float:
+    """Seconds until a GET has its whole answer (status 200), or infinity when none came within 3 s."""
+    start = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return time.monotonic() - start if response.status == 200 else math.inf
+    except OSError:
+        return math.inf
+    finally:
+        connection.close()
+
+
+def test_slow_clients_take_no_worker_from_the_others(tmp_path):
+    """Fifty connections sending a sign-in body a byte every two seconds (a slowloris): `vidoro serve` as the
+    README starts it still answers the health check and the sign-in page within a second, every time."""
+    home, port = tmp_path / "instance", free_port()
+    assert_ok(run(home, "init"))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDORO_")}
+    environment.update(VIDORO_HOME=str(home), VIDORO_CHECKPOINT_INTERVAL="0")
+    log = tmp_path / "serve.log"
+    slow: list[socket.socket] = []
+    done = threading.Event()
+
+    def trickle() -> None:
+        while not done.wait(SLOW_BYTE_EVERY):
+            for connection in slow:
+                with contextlib.suppress(OSError):
+                    connection.send(b"x")
+
+    trickler = threading.Thread(target=trickle, name="slow-clients")
+    with log.open("w") as out:
+        process = subprocess.Popen([str(VIDORO), "serve", "--port", str(port)], env=environment, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        try:
+            assert wait_for(lambda: process.poll() is not None or timed_get(port, "/health/live") < math.inf,
+                            SERVE_TIMEOUT) and process.poll() is None, log.read_text()
+            assert timed_get(port, "/sign-in") < math.inf, log.read_text()  # every worker's app is built
+            slow.extend(slow_sign_in(port) for _ in range(SLOW_CLIENTS))
+            trickler.start()
+            times: dict[str, list[float]] = {"/health/live": [], "/sign-in": []}
+            deadline = time.monotonic() + PROBING
+            while time.monotonic() < deadline:
+                for path, taken in times.items():
+                    taken.append(timed_get(port, path))
+                done.wait(0.2)
+            slowest = {path: max(taken) for path, taken in times.items()}
+            assert all(len(taken) > 10 for taken in times.values()), times
+            assert all(seconds < ANSWER_WITHIN for seconds in slowest.values()), (slowest, times)
+        finally:
+            done.set()
+            if trickler.is_alive():
+                trickler.join(5)
+            for connection in slow:
+                connection.close()
+            stop(process, timeout=20)
