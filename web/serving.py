@@ -6,10 +6,13 @@ sending a sign-in body a byte every two seconds held every thread, and the healt
 (issue 15). waitress reads each request in its event loop (one thread watching every connection) and hands
 only a complete request (headers and body, spooled to a file past `inbuf_overflow`) to its threads; a slow
 client costs a socket and a buffer, never a thread. Fifty such clients leave every page answering within
-milliseconds (tests/web/test_serving.py). The throughput is the same as gunicorn's within the noise
-(bench/README.md). gevent or eventlet workers would read cooperatively too, but they patch the standard
-library under SQLAlchemy, psycopg and our threads, and one request busy on the CPU (an auditor's
-verification) would stop every other request of its process until it yields; threads keep that preemption.
+a fifth of a second (tests/web/test_serving.py). It costs CPU: on this shared machine about 1.4 ms more per
+work-list request on SQLite than gunicorn (3.5-4.5 against 1.9-2.9 ms), 0.1-0.2 ms more on the trivial
+route (bench/README.md; not profiled: waitress parses in Python, and its loop is one more thread taking
+the GIL). gevent or eventlet workers would
+read cooperatively under gunicorn, but they patch the standard library under SQLAlchemy, psycopg and our
+threads, and one request busy on the CPU (an auditor's verification) would hold up every other request of
+its process until it yields; threads keep that preemption.
 
 Why processes. One Python process runs one thread at a time (the GIL). With several threads busy, every
 release of the GIL hands it to another thread, and SQLite's driver releases it at every row it steps
@@ -68,6 +71,8 @@ def serve(config: Mapping[str, Any], *, host: str, port: int, workers: int, thre
     X-Forwarded-* headers reach the app untouched (no `trusted_proxy`): only VIDORO_PROXIES decides whose
     count (web.security)."""
     logging.basicConfig(level=logging.WARNING)
+    # "Task queue depth is N" at every request that waits for a thread: under load a line per request
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     if not hasattr(os, "fork"):  # no fork on this platform
         from waitress import serve as waitress_serve
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run, stop
-from web.serving import checkpoint_process
+from web.serving import LIMITS, checkpoint_process
 
 
 def children(pid: int) -> set[int]:
@@ -108,6 +108,19 @@ def test_forwarded_headers_from_localhost_are_not_trusted_without_vidoro_proxies
         assert response.status == 200
     assert "Strict-Transport-Security" not in headers
     assert all(not c.startswith("__Host-") and "Secure" not in c for c in headers.get_all("Set-Cookie") or [])
+
+
+def test_oversized_headers_and_bodies_are_refused_before_the_app(server):
+    """web.serving.LIMITS: the server answers them itself and closes, reading no more than its limit."""
+    _process, port, _log = server
+    for request, status in (
+            (b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: "
+             + b"a" * (LIMITS["max_request_header_size"] + 1) + b"\r\n\r\n", b"431"),
+            (b"POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n"
+             % (LIMITS["max_request_body_size"] + 1), b"413")):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(request)
+            assert connection.recv(64).split(b" ")[1] == status
 
 
 def test_the_checkpoint_work_runs_in_a_child_process_and_stops_with_the_block(tmp_path):
