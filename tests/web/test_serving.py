@@ -98,6 +98,30 @@ def test_the_workers_and_the_checkpoint_issuer_stop_when_the_server_is_killed(se
     assert wait_for(lambda: not any(alive(pid) for pid in kids), 15), [pid for pid in kids if alive(pid)]
 
 
+def listening(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on 127.0.0.1:`port` (a serving process, not the
+    checkpoint issuer, which was forked before the socket was made)."""
+    wanted = f"0100007F:{port:04X}"
+    inodes = {f"socket:[{fields[9]}]" for fields in (line.split() for line in Path("/proc/net/tcp").read_text()
+              .splitlines()[1:]) if fields[1] == wanted and fields[3] == "0A"}
+    try:
+        return any(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False
+
+
+def test_a_serving_process_that_dies_is_replaced(server):
+    process, port, log = server
+    assert wait_for(lambda: len(children(process.pid)) == 3, 10), log.read_text()
+    serving = {pid for pid in children(process.pid) if listening(pid, port)}
+    assert len(serving) == 2, serving
+    victim = min(serving)
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(lambda: len({pid for pid in children(process.pid) if listening(pid, port)} - {victim}) == 2,
+                    10), log.read_text()
+    assert {get(f"http://127.0.0.1:{port}/health/live")[0] for _ in range(10)} == {200}
+
+
 def test_forwarded_headers_from_localhost_are_not_trusted_without_vidoro_proxies(server):
     """A server may believe X-Forwarded-Proto from 127.0.0.1 by itself (gunicorn did); vidoro believes only
     VIDORO_PROXIES."""
