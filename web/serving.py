@@ -7,11 +7,11 @@ sending a sign-in body a byte every two seconds held every thread, and the healt
 only a complete request (headers and body, spooled to a file past `inbuf_overflow`) to its threads; a slow
 client costs a socket and a buffer, never a thread. Fifty such clients leave every page answering within
 a fifth of a second (tests/web/test_serving.py). It costs CPU: on this shared machine about 1.4 ms more per
-work-list request on SQLite than gunicorn (3.5-4.5 against 1.9-2.9 ms), 0.1-0.2 ms more on the trivial
-route (bench/README.md; not profiled: waitress parses in Python, and its loop is one more thread taking
-the GIL). gevent or eventlet workers would
-read cooperatively under gunicorn, but they patch the standard library under SQLAlchemy, psycopg and our
-threads, and one request busy on the CPU (an auditor's verification) would hold up every other request of
+work-list request on SQLite than gunicorn (3.5-4.5 against 1.9-2.9 ms), 0.2-0.3 ms on PostgreSQL, 0.1-0.2
+ms on the trivial route (bench/README.md; not profiled: SQLite's driver lets go of the GIL at every step,
+and waitress's loop is one more thread to take it). gevent or eventlet workers would read cooperatively
+under gunicorn, but they patch the standard library under SQLAlchemy, psycopg and our threads, and one
+request busy on the CPU (an auditor's verification) would hold up every other request of
 its process until it yields; threads keep that preemption.
 
 Why processes. One Python process runs one thread at a time (the GIL). With several threads busy, every
