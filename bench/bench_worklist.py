@@ -2,12 +2,12 @@
 
     python bench/bench_worklist.py [--db sqlite|postgresql|both] [--cases N] [--seconds S] [--rounds R] [--record]
 
-The real server — `vidoro serve` as a process of its own, as deployed (gunicorn: one worker process per
-core, 2 threads each; `--workers`, `--threads`; `--waitress` serves from one waitress process with
+The real server — `vidoro serve` as a process of its own, as deployed (waitress: one process per core,
+2 threads each; `--workers`, `--threads`; `--waitress` serves from one waitress process with
 `--threads` threads instead, as before) — serves the app on 127.0.0.1; `wrk` (Debian's package) keeps 16
 connections busy, signed in as a decision maker, who sees every case. Rounds alternate between the work list
 (`/cases`, first page of 50, nearest deadline first) and `/health/live` (no database) on the same server, so
-machine noise hits both; the medians are compared. A run in which one gunicorn worker sat idle (wrk's
+machine noise hits both; the medians are compared. A run in which one server process sat idle (wrk's
 connections all landed on the other) is run again, at most twice, and counted. PostgreSQL is measured over
 TCP to 127.0.0.1 and, where the server has one here, over its local socket, on the same data. Goals: the
 work list at least a quarter of the trivial route's requests per second, and its p99 latency under 100 ms.

@@ -12,16 +12,14 @@ A key service implements the same `KeyStore` protocol.
 from __future__ import annotations
 
 import base64
-import fcntl
-import hashlib
 import json
 import os
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -29,9 +27,15 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cases.keyfiles import b64 as _b64
+from cases.keyfiles import connect as _connect
+from cases.keyfiles import file_lock as _file_lock
+from cases.keyfiles import fingerprint as _fingerprint
+from cases.keyfiles import private as _private
+from cases.keyfiles import replace_and_shred, write_private
 from workflow.errors import VidoroError
 
-__all__ = ["FileKeyStore", "KeyDestroyed", "KeyMaterialError", "KeyStore", "MemoryKeyStore"]
+__all__ = ["FileKeyStore", "KeyDestroyed", "KeyMaterialError", "KeyStore", "KeysStillWrapped", "MemoryKeyStore"]
 
 KEY_BYTES = 32
 _FORMAT = 1
@@ -56,6 +60,25 @@ class KeyDestroyed(VidoroError):
                          message_sv=f"datanyckeln för ärende {case_id} är förstörd (gallrat)")
 
 
+class KeysStillWrapped(VidoroError):
+    """An old key-encryption key still wraps data keys: retiring it would destroy them. Nothing was retired."""
+
+    code = "keys_still_wrapped"
+
+    def __init__(self, wrapping: dict[int, int]) -> None:
+        total = sum(wrapping.values())
+        where = ", ".join(f"{n} under key {v}" for v, n in sorted(wrapping.items()))
+        where_sv = ", ".join(f"{n} med nyckel {v}" for v, n in sorted(wrapping.items()))
+        super().__init__(
+            f"{total} data keys are still wrapped under an old key-encryption key ({where}); run `vidoro keys "
+            "rotate --resume` to re-wrap them under the current key first (or `vidoro keys rotate`); nothing was "
+            "retired",
+            message_sv=f"{total} datanycklar är fortfarande krypterade med en gammal nyckelkrypteringsnyckel "
+            f"({where_sv}); kör `vidoro keys rotate --resume` för att kryptera om dem med den aktuella nyckeln "
+            "först (eller `vidoro keys rotate`); ingen nyckel avvecklades")
+        self.wrapping = dict(wrapping)
+
+
 class KeyStore(Protocol):
     """Where data keys are made, kept wrapped, found, re-wrapped and destroyed."""
 
@@ -66,6 +89,8 @@ class KeyStore(Protocol):
     def kek_versions(self) -> dict[int, int]: ...
     def add_kek(self) -> int: ...
     def rewrap(self, batch: int = 500, progress: Callable[[int], None] | None = None) -> int: ...
+    def retire_keks(self) -> list[int]: ...
+    def retired_keks(self) -> list[int]: ...
 
 
 def _wrap(kek: bytes, dek: bytes, case_id: str, version: int) -> bytes:
@@ -97,8 +122,9 @@ class FileKeyStore:
                 "saknas; återställ den från nyckelsäkerhetskopian (utan den kan inget ärende läsas), eller kör "
                 "`vidoro init` för en ny, tom instans")
         self._local = threading.local()
-        self._kek_mtime = self.kek_file.stat().st_mtime_ns
+        self._kek_stamp = _stamp(self.kek_file)
         self._check_fingerprints()
+        self._forget_retired()
 
     # --- creating and opening -------------------------------------------------------------------------
 
@@ -118,7 +144,7 @@ class FileKeyStore:
                     "skulle göra alla ärenden oläsbara")
             body = {"format": _FORMAT, "current": 1, "keks": {"1": _b64(secrets.token_bytes(KEY_BYTES))},
                     "index_key": _b64(secrets.token_bytes(KEY_BYTES)), "created": datetime.now(UTC).isoformat()}
-            _write_private(kek_file, json.dumps(body, indent=1))
+            write_private(kek_file, json.dumps(body, indent=1))
         keyring = folder / "keyring.db"
         with closing(_connect(keyring)) as connection, connection:
             connection.execute(
@@ -126,6 +152,7 @@ class FileKeyStore:
                 "wrapped BLOB NOT NULL, created_at TEXT NOT NULL)")
             connection.execute("CREATE INDEX IF NOT EXISTS ix_data_keys_version ON data_keys (kek_version)")
             connection.execute("CREATE TABLE IF NOT EXISTS fingerprints (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            connection.execute(_RETIRED_TABLE)
         _private(keyring)
         store = cls(folder)  # validates kek.json, and checks it against fingerprints already recorded
         with store._db() as connection:
@@ -200,6 +227,7 @@ class FileKeyStore:
         return dek
 
     def data_key(self, case_id: str) -> bytes:
+        self._reload_if_changed()  # a retirement elsewhere: forget the retired keys here too
         row = self._db().execute("SELECT kek_version, wrapped FROM data_keys WHERE case_id = ?",
                                  (case_id,)).fetchone()
         if row is None:
@@ -209,6 +237,8 @@ class FileKeyStore:
         if kek is None:
             self._reload()
             kek = self._keks.get(version)
+        if kek is None and version in self.retired_keks():
+            raise KeyDestroyed(case_id)  # a wrapping restored from a copy, under a key destroyed since
         if kek is None:
             raise KeyMaterialError(f"key-encryption key {version} in {self.kek_file}",
                                    "is missing; restore kek.json from the key backup",
@@ -254,7 +284,7 @@ class FileKeyStore:
             with self._db() as connection:  # the fingerprint first: a key file never holds an unknown key
                 connection.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?)",
                                    (f"kek{version}", _fingerprint(key)))
-            _write_private(self.kek_file, json.dumps(body, indent=1))
+            write_private(self.kek_file, json.dumps(body, indent=1))
             self._reload()
         return version
 
@@ -266,11 +296,13 @@ class FileKeyStore:
         """
         self._reload()
         done, connection = 0, self._db()
+        with connection:
+            connection.execute(_RETIRED_TABLE)
         while True:
             with connection:
-                rows = connection.execute(
-                    "SELECT case_id, kek_version, wrapped FROM data_keys WHERE kek_version != ? LIMIT ?",
-                    (self._current, batch)).fetchall()
+                rows = connection.execute(  # not under a retired KEK: nothing opens those (restored copies)
+                    "SELECT case_id, kek_version, wrapped FROM data_keys WHERE kek_version != ? AND kek_version "
+                    "NOT IN (SELECT version FROM retired_keks) LIMIT ?", (self._current, batch)).fetchall()
                 for case_id, version, wrapped in rows:
                     dek = _unwrap(self._keks[version], wrapped, case_id, version)
                     connection.execute(
@@ -283,18 +315,81 @@ class FileKeyStore:
             if len(rows) < batch:
                 return done
 
+    # --- retirement ------------------------------------------------------------------------------------
+
+    def retired_keks(self) -> list[int]:
+        """The KEK versions destroyed by `retire_keks`."""
+        connection = self._db()
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'retired_keks'").fetchone():
+            return []  # a keyring made before retirement existed, never retired from
+        return [v for (v,) in connection.execute("SELECT version FROM retired_keks ORDER BY version")]
+
+    def retire_keks(self) -> list[int]:
+        """Destroy every old KEK that wraps no data key any more; returns the versions destroyed.
+
+        Without this, every KEK ever made stays in kek.json, and a wrapped data key copied from a backup of the
+        keyring (an erased case's, say) would open with today's key file. Refuses, destroying nothing, while an
+        old version still wraps data keys (`KeysStillWrapped`). The keyring records each retired version first,
+        so a crash halfway is finished by the next run, and a kek.json restored from an older backup does not
+        bring a retired key back into use; then kek.json is rewritten without them and the old file's bytes
+        are overwritten (`keyfiles.replace_and_shred`).
+        """
+        with self._lock, _file_lock(self.folder / "kek.lock"):  # no rotation adds a key meanwhile
+            self._reload()
+            connection = self._db()
+            with connection:
+                connection.execute("BEGIN IMMEDIATE")  # no data key is re-wrapped while we count
+                counts = dict(connection.execute(
+                    "SELECT kek_version, count(*) FROM data_keys GROUP BY kek_version"))
+                retired = set(self.retired_keks())  # a wrapping under one of these opens with nothing: ignore it
+                wrapping = {v: n for v, n in counts.items() if v != self._current and v not in retired}
+                if wrapping:
+                    raise KeysStillWrapped(wrapping)
+                connection.execute(_RETIRED_TABLE)
+                body = json.loads(self.kek_file.read_text(encoding="utf-8"))
+                doomed = sorted(int(v) for v in body["keks"] if int(v) != self._current)
+                connection.executemany("INSERT OR IGNORE INTO retired_keks VALUES (?, ?)",
+                                       [(v, datetime.now(UTC).isoformat()) for v in doomed if v not in retired])
+            if doomed:
+                body["keks"] = {v: k for v, k in body["keks"].items() if int(v) == self._current}
+                replace_and_shred(self.kek_file, json.dumps(body, indent=1))
+            self._reload()
+        return doomed
+
+    def _forget_retired(self) -> None:
+        """Never use a retired KEK, even if a kek.json restored from an older backup holds it again."""
+        retired = self.retired_keks()
+        if self._current in retired:
+            raise KeyMaterialError(
+                f"key file {self.kek_file}", f"is older than the keyring (its current key {self._current} was "
+                "retired); restore the newest kek.json from the key backup",
+                f"är äldre än nyckelringen (dess aktuella nyckel {self._current} är avvecklad); återställ den "
+                "senaste kek.json från nyckelsäkerhetskopian")
+        for version in retired:
+            self._keks.pop(version, None)
+
     def _reload(self) -> None:
-        self._kek_mtime = self.kek_file.stat().st_mtime_ns
+        self._kek_stamp = _stamp(self.kek_file)
         self._keks, self._current, self._index = self._read_kek_file()
+        self._forget_retired()
 
     def _reload_if_changed(self) -> None:
         try:
-            changed = self.kek_file.stat().st_mtime_ns != self._kek_mtime
+            changed = _stamp(self.kek_file) != self._kek_stamp
         except OSError:
             changed = True
         if changed:
             self._reload()
             self._check_fingerprints()
+
+
+_RETIRED_TABLE = "CREATE TABLE IF NOT EXISTS retired_keks (version INTEGER PRIMARY KEY, retired_at TEXT NOT NULL)"
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Changes whenever the file is replaced (a new inode) or written."""
+    status = path.stat()
+    return status.st_ino, status.st_mtime_ns
 
 
 class MemoryKeyStore:
@@ -304,6 +399,7 @@ class MemoryKeyStore:
         self._keks, self._current = {1: secrets.token_bytes(KEY_BYTES)}, 1
         self._index = secrets.token_bytes(KEY_BYTES)
         self._wrapped: dict[str, tuple[int, bytes]] = {}
+        self._retired: list[int] = []
 
     def create_data_key(self, case_id: str) -> bytes:
         dek = secrets.token_bytes(KEY_BYTES)
@@ -340,50 +436,15 @@ class MemoryKeyStore:
             self._wrapped[case_id] = (self._current, _wrap(self._keks[self._current], dek, case_id, self._current))
         return len(stale)
 
+    def retire_keks(self) -> list[int]:
+        wrapping = {v: n for v, n in self.kek_versions().items() if n and v != self._current}
+        if wrapping:
+            raise KeysStillWrapped(wrapping)
+        doomed = sorted(v for v in self._keks if v != self._current)
+        for version in doomed:
+            del self._keks[version]
+        self._retired.extend(doomed)
+        return doomed
 
-def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "busy_timeout=30000"):
-        connection.execute(f"PRAGMA {pragma}")
-    _private(path)
-    return connection
-
-
-def _private(path: Path) -> None:
-    """The keyring and its WAL and shared-memory files are readable by their owner only."""
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if file.exists():
-            os.chmod(file, 0o600)
-
-
-def _fingerprint(key: bytes) -> str:
-    """Names a key without revealing it: SHA-256 of a label and the key (keys are 32 random bytes)."""
-    return hashlib.sha256(b"vidoro/key-fingerprint/1|" + key).hexdigest()[:32]
-
-
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (two rotations must not both write kek.json)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a key file atomically, readable by its owner only, never half-written."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    os.chmod(path, 0o600)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+    def retired_keks(self) -> list[int]:
+        return sorted(self._retired)

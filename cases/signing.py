@@ -17,7 +17,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cases.keys import KeyMaterialError, _write_private
+from cases.keyfiles import write_private
+from cases.keys import KeyMaterialError
 from workflow.checkpoint import Checkpoint, sign, verifier_key
 
 __all__ = ["SIGNING_FILE", "LogSigner"]
@@ -47,7 +48,7 @@ class LogSigner:
             body = {"format": _FORMAT, "name": name, "ed25519_seed": base64.b64encode(seed).decode(),
                     "created": datetime.now(UTC).isoformat()}
             Path(folder).mkdir(parents=True, exist_ok=True)
-            _write_private(path, json.dumps(body, indent=1))
+            write_private(path, json.dumps(body, indent=1))
         return cls.open(folder)
 
     @classmethod

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from cases import Database
-from cases.keys import FileKeyStore
+from cases.keys import FileKeyStore, KeysStillWrapped
 from cases.signing import SIGNING_FILE, LogSigner
 from web.audit_cli import audit
 from web.clisupport import check_ready, friendly, open_database, shown
@@ -94,23 +94,30 @@ def db_current(config) -> None:
 
 @main.group()
 def keys() -> None:
-    """Key material: status and rotation of the key-encryption keys."""
+    """Key material: status, rotation and retirement of the key-encryption keys."""
 
 
 @keys.command("status")
 @click.pass_obj
 @friendly
 def keys_status(config) -> None:
-    """Show each key-encryption key version and how many case data keys it wraps."""
+    """Show each key-encryption key version, how many case data keys it wraps, and which are retired."""
     store = FileKeyStore(config["VIDORO_KEYS"])
     try:
-        versions = store.kek_versions()
+        versions, retired = store.kek_versions(), store.retired_keks()
         current = max(versions)
-        for version, count in versions.items():
-            click.echo(f"kek {version}{' (current)' if version == current else ''}: wraps {count} data keys")
+        for version in sorted({*versions, *retired}):
+            if version in retired and version not in versions:
+                click.echo(f"kek {version}: retired (destroyed)")
+                continue
+            count = versions[version]
+            note = " (current)" if version == current else "" if count else " (retirable)"
+            click.echo(f"kek {version}{note}: wraps {count} data keys")
         stale = sum(n for v, n in versions.items() if v != current)
         if stale:
             click.echo(f"{stale} data keys still under an older key: run `vidoro keys rotate --resume` to finish")
+        elif len(versions) > 1:
+            click.echo("older keys wrap no data key any more: run `vidoro keys retire` to destroy them")
     finally:
         store.close()
 
@@ -134,6 +141,31 @@ def keys_rotate(config, resume: bool) -> None:
         with click.progressbar(length=todo, label="re-wrapping data keys", file=sys.stderr) as bar:
             done = store.rewrap(progress=bar.update)
         click.echo(f"re-wrapped {done} data keys; every case is under key {max(store.kek_versions())}")
+    finally:
+        store.close()
+
+
+@keys.command("retire")
+@click.pass_obj
+@friendly
+def keys_retire(config) -> None:
+    """Destroy every old key-encryption key that no longer wraps a data key (never the current one).
+
+    After `vidoro keys rotate`, the old keys only serve copies: a wrapped data key from a backup of the keyring
+    (an erased case's too) would still open with them. Refuses, destroying nothing, while one still wraps data
+    keys. Backups of kek.json taken before keep the old keys: destroy those too.
+    """
+    store = FileKeyStore(config["VIDORO_KEYS"])
+    try:
+        try:
+            retired = store.retire_keks()
+        except KeysStillWrapped as exc:
+            raise click.ClickException(str(exc)) from None  # a state to change first, not a mistyped command
+        if retired:
+            click.echo(f"retired and destroyed key-encryption key {', '.join(map(str, retired))}; "
+                       f"only key {max(store.kek_versions())} remains")
+        else:
+            click.echo(f"nothing to retire: key {max(store.kek_versions())} is the only key-encryption key")
     finally:
         store.close()
 
@@ -179,7 +211,7 @@ def demo(config, per_state: int) -> None:
 @click.pass_obj
 @friendly
 def serve(config, host: str | None, port: int | None, workers: int | None, threads: int, demo: bool) -> None:
-    """Serve vidoro with a production WSGI server (gunicorn: worker processes with threads)."""
+    """Serve vidoro with a production WSGI server (waitress: processes with threads; slow clients take no thread)."""
     from cases.flowcharts import current_engine
     from web import serving
 

@@ -27,10 +27,11 @@ import pytest
 from click.testing import CliRunner
 
 from cases import ConcernForm, register_concern
+from cases import keys as keys_module
 from cases.access import read_case
 from cases.demo import PATHS, drive
 from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore, KeyDestroyed, KeyMaterialError, MemoryKeyStore
+from cases.keys import FileKeyStore, KeyDestroyed, KeyMaterialError, KeysStillWrapped, MemoryKeyStore
 from tests.conftest import NOW
 from web.cli import main
 
@@ -450,3 +451,150 @@ def test_sigkill_during_vidoro_keys_rotate_then_resume_loses_nothing(db, keys, s
                 before.person, before.concern, before.consents, before.journal)
     assert_keys_unchanged(keys.folder, deks)
     assert mid_rotation >= 1, f"no kill landed in the middle of a rotation (seed {SEED})"
+
+
+# --- retiring old key-encryption keys ---------------------------------------------------------------------------
+
+
+def restore_wrapping(folder: Path, case_id: str, version: int, wrapped: bytes) -> None:
+    """Put a wrapped data key back into the keyring, as someone holding a backup copy of it could."""
+    ring = sqlite3.connect(folder / "keyring.db")
+    try:
+        with ring:
+            ring.execute("INSERT OR REPLACE INTO data_keys VALUES (?, ?, ?, 'restored')", (case_id, version, wrapped))
+    finally:
+        ring.close()
+
+
+def test_retiring_destroys_the_old_keks_so_a_backup_copy_of_a_wrapped_key_no_longer_opens(folder):
+    FileKeyStore.create(folder).close()
+    deks = fill(folder, 30)
+    backup = keyring_rows(folder)  # every data key wrapped under KEK 1, as a backup of the keyring holds them
+    server, admin = FileKeyStore(folder), FileKeyStore(folder)  # a server that loaded the keys before
+    try:
+        assert server.data_key("case-00000") == deks["case-00000"]
+        admin.add_kek()
+        admin.rewrap()
+        admin.destroy_data_key("case-00000")  # erased after the rotation
+        restore_wrapping(folder, "case-00000", *backup["case-00000"])
+        assert admin.data_key("case-00000") == deks["case-00000"]  # the weakness: the old KEK still opens it
+        admin.destroy_data_key("case-00000")
+
+        assert admin.retire_keks() == [1]
+        restore_wrapping(folder, "case-00000", *backup["case-00000"])
+
+        for store in (admin, server):
+            with pytest.raises(KeyDestroyed):
+                store.data_key("case-00000")
+        assert admin.kek_versions() == {2: 29} and admin.retired_keks() == [1]
+        assert set(json.loads((folder / "kek.json").read_text())["keks"]) == {"2"}
+        assert mode(folder / "kek.json") == 0o600
+        assert admin.retire_keks() == []  # nothing left to retire
+        assert admin.rewrap() == 0  # the restored wrapping under the retired key is left alone
+    finally:
+        server.close()
+        admin.close()
+    del deks["case-00000"]
+    assert_keys_unchanged(folder, deks)  # every current case still opens, also in a store opened afresh
+
+
+def test_retiring_overwrites_the_replaced_key_file(folder):
+    FileKeyStore.create(folder).close()
+    store = FileKeyStore(folder)
+    try:
+        store.add_kek()
+        old = (folder / "kek.json").read_bytes()
+        old_key = json.loads(old)["keks"]["1"].encode()
+        os.link(folder / "kek.json", folder / "old-inode")  # a second name keeps the replaced file's bytes visible
+        store.retire_keks()
+    finally:
+        store.close()
+    left = (folder / "old-inode").read_bytes()
+    assert len(left) == len(old) and left != old and old_key not in left
+
+
+def test_retiring_refuses_while_an_old_kek_still_wraps_data_keys(folder):
+    FileKeyStore.create(folder).close()
+    deks = fill(folder, 5)
+    store = FileKeyStore(folder)
+    try:
+        store.add_kek()  # a rotation stopped before re-wrapping
+        kek = (folder / "kek.json").read_bytes()
+        with pytest.raises(KeysStillWrapped) as refused:
+            store.retire_keks()
+        assert refused.value.wrapping == {1: 5}
+        assert "5 data keys" in str(refused.value) and "vidoro keys rotate" in str(refused.value)
+        assert "5 datanycklar" in refused.value.message_sv
+        assert (folder / "kek.json").read_bytes() == kek and store.retired_keks() == []
+        store.rewrap(batch=2)
+        assert store.retire_keks() == [1]
+    finally:
+        store.close()
+    assert_keys_unchanged(folder, deks)
+
+
+def test_a_retirement_interrupted_before_the_key_file_is_rewritten_is_finished_later(folder, monkeypatch):
+    FileKeyStore.create(folder).close()
+    deks = fill(folder, 3)
+    backup = keyring_rows(folder)
+    store = FileKeyStore(folder)
+    try:
+        store.add_kek()
+        store.rewrap()
+
+        def crash(*args):
+            raise OSError("disk gone")
+
+        monkeypatch.setattr(keys_module, "replace_and_shred", crash)
+        with pytest.raises(OSError):
+            store.retire_keks()
+        monkeypatch.undo()
+        assert set(json.loads((folder / "kek.json").read_text())["keks"]) == {"1", "2"}
+        store.destroy_data_key("case-00001")
+        restore_wrapping(folder, "case-00001", *backup["case-00001"])
+        with pytest.raises(KeyDestroyed):  # recorded as retired first: never used again
+            FileKeyStore(folder).data_key("case-00001")
+        assert store.retire_keks() == [1]
+        assert set(json.loads((folder / "kek.json").read_text())["keks"]) == {"2"}
+    finally:
+        store.close()
+    del deks["case-00001"]
+    assert_keys_unchanged(folder, deks)
+
+
+def test_a_restored_key_file_does_not_bring_a_retired_kek_back(folder):
+    FileKeyStore.create(folder).close()
+    fill(folder, 2)
+    backup = keyring_rows(folder)
+    before_rotation = (folder / "kek.json").read_bytes()
+    store = FileKeyStore(folder)
+    try:
+        store.add_kek()
+        store.rewrap()
+        before_retiring = (folder / "kek.json").read_bytes()
+        store.retire_keks()
+        store.destroy_data_key("case-00000")
+    finally:
+        store.close()
+    restore_wrapping(folder, "case-00000", *backup["case-00000"])
+    (folder / "kek.json").write_bytes(before_retiring)  # still holds KEK 1
+    restored = FileKeyStore(folder)
+    try:
+        with pytest.raises(KeyDestroyed):
+            restored.data_key("case-00000")
+    finally:
+        restored.close()
+    (folder / "kek.json").write_bytes(before_rotation)  # KEK 1 is its current key
+    with pytest.raises(KeyMaterialError, match="current key 1 was retired"):
+        FileKeyStore(folder)
+
+
+def test_retiring_in_the_memory_store():
+    store = MemoryKeyStore()
+    kept = store.create_data_key("case-1")
+    store.add_kek()
+    with pytest.raises(KeysStillWrapped):
+        store.retire_keks()
+    store.rewrap()
+    assert store.retire_keks() == [1] and store.retired_keks() == [1]
+    assert store.kek_versions() == {2: 1} and store.data_key("case-1") == kept

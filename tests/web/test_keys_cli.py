@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from cases import ConcernForm, Database, add_staff, register_concern
 from cases.access import read_case
 from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore
+from cases.keys import FileKeyStore, KeyDestroyed
 from cases.models import Base, Staff
 from tests.conftest import NOW
 from tests.web.test_cli import assert_ok, assert_one_line_failure, run
@@ -135,7 +135,9 @@ def test_keys_rotate_adds_a_version_rewraps_with_a_progress_bar_and_keeps_every_
 
     status = run(home, "keys", "status", url=db_url)
     assert_ok(status)
-    assert status.output.splitlines() == ["kek 1: wraps 0 data keys", "kek 2 (current): wraps 4 data keys"]
+    assert status.output.splitlines() == [
+        "kek 1 (retirable): wraps 0 data keys", "kek 2 (current): wraps 4 data keys",
+        "older keys wrap no data key any more: run `vidoro keys retire` to destroy them"]
     assert read_all(db_url, keys, refs) == before
 
     resumed = run(home, "keys", "rotate", "--resume", url=db_url)
@@ -159,7 +161,74 @@ def test_keys_status_tells_of_an_unfinished_rotation_and_resume_finishes_it(tmp_
         "3 data keys still under an older key: run `vidoro keys rotate --resume` to finish"]
     assert_ok(run(home, "keys", "rotate", "--resume", url=db_url))
     assert run(home, "keys", "status", url=db_url).output.splitlines() == [
-        "kek 1: wraps 0 data keys", "kek 2 (current): wraps 3 data keys"]
+        "kek 1 (retirable): wraps 0 data keys", "kek 2 (current): wraps 3 data keys",
+        "older keys wrap no data key any more: run `vidoro keys retire` to destroy them"]
+    assert len(read_all(db_url, keys, refs)) == 3
+
+
+def test_keys_retire_destroys_the_old_keys_so_a_backup_copy_of_a_wrapped_data_key_no_longer_opens(tmp_path, db_url):
+    home = tmp_path / "instance"
+    keys = home / "keys"
+    assert_ok(run(home, "init", url=db_url))
+    refs = register_cases(db_url, keys, 3)
+    before = read_all(db_url, keys, refs)
+    backup = keyring_rows(keys)  # an attacker's copy of the wrapped data keys, all under key 1
+    assert_ok(run(home, "keys", "rotate", url=db_url))
+    erased, old_version, old_wrapped = backup[0]
+    store = FileKeyStore(keys)
+    try:
+        store.destroy_data_key(erased)  # the case is erased: its data key is destroyed
+    finally:
+        store.close()
+
+    retired = run(home, "keys", "retire", url=db_url)
+
+    assert_ok(retired)
+    assert retired.output.splitlines() == ["retired and destroyed key-encryption key 1; only key 2 remains"]
+    assert set(json.loads((keys / "kek.json").read_text())["keks"]) == {"2"}
+    assert mode(keys / "kek.json") == 0o600
+    ring = sqlite3.connect(keys / "keyring.db")
+    try:
+        with ring:  # the copy is put back into the keyring
+            ring.execute("INSERT INTO data_keys VALUES (?, ?, ?, 'restored')", (erased, old_version, old_wrapped))
+    finally:
+        ring.close()
+    store = FileKeyStore(keys)
+    try:
+        with pytest.raises(KeyDestroyed):
+            store.data_key(erased)
+    finally:
+        store.close()
+    after = read_all(db_url, keys, refs)
+    unreadable = [ref for ref in refs if after[ref] != before[ref]]
+    assert len(unreadable) == 1 and after[unreadable[0]] == ({}, None)  # only the erased case; the rest open
+    status = run(home, "keys", "status", url=db_url)
+    assert_ok(status)
+    assert status.output.splitlines() == ["kek 1: retired (destroyed)", "kek 2 (current): wraps 2 data keys"]
+    again = run(home, "keys", "retire", url=db_url)
+    assert_ok(again)
+    assert again.output.splitlines() == ["nothing to retire: key 2 is the only key-encryption key"]
+
+
+def test_keys_retire_refuses_while_an_old_key_still_wraps_data_keys(tmp_path, db_url):
+    home = tmp_path / "instance"
+    keys = home / "keys"
+    assert_ok(run(home, "init", url=db_url))
+    refs = register_cases(db_url, keys, 3)
+    store = FileKeyStore(keys)
+    store.add_kek()
+    store.close()  # as if `vidoro keys rotate` had been stopped right after adding the key
+    kek, ring = (keys / "kek.json").read_bytes(), keyring_rows(keys)
+
+    refused = run(home, "keys", "retire", url=db_url)
+
+    assert_one_line_failure(refused, "3 data keys are still wrapped", "3 under key 1", "vidoro keys rotate",
+                            "nothing was retired")
+    assert refused.exit_code == 1
+    assert (keys / "kek.json").read_bytes() == kek and keyring_rows(keys) == ring
+    assert len(read_all(db_url, keys, refs)) == 3
+    assert_ok(run(home, "keys", "rotate", "--resume", url=db_url))
+    assert_ok(run(home, "keys", "retire", url=db_url))
     assert len(read_all(db_url, keys, refs)) == 3
 
 
