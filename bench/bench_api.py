@@ -532,7 +532,8 @@ def profile_sides(bench: Bench, pool, url: str, keys: Path, home: Path, folder: 
 def run_backend(name: str, open_db, settings: Settings, args: argparse.Namespace, folder: Path) -> Result:
     from sqlalchemy import func, select
 
-    from cases.models import TransitionLogEntry
+    from cases.accounts import set_password
+    from cases.models import Staff, TransitionLogEntry
     from cases.tokens import create_token
 
     say(f"\n== {name}")
@@ -540,7 +541,11 @@ def run_backend(name: str, open_db, settings: Settings, args: argparse.Namespace
         db, where = stack.enter_context(open_db("api"))
         say(f"  database: {where}")
         staff, cycle, seeding = prepare(db, settings, args.seed)
-        token = create_token(db, staff["caseworker"], "bench", days=1).secret
+        password = uuid.uuid4().hex  # making a token asks for the account's password
+        with db.read() as session:
+            username = session.get(Staff, staff["caseworker"].id).username
+        set_password(db, username, password)
+        token = create_token(db, staff["caseworker"], "bench", password=password, days=1).secret
         refs = sorted(cycle)
         random.Random(args.seed).shuffle(refs)
         pools = [{ref: cycle[ref] for ref in refs[i :: args.clients]} for i in range(args.clients)]

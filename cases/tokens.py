@@ -2,8 +2,9 @@
 
 A token is `vdr_` and 43 random URL-safe characters (256 bits). The database holds its SHA-256, so a copy
 of the table authenticates nobody. A token expires (90 days unless asked otherwise, at most a year), can be
-revoked by its owner, and is revoked with every other token of the account when the account is disabled or
-its role changes. It carries no scopes of its own: it acts as its owner, in the role the account holds now.
+revoked by its owner, and is revoked with every other token of the account when the account is disabled,
+its role changes or its password is reset. Making one asks for the password again. It carries no scopes of
+its own: it acts as its owner, in the role the account holds now.
 
 A refused token never says why (unknown, malformed, expired, revoked, disabled account): one answer for all,
 as for a refused password.
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cases.accounts import Account
+from cases.accounts import Account, password_matches
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.models import ApiToken, Staff
@@ -83,9 +84,12 @@ class TokenInfo:
         return self.revoked_at is None and now < self.expires_at
 
 
-def create_token(db: Database, actor: Actor, name: str, *, days: int = DEFAULT_DAYS,
+def create_token(db: Database, actor: Actor, name: str, *, password: str, days: int = DEFAULT_DAYS,
                  now: datetime | None = None) -> NewToken:
-    """Make a token for the actor's own account, valid for `days` days (1 to 365)."""
+    """Make a token for the actor's own account, valid for `days` days (1 to 365), on its password.
+
+    A token outlives the session that made it, so a stolen session (or an unlocked screen) must not be
+    enough: the person gives their password again, and a wrong one makes nothing."""
     now = now or datetime.now(UTC)
     name = name.strip() if isinstance(name, str) else ""
     if not 1 <= len(name) <= MAX_NAME:
@@ -93,6 +97,11 @@ def create_token(db: Database, actor: Actor, name: str, *, days: int = DEFAULT_D
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise InvalidConcern("days", f"a whole number of days from 1 to {MAX_DAYS}",
                              f"ett helt antal dagar från 1 till {MAX_DAYS}")
+    with db.read() as session:
+        password_hash = _holder(session, actor).password_hash
+    if not password_matches(password_hash, password):  # checked outside the write: Argon2id takes a while
+        raise InvalidConcern("password", "the password is wrong; no token was made",
+                             "lösenordet är fel; ingen token skapades")
     secret, token_id, expires_at = PREFIX + secrets.token_urlsafe(32), str(uuid.uuid4()), now + timedelta(days=days)
     with db.write() as session:
         staff = _holder(session, actor)
