@@ -35,7 +35,7 @@ from cases.models import (
     Staff,
     TransitionLogEntry,
 )
-from cases.operations import load_case, require_staff, utcnow
+from cases.operations import end_assignments, load_case, require_staff, utcnow
 from cases.vault import CaseKey
 from workflow import AccessEntry, Actor
 
@@ -144,13 +144,16 @@ def _hash(reason: str, salt: bytes) -> str:
 
 
 def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now: datetime | None = None) -> None:
-    """Assign a caseworker to a case (by intake or a decision maker)."""
+    """Assign the caseworker of a case (by intake or a decision maker); one replaces the one before.
+
+    A case has one caseworker at a time: assigning another ends the previous assignment (`ended_at`), and
+    with it that caseworker's ground to read or move the case and its place on their work list."""
     now = now or utcnow()
     if actor.role not in ASSIGNING_ROLES:
         raise NotPermitted("assign a case", actor.role)
     with db.write() as session:
         require_staff(session, actor)
-        case = load_case(session, ref)
+        case = load_case(session, ref, for_update=True)  # two assigners at once: one replaces the other
         if read_ground(session, actor, case) is None:
             raise AccessDenied(ref, emergency_possible=False)  # intake assigns only cases still in intake
         target = session.get(Staff, caseworker_id)
@@ -159,6 +162,7 @@ def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now
         if session.scalars(select(Assignment.id).where(Assignment.case_id == case.id, Assignment.staff_id == target.id,
                                                        Assignment.ended_at.is_(None))).first():
             return  # already assigned: assigning again changes nothing
+        end_assignments(session, case, now, keep=target.id)
         session.add(Assignment(case_id=case.id, staff_id=target.id, assigned_by=actor.id, assigned_at=now))
 
 

@@ -365,8 +365,9 @@ class FlowModel:
 
     @staticmethod
     def assign(case: CaseModel, caseworker_id: str) -> None:
-        """An assignment is no change of the case (no version, no log entry); assigning again changes nothing."""
-        case.assigned.add(caseworker_id)
+        """An assignment is no change of the case (no version, no log entry); assigning again changes nothing,
+        assigning another caseworker replaces the one before (one caseworker at a time)."""
+        case.assigned = {caseworker_id}
 
     # consents
 
@@ -464,6 +465,8 @@ class FlowModel:
         else:
             case.shared_with = frozenset()
         case.outcome = clean.get("outcome") if move.to == "closed" else None
+        if move.to in ("closed", "erased"):
+            case.assigned = set()  # a closed case is nobody's work: its assignments end with the transition
         case.state, case.deadlines = move.to, deadlines
         self._changed(case, now)
         self.log.append(entry)
