@@ -143,11 +143,14 @@ def _hash(reason: str, salt: bytes) -> str:
     return hashlib.sha256(salt + reason.encode()).hexdigest()
 
 
-def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now: datetime | None = None) -> None:
-    """Assign the caseworker of a case (by intake or a decision maker); one replaces the one before.
+def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, replace: bool = False,
+                now: datetime | None = None) -> None:
+    """Assign a caseworker to a case (by intake or a decision maker); `replace` reassigns it to them alone.
 
-    A case has one caseworker at a time: assigning another ends the previous assignment (`ended_at`), and
-    with it that caseworker's ground to read or move the case and its place on their work list."""
+    Several caseworkers may work on a case together (a child's investigation is often done in pairs).
+    Reassigning ends every other open assignment (`ended_at`), and with it those caseworkers' ground to read
+    or move the case and its place on their work lists; closing the case ends them all
+    (`cases.operations.apply_outcome`)."""
     now = now or utcnow()
     if actor.role not in ASSIGNING_ROLES:
         raise NotPermitted("assign a case", actor.role)
@@ -159,10 +162,11 @@ def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now
         target = session.get(Staff, caseworker_id)
         if target is None or not target.active or target.role != "caseworker":
             raise InvalidConcern("caseworker", "choose an active caseworker", "välj en aktiv handläggare")
+        if replace:
+            end_assignments(session, case, now, keep=target.id)
         if session.scalars(select(Assignment.id).where(Assignment.case_id == case.id, Assignment.staff_id == target.id,
                                                        Assignment.ended_at.is_(None))).first():
             return  # already assigned: assigning again changes nothing
-        end_assignments(session, case, now, keep=target.id)
         session.add(Assignment(case_id=case.id, staff_id=target.id, assigned_by=actor.id, assigned_at=now))
 
 

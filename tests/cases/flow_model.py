@@ -364,10 +364,10 @@ class FlowModel:
         return role in ("decider", "system")
 
     @staticmethod
-    def assign(case: CaseModel, caseworker_id: str) -> None:
-        """An assignment is no change of the case (no version, no log entry); assigning again changes nothing,
-        assigning another caseworker replaces the one before (one caseworker at a time)."""
-        case.assigned = {caseworker_id}
+    def assign(case: CaseModel, caseworker_id: str, replace: bool = False) -> None:
+        """An assignment is no change of the case (no version, no log entry); assigning again changes nothing;
+        reassigning (`replace`) ends every other caseworker's assignment."""
+        case.assigned = {caseworker_id} if replace else case.assigned | {caseworker_id}
 
     # consents
 

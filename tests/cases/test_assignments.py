@@ -1,6 +1,6 @@
-"""Assignments end (issue 15): a case has one caseworker at a time, and a closed case is nobody's work. The
-former caseworker's ground ends with their assignment: they can no longer read the case, move it on or see it
-on their work list. On both databases."""
+"""Assignments end (issue 15): several caseworkers may work on a case together, reassigning it ends the
+others' assignments, and a closed case is nobody's work. A former caseworker's ground ends with their
+assignment: they can no longer read the case, move it on or see it on their work list. On both databases."""
 
 from __future__ import annotations
 
@@ -50,26 +50,30 @@ def shut_out(db, actor, ref: str, later) -> None:
     assert ref not in listed(db, actor, later)
 
 
-def test_reassigning_replaces_the_caseworker_and_ends_the_former_ones_ground(db, staff, numbers):
+def test_reassigning_ends_the_former_caseworkers_ground(db, staff, numbers):
     ref, _, later = open_case(db, staff, numbers, "investigation")
     first, second, driver = staff["caseworker"], staff["colleague"], staff["driver"]
     assert assignments(db, ref) == {driver.id: None}  # recorded the consent on the way
-    assign_case(db, staff["decider"], ref, first.id, now=later)
-    assert assignments(db, ref) == {driver.id: later, first.id: None}
+    assign_case(db, staff["decider"], ref, first.id, now=later)  # a second caseworker joins
+    assert assignments(db, ref) == {driver.id: None, first.id: None}
     assert read_case(db, first, ref, now=later).ground == "assignment" and ref in listed(db, first, later)
+    assert read_case(db, driver, ref, now=later).ground == "assignment"
     moved = later + timedelta(minutes=5)
-    assign_case(db, staff["decider"], ref, second.id, now=moved)
-    assert assignments(db, ref) == {driver.id: later, first.id: moved, second.id: None}
+    assign_case(db, staff["decider"], ref, second.id, replace=True, now=moved)
+    assert assignments(db, ref) == {driver.id: moved, first.id: moved, second.id: None}
     shut_out(db, first, ref, moved)
+    shut_out(db, driver, ref, moved)
     assert read_case(db, second, ref, now=moved).ground == "assignment" and ref in listed(db, second, moved)
-    assign_case(db, staff["decider"], ref, second.id, now=moved + timedelta(minutes=1))  # again: no change
-    assert assignments(db, ref) == {driver.id: later, first.id: moved, second.id: None}
+    assign_case(db, staff["decider"], ref, second.id, replace=True, now=moved + timedelta(minutes=1))  # again
+    assert assignments(db, ref) == {driver.id: moved, first.id: moved, second.id: None}
 
 
-def test_intake_reassigning_a_case_in_intake_ends_the_former_assignment(db, staff, numbers):
+def test_reassigning_to_one_already_on_the_case_ends_only_the_others(db, staff, numbers):
     ref, _, later = open_case(db, staff, numbers, "pre_assessment")
     assign_case(db, staff["intake"], ref, staff["caseworker"].id, now=later)
     assign_case(db, staff["intake"], ref, staff["colleague"].id, now=later)
+    assign_case(db, staff["intake"], ref, staff["colleague"].id, replace=True, now=later)
+    assert assignments(db, ref) == {staff["caseworker"].id: later, staff["colleague"].id: None}
     assert assignments(db, ref)[staff["caseworker"].id] == later
     with pytest.raises(AccessDenied):
         read_case(db, staff["caseworker"], ref, now=later)
