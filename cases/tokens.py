@@ -38,6 +38,7 @@ __all__ = [
     "TokenRefused",
     "authenticate_token",
     "create_token",
+    "identify_token",
     "list_tokens",
     "revoke_all_tokens",
     "revoke_token",
@@ -138,6 +139,11 @@ def revoke_token(db: Database, actor: Actor, token_id: str, *, now: datetime | N
 
 def authenticate_token(db: Database, secret: str, *, now: datetime | None = None) -> Account:
     """The account a token acts as, in the role it holds now; `TokenRefused` whatever the reason."""
+    return identify_token(db, secret, now=now)[1]
+
+
+def identify_token(db: Database, secret: str, *, now: datetime | None = None) -> tuple[str, Account]:
+    """The token's id and the account it acts as (`authenticate_token`; the id counts its requests)."""
     now = now or datetime.now(UTC)
     if not isinstance(secret, str) or len(secret) != _LENGTH or not secret.startswith(PREFIX):
         raise TokenRefused()  # not one of ours: no need to ask the database
@@ -149,7 +155,7 @@ def authenticate_token(db: Database, secret: str, *, now: datetime | None = None
     token, staff = row
     if token.revoked_at is not None or now >= token.expires_at or not staff.active or staff.role == "system":
         raise TokenRefused()
-    return Account(staff.id, staff.username, staff.display_name, staff.role, staff.unit)
+    return token.id, Account(staff.id, staff.username, staff.display_name, staff.role, staff.unit)
 
 
 def revoke_all_tokens(session: Session, staff_id: str, now: datetime) -> int:

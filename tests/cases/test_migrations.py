@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0010"
+HEAD = "0014"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -186,7 +186,8 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
     added = {diff[1].name for diff in schema_diff(blank_db) if diff[0] == "add_table"}
     assert added == {"consents", "deadlines", "access_log", "emergency_accesses", "assignments",
                      "referral_packets", "disclosures", "transition_log_nodes", "access_log_nodes",
-                     "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys"}
+                     "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
+                     "api_request_counts"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -434,5 +435,18 @@ def test_an_index_migration_downgrades_and_upgrades_again(blank_db, revision, be
     downgrade(blank_db, before)
     indexes = dict(schema_snapshot(blank_db)["tables"][table][1])
     assert {name: indexes.get(name) for name in before_it} == before_it
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+def test_the_request_counts_migration_downgrades_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    assert "api_request_counts" in at_head["tables"]
+    assert dict(at_head["tables"]["access_log"][1])["ix_access_log_at_action_actor"] == ("at", "action", "actor_id")
+    downgrade(blank_db, "0010")
+    before = schema_snapshot(blank_db)
+    assert "api_request_counts" not in before["tables"]
+    assert "ix_access_log_at_action_actor" not in dict(before["tables"]["access_log"][1])
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head

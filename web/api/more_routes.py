@@ -24,7 +24,7 @@ TAGS = [Tag(name="referrals", description="Referral packets shared with a partne
 
 
 def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
-    api = APIBlueprint("api_more", __name__, abp_security=security, abp_responses=responses(401, 403, 422))
+    api = APIBlueprint("api_more", __name__, abp_security=security, abp_responses=responses(401, 403, 422, 429))
     referrals, logs, mine = TAGS
 
     @api.get("/referrals", tags=[referrals], summary="The packets the caller's organisation may read now",
