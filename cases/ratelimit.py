@@ -24,11 +24,25 @@ from cases.db import Database
 from cases.models import ApiRequestCount
 from workflow import VidoroError
 
-__all__ = ["ACCOUNT_LIMIT", "DEFAULT_LIMITS", "TOKEN_LIMIT", "WINDOW_SECONDS", "Limits", "RateLimited", "admit"]
+__all__ = [
+    "ACCOUNT_LIMIT",
+    "DEFAULT_LIMITS",
+    "RECHECK_FAILURES",
+    "RECHECK_WINDOW_SECONDS",
+    "TOKEN_LIMIT",
+    "WINDOW_SECONDS",
+    "Limits",
+    "RateLimited",
+    "admit",
+    "count_failed_recheck",
+    "password_rechecks_left",
+]
 
 WINDOW_SECONDS = 60
 TOKEN_LIMIT = 600  # requests per window with one token
 ACCOUNT_LIMIT = 1200  # requests per window with all of one account's tokens together
+RECHECK_FAILURES = 5  # wrong passwords when making a token, per account and window (`cases.tokens`)
+RECHECK_WINDOW_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -79,3 +93,31 @@ def admit(db: Database, token_id: str, staff_id: str, now: datetime, limits: Lim
                                                           ApiRequestCount.window < window))
     if any(counts[subject] > limit for subject, limit in subjects.items()):
         raise RateLimited(max(1, math.ceil((window + 1) * limits.window_seconds - now.timestamp())))
+
+
+def password_rechecks_left(db: Database, staff_id: str, now: datetime) -> int:
+    """How many wrong passwords the account may still give when making a token, in this window.
+
+    Asking for the password again must not become a way around sign-in's limits: someone holding a stolen
+    session could otherwise guess the password here without end."""
+    with db.read() as session:
+        failed = session.get(ApiRequestCount, (f"recheck:{staff_id}", _recheck_window(now)))
+    return max(0, RECHECK_FAILURES - (failed.count if failed else 0))
+
+
+def count_failed_recheck(db: Database, staff_id: str, now: datetime) -> None:
+    """Count one wrong password given when making a token."""
+    window = _recheck_window(now)
+    subject = f"recheck:{staff_id}"
+    with db.write() as session:
+        dialect = sqlite if db.is_sqlite else postgresql
+        session.connection().execute(dialect.insert(ApiRequestCount).values(subject=subject, window=window, count=1)
+                                     .on_conflict_do_update(index_elements=[ApiRequestCount.subject,
+                                                                            ApiRequestCount.window],
+                                                            set_={"count": ApiRequestCount.count + 1}))
+        session.execute(delete(ApiRequestCount).where(ApiRequestCount.subject == subject,
+                                                      ApiRequestCount.window < window))
+
+
+def _recheck_window(now: datetime) -> int:
+    return int(now.timestamp()) // RECHECK_WINDOW_SECONDS

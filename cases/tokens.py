@@ -26,6 +26,7 @@ from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.models import ApiToken, Staff
 from cases.operations import require_staff
+from cases.ratelimit import count_failed_recheck, password_rechecks_left
 from workflow import Actor, VidoroError
 
 __all__ = [
@@ -100,7 +101,11 @@ def create_token(db: Database, actor: Actor, name: str, *, password: str, days: 
                              f"ett helt antal dagar från 1 till {MAX_DAYS}")
     with db.read() as session:
         password_hash = _holder(session, actor).password_hash
+    if not password_rechecks_left(db, actor.id, now):
+        raise InvalidConcern("password", "too many wrong passwords; try again in 15 minutes",
+                             "för många felaktiga lösenord; försök igen om 15 minuter")
     if not password_matches(password_hash, password):  # checked outside the write: Argon2id takes a while
+        count_failed_recheck(db, actor.id, now)
         raise InvalidConcern("password", "the password is wrong; no token was made",
                              "lösenordet är fel; ingen token skapades")
     secret, token_id, expires_at = PREFIX + secrets.token_urlsafe(32), str(uuid.uuid4()), now + timedelta(days=days)

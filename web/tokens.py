@@ -47,10 +47,8 @@ def create():
         try:
             made = create_token(_db(), current_account().actor, values["name"], password=password, days=days)
         except InvalidConcern as exc:
-            if exc.field == "password":
-                errors["password"] = _("The password is wrong. No token was made.")
-            else:
-                errors["days" if exc.field == "days" else "name"] = error_text(exc, "token")
+            field = exc.field if exc.field in ("days", "password") else "name"
+            errors[field] = error_text(exc, "token")  # a wrong password, or too many of them: said by `cases`
         except NotPermitted:
             abort(403)
     if made is None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cases import InvalidConcern, NotPermitted, accounts
 from cases.models import ApiToken, Staff
+from cases.ratelimit import RECHECK_FAILURES, RECHECK_WINDOW_SECONDS
 from cases.staff import disable_staff, enable_staff, set_role
 from cases.tokens import (
     MAX_ACTIVE,
@@ -264,3 +265,16 @@ def test_a_password_reset_revokes_every_token_of_the_account_and_no_other(db, st
     assert all(t.revoked_at is not None for t in list_tokens(db, staff["caseworker"]))
     assert authenticate_token(db, theirs.secret, now=NOW).id == staff["decider"].id
     assert create_token(db, staff["caseworker"], "after", password=NEW_PASSWORD, now=NOW)
+
+
+def test_wrong_passwords_on_making_a_token_are_limited_per_account(db, staff):
+    for _ in range(RECHECK_FAILURES):
+        with pytest.raises(InvalidConcern):
+            create_token(db, staff["caseworker"], "guess", password=NEW_PASSWORD, now=NOW)  # not theirs
+    with pytest.raises(InvalidConcern) as caught:  # the right one too: it is not even checked now
+        create_token(db, staff["caseworker"], "guess", password=PASSWORD, now=NOW)
+    assert "too many wrong passwords" in caught.value.text("en") and "för många" in caught.value.text("sv")
+    assert create_token(db, staff["decider"], "another account", password=PASSWORD, now=NOW)
+    later = NOW + timedelta(seconds=RECHECK_WINDOW_SECONDS)
+    assert create_token(db, staff["caseworker"], "later", password=PASSWORD, now=later)
+    assert [t.name for t in list_tokens(db, staff["caseworker"])] == ["later"]

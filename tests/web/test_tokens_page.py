@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cases.models import ApiToken
+from cases.ratelimit import RECHECK_FAILURES
 from cases.tokens import TokenRefused, authenticate_token, create_token, list_tokens
 from tests.web.conftest import PASSWORD, csrf_token, post_form
 
@@ -145,8 +146,18 @@ def test_making_a_token_asks_for_the_password_again(client_as, db, staff, passwo
     client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client.get("/account/tokens"))})
     response = post_form(client, "/account/tokens", {"name": "stulen session", "days": "30", "password": password})
     assert response.status_code == 400 and 'id="error-password"' in text(response)
-    expected = "Enter your password to make a token." if not password else "The password is wrong. No token was made."
+    expected = "Enter your password to make a token." if not password else "the password is wrong; no token was made"
     assert expected in text(response)
     assert password not in text(response) or not password  # never echoed back
     assert not SECRET.search(text(response)) and token_count(db) == 0
     assert 'autocomplete="current-password"' in text(client.get("/account/tokens"))
+
+
+def test_guessing_the_password_on_the_token_form_is_limited(client_as, db, staff):
+    client = client_as("decider")
+    for _ in range(RECHECK_FAILURES):
+        wrong = post_form(client, "/account/tokens", {"name": "gissning", "days": "30", "password": "a wrong guess"})
+        assert "lösenordet är fel" in text(wrong)
+    right = post_form(client, "/account/tokens", {"name": "gissning", "days": "30", "password": PASSWORD})
+    assert right.status_code == 400 and "för många felaktiga lösenord" in text(right)
+    assert not SECRET.search(text(right)) and token_count(db) == 0
