@@ -402,6 +402,7 @@ class ApiRequestCount(Base):
 
     __tablename__ = "api_request_counts"
 
-    subject: Mapped[str] = mapped_column(String(48), primary_key=True)  # "token:<id>" or "account:<id>"
+    # "token:<id>", "account:<id>", or "recheck:<id>" (wrong passwords on making a token, `cases.tokens`)
+    subject: Mapped[str] = mapped_column(String(48), primary_key=True)
     window: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # Unix time // its length
     count: Mapped[int] = mapped_column(Integer)
