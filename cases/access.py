@@ -44,7 +44,7 @@ from cases.models import (
     Staff,
     TransitionLogEntry,
 )
-from cases.operations import load_case, require_staff, utcnow
+from cases.operations import end_assignments, load_case, require_staff, utcnow
 from cases.vault import CaseKey
 from policies.limits import EMERGENCY_FREE_PER_WINDOW, EMERGENCY_WINDOW
 from workflow import AccessEntry, Actor
@@ -175,19 +175,27 @@ def _hash(reason: str, salt: bytes) -> str:
     return hashlib.sha256(salt + reason.encode()).hexdigest()
 
 
-def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, now: datetime | None = None) -> None:
-    """Assign a caseworker to a case (by intake or a decision maker)."""
+def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, replace: bool = False,
+                now: datetime | None = None) -> None:
+    """Assign a caseworker to a case (by intake or a decision maker); `replace` reassigns it to them alone.
+
+    Several caseworkers may work on a case together (a child's investigation is often done in pairs).
+    Reassigning ends every other open assignment (`ended_at`), and with it those caseworkers' ground to read
+    or move the case and its place on their work lists; closing the case ends them all
+    (`cases.operations.apply_outcome`)."""
     now = now or utcnow()
     if actor.role not in ASSIGNING_ROLES:
         raise NotPermitted("assign a case", actor.role)
     with db.write() as session:
         require_staff(session, actor)
-        case = load_case(session, ref)
+        case = load_case(session, ref, for_update=True)  # two assigners at once: one replaces the other
         if read_ground(session, actor, case) is None:
             raise AccessDenied(ref, emergency_possible=False)  # intake assigns only cases still in intake
         target = session.get(Staff, caseworker_id)
         if target is None or not target.active or target.role != "caseworker":
             raise InvalidConcern("caseworker", "choose an active caseworker", "välj en aktiv handläggare")
+        if replace:
+            end_assignments(session, case, now, keep=target.id)
         if session.scalars(select(Assignment.id).where(Assignment.case_id == case.id, Assignment.staff_id == target.id,
                                                        Assignment.ended_at.is_(None))).first():
             return  # already assigned: assigning again changes nothing

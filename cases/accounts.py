@@ -61,6 +61,7 @@ __all__ = [
     "end_all_sessions",
     "end_session",
     "open_session",
+    "password_matches",
     "set_password",
     "sign_in",
     "start_session",
@@ -148,12 +149,18 @@ def check_password_rules(password: str) -> str:
 
 
 def set_password(db: Database, username: str, password: str) -> None:
-    """Give an account a new password (administrators and the account itself; the caller checks which)."""
+    """Give an account a new password (administrators and the account itself; the caller checks which).
+
+    A reset follows a suspected compromise: it ends the account's sessions and revokes its API tokens, so
+    nothing the old password opened keeps working."""
+    from cases.tokens import revoke_all_tokens  # cases.tokens imports this module (Account)
+
     hashed = _hasher.hash(check_password_rules(password))
     with db.write() as session:
         staff = _by_username(session, username)
         staff.password_hash = hashed
         session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))  # a new password ends sessions
+        revoke_all_tokens(session, staff.id, datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -350,3 +357,14 @@ def _by_username(session: Session, username: str) -> Staff:
 
 def _account(staff: Staff) -> Account:
     return Account(staff.id, staff.username, staff.display_name, staff.role, staff.unit)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether `password` is the one `password_hash` was made from (for asking a signed-in person again)."""
+    if not password_hash or not isinstance(password, str):
+        _verify_dummy(password if isinstance(password, str) else "")
+        return False
+    try:
+        return _hasher.verify(password_hash, unicodedata.normalize("NFKC", password))
+    except (VerificationError, InvalidHashError):
+        return False

@@ -33,6 +33,7 @@ __all__ = [
     "NO_DEADLINE",
     "AccessLogEntry",
     "AccessLogNode",
+    "ApiRequestCount",
     "ApiToken",
     "Assignment",
     "Base",
@@ -293,6 +294,9 @@ class AccessLogEntry(Base):
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
+    # Each account's reads in the last hour, for the auditor (`cases.read_volume`), from the index alone.
+    __table_args__ = (Index("ix_access_log_at_action_actor", "at", "action", "actor_id"),)
+
 
 class TransitionLogNode(Base):
     """A complete subtree's hash in the transition log's Merkle tree: level 0 are the leaves (RFC 9162)."""
@@ -415,3 +419,15 @@ class EmergencyApproval(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None]
+class ApiRequestCount(Base):
+    """How many API requests one token or one account made in one fixed window (`cases.ratelimit`).
+
+    Kept in the database so that the limits hold across `vidoro serve`'s worker processes: one upsert per
+    request counts the token and the account together. Old windows are deleted as new ones start."""
+
+    __tablename__ = "api_request_counts"
+
+    # "token:<id>", "account:<id>", or "recheck:<id>" (wrong passwords on making a token, `cases.tokens`)
+    subject: Mapped[str] = mapped_column(String(48), primary_key=True)
+    window: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # Unix time // its length
+    count: Mapped[int] = mapped_column(Integer)

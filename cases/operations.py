@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, exists, select
+from sqlalchemy import Connection, bindparam, exists, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,7 +27,7 @@ from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
 from cases.grounds import read_ground
 from cases.keys import KeyDestroyed
-from cases.models import NO_DEADLINE, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
+from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
 from cases.text import text_fault
 from cases.vault import CaseKey
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
@@ -45,6 +45,7 @@ __all__ = [
     "case_facts",
     "case_key",
     "close_referrals",
+    "end_assignments",
     "fire_trigger",
     "load_case",
     "register_concern",
@@ -330,6 +331,8 @@ def apply_outcome(
             recipients=sorted(outcome.shared_with), data_categories=sorted(rule.data_categories), created_at=now,
         ))
         session.flush()
+    if state.closing or state.terminal:  # after every change to the case row, as above
+        end_assignments(session, case, now)  # a closed case is nobody's work: its caseworker's ground ends
     if state.erases:
         db.vault.destroy(case.id)
     return seq
@@ -340,6 +343,14 @@ def close_referrals(session: Session, case: Case, now: datetime) -> None:
     for packet in session.scalars(select(ReferralPacket).where(
             ReferralPacket.case_id == case.id, ReferralPacket.closed_at.is_(None))):
         packet.closed_at = now
+
+
+def end_assignments(session: Session, case: Case, now: datetime, *, keep: str | None = None) -> None:
+    """End every open assignment of the case (but `keep`'s): with it ends that caseworker's ground on it."""
+    ending = update(Assignment).where(Assignment.case_id == case.id, Assignment.ended_at.is_(None))
+    if keep is not None:
+        ending = ending.where(Assignment.staff_id != keep)
+    session.execute(ending.values(ended_at=now))
 
 
 def _write(

@@ -2,8 +2,9 @@
 
 A token is `vdr_` and 43 random URL-safe characters (256 bits). The database holds its SHA-256, so a copy
 of the table authenticates nobody. A token expires (90 days unless asked otherwise, at most a year), can be
-revoked by its owner, and is revoked with every other token of the account when the account is disabled or
-its role changes. It carries no scopes of its own: it acts as its owner, in the role the account holds now.
+revoked by its owner, and is revoked with every other token of the account when the account is disabled,
+its role changes or its password is reset. Making one asks for the password again. It carries no scopes of
+its own: it acts as its owner, in the role the account holds now.
 
 A refused token never says why (unknown, malformed, expired, revoked, disabled account): one answer for all,
 as for a refused password.
@@ -20,11 +21,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cases.accounts import Account
+from cases.accounts import Account, password_matches
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.models import ApiToken, Staff
 from cases.operations import require_staff
+from cases.ratelimit import count_failed_recheck, password_rechecks_left
 from workflow import Actor, VidoroError
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "TokenRefused",
     "authenticate_token",
     "create_token",
+    "identify_token",
     "list_tokens",
     "revoke_all_tokens",
     "revoke_token",
@@ -83,9 +86,12 @@ class TokenInfo:
         return self.revoked_at is None and now < self.expires_at
 
 
-def create_token(db: Database, actor: Actor, name: str, *, days: int = DEFAULT_DAYS,
+def create_token(db: Database, actor: Actor, name: str, *, password: str, days: int = DEFAULT_DAYS,
                  now: datetime | None = None) -> NewToken:
-    """Make a token for the actor's own account, valid for `days` days (1 to 365)."""
+    """Make a token for the actor's own account, valid for `days` days (1 to 365), on its password.
+
+    A token outlives the session that made it, so a stolen session (or an unlocked screen) must not be
+    enough: the person gives their password again, and a wrong one makes nothing."""
     now = now or datetime.now(UTC)
     name = name.strip() if isinstance(name, str) else ""
     if not 1 <= len(name) <= MAX_NAME:
@@ -93,6 +99,15 @@ def create_token(db: Database, actor: Actor, name: str, *, days: int = DEFAULT_D
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise InvalidConcern("days", f"a whole number of days from 1 to {MAX_DAYS}",
                              f"ett helt antal dagar från 1 till {MAX_DAYS}")
+    with db.read() as session:
+        password_hash = _holder(session, actor).password_hash
+    if not password_rechecks_left(db, actor.id, now):
+        raise InvalidConcern("password", "too many wrong passwords; try again in 15 minutes",
+                             "för många felaktiga lösenord; försök igen om 15 minuter")
+    if not password_matches(password_hash, password):  # checked outside the write: Argon2id takes a while
+        count_failed_recheck(db, actor.id, now)
+        raise InvalidConcern("password", "the password is wrong; no token was made",
+                             "lösenordet är fel; ingen token skapades")
     secret, token_id, expires_at = PREFIX + secrets.token_urlsafe(32), str(uuid.uuid4()), now + timedelta(days=days)
     with db.write() as session:
         staff = _holder(session, actor)
@@ -129,6 +144,11 @@ def revoke_token(db: Database, actor: Actor, token_id: str, *, now: datetime | N
 
 def authenticate_token(db: Database, secret: str, *, now: datetime | None = None) -> Account:
     """The account a token acts as, in the role it holds now; `TokenRefused` whatever the reason."""
+    return identify_token(db, secret, now=now)[1]
+
+
+def identify_token(db: Database, secret: str, *, now: datetime | None = None) -> tuple[str, Account]:
+    """The token's id and the account it acts as (`authenticate_token`; the id counts its requests)."""
     now = now or datetime.now(UTC)
     if not isinstance(secret, str) or len(secret) != _LENGTH or not secret.startswith(PREFIX):
         raise TokenRefused()  # not one of ours: no need to ask the database
@@ -140,7 +160,7 @@ def authenticate_token(db: Database, secret: str, *, now: datetime | None = None
     token, staff = row
     if token.revoked_at is not None or now >= token.expires_at or not staff.active or staff.role == "system":
         raise TokenRefused()
-    return Account(staff.id, staff.username, staff.display_name, staff.role, staff.unit)
+    return token.id, Account(staff.id, staff.username, staff.display_name, staff.role, staff.unit)
 
 
 def revoke_all_tokens(session: Session, staff_id: str, now: datetime) -> int:

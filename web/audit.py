@@ -24,7 +24,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from cases import auditing
+from cases import auditing, read_volume
 from cases.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mark_reviewed
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
@@ -37,6 +37,7 @@ from policies.limits import (
     REVIEW_COMMENT_MIN_CHARS,
 )
 from web.access import current_account, page
+from web.clock import now
 from web.i18n import error_text, label, locale
 
 __all__ = ["LAST_VERIFICATION", "bp"]
@@ -54,6 +55,15 @@ GROUND_LABELS = {"role": lazy_gettext("role"), "assignment": lazy_gettext("assig
                  "none": lazy_gettext("none")}
 FILTER_FIELDS = ("case_ref", "actor", "kind", "from", "to")
 MAX_COMMENT = 2000
+READ_BASIS_LABELS = {"assignments": lazy_gettext("their open assignments: %(num)d"),
+                     "intake_cases": lazy_gettext("the cases in intake: %(num)d"),
+                     "decider_policy": lazy_gettext("a decision maker's ordinary hour: %(num)d"),
+                     "none": lazy_gettext("nothing: the role reads no case records")}
+
+
+def _read_basis(flag: read_volume.ReadVolumeFlag) -> str:
+    """What the flagged account's work explains, in the visitor's language."""
+    return str(READ_BASIS_LABELS[flag.basis]) % {"num": flag.explained}
 
 
 # --- verification -------------------------------------------------------------------------------------------
@@ -70,6 +80,8 @@ def overview():
     last = _read_last()
     return render_template("audit/overview.html", last=last, key=key, key_problem=key_problem,
                            checkpoints=auditing.latest_checkpoints(db, current_account().actor),
+                           read_flags=read_volume.read_volume_flags(db, current_account().actor, now=now()),
+                           read_floor=read_volume.MIN_FLAGGED_READS, read_basis=_read_basis,
                            meaning=lambda kind: auditing.finding_meaning(kind, locale()))
 
 

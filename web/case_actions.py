@@ -283,15 +283,16 @@ def assign(ref: str):
         abort(404)
     except NotPermitted:
         abort(403)
-    chosen, errors = "", {}
+    chosen, errors, replace = "", {}, False
     if request.method == "POST":
         chosen = request.form.get("caseworker", "")
+        replace = request.form.get("replace") == "yes"  # reassign: end the others' assignments
         names = dict(choices.available)
         if chosen not in names:
             errors["caseworker"] = _("Choose an active caseworker.")
         else:
             try:
-                assign_case(_db(), current_account().actor, ref, chosen, now=now())
+                assign_case(_db(), current_account().actor, ref, chosen, replace=replace, now=now())
             except CaseNotFound:
                 abort(404)
             except NotPermitted:
@@ -304,7 +305,7 @@ def assign(ref: str):
     assigned = dict(choices.current)
     options = [(staff_id, name) for staff_id, name in choices.available if staff_id not in assigned]
     return render_template("case_actions/assign.html", choices=choices, options=options, chosen=chosen,
-                           errors=errors), 400 if errors else 200
+                           replace=replace, errors=errors), 400 if errors else 200
 
 
 # --- the case's path, drawn ------------------------------------------------------------------------------

@@ -33,18 +33,22 @@ def tokens():
 @page(*ALL_STAFF)
 def create():
     values = {"name": request.form.get("name", "").strip(), "days": request.form.get("days", "").strip()}
+    password = request.form.get("password", "")  # never put back into the form
     errors: dict[str, str] = {}
     if not values["name"]:
         errors["name"] = _("Enter a name for the token.")
+    if not password:
+        errors["password"] = _("Enter your password to make a token.")
     days = int(values["days"]) if re.fullmatch(r"[0-9]{1,4}", values["days"]) else None
     if days is None or not 1 <= days <= MAX_DAYS:
         errors["days"] = _("Enter a whole number of days from 1 to %(max)d.", max=MAX_DAYS)
     made = None
     if not errors:
         try:
-            made = create_token(_db(), current_account().actor, values["name"], days=days)
+            made = create_token(_db(), current_account().actor, values["name"], password=password, days=days)
         except InvalidConcern as exc:
-            errors["days" if exc.field == "days" else "name"] = error_text(exc, "token")
+            field = exc.field if exc.field in ("days", "password") else "name"
+            errors[field] = error_text(exc, "token")  # a wrong password, or too many of them: said by `cases`
         except NotPermitted:
             abort(403)
     if made is None:
@@ -78,4 +82,4 @@ def _db():
 
 
 def _labels() -> dict[str, str]:
-    return {"name": _("Name of the token"), "days": _("Valid for (days)")}
+    return {"name": _("Name of the token"), "days": _("Valid for (days)"), "password": _("Your password")}

@@ -6,6 +6,7 @@ import pytest
 
 from cases import ConcernForm, register_concern
 from tests.conftest import NOW
+from tests.web.conftest import PASSWORD
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
@@ -37,6 +38,7 @@ def test_the_api_token_page_is_accessible_and_shows_the_secret_once(visitor, lan
     person = visitor("caseworker-1", lang=lang)
     page = person.go("/account/tokens")
     page.locator("#field-name").fill("Skolsystemet")
+    page.locator("#field-password").fill(PASSWORD)
     person.submit(page.locator("main form button[type=submit]").last)  # axe on the page with the new secret
     secret = page.locator("#new-token").inner_text()
     assert secret.startswith("vdr_")

@@ -17,10 +17,13 @@ requests the worker makes wrong on purpose (`bad` in the try line). A valid requ
 the case changed under it is journaled as "refused_stale" (a conflict that came back as a refusal instead of
 StaleCase). A valid request of intake's denied because a concurrent change took the case out of intake is
 journaled as "denied_stale": the ground is checked before the version, so whoever has lost their ground learns
-nothing of the case, its version included. Anything else that raises, StaleCase apart, is an error. The parent
+nothing of the case, its version included. The same holds for a caseworker whose assignment a concurrent
+closing ended (closing a case ends its assignments). Anything else that raises, StaleCase apart, is an error. The parent
 may SIGKILL the worker at any moment, so a journal may end in a "try" line or a torn line.
 
-The parent assigns each worker's caseworker to every case; intake has a ground only on cases in intake.
+The parent assigns each worker's caseworker to every case; intake has a ground only on cases in intake. A
+closed case's assignments have ended, so before a caseworker's step on a case reopened since, the worker
+assigns its caseworker again (as its decision maker: no version, no log entry).
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from typing import Any
 from sqlalchemy import select
 
 from cases import Database, StaleCase, fire_trigger
+from cases.access import assign_case
 from cases.errors import AccessDenied
 from cases.keys import FileKeyStore
-from cases.models import Case
+from cases.models import Assignment, Case
 from workflow import Actor, TransitionRefused
 from workflow.deadlines import local_date
 
@@ -92,6 +96,13 @@ def plan_bad(state: str, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
     return "close_case", "caseworker", {"reason": "x", "outcome": "no_need"}
 
 
+def assigned(db: Database, caseworker: Actor, ref: str) -> bool:
+    """Whether the caseworker's assignment to the case is open (closing the case ends it)."""
+    with db.read() as session:
+        return session.execute(select(Assignment.id).join(Case, Case.id == Assignment.case_id).where(
+            Case.ref == ref, Assignment.staff_id == caseworker.id, Assignment.ended_at.is_(None))).first() is not None
+
+
 class Journal:
     def __init__(self, path: str) -> None:
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 -- closed in close()
@@ -128,6 +139,8 @@ def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str,
                 trigger, role, payload = plan_bad(state, rng)
             else:
                 trigger, role, payload = plan(state, case["child"], version, rng)
+            if role == "caseworker" and not bad and not assigned(db, actors["caseworker"], case["ref"]):
+                assign_case(db, actors["decider"], case["ref"], actors["caseworker"].id)  # reopened since closing
             if rng.random() < 0.5:
                 time.sleep(rng.uniform(0, 0.005))  # widen the window between reading and firing
             journal.write({"k": "try", "ref": case["ref"], "trigger": trigger, "expected": version, "bad": bad})
@@ -149,6 +162,8 @@ def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str,
                         kind = "refused_stale"
                     elif now_at != version and role == "intake" and now_in not in INTAKE_STATES:
                         kind = "denied_stale"
+                    elif now_at != version and role == "caseworker" and not assigned(db, actors[role], case["ref"]):
+                        kind = "denied_stale"  # a concurrent closing ended the assignment
                 counts[kind] += 1
                 journal.write({"k": kind, "ref": case["ref"], "trigger": trigger,
                                "error": f"{type(exc).__name__}: {exc}"})

@@ -364,9 +364,10 @@ class FlowModel:
         return role in ("decider", "system")
 
     @staticmethod
-    def assign(case: CaseModel, caseworker_id: str) -> None:
-        """An assignment is no change of the case (no version, no log entry); assigning again changes nothing."""
-        case.assigned.add(caseworker_id)
+    def assign(case: CaseModel, caseworker_id: str, replace: bool = False) -> None:
+        """An assignment is no change of the case (no version, no log entry); assigning again changes nothing;
+        reassigning (`replace`) ends every other caseworker's assignment."""
+        case.assigned = {caseworker_id} if replace else case.assigned | {caseworker_id}
 
     # consents
 
@@ -464,6 +465,8 @@ class FlowModel:
         else:
             case.shared_with = frozenset()
         case.outcome = clean.get("outcome") if move.to == "closed" else None
+        if move.to in ("closed", "erased"):
+            case.assigned = set()  # a closed case is nobody's work: its assignments end with the transition
         case.state, case.deadlines = move.to, deadlines
         self._changed(case, now)
         self.log.append(entry)

@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0012"
+HEAD = "0014"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -187,7 +187,7 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
     assert added == {"consents", "deadlines", "access_log", "emergency_accesses", "assignments",
                      "referral_packets", "disclosures", "transition_log_nodes", "access_log_nodes",
                      "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
-                     "emergency_approvals"}
+                     "emergency_approvals", "api_request_counts"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -467,5 +467,18 @@ def test_0012_downgrades_to_0011_and_upgrades_again(blank_db):
     after = schema_snapshot(blank_db)
     assert "emergency_approvals" not in after["tables"]
     assert after["tables"]["emergency_accesses"] != at_head["tables"]["emergency_accesses"]
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+def test_0014_the_request_counts_migration_downgrades_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    assert "api_request_counts" in at_head["tables"]
+    assert dict(at_head["tables"]["access_log"][1])["ix_access_log_at_action_actor"] == ("at", "action", "actor_id")
+    downgrade(blank_db, "0012")
+    before = schema_snapshot(blank_db)
+    assert "api_request_counts" not in before["tables"]
+    assert "ix_access_log_at_action_actor" not in dict(before["tables"]["access_log"][1])
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head

@@ -444,13 +444,14 @@ class Flow(RuleBasedStateMachine):
         actor, access, ref, _ = self.caller(data, role, case)
         assignee = self.colleague if target == "colleague" else self.actors[target]
         expected = fm.assign_error(role, access, assignee.role == "caseworker")
+        replace = data.draw(st.booleans(), label="reassign")
         try:
-            assign_case(self.db, actor, ref, assignee.id, now=self.now)
+            assign_case(self.db, actor, ref, assignee.id, replace=replace, now=self.now)
         except VidoroError as exc:
             assert type(exc) is expected, f"assigning {target} as {role}: expected {expected}, got {exc!r}"
             return
         assert expected is None, f"assigning {target} as {role}: expected {expected.__name__}, but it was assigned"
-        self.model.assign(case, assignee.id)
+        self.model.assign(case, assignee.id, replace)
 
     # --- what the operations are called with ------------------------------------------------------------
 

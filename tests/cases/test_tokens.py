@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from cases import InvalidConcern, NotPermitted
+from cases import InvalidConcern, NotPermitted, accounts
 from cases.models import ApiToken, Staff
+from cases.ratelimit import RECHECK_FAILURES, RECHECK_WINDOW_SECONDS
 from cases.staff import disable_staff, enable_staff, set_role
 from cases.tokens import (
     MAX_ACTIVE,
@@ -21,8 +22,19 @@ from cases.tokens import (
     list_tokens,
     revoke_token,
 )
-from tests.conftest import NOW
+from tests.conftest import NOW, ROLES
 from workflow import Actor
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - a test password
+NEW_PASSWORD = "a brand new password"  # noqa: S105 - a test password
+accounts.use_cheap_hashing_for_tests()
+
+
+@pytest.fixture(autouse=True)
+def passwords(db, staff):
+    """Every account of the `staff` fixture has PASSWORD: making a token asks for it."""
+    for role in ROLES:
+        accounts.set_password(db, f"{role}-1", PASSWORD)
 
 
 def refusal(db, secret: str, now=NOW) -> tuple[str, str]:
@@ -32,7 +44,7 @@ def refusal(db, secret: str, now=NOW) -> tuple[str, str]:
 
 
 def test_a_new_token_authenticates_as_its_owner_in_the_owners_role(db, staff):
-    made = create_token(db, staff["caseworker"], "  my script  ", now=NOW)
+    made = create_token(db, staff["caseworker"], "  my script  ", password=PASSWORD, now=NOW)
     assert made.secret.startswith(PREFIX) and made.name == "my script"
     assert made.expires_at == NOW + timedelta(days=90)
     account = authenticate_token(db, made.secret, now=NOW + timedelta(days=89))
@@ -41,7 +53,7 @@ def test_a_new_token_authenticates_as_its_owner_in_the_owners_role(db, staff):
 
 
 def test_the_secret_is_stored_nowhere_only_its_hash(db, staff):
-    made = create_token(db, staff["decider"], "ci", now=NOW)
+    made = create_token(db, staff["decider"], "ci", password=PASSWORD, now=NOW)
     with db.read() as session:
         rows = session.execute(select(ApiToken.__table__)).all()
     assert len(rows) == 1
@@ -52,7 +64,7 @@ def test_the_secret_is_stored_nowhere_only_its_hash(db, staff):
 
 
 def test_the_repr_hides_the_secret(db, staff):
-    made = create_token(db, staff["intake"], "repr", now=NOW)
+    made = create_token(db, staff["intake"], "repr", password=PASSWORD, now=NOW)
     assert made.secret not in repr(made) and made.secret not in str(made)
     assert "repr" in repr(made)
 
@@ -97,13 +109,13 @@ def _unknown(db, staff, secret):
 @pytest.mark.parametrize("refuse", [_expired, _revoked, _disabled, _disabled_then_enabled, _role_changed,
                                     _malformed, _too_long, _unknown])
 def test_every_refusal_says_the_same_and_nothing_more(db, staff, refuse):
-    made = create_token(db, staff["intake"], "one", days=7, now=NOW - timedelta(seconds=1))
+    made = create_token(db, staff["intake"], "one", password=PASSWORD, days=7, now=NOW - timedelta(seconds=1))
     assert authenticate_token(db, made.secret, now=NOW).role == "intake"
     assert refuse(db, staff, made.secret) == (TokenRefused().text("en"), TokenRefused().text("sv"))
 
 
 def test_the_refusal_text_is_one_for_all(db, staff):
-    made = create_token(db, staff["intake"], "one", days=7, now=NOW)
+    made = create_token(db, staff["intake"], "one", password=PASSWORD, days=7, now=NOW)
     texts = {refusal(db, made.secret, now=NOW + timedelta(days=7)), refusal(db, "vdr_short"), refusal(db, ""),
              refusal(db, made.secret[:-1] + ("A" if made.secret[-1] != "A" else "B"))}
     assert texts == {(TokenRefused().text("en"), TokenRefused().text("sv"))}
@@ -121,13 +133,13 @@ def test_a_malformed_token_is_refused_without_asking_the_database(db, staff, mon
 
 
 def test_a_token_follows_the_owners_current_role_without_scopes_of_its_own(db, staff):
-    made = create_token(db, staff["partner"], "reader", now=NOW)
+    made = create_token(db, staff["partner"], "reader", password=PASSWORD, now=NOW)
     assert (authenticate_token(db, made.secret, now=NOW).role,
             authenticate_token(db, made.secret, now=NOW).unit) == ("partner", "police")
 
 
 def test_revoking_is_for_the_owner_and_twice_is_harmless(db, staff):
-    made = create_token(db, staff["caseworker"], "mine", now=NOW)
+    made = create_token(db, staff["caseworker"], "mine", password=PASSWORD, now=NOW)
     for other in ("decider", "admin"):
         with pytest.raises(InvalidConcern) as caught:
             revoke_token(db, staff[other], made.id, now=NOW)
@@ -141,9 +153,9 @@ def test_revoking_is_for_the_owner_and_twice_is_harmless(db, staff):
 
 
 def test_the_list_shows_only_ones_own_tokens_newest_first(db, staff):
-    create_token(db, staff["decider"], "not mine", now=NOW)
-    first = create_token(db, staff["caseworker"], "first", now=NOW)
-    second = create_token(db, staff["caseworker"], "second", days=1, now=NOW + timedelta(minutes=1))
+    create_token(db, staff["decider"], "not mine", password=PASSWORD, now=NOW)
+    first = create_token(db, staff["caseworker"], "first", password=PASSWORD, now=NOW)
+    second = create_token(db, staff["caseworker"], "second", password=PASSWORD, days=1, now=NOW + timedelta(minutes=1))
     listed = list_tokens(db, staff["caseworker"])
     assert [t.id for t in listed] == [second.id, first.id]
     assert [t.active(NOW + timedelta(days=2)) for t in listed] == [False, True]
@@ -165,49 +177,53 @@ def test_the_list_shows_only_ones_own_tokens_newest_first(db, staff):
 ])
 def test_names_and_lifetimes_out_of_bounds_are_refused_and_nothing_is_written(db, staff, name, days, field):
     with pytest.raises(InvalidConcern) as caught:
-        create_token(db, staff["caseworker"], name, days=days, now=NOW)
+        create_token(db, staff["caseworker"], name, password=PASSWORD, days=days, now=NOW)
     assert caught.value.field == field
     assert list_tokens(db, staff["caseworker"]) == ()
 
 
 def test_the_bounds_themselves_are_allowed(db, staff):
-    assert create_token(db, staff["caseworker"], "n" * 100, days=365, now=NOW).expires_at == NOW + timedelta(365)
-    assert create_token(db, staff["caseworker"], "x", days=1, now=NOW).expires_at == NOW + timedelta(1)
+    longest = create_token(db, staff["caseworker"], "n" * 100, password=PASSWORD, days=365, now=NOW)
+    assert longest.expires_at == NOW + timedelta(365)
+    shortest = create_token(db, staff["caseworker"], "x", password=PASSWORD, days=1, now=NOW)
+    assert shortest.expires_at == NOW + timedelta(1)
 
 
 def test_at_most_twenty_active_tokens_and_revoked_or_expired_ones_do_not_count(db, staff):
     actor = staff["caseworker"]
-    made = [create_token(db, actor, f"t{i}", days=1 if i == 0 else 90, now=NOW) for i in range(MAX_ACTIVE)]
+    made = [create_token(db, actor, f"t{i}", password=PASSWORD, days=1 if i == 0 else 90, now=NOW)
+            for i in range(MAX_ACTIVE)]
     with pytest.raises(InvalidConcern) as caught:
-        create_token(db, actor, "one more", now=NOW)
+        create_token(db, actor, "one more", password=PASSWORD, now=NOW)
     assert caught.value.field == "token"
-    create_token(db, staff["decider"], "someone else's", now=NOW)  # the limit is per account
+    create_token(db, staff["decider"], "someone else's", password=PASSWORD, now=NOW)  # the limit is per account
     revoke_token(db, actor, made[5].id, now=NOW)
-    create_token(db, actor, "in its place", now=NOW)
+    create_token(db, actor, "in its place", password=PASSWORD, now=NOW)
     with pytest.raises(InvalidConcern):
-        create_token(db, actor, "one more", now=NOW)
-    create_token(db, actor, "after the first expired", now=NOW + timedelta(days=1))
+        create_token(db, actor, "one more", password=PASSWORD, now=NOW)
+    create_token(db, actor, "after the first expired", password=PASSWORD, now=NOW + timedelta(days=1))
     assert len(list_tokens(db, actor)) == MAX_ACTIVE + 2
 
 
 def test_only_active_staff_acting_in_their_own_role_hold_tokens(db, staff):
     with pytest.raises(NotPermitted):
-        create_token(db, staff["system"], "job", now=NOW)
+        create_token(db, staff["system"], "job", password=PASSWORD, now=NOW)
     with pytest.raises(NotPermitted):
         list_tokens(db, staff["system"])
     disable_staff(db, "auditor-1", by=None)
-    for call in (lambda: create_token(db, staff["auditor"], "x", now=NOW), lambda: list_tokens(db, staff["auditor"])):
+    for call in (lambda: create_token(db, staff["auditor"], "x", password=PASSWORD, now=NOW),
+                 lambda: list_tokens(db, staff["auditor"])):
         with pytest.raises(NotPermitted):
             call()
     with pytest.raises(NotPermitted):
-        create_token(db, Actor(staff["reporter"].id, "admin"), "pretending", now=NOW)
+        create_token(db, Actor(staff["reporter"].id, "admin"), "pretending", password=PASSWORD, now=NOW)
 
 
 def test_disabling_and_changing_the_role_revoke_every_token(db, staff):
     for who, change in (("intake", lambda: disable_staff(db, "intake-1", by=None)),
                         ("decider", lambda: set_role(db, "decider-1", "caseworker", by=None))):
-        made = [create_token(db, staff[who], f"t{i}", now=NOW) for i in range(3)]
-        kept = create_token(db, staff["auditor"], "bystander", now=NOW)
+        made = [create_token(db, staff[who], f"t{i}", password=PASSWORD, now=NOW) for i in range(3)]
+        kept = create_token(db, staff["auditor"], "bystander", password=PASSWORD, now=NOW)
         change()
         with db.read() as session:
             revoked = session.scalars(select(ApiToken.revoked_at).where(
@@ -217,7 +233,48 @@ def test_disabling_and_changing_the_role_revoke_every_token(db, staff):
 
 
 def test_a_disabled_account_is_refused_even_with_a_token_left_unrevoked(db, staff):
-    made = create_token(db, staff["intake"], "one", now=NOW)
+    made = create_token(db, staff["intake"], "one", password=PASSWORD, now=NOW)
     with db.write() as session:  # as if disabled by a path that forgot the tokens
         session.get(Staff, staff["intake"].id).active = False
     assert refusal(db, made.secret) == (TokenRefused().text("en"), TokenRefused().text("sv"))
+
+
+@pytest.mark.parametrize("password", ["", "wrong password here", PASSWORD + " ", None])
+def test_making_a_token_asks_for_the_password_and_a_wrong_one_makes_nothing(db, staff, password):
+    with pytest.raises(InvalidConcern) as caught:
+        create_token(db, staff["caseworker"], "stolen session", password=password, now=NOW)
+    assert caught.value.field == "password"
+    assert "no token was made" in caught.value.text("en") and "ingen token skapades" in caught.value.text("sv")
+    assert list_tokens(db, staff["caseworker"]) == ()
+
+
+def test_an_account_without_a_password_makes_no_token(db, staff):
+    with db.write() as session:
+        session.get(Staff, staff["decider"].id).password_hash = None
+    with pytest.raises(InvalidConcern):
+        create_token(db, staff["decider"], "none", password="", now=NOW)
+    assert list_tokens(db, staff["decider"]) == ()
+
+
+def test_a_password_reset_revokes_every_token_of_the_account_and_no_other(db, staff):
+    mine = [create_token(db, staff["caseworker"], f"t{i}", password=PASSWORD, now=NOW) for i in range(2)]
+    theirs = create_token(db, staff["decider"], "bystander", password=PASSWORD, now=NOW)
+    accounts.set_password(db, "caseworker-1", NEW_PASSWORD)
+    for made in mine:
+        refusal(db, made.secret)
+    assert all(t.revoked_at is not None for t in list_tokens(db, staff["caseworker"]))
+    assert authenticate_token(db, theirs.secret, now=NOW).id == staff["decider"].id
+    assert create_token(db, staff["caseworker"], "after", password=NEW_PASSWORD, now=NOW)
+
+
+def test_wrong_passwords_on_making_a_token_are_limited_per_account(db, staff):
+    for _ in range(RECHECK_FAILURES):
+        with pytest.raises(InvalidConcern):
+            create_token(db, staff["caseworker"], "guess", password=NEW_PASSWORD, now=NOW)  # not theirs
+    with pytest.raises(InvalidConcern) as caught:  # the right one too: it is not even checked now
+        create_token(db, staff["caseworker"], "guess", password=PASSWORD, now=NOW)
+    assert "too many wrong passwords" in caught.value.text("en") and "för många" in caught.value.text("sv")
+    assert create_token(db, staff["decider"], "another account", password=PASSWORD, now=NOW)
+    later = NOW + timedelta(seconds=RECHECK_WINDOW_SECONDS)
+    assert create_token(db, staff["caseworker"], "later", password=PASSWORD, now=later)
+    assert [t.name for t in list_tokens(db, staff["caseworker"])] == ["later"]

@@ -20,17 +20,18 @@ from cases.identity import generate_identity_number
 from cases.models import Consent, IdempotencyRecord, ReferralPacket, TransitionLogEntry
 from cases.signing import LogSigner
 from cases.tokens import create_token, revoke_token
-from tests.web.conftest import STAFF_ROLES
+from tests.web.conftest import PASSWORD, STAFF_ROLES
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def api(app, staff):
+def api(app, accounts_by_role):
     """A test client and one personal API token per staff role (accounts `<role>-1`)."""
     db = app.extensions["vidoro.db"]
-    tokens = {role: create_token(db, staff[role], "tests").secret for role in STAFF_ROLES}
+    staff = accounts_by_role
+    tokens = {role: create_token(db, staff[role], "tests", password=PASSWORD).secret for role in STAFF_ROLES}
     document = app.test_client().get(f"{API}/openapi.json").get_json()
     return Api(app.test_client(), tokens, document)
 
@@ -205,7 +206,7 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
     if operation == "listTokens":
         return "GET", "/tokens", "/tokens", None, False
     assert operation == "revokeToken"
-    spare = create_token(db, staff[role], "spare")
+    spare = create_token(db, staff[role], "spare", password=PASSWORD)
     return "DELETE", "/tokens/{token_id}", f"/tokens/{spare.id}", None, False
 
 
@@ -350,8 +351,8 @@ def test_twins_with_one_key_make_one_transition_and_get_one_answer(api, app):
 
 def test_expired_revoked_and_foreign_tokens_are_refused_alike(api, app, staff):
     db = app.extensions["vidoro.db"]
-    old = create_token(db, staff["intake"], "old", days=1, now=datetime.now(UTC) - timedelta(days=2))
-    revoked = create_token(db, staff["intake"], "revoked")
+    old = create_token(db, staff["intake"], "old", password=PASSWORD, days=1, now=datetime.now(UTC) - timedelta(days=2))
+    revoked = create_token(db, staff["intake"], "revoked", password=PASSWORD)
     revoke_token(db, staff["intake"], revoked.id)
     answers = [api.client.get(f"{API}/me", headers={"Authorization": f"Bearer {secret}"})
                for secret in (old.secret, revoked.secret, "vdr_" + "A" * 43, "nonsense")]

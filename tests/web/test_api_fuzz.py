@@ -30,10 +30,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from cases import accounts
 from cases.demo import demo_staff, fill_demo
 from cases.models import Consent, ReferralPacket
+from cases.ratelimit import Limits
 from cases.tokens import create_token
 from tests.served import Served
+from tests.web.conftest import PASSWORD
 from web import create_app
 
 SOAK = os.environ.get("VIDORO_SOAK") == "1"
@@ -98,11 +101,17 @@ def fuzzed_app(db, keys, tmp_path):
         consents = list(session.scalars(select(Consent.id)))
         packets = list(session.scalars(select(ReferralPacket.id)))
     staff = demo_staff(db)
-    tokens = {role: create_token(db, actor, "schemathesis").secret for role, actor in staff.items()
+    for role in staff:
+        if role != "system":
+            accounts.set_password(db, f"demo-{role}", PASSWORD)  # making a token asks for it
+    tokens = {role: create_token(db, actor, "schemathesis", password=PASSWORD).secret for role, actor in staff.items()
               if role != "system"}
     app = create_app({"VIDORO_DATABASE_URL": db.url, "VIDORO_HOME": tmp_path / "instance",
                       "VIDORO_KEYS": keys.folder, "SECRET_KEY": "test-secret-" + "x" * 32,
-                      "VIDORO_CHECKPOINT_INTERVAL": 0})
+                      "VIDORO_CHECKPOINT_INTERVAL": 0,
+                      # thousands of requests a minute per token: the limits would answer most of them 429
+                      # (tests/web/test_api_limits.py checks those answers)
+                      "VIDORO_API_LIMITS": Limits(10**9, 10**9)})
     yield app, tokens, config(tmp_path, refs, consents, packets)
     app.extensions["vidoro.db"].dispose()
 

@@ -16,6 +16,7 @@ from cases.access import read_case
 from cases.checkpoints import issue_checkpoint
 from cases.identity import generate_identity_number
 from cases.models import Case
+from cases.read_volume import MIN_FLAGGED_READS
 from cases.signing import LogSigner
 from cases.staff import set_role
 from tests.conftest import NOW
@@ -303,3 +304,21 @@ def test_the_third_opening_waits_for_another_deciders_approval(app, client_as, d
     opened = post_form(caseworker, f"/cases/{refs[2]}/emergency", {"reason": REASON}, page=f"/cases/{refs[2]}")
     assert opened.status_code == 200 and CONCERN in text(opened)
     assert "approved by decider-1" in text(decider.get("/audit/emergency"))
+def test_the_overview_flags_an_account_that_reads_more_than_its_work_explains(client_as, db, staff, signer):
+    ref = register(db, staff, 7)
+    for _ in range(3):  # intake's ordinary work: no flag
+        read_case(db, staff["intake"], ref)
+    auditor = client_as("auditor")
+    calm = auditor.get("/audit").get_data(as_text=True)
+    assert "Ovanligt många läsningar" in calm and "Inget konto har läst mer" in calm
+    for _ in range(MIN_FLAGGED_READS + 1):  # a caseworker with no case of their own, reading one over and over
+        read_case(db, staff["caseworker"], ref, emergency_reason=REASON)
+    flagged = auditor.get("/audit").get_data(as_text=True)
+    assert staff["caseworker"].id in flagged and "Test caseworker" in flagged
+    assert "hens öppna tilldelningar: 0" in flagged
+    assert f"<td>{MIN_FLAGGED_READS + 1}</td>" in flagged and staff["intake"].id not in flagged
+    auditor.post("/language", data={"lang": "en", "csrf_token": csrf_token(auditor.get("/audit"))})
+    english = auditor.get("/audit").get_data(as_text=True)
+    assert "Unusually many reads" in english and "their open assignments: 0" in english
+    assert_no_case_content(english)
+    assert ref not in english  # who and how many, never which case

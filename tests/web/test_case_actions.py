@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from cases import ConcernForm, ConsentForm, record_consent, register_concern
+from cases import ConcernForm, ConsentForm, add_staff, record_consent, register_concern
 from cases.access import assign_case
-from cases.models import AccessLogEntry, Case, Consent, TransitionLogEntry
+from cases.models import AccessLogEntry, Assignment, Case, Consent, TransitionLogEntry
 from tests.web.conftest import csrf_token
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -342,3 +342,26 @@ def test_the_path_picture_marks_the_case_and_is_no_logged_read(client_as, db, st
         assert ("Tid i varje tillstånd" if lang == "sv" else "Time in each state") in root.find(f"{SVG}desc").text
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(AccessLogEntry)) == reads
+
+
+def test_reassigning_on_the_page_ends_the_former_caseworkers_access(client_as, db, staff, adult_number):
+    ref = register(db, staff, adult_number)
+    former = client_as("caseworker")
+    intake = client_as("intake")
+    page = intake.get(f"/cases/{ref}/assign")
+    assert 'name="replace"' not in text(page)  # nobody to replace yet
+    assert intake.post(f"/cases/{ref}/assign", data={"csrf_token": csrf_token(page),
+                                                     "caseworker": staff["caseworker"].id}).status_code == 303
+    assert former.get(f"/cases/{ref}").status_code == 200
+    other = add_staff(db, "caseworker-2", "Second caseworker", "caseworker")
+    page = intake.get(f"/cases/{ref}/assign")
+    assert 'name="replace"' in text(page) and "Byt handläggare" in text(page)
+    done = intake.post(f"/cases/{ref}/assign", data={"csrf_token": csrf_token(page), "caseworker": other.id,
+                                                     "replace": "yes"})
+    assert done.status_code == 303
+    with db.read() as s:
+        open_ones = s.scalars(select(Assignment.staff_id).join(Case, Case.id == Assignment.case_id).where(
+            Case.ref == ref, Assignment.ended_at.is_(None))).all()
+    assert open_ones == [other.id]
+    assert former.get(f"/cases/{ref}").status_code == 404  # as if the case were not there
+    assert ref not in text(former.get("/cases"))

@@ -13,7 +13,7 @@ from cases.keys import FileKeyStore
 from tests.conftest import POSTGRES_URL
 from web import create_app
 
-HEAD = "0012"
+HEAD = "0014"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,6 +3,7 @@ logged, and the same 404 for a packet that is unknown, someone else's or no long
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from cases import ConcernForm, accounts, add_staff, register_concern, withdraw_c
 from cases.demo import PATHS, drive
 from cases.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, Consent, ReferralPacket
+from cases.tokens import create_token
 from tests.web.conftest import PASSWORD, sign_in
 from tests.web.test_reporter import assert_accessible, english, text
 
@@ -105,3 +107,31 @@ def test_only_partners_use_the_referral_pages(client_as):
         client = client_as(role)
         for url in ("/referrals", "/referrals/00000000-0000-0000-0000-000000000000"):
             assert client.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("refusal", ["withdrawn", "another_unit"])
+def test_the_api_answers_a_packet_the_partner_may_not_read_as_one_that_does_not_exist(app, db, staff, refusal):
+    ref, packet, _ = referred(db, staff, "sig", 131)
+    partner = staff["partner"]
+    if refusal == "another_unit":
+        partner = add_staff(db, "partner-healthcare", "Partner at healthcare", "partner", unit="healthcare")
+    else:
+        with db.read() as s:
+            case_id = s.scalars(select(Case.id).where(Case.ref == ref)).one()
+            consent = s.scalars(select(Consent.id).where(Consent.case_id == case_id)
+                                .order_by(Consent.recorded_at.desc())).first()
+        withdraw_consent(db, staff["caseworker"], ref, consent, "Vill inte längre delta.")
+    accounts.set_password(db, "partner-healthcare" if refusal == "another_unit" else "partner-1", PASSWORD)
+    secret = create_token(db, partner, "api", password=PASSWORD).secret
+    headers = {"Authorization": f"Bearer {secret}", "Accept-Language": "en"}
+    client = app.test_client()
+    refused = client.get(f"/api/v1/referrals/{packet}", headers=headers)
+    (entry,) = log_entries(db, "disclosure_refused")  # still logged, with the case and the reasons
+    assert (entry.case_ref, entry.actor_id) == (ref, partner.id) and json.loads(entry.entry)["codes"]["refusals"]
+    with db.write() as s:  # the same packet id, now truly unknown: the answer must not differ in any byte
+        s.delete(s.get(ReferralPacket, packet))
+    unknown = client.get(f"/api/v1/referrals/{packet}", headers=headers)
+    assert unknown.status_code == 404
+    assert (refused.status_code, refused.get_data(), refused.mimetype, refused.headers.get("Content-Language")) == (
+        unknown.status_code, unknown.get_data(), unknown.mimetype, unknown.headers.get("Content-Language"))
+    assert ref.encode() not in refused.get_data()

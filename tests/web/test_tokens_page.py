@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from cases.models import ApiToken
+from cases.ratelimit import RECHECK_FAILURES
 from cases.tokens import TokenRefused, authenticate_token, create_token, list_tokens
-from tests.web.conftest import csrf_token, post_form
+from tests.web.conftest import PASSWORD, csrf_token, post_form
 
 SECRET = re.compile(r"vdr_[A-Za-z0-9_-]{43}")
 
@@ -26,7 +27,7 @@ def token_count(db) -> int:
 
 def test_a_new_token_is_shown_once_and_the_list_never_shows_it_again(client_as, db, staff):
     client = client_as("caseworker")
-    response = post_form(client, "/account/tokens", {"name": "Mitt skript", "days": "30"})
+    response = post_form(client, "/account/tokens", {"name": "Mitt skript", "days": "30", "password": PASSWORD})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     shown = SECRET.findall(text(response))
@@ -42,8 +43,8 @@ def test_a_new_token_is_shown_once_and_the_list_never_shows_it_again(client_as, 
 
 
 def test_the_list_shows_name_dates_and_status(client_as, db, staff):
-    create_token(db, staff["decider"], "aktiv")
-    create_token(db, staff["decider"], "återkallad")
+    create_token(db, staff["decider"], "aktiv", password=PASSWORD)
+    create_token(db, staff["decider"], "återkallad", password=PASSWORD)
     client = client_as("decider")
     revoked = next(t for t in list_tokens(db, staff["decider"]) if t.name == "återkallad")
     post_form(client, f"/account/tokens/{revoked.id}/revoke", {}, page="/account/tokens")
@@ -66,7 +67,7 @@ def test_the_list_shows_name_dates_and_status(client_as, db, staff):
     ("ok", "99999999999999999999", "days"),
 ])
 def test_a_refused_form_says_why_and_makes_nothing(client_as, db, name, days, field):
-    response = post_form(client_as("reporter"), "/account/tokens", {"name": name, "days": days})
+    response = post_form(client_as("reporter"), "/account/tokens", {"name": name, "days": days, "password": PASSWORD})
     assert response.status_code == 400
     assert f'id="error-{field}"' in text(response)
     assert not SECRET.search(text(response))
@@ -75,14 +76,15 @@ def test_a_refused_form_says_why_and_makes_nothing(client_as, db, name, days, fi
 
 def test_the_twenty_first_active_token_is_refused_on_the_page(client_as, db, staff):
     for i in range(20):
-        create_token(db, staff["auditor"], f"t{i}")
-    response = post_form(client_as("auditor"), "/account/tokens", {"name": "en till", "days": "90"})
+        create_token(db, staff["auditor"], f"t{i}", password=PASSWORD)
+    form = {"name": "en till", "days": "90", "password": PASSWORD}
+    response = post_form(client_as("auditor"), "/account/tokens", form)
     assert response.status_code == 400 and 'id="error-name"' in text(response) and "20" in text(response)
     assert token_count(db) == 20
 
 
 def test_revoking_ones_own_token(client_as, db, staff):
-    made = create_token(db, staff["intake"], "bort")
+    made = create_token(db, staff["intake"], "bort", password=PASSWORD)
     client = client_as("intake")
     response = post_form(client, f"/account/tokens/{made.id}/revoke", {}, page="/account/tokens")
     assert response.status_code == 303 and response.headers["Location"].endswith("/account/tokens")
@@ -92,7 +94,7 @@ def test_revoking_ones_own_token(client_as, db, staff):
 
 
 def test_another_persons_token_cannot_be_revoked_or_seen(client_as, db, staff):
-    theirs = create_token(db, staff["caseworker"], "någon annans")
+    theirs = create_token(db, staff["caseworker"], "någon annans", password=PASSWORD)
     client = client_as("decider")
     assert "någon annans" not in text(client.get("/account/tokens"))
     for token_id in (theirs.id, "00000000-0000-0000-0000-000000000000", "x" * 300):
@@ -102,21 +104,23 @@ def test_another_persons_token_cannot_be_revoked_or_seen(client_as, db, staff):
 
 
 def test_the_forms_need_a_csrf_token(client_as, db, staff):
-    made = create_token(db, staff["admin"], "kvar")
+    made = create_token(db, staff["admin"], "kvar", password=PASSWORD)
     client = client_as("admin")
-    assert client.post("/account/tokens", data={"name": "utan", "days": "90"}).status_code == 400
+    assert client.post("/account/tokens", data={"name": "utan", "days": "90", "password": PASSWORD}).status_code == 400
     assert client.post(f"/account/tokens/{made.id}/revoke").status_code == 400
     assert [t.name for t in list_tokens(db, staff["admin"])] == ["kvar"]
     assert authenticate_token(db, made.secret).role == "admin"
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(app, db, staff):
-    made = create_token(db, staff["partner"], "partnerns")
+def test_signed_out_visitors_are_sent_to_sign_in(app, db, accounts_by_role):
+    staff = accounts_by_role
+    made = create_token(db, staff["partner"], "partnerns", password=PASSWORD)
     client = app.test_client()
     response = client.get("/account/tokens")
     assert response.status_code == 302 and "/sign-in?next=/account/tokens" in response.headers["Location"]
     token = csrf_token(client.get("/sign-in"))
-    assert client.post("/account/tokens", data={"name": "x", "days": "9", "csrf_token": token}).status_code == 401
+    form = {"name": "x", "days": "9", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/account/tokens", data=form).status_code == 401
     assert client.post(f"/account/tokens/{made.id}/revoke", data={"csrf_token": token}).status_code == 401
     assert token_count(db) == 1 and list_tokens(db, staff["partner"])[0].revoked_at is None
 
@@ -131,6 +135,29 @@ def test_every_role_finds_the_page_from_the_header(client_as, role):
 def test_the_page_in_english(client_as):
     client = client_as("coordinator")
     client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client.get("/account/tokens"))})
-    response = post_form(client, "/account/tokens", {"name": "report job", "days": "7"})
+    response = post_form(client, "/account/tokens", {"name": "report job", "days": "7", "password": PASSWORD})
     assert "Copy it now: it will not be shown again." in text(response)
     assert "<h1>API tokens</h1>" in text(response)
+
+
+@pytest.mark.parametrize("password", ["", "not the password at all"])
+def test_making_a_token_asks_for_the_password_again(client_as, db, staff, password):
+    client = client_as("caseworker")
+    client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client.get("/account/tokens"))})
+    response = post_form(client, "/account/tokens", {"name": "stulen session", "days": "30", "password": password})
+    assert response.status_code == 400 and 'id="error-password"' in text(response)
+    expected = "Enter your password to make a token." if not password else "the password is wrong; no token was made"
+    assert expected in text(response)
+    assert password not in text(response) or not password  # never echoed back
+    assert not SECRET.search(text(response)) and token_count(db) == 0
+    assert 'autocomplete="current-password"' in text(client.get("/account/tokens"))
+
+
+def test_guessing_the_password_on_the_token_form_is_limited(client_as, db, staff):
+    client = client_as("decider")
+    for _ in range(RECHECK_FAILURES):
+        wrong = post_form(client, "/account/tokens", {"name": "gissning", "days": "30", "password": "a wrong guess"})
+        assert "lösenordet är fel" in text(wrong)
+    right = post_form(client, "/account/tokens", {"name": "gissning", "days": "30", "password": PASSWORD})
+    assert right.status_code == 400 and "för många felaktiga lösenord" in text(right)
+    assert not SECRET.search(text(right)) and token_count(db) == 0

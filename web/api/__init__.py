@@ -7,6 +7,8 @@
   before the request is read, and `cases` checks again what the role may do to which case.
 - Changes take the case version the caller last saw (stale: 409 with the current one) and an
   Idempotency-Key (a repeat gets the first answer, `cases.idempotency`).
+- Requests are limited per token and per account (`cases.ratelimit`, counted in the database so that the
+  limits hold across worker processes): over a limit, 429 with `Retry-After`.
 - Errors are RFC 9457 problem details (`problems`); the OpenAPI 3.1 document at /api/v1/openapi.json is
   generated from the views and their pydantic models by flask-openapi3.
 """
@@ -16,14 +18,16 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from cases import ratelimit
 from cases.flowcharts import current_engine
-from cases.tokens import TokenRefused, authenticate_token
+from cases.tokens import TokenRefused, identify_token
+from web import clock
 from web.access import public
 from web.api import case_routes, more_routes
 from web.api.problems import from_error, language, problem
 from web.api.support import BoundedJSON, NestedTooDeep, json_response
 
-__all__ = ["PREFIX", "SECURITY", "handle_error", "http_problem", "init_app", "openapi_settings"]
+__all__ = ["PREFIX", "SECURITY", "handle_error", "http_problem", "init_app", "limits", "openapi_settings"]
 
 PREFIX = "/api/v1"
 SECURITY = [{"bearer": []}]
@@ -74,13 +78,21 @@ def _authenticate():
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return problem(401, "token-missing")
+    database = current_app.extensions["vidoro.db"]
+    moment = clock.now()
     try:
-        g.api_account = authenticate_token(current_app.extensions["vidoro.db"], secret.strip())
-    except TokenRefused as exc:
+        token_id, g.api_account = identify_token(database, secret.strip(), now=moment)
+        ratelimit.admit(database, token_id, g.api_account.id, moment, limits())
+    except (TokenRefused, ratelimit.RateLimited) as exc:
         return from_error(exc)
     if g.api_account.role not in allowed:
         return problem(403, "role-not-allowed")
     return None
+
+
+def limits() -> ratelimit.Limits:
+    """The request limits: `cases.ratelimit`'s, unless the app's configuration sets others (tests do)."""
+    return current_app.config.get("VIDORO_API_LIMITS") or ratelimit.DEFAULT_LIMITS
 
 
 def http_problem(error: HTTPException):

@@ -29,7 +29,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     """The case endpoints, with request bodies built from `chart`'s codes."""
     m = flowchart_models(chart)
     api = APIBlueprint("api_cases", __name__, abp_tags=[TAG], abp_security=security,
-                       abp_responses=responses(400, 401, 403, 422))
+                       abp_responses=responses(400, 401, 403, 422, 429))
     firing_roles = sorted({role for t in chart.transitions for role in t.roles} - {"system"})
 
     @api.post("/cases", summary="Register a concern", operation_id="registerConcern",

@@ -6,7 +6,7 @@ import base64
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from cases.disclosures import read_referral
+from cases.disclosures import DisclosureRefused, read_referral
 from cases.errors import InvalidConcern
 from cases.proofs import auditor_checkpoint, auditor_consistency, auditor_inclusion
 from cases.referrals import shared_referrals
@@ -24,7 +24,7 @@ TAGS = [Tag(name="referrals", description="Referral packets shared with a partne
 
 
 def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
-    api = APIBlueprint("api_more", __name__, abp_security=security, abp_responses=responses(400, 401, 403, 422))
+    api = APIBlueprint("api_more", __name__, abp_security=security, abp_responses=responses(400, 401, 403, 422, 429))
     referrals, logs, mine = TAGS
 
     @api.get("/referrals", tags=[referrals], summary="The packets the caller's organisation may read now",
@@ -40,7 +40,13 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
              operation_id="readReferral", responses={200: s.ReferralPacket, **responses(404, 422)})
     @roles("partner")
     def read_packet(path: s.PacketPath):
-        packet = read_referral(db(), account().actor, path.packet_id, now=now())
+        try:
+            packet = read_referral(db(), account().actor, path.packet_id, now=now())
+        except DisclosureRefused:
+            # Logged by read_referral; the answer is the unknown packet's, byte for byte: a partner must not
+            # learn that a packet exists, which case it is of, or why they may not read it (not their unit,
+            # closed, consent withdrawn).
+            return problem(404, "not-found")
         return json_response(s.ReferralPacket(
             ref=packet.ref, recipient=packet.recipient, purpose=packet.purpose, ground=packet.ground,
             data_categories=list(packet.data_categories), data=dict(packet.data)), **{"Cache-Control": "no-store"})

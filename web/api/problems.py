@@ -27,6 +27,7 @@ from cases.errors import (
 )
 from cases.idempotency import IdempotencyKeyReused
 from cases.keys import KeyDestroyed
+from cases.ratelimit import RateLimited
 from cases.tokens import TokenRefused
 from web.api.schemas import Problem
 from workflow import Refusal
@@ -112,6 +113,10 @@ def from_error(error: Exception) -> Response | None:
         case InvalidConcern():
             return problem(422, "invalid-input", _text(error), reasons=[
                 {"code": "invalid_field", "kind": "field", "field": error.field, "message": _text(error)}])
+        case RateLimited():
+            response = problem(429, "rate-limited", _text(error))
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         case SignInThrottled():
             response = problem(429, "throttled", _text(error))
             response.headers["Retry-After"] = str(error.retry_after)
