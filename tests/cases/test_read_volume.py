@@ -16,7 +16,7 @@ from cases.read_volume import (
     flag_threshold,
     read_volume_flags,
 )
-from tests.cases.test_access import EMERGENCY, open_case
+from tests.cases.test_access import open_case
 
 
 @pytest.fixture
@@ -41,13 +41,16 @@ def test_the_threshold_is_a_floor_or_twice_the_work():
     assert flag_threshold(DECIDER_READS_EXPLAINED) == 60
 
 
-def test_a_caseworker_reading_many_cases_not_theirs_is_flagged(db, staff, numbers):
+def test_a_caseworker_reading_more_than_their_assignments_explain_is_flagged(db, staff, numbers):
+    """Emergency reads beyond two a day wait for an approval (cases.emergency), so the volume here is one
+    assigned case read over and over: one open assignment explains two reads an hour, the floor twenty."""
     ref, _, later = open_case(db, staff, numbers, "investigation")
-    worker = staff["caseworker"]  # no assignment: every read is an emergency read
-    reads(db, worker, ref, MIN_FLAGGED_READS + 1, later, emergency_reason=EMERGENCY)
+    worker = staff["caseworker"]
+    assign_case(db, staff["decider"], ref, worker.id, now=later)
+    reads(db, worker, ref, MIN_FLAGGED_READS + 1, later)
     moment = later + timedelta(minutes=30)
     assert read_volume_flags(db, staff["auditor"], now=moment) == (
-        ReadVolumeFlag(worker.id, "Test caseworker", "caseworker", MIN_FLAGGED_READS + 1, 0, "assignments",
+        ReadVolumeFlag(worker.id, "Test caseworker", "caseworker", MIN_FLAGGED_READS + 1, 1, "assignments",
                        MIN_FLAGGED_READS),)
     assert read_volume_flags(db, staff["auditor"], now=later + timedelta(hours=1, minutes=1)) == ()  # an hour on
 
