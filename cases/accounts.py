@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -124,11 +125,17 @@ def check_password_rules(password: str) -> str:
     return password
 
 
-def set_password(db: Database, username: str, password: str) -> None:
-    """Give an account a new password (administrators and the account itself; the caller checks which)."""
+def set_password(db: Database, username: str, password: str, *,
+                 also: Callable[[Session, Staff], None] | None = None) -> None:
+    """Give an account a new password (administrators and the account itself; the caller checks which).
+
+    `also(session, staff)` runs first in the same transaction: the caller's checks and its log entry.
+    """
     hashed = _hasher.hash(check_password_rules(password))
     with db.write() as session:
         staff = _by_username(session, username)
+        if also is not None:
+            also(session, staff)
         staff.password_hash = hashed
         session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))  # a new password ends sessions
 

@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0010"
+HEAD = "0013"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -186,7 +186,8 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
     added = {diff[1].name for diff in schema_diff(blank_db) if diff[0] == "add_table"}
     assert added == {"consents", "deadlines", "access_log", "emergency_accesses", "assignments",
                      "referral_packets", "disclosures", "transition_log_nodes", "access_log_nodes",
-                     "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys"}
+                     "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
+                     "administration_log", "administration_log_nodes", "role_grants"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -436,3 +437,28 @@ def test_an_index_migration_downgrades_and_upgrades_again(blank_db, revision, be
     assert {name: indexes.get(name) for name in before_it} == before_it
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head
+
+
+# --- 0013: the administration log and the role grants ------------------------------------------------------
+
+
+def test_0013_downgrades_to_0010_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    downgrade(blank_db, "0010")
+    assert {"administration_log", "administration_log_nodes", "role_grants"}.isdisjoint(
+        schema_snapshot(blank_db)["tables"])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+@pytest.mark.parametrize("table", ["administration_log", "administration_log_nodes"])
+def test_the_administration_log_refuses_update_and_delete_in_sql(db, table):
+    from cases.staff import disable_staff
+
+    add_staff(db, "reporter-1", "Reporter", "reporter")
+    disable_staff(db, "reporter-1", by=None)  # one logged change, with its leaf
+    for sql in (f"UPDATE {table} SET seq = seq" if table == "administration_log" else f"UPDATE {table} SET idx = idx",
+                f"DELETE FROM {table}"):
+        with pytest.raises(DBAPIError, match="append-only"), db.write() as session:
+            session.execute(text(sql))

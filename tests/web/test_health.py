@@ -13,7 +13,7 @@ from cases.keys import FileKeyStore
 from tests.conftest import POSTGRES_URL
 from web import create_app
 
-HEAD = "0010"
+HEAD = "0013"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
