@@ -59,6 +59,8 @@ EXPECTED = {
     ("GET", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/password"): {"admin"},
+    ("POST", "/admin/grants/<grant_id>/approve"): {"admin"},
+    ("POST", "/admin/grants/<grant_id>/refuse"): {"admin"},
     ("GET", "/account/tokens"): STAFF,
     ("POST", "/account/tokens"): STAFF,
     ("POST", "/account/tokens/<token_id>/revoke"): STAFF,
@@ -86,7 +88,8 @@ EXPECTED = {
 def _url(rule: str, ref: str) -> str:
     values = {"<ref>": ref, "<trigger>": "no-such-trigger", "<consent_id>": "00000000-0000-0000-0000-000000000000",
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
-              "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions"}
+              "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
+              "<grant_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule
