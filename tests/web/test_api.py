@@ -431,3 +431,15 @@ def test_the_case_list_filters_by_state_and_deadline(api):
     assert api("GET", "/cases?due_by=0", "intake").status_code == 422
     paged = api("GET", "/cases?per_page=1", "intake").get_json()
     assert len(paged["items"]) == 1 and paged["has_next"] is True
+
+
+def test_an_auditor_reads_the_administration_logs_checkpoint_and_proofs(api, app, staff, tmp_path):
+    db = app.extensions["vidoro.db"]
+    issue_checkpoint(db, LogSigner.create(tmp_path / "signing-admin-log"), "administration")
+    found = api("GET", "/logs/administration/checkpoint", "auditor",
+                operation=("/logs/{log}/checkpoint", "GET"))
+    assert found.status_code == 200 and "/administration\n" in found.get_json()["note"]
+    proof = api("GET", "/logs/administration/proofs/inclusion?entry=1", "auditor",
+                operation=("/logs/{log}/proofs/inclusion", "GET"))
+    assert proof.status_code == 200
+    assert api("GET", "/logs/administration/checkpoint", "admin").status_code == 403
