@@ -3,7 +3,8 @@
 Deny by default: `by` is an active administrator, or None for the operator at the server's command line
 (`vidoro users`), as in `cases.staff`, whose disable, enable and role change the pages and the command use
 directly. Each change is in the administration log (`cases.trail`). A new account given a role that can read
-case data by an administrator is created disabled, waiting for a second administrator (`cases.roles`). The
+case data (or the administrator's role) by an administrator is created disabled, waiting for a second
+administrator (`cases.roles`); only the operator sets another administrator's password. The
 `system` role (the retention job) is never given from here, the system account never gets a password, and
 nothing here reads a case.
 """
@@ -20,9 +21,8 @@ from cases.accounts import check_password_rules, set_password
 from cases.db import Database
 from cases.errors import InvalidConcern
 from cases.flowcharts import current_engine
-from cases.grounds import CASE_READING_ROLES
 from cases.models import Staff
-from cases.roles import check_not_system, request_grant
+from cases.roles import APPROVAL_ROLES, check_not_system, request_grant
 from cases.staff import check_new_staff, create_staff
 from cases.trail import record, require_admin
 from workflow import Actor
@@ -99,7 +99,7 @@ def create_account(db: Database, by: Actor | None, username: str, display_name: 
     check_new_staff(username, role, unit or None)
     if password is not None:
         check_password_rules(password)
-    waits = by is not None and role in CASE_READING_ROLES
+    waits = by is not None and role in APPROVAL_ROLES
     with db.write() as session:
         _require_admin(session, by)
         staff = create_staff(session, by, username, display_name, role, unit or None, now, active=not waits,
@@ -127,6 +127,10 @@ def _logged(by: Actor | None, now: datetime, *, first: bool = False):
     def check_and_record(session: Session, staff: Staff) -> None:
         _require_admin(session, by)
         check_not_system(staff)  # it never signs in
+        if by is not None and staff.role == "admin" and staff.id != by.id and not first:
+            # Else one administrator could take over another's account and approve their own requests with it.
+            raise InvalidConcern("username", "only the operator at the server sets another administrator's password",
+                                 "bara driftansvarig vid servern kan ange en annan administratörs lösenord")
         record(session, by, staff.id, "reset_password", now, first=True if first else None)
 
     return check_and_record

@@ -1,12 +1,13 @@
 """Role changes: applied at once, or asked for by one administrator and approved by a second.
 
-A role that can read case data (`cases.grounds.CASE_READING_ROLES`) given by an administrator in the web
-does not take effect when asked for: it becomes a pending `RoleGrant`, and a second, different, active
-administrator approves it (then it takes effect) or any administrator refuses it. Nobody approves their own
-request or a grant to their own account. A new account asked for with such a role is created disabled and
-enabled by the approval; refusing it removes the account, which never could sign in. A later role change of
-the same account withdraws a pending request. The operator at the server's command line (`by=None`) gives
-roles directly: the first accounts of an instance are made there. Every step is in the administration log.
+A role that can read case data (`cases.grounds.CASE_READING_ROLES`), or the administrator's role that approves
+them (`APPROVAL_ROLES`), given by an administrator in the web does not take effect when asked for: it becomes
+a pending `RoleGrant`, and a second, different, active administrator approves it (then it takes effect) or any
+administrator refuses it. Nobody approves their own request or a grant to their own account. A new account
+asked for with such a role is created disabled and enabled by the approval; refusing it removes the account,
+which never could sign in. A later role change of the same account withdraws a pending request. The operator
+at the server's command line (`by=None`) gives roles directly: the first accounts of an instance are made
+there. Every step is in the administration log.
 
 The `system` account (the retention job) is nobody's to manage: no role, password, sign-in or switch.
 """
@@ -23,14 +24,19 @@ from sqlalchemy.orm import Session
 from cases.accounts import end_all_sessions
 from cases.db import Database
 from cases.errors import InvalidConcern
+from cases.grounds import CASE_READING_ROLES
 from cases.models import RoleGrant, Staff
 from cases.tokens import revoke_all_tokens
 from cases.trail import OPERATOR, record, require_admin
 from workflow import Actor
 
-__all__ = ["SYSTEM_ROLE", "PendingGrant", "approve_grant", "check_not_system", "pending_grants", "refuse_grant"]
+__all__ = ["APPROVAL_ROLES", "SYSTEM_ROLE", "PendingGrant", "approve_grant", "check_not_system", "pending_grants",
+           "refuse_grant"]
 
 SYSTEM_ROLE = "system"
+# The roles a second administrator approves: those that read case data, and the administrator's own, without
+# which one administrator could make a second administrator account of their own and approve with it.
+APPROVAL_ROLES = CASE_READING_ROLES | {"admin"}
 
 
 @dataclass(frozen=True)

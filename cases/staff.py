@@ -2,8 +2,8 @@
 
 Every change here is written to the administration log in its own transaction (`cases.trail`), by the
 administrator `by` or, for `by=None`, the operator at the server's command line. A role that can read case
-data given in the web waits for a second administrator (`cases.roles`). Nobody changes their own role or
-disables themselves, and the system account is nobody's to change.
+data (or the administrator's role) given in the web waits for a second administrator (`cases.roles`). Nobody
+changes their own role or disables themselves, and the system account is nobody's to change.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from cases.accounts import end_all_sessions
 from cases.db import Database
 from cases.errors import InvalidConcern
 from cases.flowcharts import current_engine
-from cases.grounds import CASE_READING_ROLES
 from cases.models import Staff
 from cases.roles import (
+    APPROVAL_ROLES,
     SYSTEM_ROLE,
     apply_role,
     check_not_system,
@@ -118,8 +118,9 @@ def set_role(db: Database, username: str, role: str, *, by: Actor | None, unit: 
              now: datetime | None = None) -> str | None:
     """Give an account another role; returns None when it took effect, or the id of the grant that waits.
 
-    A role that reads case data, given by an administrator (not the operator) and not the one the account
-    has, waits for a second administrator (`cases.roles`). Any pending request for the account is withdrawn.
+    A role that reads case data or administers (`cases.roles.APPROVAL_ROLES`), given by an administrator (not
+    the operator) and not the one the account has, waits for a second administrator. Any pending request for
+    the account is withdrawn.
     """
     now = now or datetime.now(UTC)
     if role not in current_engine().chart.roles or role == SYSTEM_ROLE:
@@ -133,7 +134,7 @@ def set_role(db: Database, username: str, role: str, *, by: Actor | None, unit: 
         if by is not None and staff.id == by.id:
             raise InvalidConcern("username", "you cannot change your own role", "du kan inte ändra din egen roll")
         new_account = withdraw_pending(session, by, staff, now)  # its role column was never approved
-        if by is not None and role in CASE_READING_ROLES and (role != staff.role or new_account):
+        if by is not None and role in APPROVAL_ROLES and (role != staff.role or new_account):
             return request_grant(session, by, staff, role, unit, now, new_account=new_account)
         before = staff.role
         apply_role(session, staff, role, unit, now)

@@ -25,8 +25,7 @@ from cases.administration import (
 )
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
-from cases.grounds import CASE_READING_ROLES
-from cases.roles import approve_grant, pending_grants, refuse_grant
+from cases.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
 from web.access import current_account, page
 from web.i18n import error_text, label, role_label
 
@@ -102,7 +101,7 @@ def new_user():
             except NotPermitted:
                 abort(403)
             else:
-                if values["role"] in CASE_READING_ROLES:
+                if values["role"] in APPROVAL_ROLES:
                     flash(_("The account %(username)s was added, disabled until another administrator approves "
                             "its role. Give the person the first password in a safe way.",
                             username=values["username"].lower()), "success")
@@ -226,7 +225,7 @@ def _choices() -> dict:
     recipients = current_engine().chart.vocabularies["recipients"]
     return {"roles": [(r, role_label(r)) for r in account_roles()],
             "units": [(u, label(recipients[u])) for u in partner_units()],
-            "reading_roles": ", ".join(role_label(r) for r in account_roles() if r in CASE_READING_ROLES)}
+            "reading_roles": ", ".join(role_label(r) for r in account_roles() if r in APPROVAL_ROLES)}
 
 
 def _labels() -> dict[str, str]:

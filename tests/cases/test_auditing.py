@@ -24,7 +24,7 @@ from cases.identity import generate_identity_number
 from cases.models import Case, Staff
 from cases.signing import LogSigner
 from cases.staff import disable_staff, set_role
-from tests.conftest import NOW
+from tests.conftest import NOW, ROLES
 from workflow import Actor
 
 CONCERN = "Eleven visar våldsbejakande filmer för klasskamraterna."
@@ -143,7 +143,7 @@ def test_verification_summary_holds_counts_and_roots_and_no_personal_data(db, st
     text = json.dumps(summary)
     assert summary["ok"] and summary["cases"] == 3 and summary["findings"] == []
     assert {log["name"]: (log["entries"], log["checkpoints"]) for log in summary["logs"]} == {
-        "transitions": (4, 1), "access": (2, 0)}
+        "transitions": (4, 1), "access": (2, 0), "administration": (len(ROLES), 0)}  # each account's creation
     for secret in (CONCERN, GIVEN, FAMILY, "Hot i väntrummet"):
         assert secret not in text
     with db.write() as session:

@@ -235,3 +235,27 @@ def test_verify_finds_a_changed_administration_entry(db, staff, keys):
                                                                        separators=(",", ":")).encode()})
     report = verify(db, "unused")
     assert [(f.kind, f.log) for f in report.findings][:1] == [("entry_changed", "administration")]
+
+
+def test_a_second_administrator_waits_for_approval_too(db, staff, admins):
+    """Else one administrator makes an administrator account of their own and approves their requests with it."""
+    first, second = admins
+    create_account(db, first, "puppet", "Marionett", "admin", password=PASSWORD)
+    assert not find_account(db, None, "puppet").active
+    with pytest.raises(SignInRefused):
+        accounts.sign_in(db, "puppet", PASSWORD, "127.0.0.1")
+    set_role(db, "auditor-1", "admin", by=first)
+    assert role_of(db, "auditor-1") == "auditor"
+    assert sorted(g.role for g in pending_grants(db, second)) == ["admin", "admin"]
+
+
+def test_only_the_operator_sets_another_administrators_password(db, staff, admins):
+    """Else one administrator takes over another's account and approves their own requests with it."""
+    first, _second = admins
+    with pytest.raises(InvalidConcern, match="operator"):
+        reset_password(db, first, "admin-2", PASSWORD + " taken over")
+    with pytest.raises(SignInRefused):
+        accounts.sign_in(db, "admin-2", PASSWORD + " taken over", "127.0.0.1")
+    reset_password(db, first, "admin-1", PASSWORD + " mine")  # one's own
+    reset_password(db, None, "admin-2", PASSWORD + " from the server")
+    assert accounts.sign_in(db, "admin-2", PASSWORD + " from the server", "127.0.0.1").role == "admin"

@@ -256,3 +256,13 @@ def test_the_system_account_cannot_be_changed_from_the_pages(client_as, db, acti
     assert response.status_code == 400
     system = account(db, "system-1")
     assert (system.role, system.active, system.password_hash) == ("system", True, None)
+
+
+def test_another_administrators_password_is_set_only_at_the_server(client_as, db, second_admin):
+    admin = client_as("admin")
+    assert 'id="field-password"' not in text(admin.get("/admin/users/admin-2/role"))
+    before = account(db, "admin-2").password_hash
+    response = post_form(admin, "/admin/users/admin-2/password",
+                         {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD}, page="/admin/users")
+    assert response.status_code == 400 and account(db, "admin-2").password_hash == before
+    assert signed_in(second_admin)
