@@ -219,6 +219,7 @@ def test_a_new_caseworker_waits_for_a_second_administrator(app, client_as, db, s
     assert sign_in(app.test_client(), "new.person", NEW_PASSWORD).status_code == 401
     own = text(first.get("/admin/users"))
     assert "Begärd av dig" in own and "/approve" not in own
+    assert "väntar på godkännande" in own and "/admin/users/new.person/enable" not in own
     (grant,) = pending_grants(db, None)
     refused = post_form(first, f"/admin/grants/{grant.id}/approve", {}, page="/admin/users")
     assert refused.status_code == 400 and 'role="alert"' in text(refused) and not account(db, "new.person").active
