@@ -23,3 +23,6 @@ def test_a_second_administrator_approves_a_new_caseworker(visitor, db, staff, la
     assert second.page.url.endswith("/admin/users")
     assert second.page.locator("main form[action$='/approve']").count() == 0
     assert account(db, "new.caseworker").active and account(db, "new.caseworker").role == "caseworker"
+    auditor = visitor("auditor-1", lang)
+    auditor.go("/audit/administration")  # axe checks the auditor's page of the same changes
+    assert auditor.page.locator("main table tbody tr").count() >= 4

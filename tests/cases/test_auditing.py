@@ -14,6 +14,7 @@ from cases.access import read_case
 from cases.auditing import (
     LogFilter,
     access_entries,
+    administration_entries,
     emergency_reviews,
     latest_checkpoints,
     transition_entries,
@@ -173,3 +174,13 @@ def test_emergency_reviews_name_who_and_mark_ones_own(db, staff, cases_logged):
     assert own.own
     with pytest.raises(NotPermitted):
         emergency_reviews(db, staff["intake"])
+
+
+def test_the_administration_log_is_for_auditors_with_usernames_looked_up(db, staff):
+    listed = administration_entries(db, staff["auditor"], per_page=4)
+    assert (listed.total, listed.pages, len(listed.items)) == (len(ROLES), -(-len(ROLES) // 4), 4)
+    newest = listed.items[0]
+    assert (newest.actor, newest.target, newest.action) == ("operator", f"{ROLES[-1]}-1", "create")
+    for role in ("admin", "decider", "reporter"):
+        with pytest.raises(NotPermitted):
+            administration_entries(db, staff[role])

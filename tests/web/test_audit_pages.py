@@ -232,3 +232,19 @@ def test_reviewing_needs_the_role_the_token_and_a_real_access(client_as, logged)
     intake = client_as("intake")
     assert post_form(intake, "/audit/emergency/1/reviewed", {}, page="/cases").status_code == 403
     assert rows(auditor.get("/audit/emergency")) == ["1"]
+
+
+def test_the_administration_log_names_who_changed_which_account(client_as, db, staff):
+    set_role(db, "caseworker-1", "auditor", by=staff["admin"], now=NOW)
+    client = client_as("auditor")
+    page = client.get("/audit/administration")
+    assert page.status_code == 200
+    shown = rows(page)
+    assert shown[0] == str(len(staff) + 1) and shown[-1] == "1"  # each account's creation, then the change
+    newest = text(page).split('<th scope="row">')[1]
+    assert "admin-1" in newest and "caseworker-1" in newest and "Roll ändrad" in newest
+    assert "driftansvarig vid servern" in text(page)  # the accounts were made by the operator
+    assert "Test caseworker" not in text(page)
+    english = client_as("auditor")
+    english.post("/language", data={"lang": "en", "csrf_token": csrf_token(english.get("/audit"))})
+    assert "the operator at the server" in text(english.get("/audit/administration"))

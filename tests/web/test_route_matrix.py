@@ -49,6 +49,7 @@ EXPECTED = {
     ("POST", "/audit/verify"): {"auditor"},
     ("GET", "/audit/transitions"): {"auditor"},
     ("GET", "/audit/access"): {"auditor"},
+    ("GET", "/audit/administration"): {"auditor"},
     ("GET", "/audit/emergency"): {"auditor", "decider"},
     ("POST", "/audit/emergency/<int:seq>/reviewed"): {"auditor", "decider"},
     ("GET", "/admin/users"): {"admin"},
