@@ -81,8 +81,8 @@ def create_account(db: Database, by: Actor | None, username: str, display_name: 
     """Add an account and (unless `password` is None) its first password; every part is checked first.
 
     The password's rules are checked before the account is created, so a refused password leaves nothing.
-    An administrator's new account with a role that reads case data is created disabled, its role waiting
-    for a second administrator; the returned actor is then not yet usable.
+    An administrator's new account with a role of `cases.roles.APPROVAL_ROLES` is created disabled, its role
+    waiting for a second administrator; the returned actor is then not yet usable.
     """
     now = now or datetime.now(UTC)
     with db.read() as session:
