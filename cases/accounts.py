@@ -36,6 +36,7 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -148,16 +149,20 @@ def check_password_rules(password: str) -> str:
     return password
 
 
-def set_password(db: Database, username: str, password: str) -> None:
+def set_password(db: Database, username: str, password: str, *,
+                 also: Callable[[Session, Staff], None] | None = None) -> None:
     """Give an account a new password (administrators and the account itself; the caller checks which).
 
     A reset follows a suspected compromise: it ends the account's sessions and revokes its API tokens, so
-    nothing the old password opened keeps working."""
+    nothing the old password opened keeps working. `also(session, staff)` runs first in the same
+    transaction: the caller's checks and its log entry."""
     from cases.tokens import revoke_all_tokens  # cases.tokens imports this module (Account)
 
     hashed = _hasher.hash(check_password_rules(password))
     with db.write() as session:
         staff = _by_username(session, username)
+        if also is not None:
+            also(session, staff)
         staff.password_hash = hashed
         session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))  # a new password ends sessions
         revoke_all_tokens(session, staff.id, datetime.now(UTC))

@@ -2,22 +2,29 @@
 
 Deny by default: `by` is an active administrator, or None for the operator at the server's command line
 (`vidoro users`), as in `cases.staff`, whose disable, enable and role change the pages and the command use
-directly. The `system` role (the retention job) is never given from here, and nothing here reads a case.
+directly. Each change is in the administration log (`cases.trail`). A new account given a role that can read
+case data (or the administrator's role) by an administrator is created disabled, waiting for a second
+administrator (`cases.roles`); only the operator sets another administrator's password. The
+`system` role (the retention job) is never given from here, the system account never gets a password, and
+nothing here reads a case.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.accounts import check_password_rules, set_password
 from cases.db import Database
-from cases.errors import InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern
 from cases.flowcharts import current_engine
 from cases.models import Staff
-from cases.staff import add_staff
+from cases.roles import APPROVAL_ROLES, check_not_system, request_grant
+from cases.staff import check_new_staff, create_staff
+from cases.trail import record, require_admin
 from workflow import Actor
 
 __all__ = ["AccountRow", "account_roles", "create_account", "find_account", "list_accounts", "partner_units",
@@ -47,12 +54,7 @@ def partner_units() -> tuple[str, ...]:
     return tuple(r for r in current_engine().chart.vocabularies["recipients"] if r != "social_services")
 
 
-def _require_admin(session: Session, by: Actor | None) -> None:
-    if by is None:
-        return
-    staff = session.get(Staff, by.id)
-    if by.role != "admin" or staff is None or not staff.active or staff.role != "admin":
-        raise NotPermitted("manage accounts", by.role)
+_require_admin = require_admin
 
 
 def list_accounts(db: Database, by: Actor | None) -> list[AccountRow]:
@@ -75,11 +77,14 @@ def _row(s: Staff) -> AccountRow:
 
 
 def create_account(db: Database, by: Actor | None, username: str, display_name: str, role: str, *,
-                   unit: str | None = None, password: str | None = None) -> Actor:
+                   unit: str | None = None, password: str | None = None, now: datetime | None = None) -> Actor:
     """Add an account and (unless `password` is None) its first password; every part is checked first.
 
     The password's rules are checked before the account is created, so a refused password leaves nothing.
+    An administrator's new account with a role of `cases.roles.APPROVAL_ROLES` is created disabled, its role
+    waiting for a second administrator; the returned actor is then not yet usable.
     """
+    now = now or datetime.now(UTC)
     with db.read() as session:
         _require_admin(session, by)
     username, display_name = username.strip().lower(), " ".join(display_name.split())
@@ -91,16 +96,41 @@ def create_account(db: Database, by: Actor | None, username: str, display_name: 
         raise InvalidConcern("role", "unknown role", "okänd roll")
     if role != "partner" and unit:
         raise InvalidConcern("unit", "only partners have a unit here", "bara partner har en enhet här")
+    check_new_staff(username, role, unit or None)
     if password is not None:
         check_password_rules(password)
-    actor = add_staff(db, username, display_name, role, unit=unit or None)
+    waits = by is not None and role in APPROVAL_ROLES
+    with db.write() as session:
+        _require_admin(session, by)
+        staff = create_staff(session, by, username, display_name, role, unit or None, now, active=not waits,
+                             pending_role=role if waits else None)
+        if waits:
+            session.flush()
+            request_grant(session, by, staff, role, unit or None, now, new_account=True)
+        actor = Actor(staff.id, staff.role)
     if password is not None:
-        set_password(db, username, password)
+        set_password(db, username, password, also=_logged(by, now, first=True))
     return actor
 
 
-def reset_password(db: Database, by: Actor | None, username: str, password: str) -> None:
+def reset_password(db: Database, by: Actor | None, username: str, password: str, *,
+                   now: datetime | None = None) -> None:
     """Give an account a new password; its sessions end everywhere (`cases.accounts.set_password`)."""
     with db.read() as session:
         _require_admin(session, by)
-    set_password(db, username, password)
+    set_password(db, username, password, also=_logged(by, now or datetime.now(UTC)))
+
+
+def _logged(by: Actor | None, now: datetime, *, first: bool = False):
+    """The checks and the log entry of a password set by an administrator, in the transaction that sets it."""
+
+    def check_and_record(session: Session, staff: Staff) -> None:
+        _require_admin(session, by)
+        check_not_system(staff)  # it never signs in
+        if by is not None and staff.role == "admin" and staff.id != by.id and not first:
+            # Else one administrator could take over another's account and approve their own requests with it.
+            raise InvalidConcern("username", "only the operator at the server sets another administrator's password",
+                                 "bara driftansvarig vid servern kan ange en annan administratörs lösenord")
+        record(session, by, staff.id, "reset_password", now, first=True if first else None)
+
+    return check_and_record

@@ -28,7 +28,7 @@ from cases.emergency import approval_requests, emergency_accesses
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.log import LOGS
-from cases.models import AccessLogEntry, Staff, TransitionLogEntry
+from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from cases.operations import require_staff, utcnow
 from cases.verify import KINDS, Report, verify
 from workflow import Actor
@@ -38,6 +38,7 @@ __all__ = [
     "ACTIONS",
     "PER_PAGE",
     "AccessRow",
+    "AdministrationRow",
     "ApprovalReview",
     "CheckpointInfo",
     "EmergencyReview",
@@ -45,6 +46,7 @@ __all__ = [
     "LogPage",
     "TransitionRow",
     "access_entries",
+    "administration_entries",
     "approval_reviews",
     "emergency_reviews",
     "finding_meaning",
@@ -96,6 +98,16 @@ class AccessRow:
     action: str
     ground: str
     fields: tuple[str, ...]
+    codes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AdministrationRow:
+    seq: int
+    at: datetime
+    actor: str  # the administrator's username, their id if the account is gone, or "operator"
+    target: str  # the account's username, or its id if the account is gone
+    action: str
     codes: dict[str, Any]
 
 
@@ -215,6 +227,20 @@ def access_entries(db: Database, actor: Actor, wanted: LogFilter = LogFilter(), 
     items = tuple(AccessRow(row.seq, row.at, row.case_ref, names.get(body.get("actor"), body.get("actor", "")),
                             body.get("role", ""), body.get("action", ""), body.get("ground", ""),
                             tuple(body.get("fields") or ()), body.get("codes") or {}) for row, body in bodies)
+    return LogPage(items, total, number, pages)
+
+
+def administration_entries(db: Database, actor: Actor, *, page: int = 1, per_page: int = PER_PAGE) -> LogPage:
+    """A page of the administration log, newest first: who changed which account, and how."""
+    table = AdministrationLogEntry
+    with db.read() as session:
+        _require_auditor(session, actor, "read the administration log")
+        page_rows, total, number, pages = _page(session, table, [], page, per_page)
+        bodies = [(row, _body(row.entry)) for row in page_rows]
+        names = _usernames(session, {body.get(key) for _, body in bodies for key in ("actor", "target")})
+    items = tuple(AdministrationRow(row.seq, row.at, names.get(body.get("actor"), body.get("actor", "")),
+                                    names.get(body.get("target"), body.get("target", "")), body.get("action", ""),
+                                    body.get("codes") or {}) for row, body in bodies)
     return LogPage(items, total, number, pages)
 
 

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from cases.models import Assignment, Case
 from workflow import Actor
 
-__all__ = ["INTAKE_STATES", "read_ground"]
+__all__ = ["CASE_READING_ROLES", "INTAKE_STATES", "read_ground"]
 
 INTAKE_STATES = frozenset({"registered", "protection_assessment", "pre_assessment"})
+# The roles `read_ground` gives a ground to: granting one of them needs a second administrator (`cases.roles`).
+CASE_READING_ROLES = frozenset({"intake", "caseworker", "decider"})
 
 
 def read_ground(session: Session, actor: Actor, case: Case) -> str | None:

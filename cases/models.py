@@ -1,5 +1,5 @@
 """The records: cases, the person a case is about, staff, consents, deadlines, assignments, referral
-packets, disclosures, and the transition and access logs.
+packets, disclosures, role grants waiting for approval, and the transition, access and administration logs.
 
 Personal data sits only in `Sealed` columns: AES-GCM ciphertext under the case's data key, sealed and
 opened by `cases.vault` with the table, row and field as associated data. The logs hold none: they name a
@@ -33,6 +33,8 @@ __all__ = [
     "NO_DEADLINE",
     "AccessLogEntry",
     "AccessLogNode",
+    "AdministrationLogEntry",
+    "AdministrationLogNode",
     "ApiRequestCount",
     "ApiToken",
     "Assignment",
@@ -48,6 +50,7 @@ __all__ = [
     "IdempotencyRecord",
     "Person",
     "ReferralPacket",
+    "RoleGrant",
     "SignInAttempt",
     "Staff",
     "TransitionLogEntry",
@@ -419,6 +422,8 @@ class EmergencyApproval(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None]
+
+
 class ApiRequestCount(Base):
     """How many API requests one token or one account made in one fixed window (`cases.ratelimit`).
 
@@ -431,3 +436,48 @@ class ApiRequestCount(Base):
     subject: Mapped[str] = mapped_column(String(48), primary_key=True)
     window: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # Unix time // its length
     count: Mapped[int] = mapped_column(Integer)
+
+
+class AdministrationLogEntry(Base):
+    """One entry of the append-only, hash-chained administration log: a change to an account (no names)."""
+
+    __tablename__ = "administration_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(36), index=True)  # a staff id, or "operator"
+    target_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AdministrationLogNode(Base):
+    """A complete subtree's hash in the administration log's Merkle tree."""
+
+    __tablename__ = "administration_log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class RoleGrant(Base):
+    """A role that can read case data, asked for by one administrator and waiting for a second one's decision.
+
+    `staff_id` is not a foreign key: refusing the role of a new account removes that account, and the
+    grant stays as its record. `new_account`: approving also enables the account (created disabled).
+    """
+
+    __tablename__ = "role_grants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(36), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    new_account: Mapped[bool] = mapped_column(Boolean)
+    requested_by: Mapped[str] = mapped_column(String(36))
+    requested_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, refused, withdrawn
+    decided_by: Mapped[str | None] = mapped_column(String(36))  # a staff id, or "operator"
+    decided_at: Mapped[datetime | None]

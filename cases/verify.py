@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cases.db import Database
 from cases.log import LOGS, Log
-from cases.models import AccessLogEntry, Case, Checkpoint
+from cases.models import Case, Checkpoint
 from cases.verify_fast import SideChecks, last_states, log_intact, side_connection
 from workflow.checkpoint import CheckpointError, parse_and_verify
 from workflow.log import GENESIS
@@ -94,7 +94,7 @@ class Report:
 
 def verify(db: Database, verifier_key: str, held: Sequence[str | bytes] = (),
            progress: Callable[[int], None] | None = None, origin_prefix: str | None = None) -> Report:
-    """Check both logs against their entries, the stored checkpoints and the checkpoints in `held`.
+    """Check every log against its entries, the stored checkpoints and the checkpoints in `held`.
 
     `verifier_key` is the key string the auditor trusts; every checkpoint must carry its signature.
     `progress` is called with the number of entries done since the last call (a log the fast check cannot
@@ -112,7 +112,7 @@ def verify(db: Database, verifier_key: str, held: Sequence[str | bytes] = (),
         try:
             agree = {"transitions": checks.columns_agree(LOGS["transitions"])}
             cases_agree = checks.cases_agree()
-            agree["access"] = checks.columns_agree(LOGS["access"])
+            agree.update({name: checks.columns_agree(log) for name, log in LOGS.items() if name not in agree})
             vouched = {}
             for log in LOGS.values():
                 held_here = held_by_log.get(log.name, [])
@@ -175,11 +175,7 @@ def _verify_log(session: Session, log: Log, key: str, held: list[tuple[str, int,
     tainted: list[int] = []  # leaves found changed: the nodes above them are not reported again
     _check_roots(frontier, expected, report, log.name)
     table = log.entries
-    is_access = table is AccessLogEntry
-    columns = [table.seq, table.entry, table.chain_hash, table.case_ref]
-    columns += [table.actor_id, table.action, table.ground] if is_access else [table.trigger, table.from_state,
-                                                                                 table.to_state]
-    columns.append(table.at)
+    columns = [table.seq, table.entry, table.chain_hash, *(getattr(table, c) for c, _k, _n in log.columns), table.at]
     connection = session.connection()  # Core rows: no ORM bookkeeping for a million of them
     last = 0
     while True:
@@ -212,8 +208,8 @@ def _verify_log(session: Session, log: Log, key: str, held: list[tuple[str, int,
                 report.add(Finding("chain_broken", log.name, f"entry {seq}",
                                    "its chain hash does not follow from the entry and the one before"))
             previous_chain = stored_chain
-            body = _parse(entry)
-            if body is None or _columns_disagree(body, row, is_access):
+            body = _parse(entry, log.subject_key)
+            if body is None or _columns_disagree(body, row, log):
                 if leaf_ok:
                     report.add(Finding("columns_changed" if body else "entry_changed", log.name, f"entry {seq}",
                                        "the row's columns do not match its logged entry" if body
@@ -310,7 +306,7 @@ def _leaf_finding(session: Session, log: Log, seq: int, stored: bytes | None, le
     return Finding("entry_changed", log.name, f"entry {seq}", "differs from its leaf in the log's tree")
 
 
-def _parse(entry: bytes) -> dict | None:
+def _parse(entry: bytes, subject: str) -> dict | None:
     try:
         text = entry.decode("utf-8")
         body, end = _DECODER.raw_decode(text)
@@ -318,19 +314,18 @@ def _parse(entry: bytes) -> dict | None:
         return None
     if end != len(text):
         return None  # canonical entries are one JSON object and nothing after it
-    return body if isinstance(body, dict) and isinstance(body.get("case"), str) else None
+    return body if isinstance(body, dict) and isinstance(body.get(subject), str) else None
 
 
-def _columns_disagree(body: dict, row, is_access: bool) -> bool:
+def _columns_disagree(body: dict, row, log: Log) -> bool:
     """The row's search columns (what pages show and filter on) must say what the signed entry says."""
+    end = 3 + len(log.columns)  # seq, entry, chain hash, the search columns, at
     try:
-        if datetime.fromisoformat(body.get("at")) != row[7]:
+        if datetime.fromisoformat(body.get("at")) != row[end]:
             return True
     except (TypeError, ValueError):
         return True
-    if is_access:
-        return (body["case"], body.get("actor"), body.get("action"), body.get("ground")) != tuple(row[3:7])
-    return (body["case"], body.get("trigger"), body.get("from"), body.get("to")) != tuple(row[3:7])
+    return tuple(body.get(key) for _column, key, _nullable in log.columns) != tuple(row[3:end])
 
 
 def _verify_cases(session: Session, last_state: dict[str, str], report: Report) -> None:

@@ -26,8 +26,9 @@ nothing at all. Why it does, check by check of `cases.verify._verify_log`:
   space — so every string is written literally, a key is always followed directly by `:`, and counting
   `"to":` counts the keys "to" — and each key compared occurs at most once (SQLite's `json_extract`
   takes the first of duplicate keys, Python the last; PostgreSQL's jsonb, like Python, the last). UTF-8
-  validity is checked in Python (SQLite does not check it). Then "case" must be a string and the case,
-  trigger/from/to (actor/action/ground) must equal the columns as JSON values (a string "5" is not the
+  validity is checked in Python (SQLite does not check it). Then the subject ("case"; "target" in the
+  administration log) must be a string, and it and the other keys of `Log.columns` (trigger/from/to,
+  actor/action/ground, actor/action) must equal the columns as JSON values (a string "5" is not the
   number 5, a missing key and null are both None); the `at` column, rendered in UTC with microseconds,
   must be the entry's "at" string exactly, a valid date in years 1–9999 — so both give one instant.
   Any SQL error (invalid JSON on PostgreSQL, a BLOB in a text column on SQLite) means "not vouched for".
@@ -70,11 +71,6 @@ BATCH = 50_000  # entries fetched and hashed at a time; progress is reported per
 # 4,300-digit limit and no nesting its recursion limit, where SQL's JSON would accept both.
 MAX_ENTRY_BYTES = 1500
 
-# (column, key in the entry, column nullable) compared besides "case" and "at"
-_COMPARED = {
-    "transitions": (("trigger", "trigger", False), ("from_state", "from", True), ("to_state", "to", False)),
-    "access": (("actor_id", "actor", False), ("action", "action", False), ("ground", "ground", False)),
-}
 # Bytes no vouched-for entry holds on SQLite: a backslash (so no escapes), JSON whitespace but the space.
 _FORBIDDEN = b"\\\t\n\r\x00"
 _DIGITS = "[0-9]"
@@ -176,7 +172,8 @@ class SideChecks:
 def _columns_sql(connection: Connection, log: Log) -> str:
     """A query for the first row whose columns disagree with its entry, or whose entry is not vouched for."""
     table = log.entries.__tablename__
-    pairs = _COMPARED[log.name]
+    subject_column, subject, _nullable = log.columns[0]  # the case_ref of the older logs
+    pairs = log.columns[1:]
     columns = ", ".join(column for column, _key, _nullable in pairs)
     if connection.dialect.name == "sqlite":
         # Presence of every key compared: a NOT NULL column equal to it, or json_type for a nullable one
@@ -185,23 +182,24 @@ def _columns_sql(connection: Connection, log: Log) -> str:
                                for column, key, nullable in pairs)
         paths = ", ".join(f"'$.{key}'" for _column, key, _nullable in pairs)
         return f"""
-SELECT seq FROM (SELECT seq, entry AS e, CAST(entry AS TEXT) AS j, at, case_ref, {columns} FROM {table})
+SELECT seq FROM (SELECT seq, entry AS e, CAST(entry AS TEXT) AS j, at, {subject_column}, {columns} FROM {table})
 WHERE NOT coalesce(
   typeof(e) = 'blob' AND length(e) <= {MAX_ENTRY_BYTES} AND substr(e, 1, 1) = x'7b' AND substr(e, -1, 1) = x'7d'
-  AND case_ref IS NOT NULL AND {present}
+  AND {subject_column} IS NOT NULL AND {present}
   AND typeof(at) = 'text' AND length(CAST(at AS BLOB)) = 26 AND at GLOB '{_SQLITE_AT}' AND substr(at, 1, 4) <> '0000'
   AND datetime(julianday(substr(at, 1, 19))) = substr(at, 1, 19)
-  AND json_extract(j, '$.case', {paths}, '$.at') = json_array(case_ref, {columns}, replace(at, ' ', 'T') || '+00:00')
+  AND json_extract(j, '$.{subject}', {paths}, '$.at')
+      = json_array({subject_column}, {columns}, replace(at, ' ', 'T') || '+00:00')
 , 0) LIMIT 1"""  # noqa: S608 -- table and column names are the models', not input
     values = ", ".join(f"j -> '{key}'" for _column, key, _nullable in pairs)
     # OFFSET 0 keeps the subquery whole: otherwise PostgreSQL would parse the entry once per use of j.
     return f"""
 SELECT seq FROM (
-  SELECT seq, entry, convert_from(entry, 'UTF8')::jsonb AS j, at, case_ref, {columns} FROM {table} OFFSET 0) r
+  SELECT seq, entry, convert_from(entry, 'UTF8')::jsonb AS j, at, {subject_column}, {columns} FROM {table} OFFSET 0) r
 WHERE NOT coalesce(
   length(entry) <= {MAX_ENTRY_BYTES} AND get_byte(entry, 0) = 123 AND get_byte(entry, length(entry) - 1) = 125
-  AND jsonb_typeof(j -> 'case') = 'string'
-  AND jsonb_build_array(j -> 'case', {values}) = jsonb_build_array(case_ref, {columns})
+  AND jsonb_typeof(j -> '{subject}') = 'string'
+  AND jsonb_build_array(j -> '{subject}', {values}) = jsonb_build_array({subject_column}, {columns})
   AND at >= TIMESTAMPTZ '0001-01-01 00:00:00+00' AND at < TIMESTAMPTZ '10000-01-01 00:00:00+00'
   AND to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') = j ->> 'at'
 , false) LIMIT 1"""  # noqa: S608
@@ -255,7 +253,7 @@ def log_intact(session: Session, log: Log, expected: dict[int, list[tuple[str, b
 
 def _check(cursor, log: Log, expected, progress, postgres: bool) -> Intact | None:
     entries_table, nodes_table = log.entries.__tablename__, log.nodes.__tablename__
-    keys = [b'"%s":' % key.encode() for key in ("case", "at", *(key for _c, key, _n in _COMPARED[log.name]))]
+    keys = [b'"%s":' % key.encode() for key in ("at", *(key for _c, key, _n in log.columns))]
     cursor.execute(f"SELECT count(*), min(seq), max(seq) FROM {entries_table}")  # noqa: S608
     size, low, high = cursor.fetchone()
     if size and (low, high) != (1, size):

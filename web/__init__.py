@@ -29,7 +29,8 @@ NAV = {
     "decider": [("worklist.work_list", N_("Work list")), ("audit.emergency", N_("Emergency accesses"))],
     "partner": [("partner.referrals", N_("Referrals"))],
     "auditor": [("audit.overview", N_("Verification")), ("audit.transitions", N_("Transition log")),
-                ("audit.access", N_("Access log")), ("audit.emergency", N_("Emergency accesses"))],
+                ("audit.access", N_("Access log")), ("audit.administration", N_("Administration log")),
+                ("audit.emergency", N_("Emergency accesses"))],
     "admin": [("admin.users", N_("Users"))],
 }
 

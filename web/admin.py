@@ -1,9 +1,11 @@
-"""The administrator's pages: accounts, their roles and passwords — never case content.
+"""The administrator's pages: accounts, their roles and passwords, the roles waiting for approval — never case
+content.
 
-Each change is one call of `cases.administration` or `cases.staff` with the administrator as `by`, which
-refuses anyone else. Disabling an account, changing its role or setting its password ends its sessions
-everywhere at once (in `cases`), so the change holds from that person's next request. A password is never
-shown again, never put back into a form, never logged.
+Each change is one call of `cases.administration`, `cases.staff` or `cases.roles` with the administrator as
+`by`, which refuses anyone else and writes the administration log. A role that can read case data waits for a
+second administrator, who approves or refuses it on the users page. Disabling an account, changing its role
+or setting its password ends its sessions everywhere at once (in `cases`), so the change holds from that
+person's next request. A password is never shown again, never put back into a form, never logged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from cases.administration import (
 )
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
+from cases.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
 from web.access import current_account, page
 from web.i18n import error_text, label, role_label
 
@@ -38,9 +41,37 @@ def users():
 
 
 def _users_page(problem: str | None = None, status: int = 200):
-    accounts = list_accounts(_db(), current_account().actor)
+    actor = current_account().actor
+    accounts = list_accounts(_db(), actor)
     units = dict(_choices()["units"])
-    return render_template("admin/users.html", accounts=accounts, problem=problem, units=units), status
+    return render_template("admin/users.html", accounts=accounts, problem=problem, units=units,
+                           grants=pending_grants(_db(), actor)), status
+
+
+@bp.post("/admin/grants/<grant_id>/approve")
+@page("admin")
+def approve(grant_id: str):
+    return _decide(grant_id, approve_grant, _("The role was approved and applies from the account's next "
+                                              "sign-in."))
+
+
+@bp.post("/admin/grants/<grant_id>/refuse")
+@page("admin")
+def refuse(grant_id: str):
+    return _decide(grant_id, refuse_grant, _("The role was refused; a new account that waited for it was "
+                                             "removed."))
+
+
+def _decide(grant_id: str, decide, done: str):
+    """Approve or refuse; a refusal of the decision is the users page with the reason (400)."""
+    try:
+        decide(_db(), current_account().actor, grant_id)
+    except InvalidConcern as exc:
+        return _users_page(error_text(exc, "password", "lösenord"), 400)
+    except NotPermitted:
+        abort(403)
+    flash(done, "success")
+    return redirect(url_for("admin.users"), 303)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -70,8 +101,13 @@ def new_user():
             except NotPermitted:
                 abort(403)
             else:
-                flash(_("The account %(username)s was added. Give the person the first password in a safe way.",
-                        username=values["username"].lower()), "success")
+                if values["role"] in APPROVAL_ROLES:
+                    flash(_("The account %(username)s was added, disabled until another administrator approves "
+                            "its role. Give the person the first password in a safe way.",
+                            username=values["username"].lower()), "success")
+                else:
+                    flash(_("The account %(username)s was added. Give the person the first password in a safe "
+                            "way.", username=values["username"].lower()), "success")
                 return redirect(url_for("admin.users"), 303)
     return render_template("admin/new_user.html", values=values, errors=errors, labels=_labels(),
                            **_choices()), 400 if errors else 200
@@ -125,15 +161,19 @@ def role(username: str):
             errors["unit"] = _("Choose the partner's unit.")
         if not errors:
             try:
-                staff.set_role(_db(), username, values["role"], by=current_account().actor,
-                               unit=values["unit"] if values["role"] == "partner" else None)
+                waiting = staff.set_role(_db(), username, values["role"], by=current_account().actor,
+                                         unit=values["unit"] if values["role"] == "partner" else None)
             except InvalidConcern as exc:
                 errors["unit" if exc.field == "unit" else "role"] = error_text(exc, "password", "lösenord")
             except NotPermitted:
                 abort(403)
             else:
-                flash(_("The account %(username)s has a new role and is signed out everywhere.",
-                        username=username), "success")
+                if waiting:
+                    flash(_("The new role of %(username)s waits for another administrator's approval; until "
+                            "then the account keeps the role it has.", username=username), "success")
+                else:
+                    flash(_("The account %(username)s has a new role and is signed out everywhere.",
+                            username=username), "success")
                 return redirect(url_for("admin.users"), 303)
     return _account_page(account, values, errors, {})
 
@@ -151,7 +191,7 @@ def password(username: str):
     if not errors:
         try:
             reset_password(_db(), current_account().actor, username, new)
-        except InvalidPassword as exc:
+        except (InvalidPassword, InvalidConcern) as exc:  # InvalidConcern: the system account
             errors["password"] = error_text(exc, "password", "lösenord")
         except NotPermitted:
             abort(403)
@@ -184,7 +224,8 @@ def _choices() -> dict:
     """The role and unit options of the forms, with their labels in the visitor's language."""
     recipients = current_engine().chart.vocabularies["recipients"]
     return {"roles": [(r, role_label(r)) for r in account_roles()],
-            "units": [(u, label(recipients[u])) for u in partner_units()]}
+            "units": [(u, label(recipients[u])) for u in partner_units()],
+            "reading_roles": ", ".join(role_label(r) for r in account_roles() if r in APPROVAL_ROLES)}
 
 
 def _labels() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The auditor's pages: the verification status, the transition and access logs, and emergency access reviews.
+"""The auditor's pages: the verification status, the three logs, and emergency access reviews.
 
 None of them shows case content: the logs hold pseudonyms, staff ids, codes and hashes only. The one
 exception is the emergency review page, which shows each emergency access's reason (opened with the case's
@@ -64,6 +64,13 @@ READ_BASIS_LABELS = {"assignments": lazy_gettext("their open assignments: %(num)
 def _read_basis(flag: read_volume.ReadVolumeFlag) -> str:
     """What the flagged account's work explains, in the visitor's language."""
     return str(READ_BASIS_LABELS[flag.basis]) % {"num": flag.explained}
+ADMINISTRATION_LABELS = {
+    "create": lazy_gettext("Account created"), "set_role": lazy_gettext("Role changed"),
+    "request_role": lazy_gettext("Role asked for"), "approve_role": lazy_gettext("Role approved"),
+    "refuse_role": lazy_gettext("Role refused"), "withdraw_role": lazy_gettext("Request withdrawn"),
+    "disable": lazy_gettext("Disabled"), "enable": lazy_gettext("Enabled"),
+    "reset_password": lazy_gettext("Password set"),
+}
 
 
 # --- verification -------------------------------------------------------------------------------------------
@@ -163,6 +170,19 @@ def access():
     kinds = [(action, str(ACTION_LABELS[action])) for action in auditing.ACTIONS]
     return _log_page("audit/access.html", auditing.access_entries, kinds, chart=current_engine().chart,
                      action_labels=ACTION_LABELS, ground_labels=GROUND_LABELS)
+
+
+@bp.get("/audit/administration")
+@page("auditor")
+def administration():
+    try:
+        number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        number = 1
+    result = auditing.administration_entries(current_app.extensions["vidoro.db"], current_account().actor,
+                                             page=number)
+    return render_template("audit/administration.html", result=result, shown={},
+                           action_labels=ADMINISTRATION_LABELS)
 
 
 def _log_page(template: str, listing, kinds: list[tuple[str, str]], **context):

@@ -304,7 +304,7 @@ def _demo_passwords(database: Database) -> None:
 
     from sqlalchemy import select
 
-    from cases.accounts import set_password
+    from cases.administration import reset_password
     from cases.models import Staff
 
     with database.read() as session:
@@ -312,7 +312,7 @@ def _demo_passwords(database: Database) -> None:
             Staff.username.like("demo-%"), Staff.password_hash.is_(None), Staff.role != "system")).all()
     for username in sorted(waiting):
         password = secrets.token_urlsafe(12)
-        set_password(database, username, password)
+        reset_password(database, None, username, password)  # in the administration log, as the operator
         click.echo(f"  sign in as {username} with password {password}")
     if waiting:
         click.echo("  (shown once; demo accounts only — `vidoro users set-password` changes them)")

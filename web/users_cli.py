@@ -1,8 +1,10 @@
 """`vidoro users`: accounts from the server's command line — add, list, disable, enable, role, password.
 
 The operator at the server is trusted as an administrator (`by=None` in `cases`); the first administrator of an
-instance is made here. A password comes from a hidden prompt (asked twice) or, with --password-stdin, from
-the first line of standard input; it is never printed or echoed. Bad input is one line and exit status 2.
+instance is made here. Roles given here take effect at once (no second administrator's approval, as in the web),
+and every change is in the administration log as `operator`. The system account is refused everywhere. A
+password comes from a hidden prompt (asked twice) or, with --password-stdin, from the first line of standard
+input; it is never printed or echoed. Bad input is one line and exit status 2.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from workflow.errors import (
 )
 from workflow.facts import Actor, CaseFacts, ConsentFacts, age_on
 from workflow.guards import GUARDS
-from workflow.log import GENESIS, AccessEntry, LogEntry, chain_hash, leaf_hash, payload_hash
+from workflow.log import GENESIS, AccessEntry, AdministrationEntry, LogEntry, chain_hash, leaf_hash, payload_hash
 from workflow.refusals import Refusal
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "GUARDS",
     "AccessEntry",
     "Actor",
+    "AdministrationEntry",
     "CaseFacts",
     "ConsentFacts",
     "ConsentMissing",

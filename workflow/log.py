@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-__all__ = ["GENESIS", "AccessEntry", "LogEntry", "chain_hash", "leaf_hash", "payload_hash"]
+__all__ = ["GENESIS", "AccessEntry", "AdministrationEntry", "LogEntry", "chain_hash", "leaf_hash", "payload_hash"]
 
 GENESIS = bytes(32)
 ENTRY_FORMAT = 1
@@ -103,6 +103,33 @@ class AccessEntry:
             "fields": sorted(self.fields),
             "codes": {k: _plain(v) for k, v in sorted(self.codes.items())},
             "reason": self.reason_hash,
+        }
+        return _canonical(body)
+
+
+@dataclass(frozen=True)
+class AdministrationEntry:
+    """One change to an account, as written to the administration log: who, whom, what, when.
+
+    `actor_id` is the administrator's staff id, or "operator" for the server's command line; `target_id` the
+    account's staff id. `codes` hold roles, a partner's unit and a grant's id: never a name, a username or a
+    password.
+    """
+
+    at: datetime
+    actor_id: str
+    target_id: str
+    action: str
+    codes: Mapping[str, Any] = field(default_factory=dict)
+
+    def canonical(self) -> bytes:
+        body = {
+            "v": ENTRY_FORMAT,
+            "at": _utc(self.at),
+            "actor": self.actor_id,
+            "target": self.target_id,
+            "action": self.action,
+            "codes": {k: _plain(v) for k, v in sorted(self.codes.items())},
         }
         return _canonical(body)
 

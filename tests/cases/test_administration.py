@@ -25,11 +25,11 @@ def staff_count(db) -> int:
 
 
 def test_an_administrator_adds_an_account_that_can_sign_in(db, staff):
-    create_account(db, staff["admin"], " Anna.B ", "  Anna   Berg ", "caseworker", password=PASSWORD)
+    create_account(db, staff["admin"], " Anna.B ", "  Anna   Berg ", "coordinator", password=PASSWORD)
     found = find_account(db, staff["admin"], "anna.b")
     assert (found.display_name, found.role, found.unit, found.active, found.has_password) == (
-        "Anna Berg", "caseworker", None, True, True)
-    assert accounts.sign_in(db, "anna.b", PASSWORD, "127.0.0.1").account.role == "caseworker"
+        "Anna Berg", "coordinator", None, True, True)
+    assert accounts.sign_in(db, "anna.b", PASSWORD, "127.0.0.1").account.role == "coordinator"
 
 
 def test_a_partner_needs_a_unit(db, staff):

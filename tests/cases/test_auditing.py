@@ -14,6 +14,7 @@ from cases.access import read_case
 from cases.auditing import (
     LogFilter,
     access_entries,
+    administration_entries,
     emergency_reviews,
     latest_checkpoints,
     transition_entries,
@@ -24,7 +25,7 @@ from cases.identity import generate_identity_number
 from cases.models import Case, Staff
 from cases.signing import LogSigner
 from cases.staff import disable_staff, set_role
-from tests.conftest import NOW
+from tests.conftest import NOW, ROLES
 from workflow import Actor
 
 CONCERN = "Eleven visar våldsbejakande filmer för klasskamraterna."
@@ -144,7 +145,7 @@ def test_verification_summary_holds_counts_and_roots_and_no_personal_data(db, st
     text = json.dumps(summary)
     assert summary["ok"] and summary["cases"] == 3 and summary["findings"] == []
     assert {log["name"]: (log["entries"], log["checkpoints"]) for log in summary["logs"]} == {
-        "transitions": (4, 1), "access": (2, 0)}
+        "transitions": (4, 1), "access": (2, 0), "administration": (len(ROLES), 0)}  # each account's creation
     for secret in (CONCERN, GIVEN, FAMILY, "Hot i väntrummet"):
         assert secret not in text
     with db.write() as session:
@@ -174,3 +175,13 @@ def test_emergency_reviews_name_who_and_mark_ones_own(db, staff, cases_logged):
     assert own.own
     with pytest.raises(NotPermitted):
         emergency_reviews(db, staff["intake"])
+
+
+def test_the_administration_log_is_for_auditors_with_usernames_looked_up(db, staff):
+    listed = administration_entries(db, staff["auditor"], per_page=4)
+    assert (listed.total, listed.pages, len(listed.items)) == (len(ROLES), -(-len(ROLES) // 4), 4)
+    newest = listed.items[0]
+    assert (newest.actor, newest.target, newest.action) == ("operator", f"{ROLES[-1]}-1", "create")
+    for role in ("admin", "decider", "reporter"):
+        with pytest.raises(NotPermitted):
+            administration_entries(db, staff[role])

@@ -21,6 +21,7 @@ from cases.export import EXPORT_FORMAT, export_logs
 from cases.log import LOGS
 from cases.models import Case, Checkpoint
 from cases.signing import LogSigner
+from cases.staff import disable_staff
 from cases.verify import verify
 from tests.conftest import NOW
 from workflow.merkle import EMPTY_ROOT
@@ -137,7 +138,8 @@ def test_the_export_holds_the_stored_bytes_and_no_personal_data(db, signer, fill
         assert entries == want["entries"][name]  # byte for byte, in order, numbered from 1 without gaps
     assert len(want["entries"]["access"]) > len(filled.refs) and len(want["entries"]["transitions"]) > 40
     assert [(r["log"], r["note"]) for r in of_type(records, "checkpoint")] == want["checkpoints"]
-    assert len(want["checkpoints"]) == 3
+    assert len(want["checkpoints"]) == len(LOGS) + 1
+    assert len(want["entries"]["administration"]) >= len(staff_roles())  # each account's creation
     assert [(r["case"], r["state"]) for r in of_type(records, "case")] == want["cases"]
     assert records[-1] == {"type": "end", "entries": counts}
     assert counts == {name: len(e) for name, e in want["entries"].items()} and sum(done) == sum(counts.values())
@@ -160,7 +162,8 @@ def test_the_standalone_verifier_agrees_with_the_package(db, signer, filled, tmp
         assert summary["logs"][name] == {"entries": report.logs[name].entries,
                                          "root": base64.b64encode(report.logs[name].root).decode()}
         assert report.logs[name].entries == counts[name]
-    assert summary["checkpoints"] == sum(log.checkpoints + log.held for log in report.logs.values()) == 5
+    checked = sum(log.checkpoints + log.held for log in report.logs.values())
+    assert summary["checkpoints"] == checked == 2 * len(LOGS) + 1
     assert summary["cases"] == report.cases == len(filled.refs)
 
     # Both refuse a held checkpoint of another signer that took the instance's name …
@@ -175,6 +178,24 @@ def test_the_standalone_verifier_agrees_with_the_package(db, signer, filled, tmp
     report = verify(db, signer.verifier_key)
     assert [(f.kind, f.where) for f in report.findings] == [("case_state_changed", f"case {ref}")]
     assert failure(exported(db, signer)[0], signer) == "case_state_changed"
+
+
+def staff_roles() -> tuple[str, ...]:
+    from tests.conftest import ROLES
+
+    return ROLES
+
+
+def test_the_standalone_verifier_covers_the_administration_log(db, signer, few):
+    """A changed account change in the export is found, against the exported and against a held checkpoint."""
+    lines, records, _ = exported(db, signer)
+    assert {r["log"] for r in of_type(records, "entry")} == set(LOGS)
+    target = next(i for i, line in enumerate(lines) if line.startswith('{"type":"entry","log":"administration"'))
+    changed = [*lines[:target], lines[target].replace('\\"create\\"', '\\"disable\\"', 1), *lines[target + 1:]]
+    assert changed != lines
+    assert failure(changed, signer) == "log_rewritten"
+    assert failure(changed, signer, few.held) == "log_rewritten"
+    check(lines, signer.verifier_key, few.held, say=lambda _: None)
 
 
 class WritesOnce(io.StringIO):
@@ -203,10 +224,11 @@ def test_the_export_is_one_moment_while_others_write(db, staff, signer, few, adu
         fire_trigger(db, staff["intake"], few.refs[0], "start_pre_assessment",  # the child
                      {"protection_assessment": "Ingen akut fara."}, now=now)
         read_case(db, staff["intake"], ref, now=now + timedelta(days=1))
+        disable_staff(db, "auditor-1", by=None, now=now)
         during.extend(issue_checkpoint(db, signer, name).note for name in LOGS)
 
     lines, records, counts = exported(db, signer, WritesOnce(meanwhile))
-    assert len(during) == 2 and stored(db) != before  # the writes did commit while the export ran
+    assert len(during) == len(LOGS) and stored(db) != before  # the writes did commit while the export ran
     sizes = {name: len(before["entries"][name]) for name in LOGS}
     assert {name: log["size"] for name, log in records[0]["logs"].items()} == sizes == counts
     assert records[-1]["entries"] == counts
@@ -234,9 +256,9 @@ def test_an_empty_instance_exports_and_verifies(db, signer):
 
     held = [issue_checkpoint(db, signer, name).note for name in LOGS]
     lines, records, _ = exported(db, signer)
-    assert [r["type"] for r in records] == ["header", "checkpoint", "checkpoint", "end"]
+    assert [r["type"] for r in records] == ["header", *["checkpoint"] * len(LOGS), "end"]
     summary = check(lines, signer.verifier_key, held, say=lambda _: None)
     report = verify(db, signer.verifier_key, held)
-    assert report.ok and summary["checkpoints"] == 4
+    assert report.ok and summary["checkpoints"] == 2 * len(LOGS)
     assert {name: base64.b64encode(log.root).decode() for name, log in report.logs.items()} == {
         name: log["root"] for name, log in summary["logs"].items()} == {name: empty for name in LOGS}

@@ -15,7 +15,7 @@ from cases.errors import LogTampered
 from cases.log import LOGS, append
 from cases.tree import consistency, inclusion, tree_head, tree_size
 from tests.conftest import NOW
-from workflow import AccessEntry, LogEntry
+from workflow import AccessEntry, AdministrationEntry, LogEntry
 from workflow.merkle import MemoryTree, leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
 
 SIZE = 37  # odd, not a power of two: every kind of right border occurs below it
@@ -32,13 +32,19 @@ def read(n: int) -> AccessEntry:
                        role="caseworker", action="read", ground="assignment", fields=("concern",))
 
 
+def account_change(n: int) -> AdministrationEntry:
+    return AdministrationEntry(at=NOW + timedelta(seconds=n), actor_id="operator", target_id=f"staff-{n}",
+                               action="disable")
+
+
 @pytest.fixture
 def filled(db):
-    """Both logs with SIZE entries each, appended one transaction at a time as the operations do."""
+    """Every log with SIZE entries, appended one transaction at a time as the operations do."""
     for n in range(SIZE):
         with db.write() as session:
             append(session, transition(n))
             append(session, read(n))
+            append(session, account_change(n))
     return db
 
 

@@ -187,7 +187,8 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
     assert added == {"consents", "deadlines", "access_log", "emergency_accesses", "assignments",
                      "referral_packets", "disclosures", "transition_log_nodes", "access_log_nodes",
                      "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
-                     "emergency_approvals", "api_request_counts"}
+                     "emergency_approvals", "api_request_counts", "administration_log",
+                     "administration_log_nodes", "role_grants"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -458,6 +459,19 @@ def test_0011_forgets_the_typed_names_of_sign_in_attempts_and_downgrades(blank_d
     assert schema_snapshot(blank_db) == at_head
 
 
+# --- 0013: the administration log and the role grants ------------------------------------------------------
+
+
+def test_0013_downgrades_to_0012_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    downgrade(blank_db, "0012")
+    assert {"administration_log", "administration_log_nodes", "role_grants"}.isdisjoint(
+        schema_snapshot(blank_db)["tables"])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
 def test_0012_downgrades_to_0011_and_upgrades_again(blank_db):
     """Emergency access verdicts and approvals: the table and the three columns go, and come back alike."""
     blank_db.upgrade()
@@ -476,9 +490,19 @@ def test_0014_the_request_counts_migration_downgrades_and_upgrades_again(blank_d
     at_head = schema_snapshot(blank_db)
     assert "api_request_counts" in at_head["tables"]
     assert dict(at_head["tables"]["access_log"][1])["ix_access_log_at_action_actor"] == ("at", "action", "actor_id")
-    downgrade(blank_db, "0012")
+    downgrade(blank_db, "0013")
     before = schema_snapshot(blank_db)
     assert "api_request_counts" not in before["tables"]
     assert "ix_access_log_at_action_actor" not in dict(before["tables"]["access_log"][1])
     blank_db.upgrade()
     assert schema_snapshot(blank_db) == at_head
+@pytest.mark.parametrize("table", ["administration_log", "administration_log_nodes"])
+def test_the_administration_log_refuses_update_and_delete_in_sql(db, table):
+    from cases.staff import disable_staff
+
+    add_staff(db, "reporter-1", "Reporter", "reporter")
+    disable_staff(db, "reporter-1", by=None)  # one logged change, with its leaf
+    for sql in (f"UPDATE {table} SET seq = seq" if table == "administration_log" else f"UPDATE {table} SET idx = idx",
+                f"DELETE FROM {table}"):
+        with pytest.raises(DBAPIError, match="append-only"), db.write() as session:
+            session.execute(text(sql))

@@ -22,12 +22,15 @@ from sqlalchemy import create_engine, delete, insert, select, text, update
 
 from cases import ConcernForm, Database, register_concern
 from cases.access import assign_case, read_case
+from cases.administration import create_account
 from cases.checkpoints import issue_checkpoint
 from cases.demo import PATHS, drive
 from cases.identity import generate_identity_number
 from cases.log import LOGS
 from cases.models import Base, Case, Checkpoint
+from cases.roles import approve_grant, pending_grants
 from cases.signing import LogSigner
+from cases.staff import disable_staff, enable_staff
 from cases.verify import Report, verify
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
@@ -39,9 +42,8 @@ NODES = {name: log.nodes.__table__ for name, log in LOGS.items()}
 CHECKPOINTS, CASES = Checkpoint.__table__, Case.__table__
 TOUCHED = (*ENTRIES.values(), *NODES.values(), CHECKPOINTS, CASES)
 GUARDED = (*(t.name for t in ENTRIES.values()), *(t.name for t in NODES.values()), CHECKPOINTS.name)
-SEARCH_COLUMNS = {"transitions": ("case_ref", "trigger", "from_state", "to_state"),
-                  "access": ("case_ref", "actor_id", "action", "ground")}
-OTHER_VALUES = {"from_state": set(PATHS), "to_state": set(PATHS), "action": {"read", "disclose"},
+SEARCH_COLUMNS = {name: tuple(column for column, _key, _nullable in log.columns) for name, log in LOGS.items()}
+OTHER_VALUES = {"from_state": set(PATHS), "to_state": set(PATHS), "action": {"read", "disclose", "enable"},
                 "ground": {"role", "assignment", "emergency", "consent"}}
 EMERGENCY = "Hotfull situation i väntrummet; behöver se tidigare kontakter nu."
 
@@ -84,7 +86,8 @@ def logs(db, built, request, tmp_path) -> Logs:
 
 
 def build(db: Database, staff: dict, signer: LogSigner) -> dict[str, str]:
-    """About 50 transitions and 30 reads, with stored checkpoints halfway and at the end of both logs."""
+    """About 50 transitions, 30 reads and 30 account changes, with stored checkpoints halfway and at the end
+    of every log."""
     for number, (state, (child, steps)) in enumerate(PATHS.items()):
         start = NOW + timedelta(days=number)
         born = date(2012, 5, 17) if child else date(2003, 3, 2)
@@ -97,10 +100,21 @@ def build(db: Database, staff: dict, signer: LogSigner) -> dict[str, str]:
             read_case(db, staff["intake"], ref, emergency_reason=EMERGENCY, now=later)
             assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=later)
             read_case(db, staff["caseworker"], ref, now=later)
+        administer(db, staff, number, later)
         if number == len(PATHS) // 2:
             for name in LOGS:
                 issue_checkpoint(db, signer, name)
     return {name: issue_checkpoint(db, signer, name).note for name in LOGS}
+
+
+def administer(db: Database, staff: dict, number: int, now: datetime) -> None:
+    """A few changes to accounts: a new one, a role asked for and approved, a switch off and on again."""
+    admin = staff["admin"]
+    second = create_account(db, None, f"admin-{number + 2}", "Administratör", "admin", now=now)
+    create_account(db, admin, f"worker-{number}", "Handläggare", "caseworker", now=now + timedelta(seconds=1))
+    approve_grant(db, second, pending_grants(db, second)[0].id, now=now + timedelta(seconds=2))
+    disable_staff(db, f"worker-{number}", by=admin, now=now + timedelta(seconds=3))
+    enable_staff(db, f"worker-{number}", by=None, now=now + timedelta(seconds=4))
 
 
 @contextmanager
@@ -216,6 +230,7 @@ def test_untouched_logs_verify_and_a_restored_trial_leaves_nothing_behind(logs):
     assert {n: (r.entries, r.checkpoints, r.held) for n, r in report.logs.items()} == {
         n: (logs.size(n), 2, 1) for n in LOGS}
     assert 40 <= logs.size("transitions") <= 80 and 25 <= logs.size("access") <= 80
+    assert 40 <= logs.size("administration") <= 120
     with full_access(logs.db) as conn:
         truncate(conn, "transitions", 3, with_nodes=False)
         conn.execute(update(CASES).values(state="closed"))
@@ -243,7 +258,7 @@ def test_an_edited_search_column_is_found(logs):
     for trial, seed in enumerate(SEEDS):
         rng = random.Random(seed)
         for name in LOGS:
-            seq, column = rng.randint(1, logs.size(name)), SEARCH_COLUMNS[name][trial % 4]
+            seq, column = rng.randint(1, logs.size(name)), SEARCH_COLUMNS[name][trial % len(SEARCH_COLUMNS[name])]
             with full_access(logs.db) as conn:
                 rows = entries(conn, name)
                 choices = {r[column] for r in rows} | OTHER_VALUES.get(column, set())

@@ -90,7 +90,7 @@ def _disabled_then_enabled(db, staff, secret):
 
 
 def _role_changed(db, staff, secret):
-    set_role(db, "intake-1", "caseworker", by=staff["admin"])  # the token does not carry on in the new role
+    set_role(db, "intake-1", "auditor", by=staff["admin"])  # the token does not carry on in the new role
     return refusal(db, secret)
 
 

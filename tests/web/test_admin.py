@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from cases import ConcernForm, register_concern
+from cases.administration import create_account
 from cases.identity import generate_identity_number
+from cases.roles import pending_grants
 from tests.conftest import NOW
 from tests.web.conftest import PASSWORD, account, csrf_token, post_form, sign_in, staff_count
 
@@ -43,11 +45,11 @@ def test_the_accounts_list_without_case_content(client_as, db, staff):
 
 def test_an_administrator_adds_an_account_that_can_sign_in(app, client_as, db):
     client = client_as("admin")
-    response = post_form(client, "/admin/users/new", new_user())
+    response = post_form(client, "/admin/users/new", new_user(role="coordinator"))
     assert response.status_code == 303 and response.headers["Location"].endswith("/admin/users")
     assert "new.person" in text(client.get("/admin/users"))
     added = account(db, "new.person")
-    assert (added.display_name, added.role, added.active) == ("Ny Person", "caseworker", True)
+    assert (added.display_name, added.role, added.active) == ("Ny Person", "coordinator", True)
     assert NEW_PASSWORD not in text(client.get("/admin/users"))
     assert sign_in(app.test_client(), "new.person", NEW_PASSWORD).status_code == 302
 
@@ -193,3 +195,75 @@ def test_an_unknown_account_is_not_found(client_as):
                               data={"csrf_token": token, "role": "auditor", "password": NEW_PASSWORD,
                                     "password_repeat": NEW_PASSWORD})
         assert (action, response.status_code) == (action, 404)
+
+
+# --- a role that reads case data waits for a second administrator; the system account is nobody's ----------
+
+
+@pytest.fixture
+def second_admin(app, db, accounts_by_role):
+    """A test client signed in as admin-2, a second administrator."""
+    create_account(db, None, "admin-2", "Andra Administratören", "admin", password=PASSWORD)
+    client = app.test_client()
+    assert sign_in(client, "admin-2").status_code == 302
+    return client
+
+
+def test_a_new_caseworker_waits_for_a_second_administrator(app, client_as, db, second_admin):
+    first = client_as("admin")
+    assert "en annan administratör godkänner dess roll" in text(first.get("/admin/users/new"))  # Swedish first
+    response = post_form(first, "/admin/users/new", new_user())
+    assert response.status_code == 303
+    assert "avstängt tills en annan administratör godkänner" in text(first.get("/admin/users"))
+    assert not account(db, "new.person").active
+    assert sign_in(app.test_client(), "new.person", NEW_PASSWORD).status_code == 401
+    own = text(first.get("/admin/users"))
+    assert "Begärd av dig" in own and "/approve" not in own
+    assert "väntar på godkännande" in own and "/admin/users/new.person/enable" not in own
+    (grant,) = pending_grants(db, None)
+    refused = post_form(first, f"/admin/grants/{grant.id}/approve", {}, page="/admin/users")
+    assert refused.status_code == 400 and 'role="alert"' in text(refused) and not account(db, "new.person").active
+    page = text(second_admin.get("/admin/users"))
+    assert f"/admin/grants/{grant.id}/approve" in page and "new.person" in page
+    assert second_admin.post(f"/admin/grants/{grant.id}/approve").status_code == 400  # no form token
+    approved = post_form(second_admin, f"/admin/grants/{grant.id}/approve", {}, page="/admin/users")
+    assert approved.status_code == 303 and account(db, "new.person").active
+    assert sign_in(app.test_client(), "new.person", NEW_PASSWORD).status_code == 302
+
+
+def test_a_role_change_to_decider_waits_and_can_be_refused(client_as, db, second_admin):
+    caseworker = client_as("caseworker")
+    admin = client_as("admin")
+    response = post_form(admin, "/admin/users/caseworker-1/role", {"role": "decider"})
+    assert response.status_code == 303
+    assert "väntar på att en annan administratör godkänner" in text(admin.get("/admin/users"))
+    assert account(db, "caseworker-1").role == "caseworker" and signed_in(caseworker)
+    (grant,) = pending_grants(db, None)
+    assert post_form(second_admin, f"/admin/grants/{grant.id}/refuse", {}, page="/admin/users").status_code == 303
+    assert account(db, "caseworker-1").role == "caseworker" and pending_grants(db, None) == []
+    assert post_form(second_admin, f"/admin/grants/{grant.id}/approve", {}, page="/admin/users").status_code == 400
+
+
+@pytest.mark.parametrize(("action", "data"), [
+    ("role", {"role": "admin"}),
+    ("password", {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD}),
+    ("enable", {}),
+    ("disable", {}),
+])
+def test_the_system_account_cannot_be_changed_from_the_pages(client_as, db, action, data):
+    admin = client_as("admin")
+    assert "/admin/users/system-1/" not in text(admin.get("/admin/users"))
+    response = post_form(admin, f"/admin/users/system-1/{action}", data, page="/admin/users")
+    assert response.status_code == 400
+    system = account(db, "system-1")
+    assert (system.role, system.active, system.password_hash) == ("system", True, None)
+
+
+def test_another_administrators_password_is_set_only_at_the_server(client_as, db, second_admin):
+    admin = client_as("admin")
+    assert 'id="field-password"' not in text(admin.get("/admin/users/admin-2/role"))
+    before = account(db, "admin-2").password_hash
+    response = post_form(admin, "/admin/users/admin-2/password",
+                         {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD}, page="/admin/users")
+    assert response.status_code == 400 and account(db, "admin-2").password_hash == before
+    assert signed_in(second_admin)

@@ -454,3 +454,13 @@ def test_only_intake_may_send_an_earlier_arrival(api, app):
     assert accepted.status_code == 201, accepted.get_json()
     described = api.document["components"]["schemas"]["ConcernRequest"]["properties"]["received_at"]
     assert "Intake only" in str(described)
+def test_an_auditor_reads_the_administration_logs_checkpoint_and_proofs(api, app, staff, tmp_path):
+    db = app.extensions["vidoro.db"]
+    issue_checkpoint(db, LogSigner.create(tmp_path / "signing-admin-log"), "administration")
+    found = api("GET", "/logs/administration/checkpoint", "auditor",
+                operation=("/logs/{log}/checkpoint", "GET"))
+    assert found.status_code == 200 and "/administration\n" in found.get_json()["note"]
+    proof = api("GET", "/logs/administration/proofs/inclusion?entry=1", "auditor",
+                operation=("/logs/{log}/proofs/inclusion", "GET"))
+    assert proof.status_code == 200
+    assert api("GET", "/logs/administration/checkpoint", "admin").status_code == 403

@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from cases import Database
-from cases.models import Checkpoint, TransitionLogEntry
+from cases.log import LOGS
+from cases.models import AdministrationLogEntry, Checkpoint, TransitionLogEntry
 from cases.signing import LogSigner
 from tests.web.test_cli import VIDORO, assert_ok, assert_one_line_failure, free_port, run, stop
 from tests.web.test_keys_cli import register_cases
@@ -75,6 +76,10 @@ def query(url: str, statement) -> list:
 
 def log_size(url: str) -> int:
     return query(url, select(func.coalesce(func.max(TransitionLogEntry.seq), 0)))[0][0]
+
+
+def admin_size(url: str) -> int:
+    return query(url, select(func.coalesce(func.max(AdministrationLogEntry.seq), 0)))[0][0]
 
 
 def stored(url: str) -> list[tuple[str, int]]:
@@ -138,24 +143,25 @@ def test_audit_commands_without_the_signing_key_say_to_run_init(tmp_path, blank_
 
 
 def test_checkpoint_prints_signed_notes_and_writes_each_once_to_a_folder(instance, tmp_path):
-    share, size = tmp_path / "share", log_size(instance.url)
+    share, size, accounts = tmp_path / "share", log_size(instance.url), admin_size(instance.url)
     first = instance.audit("checkpoint", "--to", str(share))
     assert_ok(first)
     notes = NOTE.findall(first.stdout)
-    assert len(notes) == 2 and first.stdout == "\n".join(notes)
-    for note, log, expected_size in zip(notes, ("transitions", "access"), (size, 0), strict=True):
+    assert len(notes) == len(LOGS) and first.stdout == "\n".join(notes)
+    for note, log, expected_size in zip(notes, LOGS, (size, 0, accounts), strict=True):
         checkpoint = parse_and_verify(note, instance.key, origin=f"{instance.name}/{log}")
         assert checkpoint.size == expected_size
         assert (share / f"{log}-{expected_size:012d}.checkpoint").read_text(encoding="utf-8") == note
     assert sorted(p.name for p in share.iterdir()) == ["access-000000000000.checkpoint",
+                                                       f"administration-{accounts:012d}.checkpoint",
                                                        f"transitions-{size:012d}.checkpoint"]
-    assert stored(instance.url) == [("transitions", size), ("access", 0)]
+    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", accounts)]
 
     again = instance.audit("checkpoint", "--to", str(share))
     assert_ok(again)
     assert again.stdout == first.stdout
-    assert again.stderr.count("already there") == 2, again.stderr
-    assert stored(instance.url) == [("transitions", size), ("access", 0)]
+    assert again.stderr.count("already there") == len(LOGS), again.stderr
+    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", accounts)]
 
     one, two, off = tmp_path / "one", tmp_path / "two", tmp_path / "off"
     assert_ok(instance.audit("checkpoint", "--log", "transitions", VIDORO_CHECKPOINT_TARGETS=f"{one},{two}"))
@@ -187,7 +193,7 @@ def test_a_folder_holding_another_note_of_the_same_size_is_reported_and_kept(ins
     assert "already holds a different checkpoint of the same size" in result.stderr
     assert held.read_text(encoding="utf-8") == other
     assert (share / "access-000000000000.checkpoint").is_file()
-    assert stored(instance.url) == [("transitions", size), ("access", 0)]
+    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", admin_size(instance.url))]
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -218,7 +224,7 @@ def test_checkpoints_are_posted_to_an_http_target_and_an_unreachable_one_fails(i
     assert_ok(result)
     notes = NOTE.findall(result.stdout)
     assert [(path, body.decode()) for path, _, body in handler.received] == [("/cp", note) for note in notes]
-    for (_, headers, _), log in zip(handler.received, ("transitions", "access"), strict=True):
+    for (_, headers, _), log in zip(handler.received, LOGS, strict=True):
         assert headers["Content-Type"].startswith("text/plain"), headers
         assert headers["Vidoro-Log"] == log
 

@@ -49,6 +49,7 @@ EXPECTED = {
     ("POST", "/audit/verify"): {"auditor"},
     ("GET", "/audit/transitions"): {"auditor"},
     ("GET", "/audit/access"): {"auditor"},
+    ("GET", "/audit/administration"): {"auditor"},
     ("GET", "/audit/emergency"): {"auditor", "decider"},
     ("POST", "/audit/emergency/<int:seq>/reviewed"): {"auditor", "decider"},
     ("POST", "/audit/emergency/requests/<request_id>/decision"): {"decider"},
@@ -60,6 +61,8 @@ EXPECTED = {
     ("GET", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/password"): {"admin"},
+    ("POST", "/admin/grants/<grant_id>/approve"): {"admin"},
+    ("POST", "/admin/grants/<grant_id>/refuse"): {"admin"},
     ("GET", "/account/tokens"): STAFF,
     ("POST", "/account/tokens"): STAFF,
     ("POST", "/account/tokens/<token_id>/revoke"): STAFF,
@@ -88,7 +91,8 @@ def _url(rule: str, ref: str) -> str:
     values = {"<ref>": ref, "<trigger>": "no-such-trigger", "<consent_id>": "00000000-0000-0000-0000-000000000000",
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
               "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
-              "<request_id>": "00000000-0000-0000-0000-000000000000"}
+              "<request_id>": "00000000-0000-0000-0000-000000000000",
+              "<grant_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

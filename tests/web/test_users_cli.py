@@ -3,14 +3,17 @@ one-line errors with exit status 2 for bad input, and never a password on the sc
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from cases import accounts
 from cases.accounts import SignInRefused
+from cases.models import AdministrationLogEntry
 from tests.web.conftest import account, staff_count
 from tests.web.test_cli import assert_one_line_failure
 from web.cli import main
@@ -145,3 +148,30 @@ def test_an_instance_that_is_not_set_up_says_to_run_init(tmp_path, blank_url):
     result = users(tmp_path / "instance", blank_url, "list")
     assert_one_line_failure(result, "vidoro init")
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("args", [
+    ("set-role", "system-1", "admin"),
+    ("set-role", "system-1", "caseworker"),
+    ("set-password", "system-1", "--password-stdin"),
+    ("enable", "system-1"),
+    ("disable", "system-1"),
+])
+def test_the_system_account_gets_no_role_password_or_sign_in_from_the_command_line(run, db, staff, args):
+    result = run(*args, stdin=PASSWORD + "\n")
+    assert_one_line_failure(result, "system account")
+    assert result.exit_code == 2
+    system = account(db, "system-1")
+    assert (system.role, system.active, system.password_hash) == ("system", True, None)
+    with pytest.raises(SignInRefused):
+        accounts.sign_in(db, "system-1", PASSWORD, "127.0.0.1")
+
+
+def test_the_operator_grants_a_reading_role_directly_and_is_logged_as_the_operator(run, db, staff):
+    assert_ok(run("set-role", "auditor-1", "decider"))
+    assert account(db, "auditor-1").role == "decider"
+    with db.read() as session:
+        last = json.loads(session.scalars(select(AdministrationLogEntry.entry)
+                                          .order_by(AdministrationLogEntry.seq.desc())).first())
+    assert (last["actor"], last["target"], last["action"], last["codes"]) == (
+        "operator", staff["auditor"].id, "set_role", {"from": "auditor", "to": "decider"})

@@ -19,7 +19,8 @@ from web.clock import now
 __all__ = ["blueprint"]
 
 TAGS = [Tag(name="referrals", description="Referral packets shared with a partner's organisation"),
-        Tag(name="logs", description="Signed checkpoints and Merkle proofs of the transition and access logs"),
+        Tag(name="logs",
+            description="Signed checkpoints and Merkle proofs of the transition, access and administration logs"),
         Tag(name="account", description="The caller's own account and personal API tokens")]
 
 

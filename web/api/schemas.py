@@ -82,7 +82,7 @@ class TokenPath(BaseModel):
 
 
 class LogPath(BaseModel):
-    log: Literal["transitions", "access"]
+    log: Literal["transitions", "access", "administration"]
 
 
 class IdempotencyHeader(BaseModel):
