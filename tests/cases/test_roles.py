@@ -93,7 +93,7 @@ def test_a_new_account_with_a_reading_role_cannot_sign_in_until_approved(db, sta
         "new.caseworker", "caseworker", True, "admin-1")
     assert pending_grants(db, first)[0].own and not waiting.own
     approve_grant(db, second, waiting.id)
-    assert accounts.sign_in(db, "new.caseworker", PASSWORD, "127.0.0.1").role == "caseworker"
+    assert accounts.sign_in(db, "new.caseworker", PASSWORD, "127.0.0.1").account.role == "caseworker"
 
 
 def test_a_refused_new_account_is_removed(db, staff, admins):
@@ -258,4 +258,4 @@ def test_only_the_operator_sets_another_administrators_password(db, staff, admin
         accounts.sign_in(db, "admin-2", PASSWORD + " taken over", "127.0.0.1")
     reset_password(db, first, "admin-1", PASSWORD + " mine")  # one's own
     reset_password(db, None, "admin-2", PASSWORD + " from the server")
-    assert accounts.sign_in(db, "admin-2", PASSWORD + " from the server", "127.0.0.1").role == "admin"
+    assert accounts.sign_in(db, "admin-2", PASSWORD + " from the server", "127.0.0.1").account.role == "admin"

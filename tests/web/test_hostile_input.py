@@ -20,8 +20,9 @@ HUGE = str(10**30)
 
 
 @pytest.fixture
-def tokens(db, staff):
-    return {role: create_token(db, staff[role], "tests").secret for role in ("reporter", "decider")}
+def tokens(db, accounts_by_role):
+    staff = accounts_by_role
+    return {role: create_token(db, staff[role], "tests", password=PASSWORD).secret for role in ("reporter", "decider")}
 
 
 def call(app, method: str, path: str, token: str, **kwargs):

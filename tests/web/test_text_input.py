@@ -20,7 +20,7 @@ from cases.identity import generate_identity_number
 from cases.models import Case, Staff
 from cases.text import BIDI_CONTROLS, check_text, text_fault
 from cases.tokens import create_token
-from tests.web.conftest import post_form
+from tests.web.conftest import PASSWORD, post_form
 
 NEW_PASSWORD = "a long new password for the new account"  # noqa: S105 - a test password
 BIDI = sorted(BIDI_CONTROLS)
@@ -104,8 +104,8 @@ def test_a_step_form_refuses_nul_in_its_text(app, db, staff, client_as):
 
 
 @pytest.fixture
-def reporter_token(db, staff) -> str:
-    return create_token(db, staff["reporter"], "tests").secret
+def reporter_token(db, accounts_by_role) -> str:
+    return create_token(db, accounts_by_role["reporter"], "tests", password=PASSWORD).secret
 
 
 def api_concern(app, token: str, **fields):
