@@ -59,7 +59,9 @@ __all__ = [
 
 PER_PAGE = 50
 AUDITING_ROLES = frozenset({"auditor"})
-ACTIONS = ("read", "disclose", "disclosure_refused")  # what the access log records (cases.access, .disclosures)
+# what the access log records: reads (cases.access), disclosures (cases.disclosures), and a reviewer shown a
+# case's emergency reasons (cases.emergency)
+ACTIONS = ("read", "disclose", "disclosure_refused", "review")
 MAX_SHOWN_FINDINGS = 10
 _REF = re.compile(r"^[A-Z0-9-]{1,16}$")
 

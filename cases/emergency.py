@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cases import log
 from cases.db import Database
 from cases.errors import CaseNotFound, EmergencyReasonTooShort, InvalidConcern, NotPermitted
 from cases.forms import says_enough
@@ -34,7 +35,7 @@ from policies.limits import (
     EMERGENCY_WINDOW,
     REVIEW_COMMENT_MIN_CHARS,
 )
-from workflow import Actor
+from workflow import AccessEntry, Actor
 
 __all__ = [
     "APPROVED",
@@ -126,19 +127,25 @@ class ApprovalRequest:
         return f"ApprovalRequest(id={self.id!r}, case_ref={self.case_ref!r}, status={self.status!r})"
 
 
-def approval_requests(db: Database, actor: Actor, *, pending_only: bool = True) -> list[ApprovalRequest]:
-    """Requests for approval, oldest first: for the reviewers (decision makers decide, auditors see them)."""
+def approval_requests(db: Database, actor: Actor, *, pending_only: bool = True,
+                      now: datetime | None = None) -> list[ApprovalRequest]:
+    """Requests for approval, oldest first: for the reviewers (decision makers decide, auditors see them).
+
+    Each reason opened is a read of sealed case text, so it is logged (`_log_review`) in this transaction."""
     if actor.role not in REVIEWING_ROLES:
         raise NotPermitted("review emergency accesses", actor.role)
-    with db.read() as session:
+    with db.write() as session:
         require_staff(session, actor)
         query = select(EmergencyApproval, Case.ref).join(Case, Case.id == EmergencyApproval.case_id)
         if pending_only:
             query = query.where(EmergencyApproval.status == PENDING)
         rows = session.execute(query.order_by(EmergencyApproval.requested_at, EmergencyApproval.id)).all()
-        return [ApprovalRequest(r.id, ref, r.requested_by, r.requested_at, r.status,
-                                _opened(db, r.case_id, "emergency_approvals", r.id, "reason", r.reason),
-                                r.decided_by, r.decided_at) for r, ref in rows]
+        found = [ApprovalRequest(r.id, ref, r.requested_by, r.requested_at, r.status,
+                                 _opened(db, r.case_id, "emergency_approvals", r.id, "reason", r.reason),
+                                 r.decided_by, r.decided_at) for r, ref in rows]
+        _log_review(session, actor, {r.case_ref: ("emergency_approvals.reason",) for r in found
+                                     if r.reason is not None}, now or utcnow())
+        return found
 
 
 def decide_approval(db: Database, actor: Actor, request_id: str, *, approve: bool,
@@ -182,12 +189,15 @@ class EmergencyAccessSummary:
 
 
 def emergency_accesses(db: Database, actor: Actor, *, pending_only: bool = True,
-                       verdict: str | None = None) -> list[EmergencyAccessSummary]:
+                       verdict: str | None = None, now: datetime | None = None) -> list[EmergencyAccessSummary]:
     """Emergency accesses for review, with their reasons opened (the review is the ground to open them);
-    with `verdict`, only the reviewed ones that were given it."""
+    with `verdict`, only the reviewed ones that were given it.
+
+    Each reason and comment opened is a read of sealed case text, so it is logged (`_log_review`) in this
+    transaction: the access log shows who looked at which case's emergency reasons, and when."""
     if actor.role not in REVIEWING_ROLES:
         raise NotPermitted("review emergency accesses", actor.role)
-    with db.read() as session:
+    with db.write() as session:
         require_staff(session, actor)
         query = (select(EmergencyAccess, AccessLogEntry, EmergencyApproval.decided_by)
                  .join(AccessLogEntry, AccessLogEntry.seq == EmergencyAccess.seq)
@@ -197,17 +207,32 @@ def emergency_accesses(db: Database, actor: Actor, *, pending_only: bool = True,
         elif pending_only:
             query = query.where(EmergencyAccess.reviewed_at.is_(None))
         result = []
-        for a, e, approver in session.execute(query.order_by(EmergencyAccess.seq)):
+        opened: dict[str, set[str]] = {}
+        for a, e, approver in session.execute(query.order_by(EmergencyAccess.seq)).all():
             key = _key(db, a.case_id)
             seq = str(a.seq)
+            comment = None
+            if key is not None:
+                opened.setdefault(e.case_ref, set()).add("emergency_accesses.reason")
+                if a.review_comment is not None:
+                    comment = key.open("emergency_accesses", seq, "review_comment", a.review_comment)
+                    opened[e.case_ref].add("emergency_accesses.review_comment")
             result.append(EmergencyAccessSummary(
                 a.seq, e.case_ref, e.actor_id, e.at, a.reviewed_at is not None,
                 fields=tuple(json.loads(e.entry).get("fields") or ()),
                 reason=key.open("emergency_accesses", seq, "reason", a.reason) if key else None,
-                erased=key is None, verdict=a.verdict,
-                comment=key.open("emergency_accesses", seq, "review_comment", a.review_comment) if key else None,
+                erased=key is None, verdict=a.verdict, comment=comment,
                 reviewed_by=a.reviewed_by, reviewed_at=a.reviewed_at, approved_by=approver))
+        _log_review(session, actor, {ref: tuple(sorted(fields)) for ref, fields in opened.items()}, now or utcnow())
         return result
+
+
+def _log_review(session: Session, actor: Actor, opened: dict[str, tuple[str, ...]], now: datetime) -> None:
+    """One access-log entry per case whose emergency reasons a reviewer was shown (action and ground
+    `review`), so that looking at a reason is accounted for like any other read of sealed case text."""
+    for ref, fields in sorted(opened.items()):
+        log.append(session, AccessEntry(at=now, case_ref=ref, actor_id=actor.id, role=actor.role, action="review",
+                                        ground="review", fields=fields))
 
 
 def mark_reviewed(db: Database, actor: Actor, seq: int, *, verdict: str, comment: str | None = None,

@@ -48,11 +48,12 @@ LAST_VERIFICATION = "last-verification.json"
 _running = threading.Lock()  # one verification at a time: each reads both logs whole
 
 ACTION_LABELS = {"read": lazy_gettext("Read case data"), "disclose": lazy_gettext("Disclosure"),
-                 "disclosure_refused": lazy_gettext("Disclosure refused")}
+                 "disclosure_refused": lazy_gettext("Disclosure refused"),
+                 "review": lazy_gettext("Emergency reasons reviewed")}
 GROUND_LABELS = {"role": lazy_gettext("role"), "assignment": lazy_gettext("assignment"),
                  "emergency": lazy_gettext("emergency access"), "referral": lazy_gettext("referral"),
                  "consent": lazy_gettext("consent"), "legal_basis": lazy_gettext("legal basis"),
-                 "none": lazy_gettext("none")}
+                 "review": lazy_gettext("review of emergency access"), "none": lazy_gettext("none")}
 FILTER_FIELDS = ("case_ref", "actor", "kind", "from", "to")
 MAX_COMMENT = 2000
 READ_BASIS_LABELS = {"assignments": lazy_gettext("their open assignments: %(num)d"),

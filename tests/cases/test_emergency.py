@@ -53,9 +53,11 @@ def cases_(db, staff):
     return refs, last + timedelta(hours=1)
 
 
-def log_size(db) -> int:
+def log_size(db, *, action: str | None = None) -> int:
+    """Access-log entries of every kind but a reviewer's look at the reasons (or of `action` alone)."""
+    wanted = AccessLogEntry.action == action if action else AccessLogEntry.action != "review"
     with db.read() as s:
-        return s.scalar(select(func.count()).select_from(AccessLogEntry))
+        return s.scalar(select(func.count()).select_from(AccessLogEntry).where(wanted))
 
 
 @pytest.mark.parametrize("reason", ["x", "akut", "Hot i väntrummet", "a b c d e", "Måste läsa ärendet nu direkt"])
@@ -79,6 +81,29 @@ def test_the_reviewer_sees_the_reason_and_what_was_read(db, staff, cases_):
             ref, staff["caseworker"].id, later, EMERGENCY, False)
         assert sorted(seen.fields) == sorted(FIELDS)
         assert seen.verdict is None and seen.approved_by is None
+
+
+def test_each_reason_shown_to_a_reviewer_is_logged_as_a_review_of_that_case(db, staff, cases_):
+    """The reasons are sealed case text: a reviewer who is shown them leaves an access-log entry per case."""
+    (ref, other, *_), later = cases_
+    read_case(db, staff["caseworker"], ref, emergency_reason=EMERGENCY, now=later)
+    read_case(db, staff["caseworker"], other, emergency_reason=EMERGENCY, now=later)
+    shown = later + timedelta(minutes=5)
+    emergency_accesses(db, staff["auditor"], now=shown)
+    with db.read() as s:
+        reviews = s.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "review")
+                            .order_by(AccessLogEntry.case_ref)).all()
+        assert [(e.case_ref, e.actor_id, e.ground, e.at) for e in reviews] == sorted(
+            [(ref, staff["auditor"].id, "review", shown), (other, staff["auditor"].id, "review", shown)])
+        assert all(b'"fields":["emergency_accesses.reason"]' in e.entry for e in reviews)
+    with db.read() as s:
+        db.vault.destroy(s.scalars(select(Case.id).where(Case.ref == other)).one())
+    before = log_size(db, action="review")
+    emergency_accesses(db, staff["decider"], now=shown)  # an erased case's reason is gone: nothing is read
+    with db.read() as s:
+        assert log_size(db, action="review") == before + 1
+        newest = s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq.desc()).limit(1)).one()
+        assert (newest.case_ref, newest.actor_id, newest.action) == (ref, staff["decider"].id, "review")
 
 
 def test_an_erased_cases_reason_is_gone_with_its_key(db, staff, cases_):
@@ -110,6 +135,7 @@ def test_the_third_opening_in_a_day_needs_another_persons_approval(db, staff, ca
             caught.value.text("sv")
     assert log_size(db) == before  # nothing was opened, so nothing was read
     (request,) = approval_requests(db, staff["auditor"])  # the reviewers see it waiting
+    assert log_size(db, action="review") == 1  # and that they were shown its reason is logged
     assert (request.id, request.case_ref, request.requested_by, request.reason, request.status) == (
         caught.value.request_id, refs[2], caseworker.id, EMERGENCY, PENDING)
 
