@@ -205,7 +205,7 @@ def sign_in(db: Database, username: str, password: str, address: str, *, device:
             ok = False
     else:
         _verify_dummy(password)
-    if not (ok and staff.active):
+    if not (ok and staff.active and staff.role != "system"):  # the retention job's account never signs in
         raise SignInRefused()
     with db.write() as session:
         session.execute(update(SignInAttempt).where(SignInAttempt.id == attempt.id).values(succeeded=True))

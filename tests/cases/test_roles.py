@@ -8,12 +8,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from cases import InvalidConcern, NotPermitted, accounts
 from cases.accounts import SignInRefused
 from cases.administration import create_account, find_account, reset_password
-from cases.models import AdministrationLogEntry, RoleGrant
+from cases.models import AdministrationLogEntry, RoleGrant, Staff
 from cases.roles import approve_grant, pending_grants, refuse_grant
 from cases.staff import disable_staff, enable_staff, set_role
 from cases.verify import verify
@@ -160,6 +160,16 @@ def test_the_system_account_gets_no_role_password_or_sign_in(db, staff, by):
             change()
     found = find_account(db, None, "system-1")
     assert (found.role, found.active, found.has_password) == ("system", True, False)
+    with pytest.raises(SignInRefused):
+        accounts.sign_in(db, "system-1", PASSWORD, "127.0.0.1")
+
+
+def test_a_system_account_that_has_a_password_from_before_still_cannot_sign_in(db, staff):
+    """No path gives the system account a password now; one given before this rule must not open a sign-in."""
+    accounts.set_password(db, "auditor-1", PASSWORD)
+    with db.write() as session:  # what an older instance may hold: the system account with a password
+        hashed = session.scalar(select(Staff.password_hash).where(Staff.username == "auditor-1"))
+        session.execute(update(Staff).where(Staff.username == "system-1").values(password_hash=hashed))
     with pytest.raises(SignInRefused):
         accounts.sign_in(db, "system-1", PASSWORD, "127.0.0.1")
 
