@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from cases.db import Database, HotRead
 from cases.errors import InvalidConcern
+from cases.grounds import SYSTEM_ROLE
 from cases.models import SignInAttempt, Staff, WebSession
 from cases.vault import Vault
 from workflow import Actor, VidoroError
@@ -205,7 +206,7 @@ def sign_in(db: Database, username: str, password: str, address: str, *, device:
             ok = False
     else:
         _verify_dummy(password)
-    if not (ok and staff.active and staff.role != "system"):  # the retention job's account never signs in
+    if not (ok and staff.active and staff.role != SYSTEM_ROLE):  # the retention job's account never signs in
         raise SignInRefused()
     with db.write() as session:
         session.execute(update(SignInAttempt).where(SignInAttempt.id == attempt.id).values(succeeded=True))

@@ -21,6 +21,7 @@ from cases.accounts import check_password_rules, set_password
 from cases.db import Database
 from cases.errors import InvalidConcern
 from cases.flowcharts import current_engine
+from cases.grounds import SYSTEM_ROLE
 from cases.models import Staff
 from cases.roles import APPROVAL_ROLES, check_not_system, request_grant
 from cases.staff import check_new_staff, create_staff
@@ -31,7 +32,7 @@ __all__ = ["AccountRow", "account_roles", "create_account", "find_account", "lis
            "reset_password"]
 
 MAX_NAME = 200  # the column's length
-NOT_FOR_PEOPLE = frozenset({"system"})
+NOT_FOR_PEOPLE = frozenset({SYSTEM_ROLE})
 
 
 @dataclass(frozen=True)

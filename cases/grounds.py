@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from cases.models import Assignment, Case
 from workflow import Actor
 
-__all__ = ["CASE_READING_ROLES", "INTAKE_STATES", "read_ground"]
+__all__ = ["CASE_READING_ROLES", "INTAKE_STATES", "SYSTEM_ROLE", "read_ground"]
 
 INTAKE_STATES = frozenset({"registered", "protection_assessment", "pre_assessment"})
 # The roles `read_ground` gives a ground to: granting one of them needs a second administrator (`cases.roles`).
 CASE_READING_ROLES = frozenset({"intake", "caseworker", "decider"})
+# The retention job's role: it moves cases on without a ground and is nobody's to sign in with or manage.
+SYSTEM_ROLE = "system"
 
 
 def read_ground(session: Session, actor: Actor, case: Case) -> str | None:

@@ -25,7 +25,7 @@ from cases.db import Database
 from cases.errors import AccessDenied, CaseNotFound, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
-from cases.grounds import read_ground
+from cases.grounds import SYSTEM_ROLE, read_ground
 from cases.keys import KeyDestroyed
 from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
 from cases.text import text_fault
@@ -245,7 +245,7 @@ def require_ground(session: Session, actor: Actor, case: Case) -> None:
 
     Emergency access reads a case, it never moves it on. Refused as if the case were not there to see.
     """
-    if actor.role != "system" and read_ground(session, actor, case) is None:
+    if actor.role != SYSTEM_ROLE and read_ground(session, actor, case) is None:
         raise AccessDenied(case.ref, emergency_possible=False)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from cases.accounts import end_all_sessions
 from cases.db import Database
 from cases.errors import InvalidConcern
-from cases.grounds import CASE_READING_ROLES
+from cases.grounds import CASE_READING_ROLES, SYSTEM_ROLE
 from cases.models import RoleGrant, Staff
 from cases.tokens import revoke_all_tokens
 from cases.trail import OPERATOR, record, require_admin
@@ -33,7 +33,6 @@ from workflow import Actor
 __all__ = ["APPROVAL_ROLES", "SYSTEM_ROLE", "PendingGrant", "approve_grant", "check_not_system", "pending_grants",
            "refuse_grant"]
 
-SYSTEM_ROLE = "system"
 # The roles a second administrator approves: those that read case data, and the administrator's own, without
 # which one administrator could make a second administrator account of their own and approve with it.
 APPROVAL_ROLES = CASE_READING_ROLES | {"admin"}

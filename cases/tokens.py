@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from cases.accounts import Account, password_matches
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
+from cases.grounds import SYSTEM_ROLE
 from cases.models import ApiToken, Staff
 from cases.operations import require_staff
 from cases.ratelimit import count_failed_recheck, password_rechecks_left
@@ -158,7 +159,7 @@ def identify_token(db: Database, secret: str, *, now: datetime | None = None) ->
     if row is None:
         raise TokenRefused()
     token, staff = row
-    if token.revoked_at is not None or now >= token.expires_at or not staff.active or staff.role == "system":
+    if token.revoked_at is not None or now >= token.expires_at or not staff.active or staff.role == SYSTEM_ROLE:
         raise TokenRefused()
     return token.id, Account(staff.id, staff.username, staff.display_name, staff.role, staff.unit)
 
@@ -172,7 +173,7 @@ def revoke_all_tokens(session: Session, staff_id: str, now: datetime) -> int:
 def _holder(session: Session, actor: Actor) -> Staff:
     """An active member of staff acting in their own role; the system role holds no tokens."""
     staff = require_staff(session, actor)
-    if staff.role == "system":
+    if staff.role == SYSTEM_ROLE:
         raise NotPermitted("hold API tokens", staff.role)
     return staff
 
