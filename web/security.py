@@ -9,8 +9,10 @@ X-Forwarded-* headers are trusted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask, Response, request, session
@@ -42,12 +44,24 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def secret_key(folder: Path) -> bytes:
-    """The key that signs session cookies: kept beside the other keys, created once, owner-only."""
+    """The key that signs session cookies: kept beside the other keys, created once, owner-only.
+
+    Every serving process builds its app at once after the fork, so the first start races to create it:
+    the key is written whole to a file of this process's own and then linked into place, which fails if
+    another process got there first. A reader never sees the file half written (an empty key was a 500)."""
     path = Path(folder) / SECRET_FILE
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        fd, name = tempfile.mkstemp(prefix=f"{SECRET_FILE}.", suffix=".partial", dir=folder)  # owner-only
+        partial = Path(name)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first: theirs stands
+                os.link(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     return bytes.fromhex(path.read_text().strip())
 
 

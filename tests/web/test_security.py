@@ -185,3 +185,37 @@ def test_the_language_can_be_switched_and_defaults_to_swedish(app):
     assert '<html lang="sv">' in page.get_data(as_text=True)
     client.post("/language", data={"lang": "en", "next": "/sign-in", "csrf_token": csrf_token(page)})
     assert '<html lang="en">' in client.get("/sign-in").get_data(as_text=True)
+
+
+
+def test_a_process_starting_while_another_creates_the_secret_key_reads_a_whole_key(tmp_path, monkeypatch):
+    """`vidoro serve` forks its processes and each builds its app at once, so the first start races to create
+    the session key. A process that found the file before the other had written into it read an empty key
+    (a 500 on every page it served; seen in CI). Fault injection: the first creator is held just before it
+    has a key to write, while a second process (here a thread) asks for the key."""
+    import secrets as secrets_module
+    import threading
+
+    from web.security import SECRET_FILE, secret_key
+
+    real_token_hex = secrets_module.token_hex
+    inside, go = threading.Event(), threading.Event()
+
+    def held_token_hex(n):
+        if threading.current_thread().name == "first-creator":
+            inside.set()
+            assert go.wait(10)
+        return real_token_hex(n)
+
+    monkeypatch.setattr("web.security.secrets.token_hex", held_token_hex)
+    first: list[bytes] = []
+    creator = threading.Thread(target=lambda: first.append(secret_key(tmp_path)), name="first-creator")
+    creator.start()
+    assert inside.wait(10)
+    try:
+        second = secret_key(tmp_path)
+    finally:
+        go.set()
+        creator.join(10)
+    assert len(second) == 32 and first == [second]
+    assert [p.name for p in tmp_path.iterdir()] == [SECRET_FILE]  # no partial file left behind
