@@ -1,34 +1,73 @@
 """On what ground a member of staff may work on a case: read its personal data, or move it on.
 
-Deny by default. Intake works on cases in intake, the decision maker on every case (units arrive with
-single sign-on), a caseworker on the cases assigned to them. Emergency access (`cases.access`) lets those
-roles read another case with a written reason; it never lets them move it on.
+The grounds are policy (`policies.access.GROUNDS`); this module derives from them, and only from them, both
+the check on one case (`read_ground`) and the condition a query of many cases carries (`ground_clause`, and
+`listed_clause` for the work list), so that what a list shows and what opens cannot drift apart
+(tests/cases/test_grounds.py holds them to each other for every role, state and assignment).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from cases.models import Assignment, Case
+from policies.access import CASE_READING_ROLES, GROUNDS, INTAKE_STATES, SYSTEM_ROLE, Ground
 from workflow import Actor
 
-__all__ = ["CASE_READING_ROLES", "INTAKE_STATES", "SYSTEM_ROLE", "read_ground"]
-
-INTAKE_STATES = frozenset({"registered", "protection_assessment", "pre_assessment"})
-# The roles `read_ground` gives a ground to: granting one of them needs a second administrator (`cases.roles`).
-CASE_READING_ROLES = frozenset({"intake", "caseworker", "decider"})
-# The retention job's role: it moves cases on without a ground and is nobody's to sign in with or manage.
-SYSTEM_ROLE = "system"
+__all__ = ["CASE_READING_ROLES", "INTAKE_STATES", "SYSTEM_ROLE", "ground_clause", "listed_clause", "read_ground"]
 
 
 def read_ground(session: Session, actor: Actor, case: Case) -> str | None:
     """The ground on which `actor` may read `case`, or None."""
-    if actor.role == "intake" and case.state in INTAKE_STATES:
-        return "role"
-    if actor.role == "decider":
-        return "role"
-    if actor.role == "caseworker" and session.scalars(select(Assignment.id).where(
-            Assignment.case_id == case.id, Assignment.staff_id == actor.id, Assignment.ended_at.is_(None))).first():
-        return "assignment"
+    for ground in _grounds_of(actor.role):
+        if ground.holds_in(case.state) and (not ground.assigned or _assigned(session, actor.id, case)):
+            return ground.name
     return None
+
+
+def _assigned(session: Session, staff_id: str, case: Case) -> bool:
+    query = select(Assignment.id).where(Assignment.case_id == case.id, *_open_assignment(staff_id))
+    return session.scalars(query).first() is not None
+
+
+def ground_clause(role: str, staff_id: Any) -> ColumnElement[bool]:
+    """The condition on `Case` that holds where a member of staff of `role` with id `staff_id` (a value, or a
+    `bindparam` for a statement built once) has a ground: `read_ground` for many cases in one query."""
+    return _any_of(role, staff_id, listed=False)
+
+
+def listed_clause(role: str, staff_id: Any) -> ColumnElement[bool]:
+    """`ground_clause` less the cases a ground leaves off the work list (`Ground.unlisted`)."""
+    return _any_of(role, staff_id, listed=True)
+
+
+def _any_of(role: str, staff_id: Any, *, listed: bool) -> ColumnElement[bool]:
+    grounds = _grounds_of(role)
+    if not grounds:
+        return false()
+    return or_(*(_clause(ground, staff_id, listed=listed) for ground in grounds))
+
+
+def _clause(ground: Ground, staff_id: Any, *, listed: bool) -> ColumnElement[bool]:
+    # States as a list of single values, never an expanding IN: every value stays a bound parameter of its
+    # own, which a statement compiled once for every caller (`cases.db.HotRead`) needs.
+    conditions: list[ColumnElement[bool]] = []
+    if ground.states is not None:
+        conditions.append(Case.state.in_([literal(state) for state in sorted(ground.states)]))
+    if listed and ground.unlisted:
+        conditions.append(Case.state.not_in([literal(state) for state in sorted(ground.unlisted)]))
+    if ground.assigned:
+        conditions.append(Case.id.in_(select(Assignment.case_id).where(*_open_assignment(staff_id))))
+    return and_(*conditions) if conditions else true()
+
+
+def _open_assignment(staff_id: Any) -> tuple[ColumnElement[bool], ...]:
+    """An assignment of `staff_id` that has not ended: the caseworker's ground, in both derivations."""
+    return Assignment.staff_id == staff_id, Assignment.ended_at.is_(None)
+
+
+def _grounds_of(role: str) -> tuple[Ground, ...]:
+    return tuple(ground for ground in GROUNDS if ground.role == role)

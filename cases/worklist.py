@@ -15,12 +15,12 @@ from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, func, literal, select
+from sqlalchemy import Select, bindparam, func, select
 
 from cases.db import Database, HotRead
 from cases.errors import NotPermitted
-from cases.grounds import INTAKE_STATES
-from cases.models import NO_DEADLINE, Assignment, Case
+from cases.grounds import listed_clause
+from cases.models import NO_DEADLINE, Case
 from cases.operations import ACTS_AS, require_staff_row
 from cases.types import UTCDateTime
 from workflow import Actor
@@ -127,10 +127,5 @@ _as_utc = UTCDateTime().process_result_value  # what the column type makes of a 
 
 
 def _visible(query: Select, role: str) -> Select:
-    if role == "intake":  # literals, not an expanding list: a HotRead binds each value itself
-        return query.where(Case.state.in_([literal(name) for name in sorted(INTAKE_STATES)]))
-    if role == "caseworker":
-        assigned = select(Assignment.case_id).where(Assignment.staff_id == bindparam("staff_id"),
-                                                    Assignment.ended_at.is_(None))
-        return query.where(Case.id.in_(assigned))
-    return query.where(Case.state != "erased")
+    """The cases on the work list of `role`: those it has a ground on (`cases.grounds`), for `staff_id`."""
+    return query.where(listed_clause(role, bindparam("staff_id")))
