@@ -46,6 +46,7 @@ from cases.models import (
 )
 from cases.operations import end_assignments, load_case, require_staff, utcnow
 from cases.vault import CaseKey
+from policies.access import ASSIGNING_ROLES, EMERGENCY_ROLES
 from policies.limits import EMERGENCY_FREE_PER_WINDOW, EMERGENCY_WINDOW
 from workflow import AccessEntry, Actor
 
@@ -61,8 +62,6 @@ __all__ = [
     "read_ground",
 ]
 
-EMERGENCY_ROLES = frozenset({"intake", "caseworker", "decider"})
-ASSIGNING_ROLES = frozenset({"intake", "decider"})
 PERSON_FIELDS = ("identity_number", "given_name", "family_name", "birth_date")
 
 

@@ -31,6 +31,7 @@ from cases.log import LOGS
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from cases.operations import require_staff, utcnow
 from cases.verify import KINDS, Report, verify
+from policies.access import AUDITING_ROLES
 from workflow import Actor
 from workflow.engine import REGISTER
 
@@ -58,7 +59,6 @@ __all__ = [
 ]
 
 PER_PAGE = 50
-AUDITING_ROLES = frozenset({"auditor"})
 # what the access log records: reads (cases.access), disclosures (cases.disclosures), and a reviewer shown a
 # case's emergency reasons (cases.emergency)
 ACTIONS = ("read", "disclose", "disclosure_refused", "review")

@@ -34,6 +34,7 @@ from cases.operations import (
 )
 from cases.text import check_text
 from cases.vault import CaseKey
+from policies.access import CONSENT_ROLES
 from workflow import Actor
 from workflow.fields import MAX_TEXT
 
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CONSENT_ROLES", "ConsentForm", "ConsentRecorded", "Withdrawn", "record_consent", "withdraw_consent"]
 
-# Consents are documented by the social workers who hold the case and by those who decide on it.
-CONSENT_ROLES = frozenset({"caseworker", "decider"})
 STATUSES = ("given", "refused")
 
 

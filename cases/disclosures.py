@@ -22,6 +22,7 @@ from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
 from cases.operations import case_facts, case_key, load_case, require_staff, utcnow
 from cases.vault import CaseKey
+from policies.access import DISCLOSING_ROLES
 from workflow import AccessEntry, Actor, Refusal, VidoroError
 from workflow.deadlines import local_date
 from workflow.disclosure import APPROVING_ROLE, Decision, decide_disclosure
@@ -36,7 +37,6 @@ __all__ = [
     "request_disclosure",
 ]
 
-STAFF_DISCLOSING = frozenset({"caseworker", "decider"})
 CATEGORY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "identity": ("identity_number", "given_name", "family_name", "birth_date"),
     "contact": (),  # no contact details are recorded yet
@@ -113,7 +113,7 @@ def disclose_with_consent(
     Only staff who may read the case may disclose from it (a partner reads referral packets instead).
     """
     now = now or utcnow()
-    if actor.role not in STAFF_DISCLOSING:
+    if actor.role not in DISCLOSING_ROLES:
         raise NotPermitted("disclose case data", actor.role)
     with db.write() as session:
         require_staff(session, actor)
@@ -132,7 +132,7 @@ def request_disclosure(
 ) -> str:
     """Ask for a disclosure on a legal basis; a second person decides it (`decide_requested_disclosure`)."""
     now = now or utcnow()
-    if actor.role not in STAFF_DISCLOSING:
+    if actor.role not in DISCLOSING_ROLES:
         raise NotPermitted("request a disclosure", actor.role)
     if not (reason or "").strip():
         raise InvalidConcern("reason", "a disclosure on a legal basis needs a written reason",

@@ -26,6 +26,7 @@ from cases.keys import KeyDestroyed
 from cases.models import AccessLogEntry, Case, EmergencyAccess, EmergencyApproval, Staff
 from cases.operations import require_staff, utcnow
 from cases.vault import CaseKey
+from policies.access import REVIEWING_ROLES
 from policies.limits import (
     EMERGENCY_APPROVAL_VALID,
     EMERGENCY_APPROVING_ROLES,
@@ -57,7 +58,6 @@ __all__ = [
     "mark_reviewed",
 ]
 
-REVIEWING_ROLES = frozenset({"auditor", "decider"})
 JUSTIFIED, NOT_JUSTIFIED = "justified", "not_justified"
 VERDICTS = (JUSTIFIED, NOT_JUSTIFIED)
 PENDING, APPROVED, REFUSED, USED = "pending", "approved", "refused", "used"

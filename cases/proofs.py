@@ -6,12 +6,12 @@ A proof names no person: entries carry pseudonyms and salted hashes only (`cases
 
 from __future__ import annotations
 
-from cases.auditing import AUDITING_ROLES
 from cases.checkpoints import IssuedCheckpoint, latest_checkpoint
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.operations import require_staff
 from cases.tree import ConsistencyProof, InclusionProof, consistency, inclusion, log_named, tree_size
+from policies.access import AUDITING_ROLES
 from workflow import Actor
 
 __all__ = ["auditor_checkpoint", "auditor_consistency", "auditor_inclusion"]

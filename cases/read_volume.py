@@ -27,6 +27,7 @@ from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
 from cases.models import AccessLogEntry, Assignment, Case, Staff
 from cases.operations import require_staff, utcnow
+from policies.access import AUDITING_ROLES
 from workflow import Actor
 
 __all__ = [
@@ -43,7 +44,6 @@ READ_WINDOW = timedelta(hours=1)
 MIN_FLAGGED_READS = 20  # below this, no account is flagged whatever its work
 EXPLAINED_FACTOR = 2  # reads beyond twice what the work explains are flagged
 DECIDER_READS_EXPLAINED = 30  # a decision maker's reads in an hour of ordinary work (policy)
-VIEWING_ROLES = frozenset({"auditor"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def flag_threshold(explained: int) -> int:
 def read_volume_flags(db: Database, actor: Actor, *, now: datetime | None = None) -> tuple[ReadVolumeFlag, ...]:
     """The accounts flagged now, the most reads first (auditors only)."""
     now = now or utcnow()
-    if actor.role not in VIEWING_ROLES:
+    if actor.role not in AUDITING_ROLES:
         raise NotPermitted("see unusual read volumes", actor.role)
     with db.read() as session:
         require_staff(session, actor)

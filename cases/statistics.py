@@ -28,13 +28,13 @@ from cases.errors import NotPermitted
 from cases.flowcharts import current_engine, engine_for_version
 from cases.models import Case, Deadline
 from cases.operations import require_staff
+from policies.access import STATISTICS_ROLES
 from workflow import Actor
 from workflow.deadlines import local_date
 
 __all__ = ["MIN_CELL", "STATISTICS_ROLES", "Cell", "Picture", "local_picture"]
 
 MIN_CELL = 5
-STATISTICS_ROLES = frozenset({"coordinator"})
 EARLIER = "earlier"  # the month table's bucket for concerns received before the months shown
 CHILD, ADULT, UNKNOWN = "child", "adult", "unknown"
 

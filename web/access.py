@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
 from cases.accounts import Account, open_session
+from policies.access import CASE_READING_ROLES
 
 __all__ = ["ALL_STAFF", "CASE_ROLES", "page", "public", "safe_next"]
 
 F = TypeVar("F", bound=Callable)
 
 ALL_STAFF = frozenset({"reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin"})
-CASE_ROLES = frozenset({"intake", "caseworker", "decider"})
+CASE_ROLES = CASE_READING_ROLES  # the case pages are for the roles with a ground on some case
 
 
 def page(*roles: str) -> Callable[[F], F]:

@@ -26,6 +26,7 @@ from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, NotPermitte
 from cases.flowcharts import chart_of
 from cases.keys import KeyDestroyed
 from cases.outline import assignees, case_outline
+from policies.access import ASSIGNING_ROLES, CONSENT_ROLES
 from web.access import CASE_ROLES, current_account, page
 from web.clock import now, today
 from web.i18n import label, locale
@@ -37,8 +38,6 @@ __all__ = ["bp"]
 
 bp = Blueprint("case_actions", __name__)
 
-CONSENT_PAGE_ROLES = ("caseworker", "decider")  # who documents consents (cases.consents.CONSENT_ROLES)
-ASSIGN_PAGE_ROLES = ("intake", "decider")  # who assigns caseworkers (cases.access.ASSIGNING_ROLES)
 MAX_REASON = 2000
 
 def _db():
@@ -158,7 +157,7 @@ def _payload(values):
 
 
 @bp.route("/cases/<ref>/consents/new", methods=["GET", "POST"])
-@page(*CONSENT_PAGE_ROLES)
+@page(*CONSENT_ROLES)
 def new_consent(ref: str):
     """Record a given or refused consent (DESIGN.md §3): a record, not a checkbox."""
     outline = _outline_or_404(ref)
@@ -234,7 +233,7 @@ def _consent_page(view, values):
 
 
 @bp.route("/cases/<ref>/consents/<consent_id>/withdraw", methods=["GET", "POST"], endpoint="withdraw_consent")
-@page(*CONSENT_PAGE_ROLES)
+@page(*CONSENT_ROLES)
 def withdraw_consent_page(ref: str, consent_id: str):
     """Withdraw a consent in force; it takes effect at once and may move the case on."""
     outline = _outline_or_404(ref)
@@ -274,7 +273,7 @@ def withdraw_consent_page(ref: str, consent_id: str):
 
 
 @bp.route("/cases/<ref>/assign", methods=["GET", "POST"])
-@page(*ASSIGN_PAGE_ROLES)
+@page(*ASSIGNING_ROLES)
 def assign(ref: str):
     """Assign a caseworker: only an assigned caseworker works on a case (`cases.grounds`)."""
     try:

@@ -13,6 +13,7 @@ from cases.consents import CONSENT_ROLES, ConsentForm
 from cases.outline import case_outline
 from cases.worklist import work_list
 from policies import Flowchart
+from policies.access import CASE_READING_ROLES, SYSTEM_ROLE
 from web.api import schemas as s
 from web.api.bodies import flowchart_models
 from web.api.problems import language, responses
@@ -21,7 +22,6 @@ from web.clock import now, today
 
 __all__ = ["blueprint"]
 
-CASE_ROLES = ("intake", "caseworker", "decider")
 TAG = Tag(name="cases", description="Concerns and the cases they start")
 
 
@@ -30,7 +30,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     m = flowchart_models(chart)
     api = APIBlueprint("api_cases", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(400, 401, 403, 422, 429))
-    firing_roles = sorted({role for t in chart.transitions for role in t.roles} - {"system"})
+    firing_roles = sorted({role for t in chart.transitions for role in t.roles} - {SYSTEM_ROLE})
 
     @api.post("/cases", summary="Register a concern", operation_id="registerConcern",
               responses={201: s.Registered, **responses(422)})
@@ -46,7 +46,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
 
     @api.get("/cases", summary="The caller's cases, nearest deadline first", operation_id="listCases",
              responses={200: s.CaseList, **responses(422)})
-    @roles(*CASE_ROLES)
+    @roles(*sorted(CASE_READING_ROLES))
     def list_cases(query: m.case_query):  # type: ignore[valid-type]
         found = work_list(db(), account().actor, today=today(), state=query.state, due_by=query.due_by,
                           page=query.page, per_page=query.per_page)
@@ -58,7 +58,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
 
     @api.get("/cases/<ref>", summary="Read a case (logged in the access log)", operation_id="readCase",
              responses={200: s.CaseRecord, **responses(404, 422)})
-    @roles(*CASE_ROLES)
+    @roles(*sorted(CASE_READING_ROLES))
     def read(path: s.CasePath):
         record = read_case(db(), account().actor, path.ref, now=now())
         person = None if record.erased else s.Person(**{k: record.person.get(k) for k in s.Person.model_fields})
@@ -73,7 +73,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
 
     @api.get("/cases/<ref>/triggers", summary="What the caller may fire now, and why not the rest",
              operation_id="listTriggers", responses={200: s.Options, **responses(404, 422)})
-    @roles(*CASE_ROLES)
+    @roles(*sorted(CASE_READING_ROLES))
     def triggers(path: s.CasePath):
         lang = language()
         outline = case_outline(db(), account().actor, path.ref, options=True, now=now())  # one read
