@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from cases import Database
     from cases.keys import FileKeyStore
-    from web import access, api, errors, health, i18n, links, security
+    from web import access, api, clock, errors, health, i18n, links, security
     from web.config import load_config
 
     settings = load_config(config)
@@ -57,7 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     CSRFProtect(app)
     security.init_csrf(app)
-    Babel(app, locale_selector=i18n.locale, default_locale="sv", default_timezone="Europe/Stockholm")
+    Babel(app, locale_selector=i18n.locale, default_locale="sv", timezone_selector=clock.zone_name)
     access.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)

@@ -7,18 +7,15 @@ carries both languages.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Flask, g, session
 from flask_babel import get_translations, gettext, lazy_gettext
 from markupsafe import Markup
 
 from web import N_
 from web.access import current_account
+from web.clock import zone
 
 __all__ = ["error_text", "init_app", "label", "local_time", "locale", "role_label", "text"]
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 ROLE_LABELS = {
     "reporter": N_("reporter"),
@@ -100,11 +97,11 @@ MINUTES = "%Y-%m-%d %H:%M"
 
 
 def local_time(moment, pattern: str = MINUTES) -> str:
-    """A moment as Stockholm wall-clock time in ISO order: the same in both languages, and cheap to format
-    (lists show many; Babel's locale-aware formatting costs a millisecond each)."""
+    """A moment as wall-clock time in the flowchart's time zone, in ISO order: the same in both languages, and
+    cheap to format (lists show many; Babel's locale-aware formatting costs a millisecond each)."""
     if moment is None:
         return ""
-    local = moment.astimezone(STOCKHOLM)
+    local = moment.astimezone(zone())
     if pattern == MINUTES:  # the same text as strftime, in a third of its time (and less than isoformat's)
         return "%04d-%02d-%02d %02d:%02d" % (  # noqa: UP031 - the fastest of the three here
             local.year, local.month, local.day, local.hour, local.minute)
