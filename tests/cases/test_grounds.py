@@ -15,6 +15,7 @@ from cases.models import Assignment, Case
 from cases.worklist import work_list
 from policies import access
 from tests.conftest import NOW
+from web.access import ALL_STAFF
 from workflow import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +91,7 @@ def test_the_policy_names_only_roles_and_states_of_the_flowchart():
     named_roles = {g.role for g in access.GROUNDS} | {access.SYSTEM_ROLE} | access.ASSIGNING_ROLES \
         | access.CONSENT_ROLES | access.REVIEWING_ROLES | access.AUDITING_ROLES | access.STATISTICS_ROLES
     assert named_roles <= set(CHART.roles)
+    assert set(CHART.roles) - {access.SYSTEM_ROLE} == ALL_STAFF  # the pages' roles: everyone who signs in
     named_states = access.INTAKE_STATES.union(*(g.states or () for g in access.GROUNDS),
                                               *(g.unlisted for g in access.GROUNDS))
     assert named_states <= set(CHART.states)
