@@ -231,4 +231,4 @@ def _entry_count(database) -> int:
     from sqlalchemy import func, select
 
     with database.read() as session:
-        return sum(session.scalar(select(func.coalesce(func.max(log.entries.seq), 0))) for log in LOGS.values())
+        return sum(session.scalars(select(func.coalesce(func.max(log.entries.seq), 0))).one() for log in LOGS.values())
