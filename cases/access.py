@@ -113,7 +113,7 @@ def read_case(
                 raise AccessDenied(ref, emergency_possible=True)
             check_reason(ref, reason)
             ground = "emergency"
-        plain = {"ref": case.ref, "state": case.state, "version": case.version, "ground": ground,
+        plain: dict[str, Any] = {"ref": case.ref, "state": case.state, "version": case.version, "ground": ground,
                  "received_at": case.received_at, "reporter_org": case.reporter_org,
                  "acute_danger": case.acute_danger, "flowchart_version": case.flowchart_version}
         try:

@@ -39,10 +39,12 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cases.db import Database, HotRead
@@ -206,12 +208,14 @@ def sign_in(db: Database, username: str, password: str, address: str, *, device:
             ok = False
     else:
         _verify_dummy(password)
-    if not (ok and staff.active and staff.role != SYSTEM_ROLE):  # the retention job's account never signs in
+    # `ok` means an account with a password that matched; the retention job's account never signs in.
+    if not (ok and staff is not None and staff.password_hash and staff.active and staff.role != SYSTEM_ROLE):
         raise SignInRefused()
     with db.write() as session:
         session.execute(update(SignInAttempt).where(SignInAttempt.id == attempt.id).values(succeeded=True))
-        if _hasher.check_needs_rehash(staff.password_hash):
-            session.get(Staff, staff.id).password_hash = _hasher.hash(unicodedata.normalize("NFKC", password))
+        stored = session.get(Staff, staff.id)
+        if stored is not None and _hasher.check_needs_rehash(staff.password_hash):
+            stored.password_hash = _hasher.hash(unicodedata.normalize("NFKC", password))
     return SignedIn(_account(staff), _device_token(vault, username, now))
 
 
@@ -271,8 +275,8 @@ def _wait(session: Session, name: str, address: str, device_id: str | None, now:
     address) pair, the address and the typed name are limited."""
     failed = SignInAttempt.succeeded.is_(False)
     if device_id is not None:
-        device_failures = session.scalar(select(func.count()).where(
-            SignInAttempt.device_hash == device_id, SignInAttempt.at > now - KEEP_ATTEMPTS, failed))
+        device_failures = session.scalars(select(func.count()).where(
+            SignInAttempt.device_hash == device_id, SignInAttempt.at > now - KEEP_ATTEMPTS, failed)).one()
         if device_failures < DEVICE_FAILURES:
             return 0
     since = now - WINDOW
@@ -347,7 +351,8 @@ def end_session(db: Database, token: str) -> None:
 
 def end_all_sessions(session: Session, staff_id: str) -> int:
     """Sign an account out everywhere, inside the caller's transaction."""
-    return session.execute(delete(WebSession).where(WebSession.staff_id == staff_id)).rowcount
+    ended = session.execute(delete(WebSession).where(WebSession.staff_id == staff_id))
+    return cast("CursorResult[Any]", ended).rowcount  # a DML statement's result: SQLAlchemy types it as Result
 
 
 def _token_id(token: str) -> str:

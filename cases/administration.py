@@ -105,7 +105,7 @@ def create_account(db: Database, by: Actor | None, username: str, display_name: 
         _require_admin(session, by)
         staff = create_staff(session, by, username, display_name, role, unit or None, now, active=not waits,
                              pending_role=role if waits else None)
-        if waits:
+        if waits and by is not None:  # `waits` holds only with `by`
             session.flush()
             request_grant(session, by, staff, role, unit or None, now, new_account=True)
         actor = Actor(staff.id, staff.role)

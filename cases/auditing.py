@@ -14,12 +14,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import LargeBinary, func, literal, select
+from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.orm import Session
 
 from cases.checkpoints import latest_checkpoint
@@ -57,6 +57,8 @@ __all__ = [
     "transition_entries",
     "verify_logs",
 ]
+
+_Row = TypeVar("_Row", TransitionLogEntry, AccessLogEntry, AdministrationLogEntry)
 
 PER_PAGE = 50
 # what the access log records: reads (cases.access), disclosures (cases.disclosures), and a reviewer shown a
@@ -203,7 +205,7 @@ def transition_entries(db: Database, actor: Actor, wanted: LogFilter = LogFilter
         if actor_id is not None:
             bodies = [(row, body) for row, body in bodies if body.get("actor") == actor_id]
         names = _usernames(session, {body.get("actor") for _, body in bodies})
-    items = tuple(TransitionRow(row.seq, row.at, row.case_ref, names.get(body.get("actor"), body.get("actor", "")),
+    items = tuple(TransitionRow(row.seq, row.at, row.case_ref, _who(names, body, "actor"),
                                 body.get("role", ""), body.get("trigger", ""), body.get("from"), body.get("to", ""),
                                 body.get("codes") or {}) for row, body in bodies)
     return LogPage(items, total, number, pages)
@@ -226,7 +228,7 @@ def access_entries(db: Database, actor: Actor, wanted: LogFilter = LogFilter(), 
         page_rows, total, number, pages = _page(session, table, conditions, page, per_page)
         bodies = [(row, _body(row.entry)) for row in page_rows]
         names = _usernames(session, {body.get("actor") for _, body in bodies})
-    items = tuple(AccessRow(row.seq, row.at, row.case_ref, names.get(body.get("actor"), body.get("actor", "")),
+    items = tuple(AccessRow(row.seq, row.at, row.case_ref, _who(names, body, "actor"),
                             body.get("role", ""), body.get("action", ""), body.get("ground", ""),
                             tuple(body.get("fields") or ()), body.get("codes") or {}) for row, body in bodies)
     return LogPage(items, total, number, pages)
@@ -240,14 +242,16 @@ def administration_entries(db: Database, actor: Actor, *, page: int = 1, per_pag
         page_rows, total, number, pages = _page(session, table, [], page, per_page)
         bodies = [(row, _body(row.entry)) for row in page_rows]
         names = _usernames(session, {body.get(key) for _, body in bodies for key in ("actor", "target")})
-    items = tuple(AdministrationRow(row.seq, row.at, names.get(body.get("actor"), body.get("actor", "")),
-                                    names.get(body.get("target"), body.get("target", "")), body.get("action", ""),
+    items = tuple(AdministrationRow(row.seq, row.at, _who(names, body, "actor"),
+                                    _who(names, body, "target"), body.get("action", ""),
                                     body.get("codes") or {}) for row, body in bodies)
     return LogPage(items, total, number, pages)
 
 
-def _common(session: Session, table: type, wanted: LogFilter) -> list:
-    conditions = []
+def _common(
+    session: Session, table: type[TransitionLogEntry] | type[AccessLogEntry], wanted: LogFilter
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if wanted.case_ref is not None:
         ref = wanted.case_ref.strip().upper()
         if not _REF.match(ref):
@@ -283,11 +287,13 @@ def _actor_id(session: Session, username: str | None) -> str | None:
     return found
 
 
-def _page(session: Session, table: type, conditions: list, page: int, per_page: int):
+def _page(
+    session: Session, table: type[_Row], conditions: list[ColumnElement[bool]], page: int, per_page: int
+) -> tuple[Sequence[_Row], int, int, int]:
     if conditions:
-        total = session.scalar(select(func.count()).select_from(table).where(*conditions))
+        total = session.scalars(select(func.count()).select_from(table).where(*conditions)).one()
     else:
-        total = session.scalar(select(func.coalesce(func.max(table.seq), 0)))  # seq has no gaps: cheap count
+        total = session.scalars(select(func.coalesce(func.max(table.seq), 0))).one()  # seq has no gaps: cheap
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = session.execute(select(table).where(*conditions).order_by(table.seq.desc())
@@ -295,13 +301,19 @@ def _page(session: Session, table: type, conditions: list, page: int, per_page: 
     return rows, total, page, pages
 
 
-def _body(entry: bytes) -> dict:
+def _body(entry: bytes) -> dict[str, Any]:
     """The signed entry's fields; an entry that is not JSON any more (tampered) shows as empty, never a crash."""
     try:
         body = json.loads(entry)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _who(names: Mapping[str, str], body: Mapping[str, Any], key: str) -> str:
+    """The username of the staff id at `key` of an entry, or the id itself where no account has it."""
+    staff_id = body.get(key, "")
+    return names.get(staff_id, staff_id)
 
 
 def _usernames(session: Session, ids: Iterable[str | None]) -> dict[str, str]:

@@ -125,6 +125,8 @@ def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], st
                 valid_from=now.date(), valid_until=now.date() + timedelta(days=365),
             ), now=now)
         else:
+            if step.trigger is None:  # a step fires a trigger or records a consent
+                raise ValueError(f"a demo step of {step.role} does neither")
             fire_trigger(db, actor, ref, step.trigger, step.payload or {}, now=now)
     return now
 
@@ -137,7 +139,8 @@ def fill_demo(
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     now = now or datetime.now(UTC)
     staff = demo_staff(db)
-    refs, total = [], per_state * len(PATHS)
+    refs: list[str] = []
+    total = per_state * len(PATHS)
     for _state, (child, steps) in PATHS.items():
         span = sum(s.days_later for s in steps) + 30
         for _ in range(per_state):

@@ -85,11 +85,11 @@ def admit(session: Session, actor: Actor, case: Case, key: CaseKey, reason: str,
     one, a request for approval is written (once per person and case) and the opening waits for it.
     """
     session.execute(select(Staff.id).where(Staff.id == actor.id).with_for_update())
-    recent = session.scalar(
+    recent = session.scalars(
         select(func.count()).select_from(EmergencyAccess)
         .join(AccessLogEntry, AccessLogEntry.seq == EmergencyAccess.seq)
         .where(AccessLogEntry.actor_id == actor.id, AccessLogEntry.at > now - EMERGENCY_WINDOW)
-    )
+    ).one()
     if recent < EMERGENCY_FREE_PER_WINDOW:
         return Gate()
     mine = select(EmergencyApproval).where(EmergencyApproval.requested_by == actor.id,
@@ -249,7 +249,8 @@ def mark_reviewed(db: Database, actor: Actor, seq: int, *, verdict: str, comment
         access = session.get(EmergencyAccess, seq, with_for_update=True)
         if access is None:
             raise CaseNotFound(f"emergency access {seq}")
-        if session.get(AccessLogEntry, seq).actor_id == actor.id:
+        logged = session.get(AccessLogEntry, seq)  # always there: the access row's key is its log entry's
+        if logged is None or logged.actor_id == actor.id:
             raise NotPermitted("review their own emergency access", actor.role)
         if access.reviewed_at is not None:
             raise InvalidConcern("seq", "this emergency access has already been reviewed",

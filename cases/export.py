@@ -32,7 +32,7 @@ def export_logs(db: Database, signer: LogSigner, out: TextIO, *, progress: Calla
     """Write the export to `out` in one read transaction (a consistent view); return the entry counts."""
     counts: dict[str, int] = {}
     with db.snapshot() as session:
-        sizes = {name: session.scalar(select(func.coalesce(func.max(log.entries.seq), 0)))
+        sizes = {name: session.scalars(select(func.coalesce(func.max(log.entries.seq), 0))).one()
                  for name, log in LOGS.items()}
         _line(out, {"type": "header", "format": EXPORT_FORMAT, "exported_at": (now or datetime.now(UTC)).isoformat(),
                     "log_name": signer.name, "verifier_key": signer.verifier_key,

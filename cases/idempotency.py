@@ -20,9 +20,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cases.db import Database
@@ -107,4 +108,5 @@ def forget_expired(db: Database, *, now: datetime | None = None) -> int:
     """Drop answers older than `KEEP` (run with the retention job; `hold` also replaces an expired key)."""
     now = now or datetime.now(UTC)
     with db.write() as session:
-        return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - KEEP)).rowcount
+        deleted = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - KEEP))
+        return cast("CursorResult[Any]", deleted).rowcount  # a DML statement's result: SQLAlchemy types it as Result

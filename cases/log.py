@@ -27,7 +27,13 @@ from cases.models import (
 from workflow import GENESIS, AccessEntry, AdministrationEntry, LogEntry, chain_hash
 from workflow.merkle import completed_nodes, leaf_hash
 
-__all__ = ["LOGS", "Log", "append", "head"]
+__all__ = ["LOGS", "EntryRow", "EntryTable", "Log", "NodeTable", "append", "head"]
+
+# The tables of the logs, for code that works on any of them (a new log adds its tables here, as to `LOGS`).
+# Unions rather than a protocol: SQLAlchemy's typed columns do not match a protocol's attributes.
+EntryRow = TransitionLogEntry | AccessLogEntry | AdministrationLogEntry
+EntryTable = type[TransitionLogEntry] | type[AccessLogEntry] | type[AdministrationLogEntry]
+NodeTable = type[TransitionLogNode] | type[AccessLogNode] | type[AdministrationLogNode]
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,8 @@ class Log:
     """
 
     name: str
-    entries: type
-    nodes: type
+    entries: EntryTable
+    nodes: NodeTable
     pg_lock: int  # names this log's lock among the database's advisory locks
     columns: tuple[tuple[str, str, bool], ...]
 
@@ -67,13 +73,13 @@ LOGS = {
 _BY_ENTRY = {LogEntry: LOGS["transitions"], AccessEntry: LOGS["access"], AdministrationEntry: LOGS["administration"]}
 
 
-def head(session: Session, table: type = TransitionLogEntry) -> tuple[int, bytes]:
+def head(session: Session, table: EntryTable = TransitionLogEntry) -> tuple[int, bytes]:
     """The size of a log and the chain hash of its last entry (GENESIS when empty)."""
     row = session.execute(select(table.seq, table.chain_hash).order_by(table.seq.desc()).limit(1)).first()
     return (0, GENESIS) if row is None else (row.seq, row.chain_hash)
 
 
-def append(session: Session, entry: LogEntry | AccessEntry | AdministrationEntry):
+def append(session: Session, entry: LogEntry | AccessEntry | AdministrationEntry) -> EntryRow:
     """Add `entry` to its log after the current head; it commits or rolls back with the caller's transaction."""
     log = _BY_ENTRY[type(entry)]
     if session.get_bind().dialect.name == "postgresql":
@@ -96,7 +102,7 @@ def append(session: Session, entry: LogEntry | AccessEntry | AdministrationEntry
     return row
 
 
-def _left_siblings(session: Session, nodes: type, size: int) -> dict[tuple[int, int], bytes]:
+def _left_siblings(session: Session, nodes: NodeTable, size: int) -> dict[tuple[int, int], bytes]:
     """The stored nodes that leaf number `size` completes subtrees with: one per trailing one bit, one query."""
     wanted = []
     level = 0

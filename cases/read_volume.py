@@ -89,11 +89,11 @@ def read_volume_flags(db: Database, actor: Actor, *, now: datetime | None = None
 
 def _explained(session: Session, staff_id: str, role: str) -> tuple[int, str]:
     if role == "caseworker":
-        return session.scalar(select(func.count()).select_from(Assignment).where(
-            Assignment.staff_id == staff_id, Assignment.ended_at.is_(None))), "assignments"
+        return session.scalars(select(func.count()).select_from(Assignment).where(
+            Assignment.staff_id == staff_id, Assignment.ended_at.is_(None))).one(), "assignments"
     if role == "intake":
-        return session.scalar(select(func.count()).select_from(Case).where(
-            Case.state.in_(INTAKE_STATES))), "intake_cases"
+        return session.scalars(select(func.count()).select_from(Case).where(
+            Case.state.in_(INTAKE_STATES))).one(), "intake_cases"
     if role == "decider":
         return DECIDER_READS_EXPLAINED, "decider_policy"
     return 0, "none"

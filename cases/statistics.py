@@ -77,7 +77,7 @@ def local_picture(db: Database, actor: Actor, *, today: date, months: int = 12) 
         bands = _age_bands(session, {row.flowchart_version for row in rows})
         case_bands = _case_bands(session, bands)
     shown_months = _months(today, months)
-    month_counts = Counter()
+    month_counts: Counter[str] = Counter()
     for row in rows:
         month = local_date(row.received_at, chart.timezone).strftime("%Y-%m")
         month_counts[month if month >= shown_months[0] else EARLIER] += 1

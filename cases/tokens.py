@@ -17,8 +17,10 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cases.accounts import Account, password_matches
@@ -112,8 +114,8 @@ def create_token(db: Database, actor: Actor, name: str, *, password: str, days: 
     secret, token_id, expires_at = PREFIX + secrets.token_urlsafe(32), str(uuid.uuid4()), now + timedelta(days=days)
     with db.write() as session:
         staff = _holder(session, actor)
-        active = session.scalar(select(func.count()).select_from(ApiToken).where(
-            ApiToken.staff_id == staff.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now))
+        active = session.scalars(select(func.count()).select_from(ApiToken).where(
+            ApiToken.staff_id == staff.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)).one()
         if active >= MAX_ACTIVE:
             raise InvalidConcern("token", f"at most {MAX_ACTIVE} active tokens; revoke one first",
                                  f"högst {MAX_ACTIVE} aktiva token; återkalla en först")
@@ -166,8 +168,9 @@ def identify_token(db: Database, secret: str, *, now: datetime | None = None) ->
 
 def revoke_all_tokens(session: Session, staff_id: str, now: datetime) -> int:
     """Revoke every live token of an account, inside the caller's transaction; returns how many."""
-    return session.execute(update(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
-                           .values(revoked_at=now)).rowcount
+    revoked = session.execute(update(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
+                              .values(revoked_at=now))
+    return cast("CursorResult[Any]", revoked).rowcount  # a DML statement's result: SQLAlchemy types it as Result
 
 
 def _holder(session: Session, actor: Actor) -> Staff:

@@ -16,8 +16,8 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.errors import LogTampered
-from cases.log import LOGS, Log
-from workflow.merkle import consistency_proof, inclusion_proof, leaf_hash, root
+from cases.log import LOGS, Log, NodeTable
+from workflow.merkle import NodeSource, consistency_proof, inclusion_proof, leaf_hash, root
 
 __all__ = ["ConsistencyProof", "InclusionProof", "consistency", "inclusion", "log_named", "tree_head", "tree_size"]
 
@@ -65,7 +65,7 @@ def log_named(name: str) -> Log:
 
 def tree_size(session: Session, log: Log) -> int:
     """How many entries the log has (its last sequence number; entries are numbered from 1 without gaps)."""
-    return session.scalar(select(func.coalesce(func.max(log.entries.seq), 0)))
+    return session.scalars(select(func.coalesce(func.max(log.entries.seq), 0))).one()
 
 
 def tree_head(session: Session, log: Log, size: int | None = None) -> tuple[int, bytes]:
@@ -93,7 +93,7 @@ def consistency(session: Session, log: Log, old_size: int, new_size: int | None 
     if not 0 < old_size <= new_size:
         raise ValueError(f"no consistency proof from {old_size} to {new_size} entries: needs 0 < old ≤ new")
 
-    def build(source):
+    def build(source: NodeSource) -> tuple[list[bytes], bytes, bytes]:
         return consistency_proof(old_size, new_size, source), root(old_size, source), root(new_size, source)
 
     path, old_root, new_root = _with_nodes(session, log, build)
@@ -132,7 +132,7 @@ class _Fetched:
                              f"trädnoden ({level}, {index}) saknas") from None
 
 
-def _with_nodes(session: Session, log: Log, compute: Callable[[object], T]) -> T:
+def _with_nodes(session: Session, log: Log, compute: Callable[[NodeSource], T]) -> T:
     recorder = _Recorder()
     compute(recorder)
     nodes: dict[tuple[int, int], bytes] = {}
@@ -146,7 +146,7 @@ def _with_nodes(session: Session, log: Log, compute: Callable[[object], T]) -> T
 
 
 @lru_cache(maxsize=256)
-def _node_query(table: type, count: int):
+def _node_query(table: NodeTable, count: int):  # a Select: its type parameters differ between SQLAlchemy 2.0 and 2.1
     """SELECT the nodes at `count` (level, index) pairs: built once per count, with bound parameters, so a
     proof costs one cached statement (building it anew took longer than running it)."""
     return select(table.level, table.idx, table.hash).where(or_(*(

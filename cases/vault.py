@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Any
+from typing import Any, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -47,11 +47,25 @@ class CaseKey:
         self.case_id = case_id
         self._aead = AESGCM(dek)
 
+    @overload
+    def seal(self, table: str, row_id: str, field: str, value: str) -> bytes: ...
+    @overload
+    def seal(self, table: str, row_id: str, field: str, value: None) -> None: ...
+    @overload
+    def seal(self, table: str, row_id: str, field: str, value: str | None) -> bytes | None: ...
+
     def seal(self, table: str, row_id: str, field: str, value: str | None) -> bytes | None:
         if value is None:
             return None
         nonce = secrets.token_bytes(12)
         return _PREFIX + nonce + self._aead.encrypt(nonce, value.encode("utf-8"), _ad(table, row_id, field))
+
+    @overload
+    def open(self, table: str, row_id: str, field: str, blob: bytes) -> str: ...
+    @overload
+    def open(self, table: str, row_id: str, field: str, blob: None) -> None: ...
+    @overload
+    def open(self, table: str, row_id: str, field: str, blob: bytes | None) -> str | None: ...
 
     def open(self, table: str, row_id: str, field: str, blob: bytes | None) -> str | None:
         if blob is None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -118,14 +119,14 @@ def verify(db: Database, verifier_key: str, held: Sequence[str | bytes] = (),
                 held_here = held_by_log.get(log.name, [])
                 fast = _fast_log(session, log, verifier_key, held_here, progress)
                 vouched[log.name] = fast is not None and agree[log.name].result()
-                if vouched[log.name]:
+                if fast is not None and vouched[log.name]:
                     report.logs[log.name] = fast
                 else:
                     report.logs[log.name] = _verify_log(session, log, verifier_key, held_here, report,
                                                         last_state if log.name == "transitions" else None,
                                                         progress)
             if vouched["transitions"] and cases_agree.result():
-                report.cases = session.scalar(select(func.count()).select_from(Case))
+                report.cases = session.scalars(select(func.count()).select_from(Case)).one()
             else:
                 _verify_cases(session, last_states(session) if vouched["transitions"] else last_state, report)
         finally:
@@ -321,7 +322,8 @@ def _columns_disagree(body: dict, row, log: Log) -> bool:
     """The row's search columns (what pages show and filter on) must say what the signed entry says."""
     end = 3 + len(log.columns)  # seq, entry, chain hash, the search columns, at
     try:
-        if datetime.fromisoformat(body.get("at")) != row[end]:
+        at: Any = body.get("at")  # None or not text: the TypeError below
+        if datetime.fromisoformat(at) != row[end]:
             return True
     except (TypeError, ValueError):
         return True

@@ -241,6 +241,8 @@ def log_intact(session: Session, log: Log, expected: dict[int, list[tuple[str, b
     """
     connection = session.connection()
     raw = connection.connection.driver_connection
+    if raw is None:  # only a connection already given back to the pool has none
+        raise RuntimeError("the session's database connection is closed")
     postgres = connection.dialect.name == "postgresql"
     cursor = raw.cursor(binary=True) if postgres else raw.cursor()  # binary: bytea as bytes, not hex text
     try:

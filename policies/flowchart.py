@@ -205,7 +205,10 @@ class _Builder:
             )
         return deadlines
 
-    def transitions(self, roles, states, fields, vocabularies, deadlines) -> tuple[Transition, ...]:
+    def transitions(
+        self, roles: Mapping[str, Label], states: Mapping[str, State], fields: Mapping[str, Field],
+        vocabularies: Mapping[str, Mapping[str, Label]], deadlines: Mapping[str, Deadline],
+    ) -> tuple[Transition, ...]:
         specs = self.raw.get("transitions")
         if not isinstance(specs, list) or not specs:
             raise self.fail("the definition has no [[transitions]]")
@@ -260,22 +263,28 @@ class _Builder:
             raise self.fail(f"duplicate trigger '{trigger}' from state '{source}'")
         return tuple(built)
 
-    def choices(self, spec, where, fields, vocabularies) -> dict[str, frozenset[str]]:
+    def choices(
+        self, spec: Mapping[str, Any], where: str, fields: Mapping[str, Field],
+        vocabularies: Mapping[str, Mapping[str, Label]],
+    ) -> dict[str, frozenset[str]]:
         raw = spec.get("choices", {})
         if not isinstance(raw, Mapping):
             raise self.fail(f"{where}: 'choices' must be a table of field = [codes]")
         out = {}
-        for name, codes in raw.items():
-            if name not in fields or fields[name].vocabulary is None:
+        for name in raw:
+            vocabulary = fields[name].vocabulary if name in fields else None
+            if vocabulary is None:
                 raise self.fail(f"{where} limits the choices of '{name}', which is no code field")
             codes = self.strings(raw, name, f"{where} choices")
-            unknown = set(codes) - set(vocabularies[fields[name].vocabulary])
+            unknown = set(codes) - set(vocabularies[vocabulary])
             if unknown:
-                raise self.fail(f"{where} allows unknown {fields[name].vocabulary} {sorted(unknown)}")
+                raise self.fail(f"{where} allows unknown {vocabulary} {sorted(unknown)}")
             out[name] = frozenset(codes)
         return out
 
-    def consent(self, spec, where, vocabularies) -> ConsentRule | None:
+    def consent(
+        self, spec: Mapping[str, Any], where: str, vocabularies: Mapping[str, Mapping[str, Label]],
+    ) -> ConsentRule | None:
         raw = spec.get("consent")
         if raw is None:
             return None
@@ -295,14 +304,14 @@ class _Builder:
                 raise self.fail(f"{where} names unknown {vocabulary} {sorted(unknown)}")
         return rule
 
-    def check_graph(self, initial: str, states: Mapping[str, State], transitions) -> None:
+    def check_graph(self, initial: str, states: Mapping[str, State], transitions: Collection[Transition]) -> None:
         edges: dict[str, set[str]] = {s: set() for s in states}
         for t in transitions:
             edges[t.source].add(t.dest)
         reachable = _closure(initial, edges)
-        for state in states:
-            if state not in reachable:
-                raise self.fail(f"state '{state}' is unreachable from '{initial}'")
+        for name in states:
+            if name not in reachable:
+                raise self.fail(f"state '{name}' is unreachable from '{initial}'")
         closing = next(s.name for s in states.values() if s.closing)
         for state in states.values():
             if state.terminal:

@@ -19,7 +19,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 from cases.accounts import Account, open_session
 from policies.access import CASE_READING_ROLES
 
-__all__ = ["ALL_STAFF", "CASE_ROLES", "page", "public", "safe_next"]
+__all__ = ["ALL_STAFF", "CASE_ROLES", "current_account", "page", "public", "safe_next", "signed_in"]
 
 F = TypeVar("F", bound=Callable)
 
@@ -53,6 +53,14 @@ def current_account() -> Account | None:
     if "vidoro_account" not in g:
         g.vidoro_account = _load_account()
     return g.vidoro_account
+
+
+def signed_in() -> Account:
+    """The account of a view behind `page()`: its guard has already turned away anyone signed out."""
+    account = current_account()
+    if account is None:
+        abort(401)
+    return account
 
 
 def _load_account() -> Account | None:

@@ -26,7 +26,7 @@ from cases.administration import (
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
-from web.access import current_account, page
+from web.access import page, signed_in
 from web.i18n import error_text, label, role_label
 
 __all__ = ["bp"]
@@ -41,7 +41,7 @@ def users():
 
 
 def _users_page(problem: str | None = None, status: int = 200):
-    actor = current_account().actor
+    actor = signed_in().actor
     accounts = list_accounts(_db(), actor)
     units = dict(_choices()["units"])
     return render_template("admin/users.html", accounts=accounts, problem=problem, units=units,
@@ -65,7 +65,7 @@ def refuse(grant_id: str):
 def _decide(grant_id: str, decide, done: str):
     """Approve or refuse; a refusal of the decision is the users page with the reason (400)."""
     try:
-        decide(_db(), current_account().actor, grant_id)
+        decide(_db(), signed_in().actor, grant_id)
     except InvalidConcern as exc:
         return _users_page(error_text(exc, "password", "lösenord"), 400)
     except NotPermitted:
@@ -93,7 +93,7 @@ def new_user():
             errors["password_repeat"] = _("The two passwords are not the same.")
         if not errors:
             try:
-                create_account(_db(), current_account().actor, values["username"], values["display_name"],
+                create_account(_db(), signed_in().actor, values["username"], values["display_name"],
                                values["role"], unit=values["unit"] if values["role"] == "partner" else None,
                                password=password)
             except (InvalidConcern, InvalidPassword) as exc:
@@ -137,7 +137,7 @@ def _switch(username: str, change):
     """Disable or enable; a refusal is the users page with the reason (400), success is None."""
     _account_or_404(username)
     try:
-        change(_db(), username, by=current_account().actor)
+        change(_db(), username, by=signed_in().actor)
     except InvalidConcern as exc:
         return _users_page(error_text(exc, "password", "lösenord"), 400)
     except NotPermitted:
@@ -161,7 +161,7 @@ def role(username: str):
             errors["unit"] = _("Choose the partner's unit.")
         if not errors:
             try:
-                waiting = staff.set_role(_db(), username, values["role"], by=current_account().actor,
+                waiting = staff.set_role(_db(), username, values["role"], by=signed_in().actor,
                                          unit=values["unit"] if values["role"] == "partner" else None)
             except InvalidConcern as exc:
                 errors["unit" if exc.field == "unit" else "role"] = error_text(exc, "password", "lösenord")
@@ -190,7 +190,7 @@ def password(username: str):
         errors["password_repeat"] = _("The two passwords are not the same.")
     if not errors:
         try:
-            reset_password(_db(), current_account().actor, username, new)
+            reset_password(_db(), signed_in().actor, username, new)
         except (InvalidPassword, InvalidConcern) as exc:  # InvalidConcern: the system account
             errors["password"] = error_text(exc, "password", "lösenord")
         except NotPermitted:
@@ -206,11 +206,11 @@ def _account_page(account, values: dict, role_errors: dict, password_errors: dic
     status = 400 if role_errors or password_errors else 200
     return render_template("admin/account.html", account=account, values=values, role_errors=role_errors,
                            password_errors=password_errors, labels=_labels(), **_choices(),
-                           is_self=account.username == current_account().username), status
+                           is_self=account.username == signed_in().username), status
 
 
 def _account_or_404(username: str):
-    found = find_account(_db(), current_account().actor, username)
+    found = find_account(_db(), signed_in().actor, username)
     if found is None:
         abort(404)
     return found

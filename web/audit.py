@@ -36,7 +36,7 @@ from policies.limits import (
     EMERGENCY_WINDOW,
     REVIEW_COMMENT_MIN_CHARS,
 )
-from web.access import current_account, page
+from web.access import page, signed_in
 from web.clock import now
 from web.i18n import error_text, label, locale
 
@@ -87,8 +87,8 @@ def overview():
         key, key_problem = None, _no_signing_key()
     last = _read_last()
     return render_template("audit/overview.html", last=last, key=key, key_problem=key_problem,
-                           checkpoints=auditing.latest_checkpoints(db, current_account().actor),
-                           read_flags=read_volume.read_volume_flags(db, current_account().actor, now=now()),
+                           checkpoints=auditing.latest_checkpoints(db, signed_in().actor),
+                           read_flags=read_volume.read_volume_flags(db, signed_in().actor, now=now()),
                            read_floor=read_volume.MIN_FLAGGED_READS, read_basis=_read_basis,
                            meaning=lambda kind: auditing.finding_meaning(kind, locale()))
 
@@ -105,7 +105,7 @@ def run_verify():
         flash(_("A verification is already running. Wait for it to finish, then reload this page."), "warning")
         return redirect(url_for("audit.overview"), 303)
     try:
-        summary = auditing.verify_logs(current_app.extensions["vidoro.db"], current_account().actor,
+        summary = auditing.verify_logs(current_app.extensions["vidoro.db"], signed_in().actor,
                                        signer.verifier_key, origin_prefix=signer.name)
         _write_last(summary)
     finally:
@@ -180,7 +180,7 @@ def administration():
         number = max(1, int(request.args.get("page", "1")))
     except ValueError:
         number = 1
-    result = auditing.administration_entries(current_app.extensions["vidoro.db"], current_account().actor,
+    result = auditing.administration_entries(current_app.extensions["vidoro.db"], signed_in().actor,
                                              page=number)
     return render_template("audit/administration.html", result=result, shown={},
                            action_labels=ADMINISTRATION_LABELS)
@@ -196,7 +196,7 @@ def _log_page(template: str, listing, kinds: list[tuple[str, str]], **context):
     result = None
     if not errors:
         try:
-            result = listing(current_app.extensions["vidoro.db"], current_account().actor, wanted, page=number)
+            result = listing(current_app.extensions["vidoro.db"], signed_in().actor, wanted, page=number)
         except InvalidConcern as exc:
             errors[{"until": "to"}.get(exc.field, exc.field)] = error_text(exc)
     shown = {name: value for name, value in values.items() if value}
@@ -257,7 +257,7 @@ def mark_reviewed_view(seq: int):
     if len(comment) > MAX_COMMENT:
         return _emergency_page(_("At most %(n)d characters.", n=MAX_COMMENT), 400)
     try:
-        mark_reviewed(current_app.extensions["vidoro.db"], current_account().actor, seq, verdict=verdict,
+        mark_reviewed(current_app.extensions["vidoro.db"], signed_in().actor, seq, verdict=verdict,
                       comment=comment or None)
     except CaseNotFound:
         return _emergency_page(_("There is no emergency access with that number."), 404)
@@ -279,7 +279,7 @@ def decide_approval_view(request_id: str):
     if decision not in ("approve", "refuse"):
         return _emergency_page(_("Choose whether to approve or refuse the request."), 400)
     try:
-        decide_approval(current_app.extensions["vidoro.db"], current_account().actor, request_id,
+        decide_approval(current_app.extensions["vidoro.db"], signed_in().actor, request_id,
                         approve=decision == "approve")
     except CaseNotFound:
         return _emergency_page(_("There is no such request for approval."), 404)
@@ -296,7 +296,7 @@ def decide_approval_view(request_id: str):
 
 def _emergency_page(refusal: str | None = None, status: int = 200):
     show_all = request.args.get("all") == "1"
-    db, actor = current_app.extensions["vidoro.db"], current_account().actor
+    db, actor = current_app.extensions["vidoro.db"], signed_in().actor
     reviews = auditing.emergency_reviews(db, actor, pending_only=not show_all)
     requests = auditing.approval_reviews(db, actor, pending_only=not show_all)
     # Those found not justified stay in view until someone looks at everything (`?all=1` shows them all).

@@ -192,14 +192,15 @@ def audit_export(config, output: str | None) -> None:
         total = _entry_count(database)
         # Into a temporary file beside the target, renamed when complete: never a half export under its name.
         # Owner-only whatever the umask, as the keys are: it holds every log entry and case state.
-        temp = Path(output).with_name(f".{Path(output).name}.partial") if output else None
+        target = Path(output) if output else None
+        temp = target.with_name(f".{target.name}.partial") if target else None
         out = _owner_only(temp) if temp else sys.stdout
         try:
             with click.progressbar(length=total, label="exporting the logs", file=sys.stderr) as bar:
                 counts = export_logs(database, signer, out, progress=bar.update)
-            if temp:
+            if temp and target:
                 out.close()
-                os.replace(temp, output)
+                os.replace(temp, target)
         finally:
             if temp:
                 out.close()
@@ -230,4 +231,4 @@ def _entry_count(database) -> int:
     from sqlalchemy import func, select
 
     with database.read() as session:
-        return sum(session.scalar(select(func.coalesce(func.max(log.entries.seq), 0))) for log in LOGS.values())
+        return sum(session.scalars(select(func.coalesce(func.max(log.entries.seq), 0))).one() for log in LOGS.values())

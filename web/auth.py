@@ -11,9 +11,10 @@ it on the next sign-in. What it is worth is decided there; the page only carries
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from werkzeug.wrappers import Response  # what `redirect` returns: Flask's own Response is a subclass
 
 from cases import accounts
 from cases.accounts import Account, SignInRefused, SignInThrottled

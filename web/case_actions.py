@@ -14,6 +14,7 @@ change made in between is refused as stale (409) and nothing is saved.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, format_timedelta, lazy_gettext
@@ -27,7 +28,7 @@ from cases.flowcharts import chart_of
 from cases.keys import KeyDestroyed
 from cases.outline import assignees, case_outline
 from policies.access import ASSIGNING_ROLES, CONSENT_ROLES
-from web.access import CASE_ROLES, current_account, page
+from web.access import CASE_ROLES, page, signed_in
 from web.clock import now, today
 from web.i18n import label, locale
 from web.step_forms import field_errors, field_view, meaning, refusal_text
@@ -46,7 +47,7 @@ def _db():
 
 def _outline_or_404(ref: str, *, options: bool = False):
     try:
-        return case_outline(_db(), current_account().actor, ref, options=options)
+        return case_outline(_db(), signed_in().actor, ref, options=options)
     except (CaseNotFound, AccessDenied):
         abort(404)
     except NotPermitted:
@@ -64,10 +65,10 @@ def _version() -> int:
 def _stale(ref: str) -> str:
     """Say who changed the case since the form was opened, if the record says so."""
     try:
-        change = case_outline(_db(), current_account().actor, ref).last_change
+        change = case_outline(_db(), signed_in().actor, ref).last_change
     except (CaseNotFound, AccessDenied, NotPermitted):
         change = None
-    if change is not None and change.by_id == current_account().actor.id:
+    if change is not None and change.by_id == signed_in().actor.id:
         return _("You changed this case yourself, in another window or tab, since you opened this form. "
                  "Nothing was saved.")
     if change is not None and change.by_name:
@@ -106,7 +107,7 @@ def action(ref: str, trigger: str):
     values = {name: _read(chart, name) for name in names}
     view.update(values=values, version=_version())
     try:
-        fired = fire_trigger(_db(), current_account().actor, ref, trigger, _payload(values),
+        fired = fire_trigger(_db(), signed_in().actor, ref, trigger, _payload(values),
                              expected_version=view["version"], now=now())
     except (CaseNotFound, AccessDenied, UnknownTrigger):
         abort(404)
@@ -162,7 +163,7 @@ def new_consent(ref: str):
     """Record a given or refused consent (DESIGN.md §3): a record, not a checkbox."""
     outline = _outline_or_404(ref)
     chart = chart_of(_db(), outline.flowchart_version)
-    values = {"given_by": "", "purposes": [], "recipients": [], "data_categories": [], "method": "",
+    values: dict[str, Any] = {"given_by": "", "purposes": [], "recipients": [], "data_categories": [], "method": "",
               "evidence": "", "valid_from": today().isoformat(), "valid_until": "", "status": "given"}
     view = {"outline": outline, "chart": chart, "version": outline.version, "stale": None, "errors": {}}
     if request.method == "GET":
@@ -178,14 +179,14 @@ def new_consent(ref: str):
         errors["valid_from"] = _("Enter a date as YYYY-MM-DD.")
     if values["valid_until"] and valid_until is None:
         errors["valid_until"] = _("Enter a date as YYYY-MM-DD.")
-    if errors:
+    if errors or valid_from is None:  # no valid_from is always among the errors
         return _consent_page({**view, "errors": errors}, values), 400
     form = ConsentForm(given_by=values["given_by"], purposes=tuple(values["purposes"]),
                        recipients=tuple(values["recipients"]), data_categories=tuple(values["data_categories"]),
                        method=values["method"], evidence=values["evidence"], valid_from=valid_from,
                        valid_until=valid_until, status=values["status"])
     try:
-        record_consent(_db(), current_account().actor, ref, form, expected_version=view["version"], now=now())
+        record_consent(_db(), signed_in().actor, ref, form, expected_version=view["version"], now=now())
     except (CaseNotFound, AccessDenied, KeyDestroyed):  # an erased case has nothing left to consent about
         abort(404)
     except NotPermitted:
@@ -250,7 +251,7 @@ def withdraw_consent_page(ref: str, consent_id: str):
         view["errors"] = {"reason": _("Say why the consent was withdrawn (at most %(n)d characters).", n=MAX_REASON)}
         return render_template("case_actions/withdraw.html", **view), 400
     try:
-        done = withdraw_consent(_db(), current_account().actor, ref, consent_id, view["reason"],
+        done = withdraw_consent(_db(), signed_in().actor, ref, consent_id, view["reason"],
                                 expected_version=view["version"], now=now())
     except (CaseNotFound, AccessDenied, KeyDestroyed):
         abort(404)
@@ -277,7 +278,7 @@ def withdraw_consent_page(ref: str, consent_id: str):
 def assign(ref: str):
     """Assign a caseworker: only an assigned caseworker works on a case (`cases.grounds`)."""
     try:
-        choices = assignees(_db(), current_account().actor, ref)
+        choices = assignees(_db(), signed_in().actor, ref)
     except (CaseNotFound, AccessDenied):
         abort(404)
     except NotPermitted:
@@ -291,7 +292,7 @@ def assign(ref: str):
             errors["caseworker"] = _("Choose an active caseworker.")
         else:
             try:
-                assign_case(_db(), current_account().actor, ref, chosen, replace=replace, now=now())
+                assign_case(_db(), signed_in().actor, ref, chosen, replace=replace, now=now())
             except CaseNotFound:
                 abort(404)
             except NotPermitted:
@@ -320,7 +321,8 @@ def diagram(ref: str):
     """
     outline = _outline_or_404(ref)
     chart = chart_of(_db(), outline.flowchart_version)
-    lang = request.args.get("lang") if request.args.get("lang") in ("sv", "en") else locale()
+    wanted = request.args.get("lang")
+    lang = wanted if wanted in ("sv", "en") else locale()
     moment = now()
     spent: dict[str, timedelta] = {}
     for stay in outline.stays:

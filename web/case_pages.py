@@ -17,7 +17,7 @@ from cases.access import read_case
 from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, InvalidConcern
 from cases.flowcharts import chart_of
 from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WORDS
-from web.access import CASE_ROLES, current_account, page
+from web.access import CASE_ROLES, page, signed_in
 from web.i18n import error_text
 
 __all__ = ["bp", "open_case_or_404"]
@@ -29,7 +29,7 @@ MAX_REASON = 2000
 def open_case_or_404(ref: str, *, emergency_reason: str | None = None):
     """Read the case for the signed-in person, or answer 404 (no such case, or no ground to see it)."""
     try:
-        return read_case(current_app.extensions["vidoro.db"], current_account().actor, ref,
+        return read_case(current_app.extensions["vidoro.db"], signed_in().actor, ref,
                          emergency_reason=emergency_reason)
     except (CaseNotFound, AccessDenied):
         abort(404)
@@ -39,7 +39,7 @@ def open_case_or_404(ref: str, *, emergency_reason: str | None = None):
 @page(*CASE_ROLES)
 def case(ref: str):
     db = current_app.extensions["vidoro.db"]
-    actor = current_account().actor
+    actor = signed_in().actor
     try:
         record = read_case(db, actor, ref)
     except (CaseNotFound, AccessDenied):
@@ -59,7 +59,7 @@ def emergency(ref: str):
     if errors:
         return _closed_door(ref, errors, reason), 400
     try:
-        record = read_case(current_app.extensions["vidoro.db"], current_account().actor, ref,
+        record = read_case(current_app.extensions["vidoro.db"], signed_in().actor, ref,
                            emergency_reason=reason)
     except EmergencyReasonTooShort as exc:  # said alike whether the case exists or not (`cases.access`)
         errors["reason"] = error_text(exc)
@@ -78,7 +78,7 @@ def _closed_door(ref: str, errors: dict[str, str], reason: str, *, waiting: str 
 
 def _render(record):
     db = current_app.extensions["vidoro.db"]
-    actor = current_account().actor
+    actor = signed_in().actor
     chart = chart_of(db, record.flowchart_version)
     options = available_triggers(db, actor, record.ref) if record.ground != "emergency" and not record.erased else ()
     return render_template("case.html", record=record, chart=chart, options=options,
@@ -87,7 +87,7 @@ def _render(record):
 
 def _time_in_states(record) -> list[tuple[str, object, object]]:
     """(state, entered, left) for each stay on the case's path; `left` is None for where it stands now."""
-    stays = []
+    stays: list[tuple[str, object, object]] = []
     for entry in record.journal:
         if stays:
             stays[-1] = (stays[-1][0], stays[-1][1], entry["at"])

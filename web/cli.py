@@ -276,7 +276,7 @@ def _checkpoint_count(database: Database) -> int:
     from cases.models import Checkpoint
 
     with database.read() as session:
-        return session.scalar(select(func.count()).select_from(Checkpoint))
+        return session.scalars(select(func.count()).select_from(Checkpoint)).one()
 
 
 def _case_count(database: Database) -> int:
@@ -285,7 +285,7 @@ def _case_count(database: Database) -> int:
     from cases.models import Case
 
     with database.read() as session:
-        return session.scalar(select(func.count()).select_from(Case))
+        return session.scalars(select(func.count()).select_from(Case)).one()
 
 
 def _fill_demo(database: Database, *, per_state: int) -> None:

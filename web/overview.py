@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template
 
 from cases.flowcharts import current_engine
 from cases.statistics import MIN_CELL, local_picture
-from web.access import current_account, page
+from web.access import page, signed_in
 from web.clock import today
 
 __all__ = ["bp"]
@@ -21,6 +21,6 @@ bp = Blueprint("overview", __name__)
 @bp.get("/overview")
 @page("coordinator")
 def statistics():
-    picture = local_picture(current_app.extensions["vidoro.db"], current_account().actor, today=today())
+    picture = local_picture(current_app.extensions["vidoro.db"], signed_in().actor, today=today())
     return render_template("overview/statistics.html", picture=picture, chart=current_engine().chart,
                            min_cell=MIN_CELL)

@@ -14,7 +14,7 @@ from cases.disclosures import DisclosureRefused, read_referral
 from cases.errors import CaseNotFound, NotPermitted
 from cases.flowcharts import current_engine
 from cases.referrals import shared_referrals
-from web.access import current_account, page
+from web.access import page, signed_in
 from web.clock import now
 
 __all__ = ["bp"]
@@ -25,7 +25,7 @@ bp = Blueprint("partner", __name__)
 @bp.get("/referrals")
 @page("partner")
 def referrals():
-    items = shared_referrals(current_app.extensions["vidoro.db"], current_account().actor, now=now())
+    items = shared_referrals(current_app.extensions["vidoro.db"], signed_in().actor, now=now())
     return render_template("partner/referrals.html", items=items, chart=current_engine().chart)
 
 
@@ -33,7 +33,7 @@ def referrals():
 @page("partner")
 def referral(packet_id: str):
     try:
-        packet = read_referral(current_app.extensions["vidoro.db"], current_account().actor, packet_id, now=now())
+        packet = read_referral(current_app.extensions["vidoro.db"], signed_in().actor, packet_id, now=now())
     except (CaseNotFound, DisclosureRefused, NotPermitted):
         abort(404)  # the refusal is logged by read_referral; the page tells nothing about why
     return render_template("partner/referral.html", packet=packet, chart=current_engine().chart)

@@ -9,6 +9,7 @@ receipt. Whether the person already has open cases is secret; the reporter is to
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,7 +20,7 @@ from cases import ConcernForm, register_concern
 from cases.errors import ArrivalNotPermitted, CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted
 from cases.feedback import ALREADY_RUNNING, NOT_OPENED, OPENED, RECEIVED, concern_receipt, reporter_feedback
 from cases.flowcharts import current_engine
-from web.access import current_account, page
+from web.access import current_account, page, signed_in
 from web.clock import now
 from web.i18n import error_text, label
 
@@ -80,7 +81,7 @@ def new_concern():
 @bp.get("/concerns")
 @page("reporter")
 def my_concerns():
-    items = reporter_feedback(current_app.extensions["vidoro.db"], current_account().actor)
+    items = reporter_feedback(current_app.extensions["vidoro.db"], signed_in().actor)
     return render_template("reporter/my_concerns.html", items=items, chart=current_engine().chart,
                            feedback=FEEDBACK)
 
@@ -89,20 +90,20 @@ def my_concerns():
 @page("reporter")
 def receipt(ref: str):
     try:
-        item = concern_receipt(current_app.extensions["vidoro.db"], current_account().actor, ref)
+        item = concern_receipt(current_app.extensions["vidoro.db"], signed_in().actor, ref)
     except (CaseNotFound, NotPermitted):
         abort(404)
     return render_template("reporter/receipt.html", item=item, chart=current_engine().chart, feedback=FEEDBACK)
 
 
-def _values() -> dict:
-    values = {name: request.form.get(name, "").strip() for name in TEXT_FIELDS}
+def _values() -> dict[str, Any]:
+    values: dict[str, Any] = {name: request.form.get(name, "").strip() for name in TEXT_FIELDS}
     values["acute_danger"] = request.form.get("acute_danger") == "yes"
     values["police_contacted"] = request.form.get("police_contacted") == "yes"
     return values
 
 
-def _form(values: dict, timezone: str) -> tuple[ConcernForm | None, dict[str, str]]:
+def _form(values: dict[str, Any], timezone: str) -> tuple[ConcernForm | None, dict[str, str]]:
     """Turn the typed text into a ConcernForm; only the shape of the input is checked here, the rules in
     `cases.forms`."""
     errors: dict[str, str] = {}

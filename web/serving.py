@@ -160,7 +160,7 @@ def _worker(config: Mapping[str, Any], listener: socket.socket, threads: int, pa
 
     waitress stops on SystemExit or KeyboardInterrupt raised in its loop: it lets its threads finish the
     requests they are running (up to five seconds) and returns."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     from web import create_app
 

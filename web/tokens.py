@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from cases.errors import InvalidConcern, NotPermitted
 from cases.tokens import DEFAULT_DAYS, MAX_DAYS, create_token, list_tokens, revoke_token
-from web.access import ALL_STAFF, current_account, page
+from web.access import ALL_STAFF, page, signed_in
 from web.i18n import error_text
 
 __all__ = ["bp"]
@@ -45,7 +45,7 @@ def create():
     made = None
     if not errors:
         try:
-            made = create_token(_db(), current_account().actor, values["name"], password=password, days=days)
+            made = create_token(_db(), signed_in().actor, values["name"], password=password, days=days)
         except InvalidConcern as exc:
             field = exc.field if exc.field in ("days", "password") else "name"
             errors[field] = error_text(exc, "token")  # a wrong password, or too many of them: said by `cases`
@@ -62,7 +62,7 @@ def create():
 @page(*ALL_STAFF)
 def revoke(token_id: str):
     try:
-        revoke_token(_db(), current_account().actor, token_id)
+        revoke_token(_db(), signed_in().actor, token_id)
     except InvalidConcern:
         abort(404)  # unknown, or someone else's: the same answer
     except NotPermitted:
@@ -72,7 +72,7 @@ def revoke(token_id: str):
 
 
 def _page(values: dict, errors: dict, *, made=None, status: int = 200):
-    listed = list_tokens(_db(), current_account().actor)
+    listed = list_tokens(_db(), signed_in().actor)
     return render_template("account/tokens.html", tokens=listed, now=datetime.now(UTC), values=values,
                            errors=errors, made=made, labels=_labels(), max_days=MAX_DAYS), status
 

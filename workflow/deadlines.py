@@ -41,7 +41,10 @@ def due_on(
 ) -> date:
     """The date `deadline` falls due when started at `fired_at` on a case received at `received_at`."""
     if deadline.rule == "field":
-        return payload[deadline.field]
+        if deadline.field is None:  # the loader refuses a field rule without a date field
+            raise ValueError(f"deadline rule 'field' names no field: {deadline.name}")
+        given: date = payload[deadline.field]  # the form's check made it a `date`
+        return given
     start = received_at if deadline.start == "received" else fired_at
     day = local_date(start, timezone)
     if deadline.rule == "same_day":

@@ -10,7 +10,7 @@ thick dashed border and "✓", the current one a very thick border, an outer rin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,9 @@ _PAD, _LANE_MARGIN, _MIN_GAP = 12, 22, 64
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MERMAID_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _MERMAID_RESERVED = {"end", "state", "class", "classdef", "note", "direction", "style", "click", "as"}
+
+_Edge = tuple[str, str]  # (source, dest): one drawn edge
+_Block = tuple[float, float, int, int]  # (left, right, first gap, last gap): taken room, in rows and gaps
 
 
 def to_mermaid(chart: Flowchart, *, lang: str = "sv", path: Sequence[str] = (),
@@ -119,7 +122,7 @@ def _words(lang: str) -> dict[str, str]:
     return _WORDS["en" if lang == "en" else "sv"]
 
 
-def _check_states(chart: Flowchart, names, what: str) -> None:
+def _check_states(chart: Flowchart, names: Iterable[str], what: str) -> None:
     """Refuse names the flowchart does not know, so a case on another version is not drawn wrongly."""
     unknown = [n for n in names if n not in chart.states]
     if unknown:
@@ -150,9 +153,13 @@ def _ends(chart: Flowchart) -> list[str]:
     return ends or [n for n, s in chart.states.items() if s.closing]
 
 
-def _summary(chart: Flowchart, lang: str, visited: set[str], current: str | None, detail=False) -> str:
+def _summary(chart: Flowchart, lang: str, visited: set[str], current: str | None, detail: bool = False) -> str:
     """Say in words what the picture shows, for screen readers (WCAG 1.1.1)."""
-    words, label = _words(lang), (lambda name: chart.states[name].label(lang))
+    words = _words(lang)
+
+    def label(name: str) -> str:
+        return chart.states[name].label(lang)
+
     parts = [f"{len(chart.states)} {words['states']}, {len(chart.transitions)} {words['transitions']}. "
              f"{words['start']}: {label(chart.initial_state)}."]
     if detail:
@@ -234,7 +241,8 @@ def _edge_lines(labels: Sequence[str], width: int = _EDGE_WRAP) -> list[str]:
 class _Layout:
     """Place states in rows and route edges; all coordinates are computed once, in a fixed order."""
 
-    def __init__(self, chart, lang, words, durations, visited, current) -> None:
+    def __init__(self, chart: Flowchart, lang: str, words: Mapping[str, str], durations: Mapping[str, str],
+                 visited: set[str], current: str | None) -> None:
         self.chart, self.words, self.durations = chart, words, durations
         self.visited, self.current, self.marked = visited, current, bool(visited) or current is not None
         self.layer, self.back = self.layers()
@@ -263,7 +271,9 @@ class _Layout:
         for t in self.chart.transitions:
             if t.dest not in out[t.source]:
                 out[t.source].append(t.dest)
-        state, back, finished = {}, set(), []
+        state: dict[str, str] = {}
+        back: set[_Edge] = set()
+        finished: list[str] = []
 
         def visit(node: str) -> None:
             state[node] = "open"
@@ -291,7 +301,7 @@ class _Layout:
               if t.dest == name and t.source in self.x and (t.source, name) not in self.back]
         return sum(xs) / len(xs) if xs else 0.0
 
-    def route(self, edges, adjacent, nrows: int) -> None:
+    def route(self, edges: Mapping[_Edge, list[str]], adjacent: Collection[_Edge], nrows: int) -> None:
         """Size the gaps between rows to their labels, then draw neighbour edges, loops and side lanes."""
         loops = [k for k in edges if k[0] == k[1]]
         lanes = sorted((k for k in edges if k[0] != k[1] and k not in adjacent),
@@ -321,12 +331,12 @@ class _Layout:
         self.height = self.top[-1] + self.h + 16 - self.y0
         self.viewbox = " ".join(_n(v) for v in (self.x0, self.y0, self.width, self.height))
 
-    def neighbours(self, adjacent, blocks) -> None:
+    def neighbours(self, adjacent: Collection[_Edge], blocks: list[_Block]) -> None:
         """Join neighbouring rows with S-curves; labels sit nearer the end where fewer edges crowd."""
         fan_out = {n: sorted((k for k in adjacent if k[0] == n), key=lambda k: self.x[k[1]]) for n in self.x}
         fan_in = {n: sorted((k for k in adjacent if k[1] == n), key=lambda k: self.x[k[0]]) for n in self.x}
 
-        def port(siblings, key, centre):
+        def port(siblings: list[_Edge], key: _Edge, centre: float) -> float:
             spread = min(self.w - 40, 30 * (len(siblings) - 1))
             return centre - spread / 2 + (spread * siblings.index(key) / (len(siblings) - 1) if spread else 0)
 
@@ -349,7 +359,7 @@ class _Layout:
             blocks.append((left, left + width, gap, gap))
             self.edges.append((key, d, _text(lx, ly, lines, anchor)))
 
-    def loop(self, key, blocks) -> None:
+    def loop(self, key: _Edge, blocks: list[_Block]) -> None:
         """Draw a transition back into the same state as a small loop on the top right of its box."""
         name, lines = key[0], self.lines[key]
         top, right = self.y[name] - self.h / 2, self.x[name] + self.w / 2
@@ -361,7 +371,7 @@ class _Layout:
         blocks.append((xs - 4, xe + 22 + _width(lines, _SMALL_FONT), gap, gap))
         self.edges.append((key, d, label))
 
-    def lanes(self, lanes, gap_of, blocks) -> None:
+    def lanes(self, lanes: Sequence[_Edge], gap_of: Mapping[_Edge, int], blocks: list[_Block]) -> None:
         """Run long forward edges down the left and back edges up the right, outside everything they pass."""
         lane_x: dict[tuple[str, str], float] = {}
         for key in lanes:
@@ -372,7 +382,7 @@ class _Layout:
             lane_x[key] = x = max(b[1] for b in near) + _LANE_MARGIN if right else \
                 min(b[0] for b in near) - _LANE_MARGIN
             blocks.append((x, x + width, lo, hi) if right else (x - width, x, lo, hi))
-        ports: dict[tuple[str, bool], list[tuple]] = {}
+        ports: dict[tuple[str, bool], list[tuple[tuple[int, float], _Edge]]] = {}
         for key in lanes:  # upward ends take the upper ports, so that no stub crosses another lane
             right = self.layer[key[1]] < self.layer[key[0]]
             for end, other in ((key[0], key[1]), (key[1], key[0])):

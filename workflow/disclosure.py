@@ -10,7 +10,7 @@ Everything else is refused, and the refusal says why. Pure: the caller logs both
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,7 +42,7 @@ def decide_disclosure(
     purpose: str,
     data_categories: Collection[str],
     today: date,
-    vocabularies,
+    vocabularies: Mapping[str, Collection[str]],
     legal_basis: str | None = None,
     reason: str | None = None,
     approved_by: Actor | None = None,
@@ -59,7 +59,10 @@ def decide_disclosure(
     return Decision(not refusals, None if refusals else "consent", tuple(refusals))
 
 
-def _checks(actor, recipient, purpose, data_categories, vocabularies) -> list[Refusal]:
+def _checks(
+    actor: Actor, recipient: str, purpose: str, data_categories: Collection[str],
+    vocabularies: Mapping[str, Collection[str]],
+) -> list[Refusal]:
     out = []
     if actor.role not in DISCLOSING_ROLES:
         out.append(Refusal("role", {"role": actor.role, "allowed": sorted(DISCLOSING_ROLES)}))
@@ -72,7 +75,9 @@ def _checks(actor, recipient, purpose, data_categories, vocabularies) -> list[Re
     return out
 
 
-def _legal_basis_refusals(actor: Actor, legal_basis: str, reason: str | None, approved_by: Actor | None):
+def _legal_basis_refusals(
+    actor: Actor, legal_basis: str, reason: str | None, approved_by: Actor | None
+) -> list[Refusal]:
     out = []
     if actor.role == "partner":
         out.append(Refusal("role", {"role": actor.role, "allowed": ["caseworker", "decider"]}))

@@ -9,12 +9,14 @@ a refusal names every one of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from transitions import Machine
+from transitions.core import EventData
 
 from policies import DEFAULT_PATH, Flowchart, Transition, load_flowchart, parse_flowchart
 from workflow.deadlines import due_on, local_date
@@ -197,7 +199,8 @@ class Engine:
         return _evaluate(Context(self.chart, t, case, actor, now, payload))
 
     def _starts(
-        self, names, received_at: datetime, birth_date: date, now: datetime, payload: Mapping[str, Any]
+        self, names: Collection[str], received_at: datetime, birth_date: date | None, now: datetime,
+        payload: Mapping[str, Any],
     ) -> dict[str, date]:
         if not names:
             return {}
@@ -226,11 +229,13 @@ def _evaluate(ctx: Context) -> list[Refusal]:
     return refusals
 
 
-def _guards_condition(transition: Transition):
+def _guards_condition(transition: Transition) -> Callable[[EventData], bool]:
     """The machine's condition for `transition`: true when nothing but warnings stands in the way."""
 
-    def condition(event) -> bool:
-        decision: _Decision = event.model
+    def condition(event: EventData) -> bool:
+        decision = event.model
+        if not isinstance(decision, _Decision):  # the machine has no models: every call passes a _Decision
+            raise TypeError(f"expected a decision, not {type(decision).__name__}")
         decision.refusals = _evaluate(decision.ctx)
         return all(r.kind == "warning" for r in decision.refusals)
 
@@ -258,7 +263,7 @@ def engine_for(chart: Flowchart) -> Engine:
     return engine
 
 
-def default_flowchart(path=DEFAULT_PATH) -> Flowchart:
+def default_flowchart(path: str | Path = DEFAULT_PATH) -> Flowchart:
     """The flowchart shipped in `policies/`, validated against the guards this engine implements."""
     return load_flowchart(path, guards=GUARDS)
 

@@ -61,6 +61,11 @@ class CaseFacts:
     last_entry_at: datetime | None = None
 
 
-def age_on(birth_date: date, day: date) -> int:
-    """Whole years of age on `day`; someone born on 29 February turns a year older on 1 March."""
+def age_on(birth_date: date | None, day: date) -> int:
+    """Whole years of age on `day`; someone born on 29 February turns a year older on 1 March.
+
+    Only an erased case has no birth date, and nothing leaves the erased state, so no rule may ask its age.
+    """
+    if birth_date is None:
+        raise ValueError("an erased case has no birth date, so no rule can depend on its age")
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))

@@ -60,7 +60,8 @@ def _check(chart: Flowchart, transition: Transition, name: str, value: Any) -> t
             return None, date.fromisoformat(value)
         except (TypeError, ValueError):
             return "not_a_date", None
-    vocabulary = chart.vocabularies[spec.vocabulary]
+    # The loader refuses a code field without a vocabulary, so this is never the empty fallback.
+    vocabulary = chart.vocabularies[spec.vocabulary] if spec.vocabulary else {}
     allowed = transition.choices.get(name)
     codes = [value] if spec.kind == "code" else value
     if spec.kind == "codes" and not isinstance(value, list | tuple):

@@ -89,8 +89,11 @@ def _adult(ctx: Context) -> Iterator[Refusal]:
 
 
 def _consent(ctx: Context) -> Iterator[Refusal]:
+    rule = ctx.transition.consent
+    if rule is None:  # the loader refuses a consent guard without a consent table; fail closed all the same
+        raise ValueError(f"transition '{ctx.transition.trigger}' has a consent guard but no consent rule")
     extra = frozenset(ctx.payload.get("recipients") or ())
-    yield from consent_refusals(ctx.case, ctx.transition.consent, ctx.today, extra)
+    yield from consent_refusals(ctx.case, rule, ctx.today, extra)
 
 
 def _adult_consent(ctx: Context) -> Iterator[Refusal]:

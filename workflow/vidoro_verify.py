@@ -24,6 +24,9 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -34,6 +37,9 @@ MAX_SIGNATURES = 100
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 DECIMAL = re.compile(r"0|[1-9][0-9]*")
 NAME = re.compile(r"[^\s+\x00-\x1f]+")
+
+Key = tuple[str, bytes, Ed25519PublicKey]  # name, key ID, public key
+Due = dict[tuple[str, int], list[tuple[str, bytes]]]  # (log, tree size) -> (where, root) of each checkpoint
 
 
 class Unreadable(Exception):
@@ -88,7 +94,7 @@ def _b64(text: str, what: str) -> bytes:
     return data
 
 
-def parse_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
+def parse_key(text: str) -> Key:
     """`<name>+<hex key ID>+<base64(0x01 ‖ Ed25519 public key)>` → name, key ID, key."""
     parts = text.strip().split("+", 2)
     try:
@@ -106,7 +112,7 @@ def parse_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
     return parts[0], kid, key
 
 
-def read_checkpoint(note: str, key: tuple[str, bytes, Ed25519PublicKey], where: str) -> tuple[str, int, bytes]:
+def read_checkpoint(note: str, key: Key, where: str) -> tuple[str, int, bytes]:
     """Verify a signed checkpoint with the trusted key; return its origin, tree size and root hash.
 
     The rules are C2SP signed-note and tlog-checkpoint's, as strict as vidoro's own reader: a malformed
@@ -150,7 +156,19 @@ def read_checkpoint(note: str, key: tuple[str, bytes, Ed25519PublicKey], where: 
 # --- the export ----------------------------------------------------------------------------------------
 
 
-def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
+@dataclass
+class _Reading:
+    """What the records read so far say: each case's exported and last logged state, the end line, a fault."""
+
+    cases: dict[str, str] = field(default_factory=dict)
+    last: dict[str, str] = field(default_factory=dict)
+    end: dict[str, Any] | None = None
+    bad: str | None = None
+
+
+def check(
+    lines: Iterable[str], key_text: str | None, held: list[str], say: Callable[[str], object] = print
+) -> dict[str, Any]:
     """Check an export given as an iterable of text lines; return a summary or raise Failed / Unreadable."""
     records = iter(enumerate(lines, start=1))
     try:
@@ -172,14 +190,14 @@ def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
             "verify with yours")
     key = parse_key(key_text)
     trees = {name: Tree() for name in origins}
-    due: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
+    due: Due = {}
     by_origin = {origin: name for name, origin in origins.items()}
     for number, note in enumerate(held, start=1):
         origin, size, root = read_checkpoint(note, key, f"held checkpoint {number}")
         if origin not in by_origin:
             raise Failed("checkpoint_forged", f"held checkpoint {number}", f"is for {origin!r}, not this export")
         due.setdefault((by_origin[origin], size), []).append((f"held checkpoint {number}", root))
-    state = {"cases": {}, "last": {}, "end": None, "bad": None}
+    state = _Reading()
     for number, line in records:
         try:
             record = json.loads(line)
@@ -190,7 +208,7 @@ def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
                 raise Failed("tail_removed", "the export", f"ends in the middle of line {number}: it was cut "
                              "off") from None
             raise Unreadable(f"line {number} is not a well-formed export record") from None
-    ended, cases, last = state["end"], state["cases"], state["last"]
+    ended, cases, last = state.end, state.cases, state.last
     if ended is None:
         raise Failed("tail_removed", "the export", "has no end line: it was cut off")
     for name, tree in trees.items():
@@ -206,8 +224,8 @@ def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
             if log_name == name and size > tree.size:
                 raise Failed("tail_removed", checkpoints[0][0], f"covers {size} entries of the {name} log, which "
                              f"has {tree.size}: entries were removed from the end")
-    if state["bad"]:
-        raise Failed("entry_changed", state["bad"], "is not a well-formed log entry: it was changed")
+    if state.bad:
+        raise Failed("entry_changed", state.bad, "is not a well-formed log entry: it was changed")
     for ref, now in sorted(cases.items()):
         if ref not in last:
             raise Failed("case_unlogged", f"case {ref}", f"is in state {now} with no logged transition")
@@ -221,9 +239,12 @@ def check(lines, key_text: str | None, held: list[str], say=print) -> dict:
             "checkpoints": sum(len(v) for v in due.values()), "cases": len(cases)}
 
 
-def _record(number: int, kind: str, record: dict, trees: dict, origins: dict, due: dict, key, state: dict) -> None:
+def _record(
+    number: int, kind: str, record: dict[str, Any], trees: dict[str, Tree], origins: dict[str, str], due: Due,
+    key: Key, state: _Reading,
+) -> None:
     """Take in one line of the export; a missing or mistyped field raises KeyError or TypeError."""
-    if state["end"] is not None:
+    if state.end is not None:
         raise Failed("entry_forged", f"line {number}", "follows the end line")
     if kind == "entry":
         name = record["log"]
@@ -241,29 +262,30 @@ def _record(number: int, kind: str, record: dict, trees: dict, origins: dict, du
         if name == "transitions":
             try:
                 body = json.loads(entry)
-                state["last"][str(body["case"])] = str(body["to"])
+                state.last[str(body["case"])] = str(body["to"])
             except (ValueError, KeyError, TypeError):
                 # Reported at the end, unless a checkpoint covering it says more (log_rewritten) first.
-                state["bad"] = state["bad"] or f"transitions entry {tree.size}"
+                state.bad = state.bad or f"transitions entry {tree.size}"
     elif kind == "checkpoint":
         where = f"exported checkpoint on line {number}"
         if any(tree.size for tree in trees.values()):
             raise Unreadable(f"line {number}: checkpoints must come before the entries")
         origin, size, root = read_checkpoint(str(record["note"]), key, where)
-        if origins.get(record.get("log")) != origin:
-            raise Failed("checkpoint_forged", where, f"is for {origin!r}, not the {record.get('log')} log")
+        log: Any = record.get("log")  # any JSON value: a mistyped one raises what the caller catches
+        if origins.get(log) != origin:
+            raise Failed("checkpoint_forged", where, f"is for {origin!r}, not the {log} log")
         due.setdefault((record["log"], size), []).append((where, root))
     elif kind == "case":
-        state["cases"][str(record["case"])] = str(record["state"])
+        state.cases[str(record["case"])] = str(record["state"])
     elif kind == "end":
         if not isinstance(record["entries"], dict):
             raise TypeError
-        state["end"] = record
+        state.end = record
     else:
         raise Unreadable(f"line {number} has an unknown record type {kind!r}")
 
 
-def _check_roots(name: str, tree: Tree, due) -> None:
+def _check_roots(name: str, tree: Tree, due: Due) -> None:
     for where, root in due.get((name, tree.size), ()):
         if root != tree.root():
             raise Failed("log_rewritten", where, f"its root is not the root of the first {tree.size} entries "

@@ -23,7 +23,10 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no database to migrate: pass a connection or set sqlalchemy.url")
+    engine = create_engine(url)
     with engine.begin() as conn:
         run(conn)
     engine.dispose()

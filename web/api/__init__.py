@@ -15,8 +15,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from flask import current_app, g, request
+from flask_openapi3 import OpenAPI
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cases import ratelimit
 from cases.flowcharts import current_engine
@@ -30,7 +31,7 @@ from web.api.support import BoundedJSON, NestedTooDeep, json_response
 __all__ = ["PREFIX", "SECURITY", "handle_error", "http_problem", "init_app", "limits", "openapi_settings"]
 
 PREFIX = "/api/v1"
-SECURITY = [{"bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def openapi_settings() -> dict:
@@ -53,7 +54,7 @@ def openapi_settings() -> dict:
     }
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: OpenAPI) -> None:
     chart = current_engine().chart
     app.json = BoundedJSON(app)  # a body nested too deeply is a 400 problem, not a RecursionError
     for blueprint in (case_routes.blueprint(chart, SECURITY), more_routes.blueprint(SECURITY)):
@@ -101,7 +102,7 @@ def http_problem(error: HTTPException):
     if isinstance(error, NestedTooDeep):
         return problem(400, error.code_name, error.texts[language()])
     response = problem(code, {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(code, "http-error"))
-    if code == 405 and getattr(error, "valid_methods", None):
+    if code == 405 and isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 

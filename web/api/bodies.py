@@ -8,6 +8,7 @@ characters, are refused before they reach an operation, by the check the pages u
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
@@ -95,23 +96,33 @@ def flowchart_models(chart: Flowchart) -> SimpleNamespace:
     return _BUILT[chart.version]
 
 
+def _literal(values: Iterable[str]) -> Any:
+    """A `Literal` of codes known only at run time: a type to pydantic, a plain value to mypy."""
+    return Literal[tuple(sorted(values))]
+
+
+def _list_of(item: Any) -> Any:
+    """`list[item]` for an item type built at run time."""
+    return list[item]
+
+
 def _build(chart: Flowchart) -> SimpleNamespace:
     vocab = chart.vocabularies
 
-    def one_of(name: str) -> Any:
-        return Literal[tuple(sorted(vocab[name]))]
+    def one_of(name: str | None) -> Any:  # the loader gives every code field a vocabulary
+        return _literal(vocab[name] if name is not None else ())
 
-    states = Literal[tuple(sorted(chart.states))]
-    triggers = Literal[tuple(sorted(chart.triggers))]
+    states = _literal(chart.states)
+    triggers = _literal(chart.triggers)
 
     def text() -> tuple[Any, Any]:
         return Text, Field(min_length=1, max_length=MAX_TEXT)
 
     payload_fields: dict[str, Any] = {}
     for name, spec in sorted(chart.fields.items()):
-        kind = {"text": Text, "date": IsoDate, "code": one_of(spec.vocabulary) if spec.kind == "code" else str,
-                "codes": list[one_of(spec.vocabulary)] if spec.kind == "codes" else str}[spec.kind]
-        constraints = {"max_length": MAX_TEXT} if spec.kind == "text" else {}
+        kind: Any = {"text": Text, "date": IsoDate, "code": one_of(spec.vocabulary) if spec.kind == "code" else str,
+                     "codes": _list_of(one_of(spec.vocabulary)) if spec.kind == "codes" else str}[spec.kind]
+        constraints: dict[str, Any] = {"max_length": MAX_TEXT} if spec.kind == "text" else {}
         payload_fields[name] = (kind | None, Field(None, description=spec.label.en, **constraints))
     payload = create_model("TransitionFields", __base__=Closed, **payload_fields)
 
@@ -146,14 +157,14 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         "ConsentRequest", __base__=Closed,
         expected_version=(Whole, Field(ge=1)),
         given_by=(one_of("consent_givers"), ...),
-        purposes=(list[one_of("purposes")], Field(min_length=1)),
-        recipients=(list[one_of("recipients")], Field(min_length=1)),
-        data_categories=(list[one_of("data_categories")], Field(min_length=1)),
+        purposes=(_list_of(one_of("purposes")), Field(min_length=1)),
+        recipients=(_list_of(one_of("recipients")), Field(min_length=1)),
+        data_categories=(_list_of(one_of("data_categories")), Field(min_length=1)),
         method=(one_of("consent_methods"), ...),
         evidence=text(),
         valid_from=(IsoDate, ...),
         valid_until=(IsoDate | None, None),
-        status=(Literal["given", "refused"], "given"),
+        status=(_literal(("given", "refused")), "given"),
     )
     withdrawal = create_model("WithdrawalRequest", __base__=Closed, expected_version=(Whole, Field(ge=1)),
                               reason=text())

@@ -27,6 +27,8 @@ TAG = Tag(name="cases", description="Concerns and the cases they start")
 
 def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlueprint:
     """The case endpoints, with request bodies built from `chart`'s codes."""
+    # The request bodies are models built from the flowchart's codes at run time (web.api.bodies): flask-openapi3
+    # reads them from the views' annotations, where no static type can name them (hence the ignores below).
     m = flowchart_models(chart)
     api = APIBlueprint("api_cases", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(400, 401, 403, 422, 429))
@@ -35,7 +37,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @api.post("/cases", summary="Register a concern", operation_id="registerConcern",
               responses={201: s.Registered, **responses(422)})
     @roles(*sorted(chart.initial_roles))
-    def register(body: m.concern, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+    def register(body: m.concern, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         form = ConcernForm(**body.model_dump())
 
         def render(fired) -> tuple[int, dict[str, Any]]:  # no `existing`: other cases about the person are secret
@@ -47,7 +49,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @api.get("/cases", summary="The caller's cases, nearest deadline first", operation_id="listCases",
              responses={200: s.CaseList, **responses(422)})
     @roles(*sorted(CASE_READING_ROLES))
-    def list_cases(query: m.case_query):  # type: ignore[valid-type]
+    def list_cases(query: m.case_query):  # type: ignore[name-defined]
         found = work_list(db(), account().actor, today=today(), state=query.state, due_by=query.due_by,
                           page=query.page, per_page=query.per_page)
         items = [s.CaseSummary(ref=i.ref, state=i.state, received_at=i.received_at, acute_danger=i.acute_danger,
@@ -69,7 +71,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
             received_at=record.received_at, reporter_org=record.reporter_org, acute_danger=record.acute_danger,
             erased=record.erased, person=person, concern=record.concern,
             consents=[s.Consent(**c) for c in record.consents], journal=journal,
-        ), **{"Cache-Control": "no-store"})
+        ), headers={"Cache-Control": "no-store"})
 
     @api.get("/cases/<ref>/triggers", summary="What the caller may fire now, and why not the rest",
              operation_id="listTriggers", responses={200: s.Options, **responses(404, 422)})
@@ -87,7 +89,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @api.post("/cases/<ref>/transitions", summary="Fire a trigger", operation_id="fireTrigger",
               responses={200: s.Changed, **responses(404, 409, 422)})
     @roles(*firing_roles)
-    def fire(path: s.CasePath, body: m.transition, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+    def fire(path: s.CasePath, body: m.transition, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         payload = body.fields.model_dump(exclude_none=True, mode="json")
 
         def render(fired) -> tuple[int, dict[str, Any]]:
@@ -101,7 +103,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @api.post("/cases/<ref>/consents", summary="Record a consent (given or refused)", operation_id="recordConsent",
               responses={201: s.ConsentRecorded, **responses(404, 409, 422)})
     @roles(*sorted(CONSENT_ROLES))
-    def consent(path: s.CasePath, body: m.consent, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+    def consent(path: s.CasePath, body: m.consent, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         values = body.model_dump(exclude={"expected_version"})
         form = ConsentForm(**{**values, **{k: tuple(values[k]) for k in ("purposes", "recipients",
                                                                            "data_categories")}})
@@ -117,7 +119,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @api.post("/cases/<ref>/consents/<consent_id>/withdrawal", summary="Withdraw a consent now",
               operation_id="withdrawConsent", responses={200: s.Changed, **responses(404, 409, 422)})
     @roles(*sorted(CONSENT_ROLES))
-    def withdraw(path: s.ConsentPath, body: m.withdrawal, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+    def withdraw(path: s.ConsentPath, body: m.withdrawal, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         def render(done) -> tuple[int, dict[str, Any]]:
             return 200, s.Changed(ref=path.ref, state=done.state, version=done.version, seq=done.seq).model_dump()
 

@@ -50,7 +50,8 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
             return problem(404, "not-found")
         return json_response(s.ReferralPacket(
             ref=packet.ref, recipient=packet.recipient, purpose=packet.purpose, ground=packet.ground,
-            data_categories=list(packet.data_categories), data=dict(packet.data)), **{"Cache-Control": "no-store"})
+            data_categories=list(packet.data_categories), data=dict(packet.data),
+        ), headers={"Cache-Control": "no-store"})
 
     @api.get("/logs/<log>/checkpoint", tags=[logs], summary="The log's newest signed checkpoint",
              operation_id="latestCheckpoint", responses={200: s.Checkpoint, **responses(404, 422)})

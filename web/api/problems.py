@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, json, request
+from flask_openapi3.types import ResponseDict
 from pydantic import ValidationError
 
 from cases.accounts import SignInThrottled
@@ -134,7 +135,7 @@ def from_validation(error: ValidationError) -> Response:
     return problem(422, "invalid-input", detail, reasons=reasons)
 
 
-def responses(*statuses: int) -> dict[str, dict[str, Any]]:
+def responses(*statuses: int) -> ResponseDict:
     """The OpenAPI responses for these error statuses, each a Problem as application/problem+json."""
     return {str(status): {"description": _TITLES[status],
                           "content": {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{Problem.__name__}"}}}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, current_app, g
 from flask.json.provider import DefaultJSONProvider
@@ -16,6 +16,8 @@ from cases import idempotency
 from cases.accounts import Account
 from cases.errors import StaleCase
 from web.access import ALL_STAFF
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["ALL_STAFF", "BoundedJSON", "NestedTooDeep", "account", "db", "json_response", "once", "roles"]
 
@@ -29,22 +31,24 @@ def account() -> Account:
     return g.api_account
 
 
-def roles(*names: str) -> Callable:
+def roles(*names: str) -> Callable[[F], F]:
     """Mark an API view with the roles that may call it (deny by default: an unmarked API view is a 404)."""
     if not names or not set(names) <= ALL_STAFF:
         raise ValueError(f"an API view names the staff roles that may use it, got {names}")
 
-    def mark(view: Callable) -> Callable:
-        view.vidoro_api = frozenset(names)
+    def mark(view: F) -> F:
+        view.vidoro_api = frozenset(names)  # type: ignore[attr-defined]  # a mark on the function, as web.access
         return view
 
     return mark
 
 
-def json_response(body: BaseModel | Mapping[str, Any], status: int = 200, **headers: str) -> Response:
+def json_response(
+    body: BaseModel | Mapping[str, Any], status: int = 200, *, headers: Mapping[str, str] | None = None
+) -> Response:
     data = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
     response = Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")
-    response.headers.update(headers)
+    response.headers.update(headers or {})
     return response
 
 
@@ -62,7 +66,7 @@ def once(key: str, request: Mapping[str, Any], render: Callable[[Any], tuple[int
         answer = idempotency.recall(db(), claim)
         if answer is None:
             raise
-    return json_response(answer.body, answer.status, **{"Idempotency-Replayed": "true"})
+    return json_response(answer.body, answer.status, headers={"Idempotency-Replayed": "true"})
 
 
 class NestedTooDeep(BadRequest):
