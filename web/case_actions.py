@@ -28,10 +28,10 @@ from cases.keys import KeyDestroyed
 from cases.outline import assignees, case_outline
 from web.access import CASE_ROLES, current_account, page
 from web.clock import now, today
+from web.diagram import to_case_svg
 from web.i18n import label, locale
 from web.step_forms import field_errors, field_view, meaning, refusal_text
 from workflow import InvalidInput, Refusal, RoleNotAllowed, TransitionRefused, UnknownTrigger
-from workflow.diagram import to_case_svg
 
 __all__ = ["bp"]
 
