@@ -17,11 +17,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from cases.access import ASSIGNING_ROLES
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import NotPermitted
 from cases.flowcharts import engine_for_version
 from cases.models import Assignment, Case, Consent, Staff, TransitionLogEntry
-from cases.operations import case_facts, case_key, load_case, require_ground, require_staff, utcnow
+from cases.operations import case_facts, case_key, load_case, require_ground
 from workflow import Actor, LogEntry, Option
 
 __all__ = ["Assignees", "CaseOutline", "ConsentTerms", "LastChange", "Stay", "assignees", "case_outline"]

@@ -6,11 +6,11 @@ A proof names no person: entries carry pseudonyms and salted hashes only (`cases
 
 from __future__ import annotations
 
+from cases.actors import require_staff
 from cases.auditing import AUDITING_ROLES
 from cases.checkpoints import IssuedCheckpoint, latest_checkpoint
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
-from cases.operations import require_staff
 from cases.tree import ConsistencyProof, InclusionProof, consistency, inclusion, log_named, tree_size
 from workflow import Actor
 
