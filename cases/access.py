@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import log
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.emergency import (
     REVIEWING_ROLES,
@@ -44,7 +45,7 @@ from cases.models import (
     Staff,
     TransitionLogEntry,
 )
-from cases.operations import end_assignments, load_case, require_staff, utcnow
+from cases.operations import end_assignments, load_case
 from cases.vault import CaseKey
 from policies.access import ASSIGNING_ROLES, EMERGENCY_ROLES
 from policies.limits import EMERGENCY_FREE_PER_WINDOW, EMERGENCY_WINDOW

@@ -1,12 +1,12 @@
 """What an auditor reads of the logs: filtered pages of entries, a verification summary without personal data,
-the latest checkpoints, and the emergency accesses waiting for review — never case content.
+and the latest checkpoints — never case content. (The emergency accesses waiting for review are in
+`cases.reviews`: the logs are beneath the casework they record.)
 
-Deny by default: only auditors list the logs and verify them; emergency reviews follow `cases.access`
-(auditors and decision makers). A row shows what its signed entry says (actor, role, trigger or action, the
-coded fields), not what the search columns say, so an edited column cannot mislead the auditor; `verify`
-reports such an edit as `columns_changed`. Filters use the search columns and their indexes; the transition
-log has no actor column (adding one needs a migration), so filtering it by actor matches the actor's id in the
-canonical entry text and scans the log.
+Deny by default: only auditors list the logs and verify them. A row shows what its signed entry says (actor,
+role, trigger or action, the coded fields), not what the search columns say, so an edited column cannot
+mislead the auditor; `verify` reports such an edit as `columns_changed`. Filters use the search columns and
+their indexes; the transition log has no actor column (adding one needs a migration), so filtering it by actor
+matches the actor's id in the canonical entry text and scans the log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,14 +22,13 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.orm import Session
 
+from cases.actors import require_staff, usernames, utcnow
 from cases.checkpoints import latest_checkpoint
 from cases.db import Database
-from cases.emergency import approval_requests, emergency_accesses
 from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.log import LOGS
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
-from cases.operations import require_staff, utcnow
 from cases.verify import KINDS, Report, verify
 from policies.access import AUDITING_ROLES
 from workflow import Actor
@@ -40,16 +39,12 @@ __all__ = [
     "PER_PAGE",
     "AccessRow",
     "AdministrationRow",
-    "ApprovalReview",
     "CheckpointInfo",
-    "EmergencyReview",
     "LogFilter",
     "LogPage",
     "TransitionRow",
     "access_entries",
     "administration_entries",
-    "approval_reviews",
-    "emergency_reviews",
     "finding_meaning",
     "known_triggers",
     "latest_checkpoints",
@@ -132,47 +127,6 @@ class CheckpointInfo:
     issued_at: datetime
 
 
-@dataclass(frozen=True)
-class EmergencyReview:
-    """An emergency access as the review page shows it: staff by username, the reason opened for the reviewer."""
-
-    seq: int
-    case_ref: str
-    username: str
-    at: datetime
-    reviewed: bool
-    own: bool  # made by the reviewer themselves: someone else must review it
-    fields: tuple[str, ...] = ()
-    reason: str | None = None  # None once the case is erased: the reason went with its key
-    erased: bool = False
-    verdict: str | None = None
-    comment: str | None = None
-    reviewed_by: str | None = None
-    reviewed_at: datetime | None = None
-    approved_by: str | None = None  # beyond the free openings: who approved it
-
-    def __repr__(self) -> str:  # holds the reason: never print it
-        return f"EmergencyReview(seq={self.seq}, case_ref={self.case_ref!r}, verdict={self.verdict!r})"
-
-
-@dataclass(frozen=True)
-class ApprovalReview:
-    """A request to open a case beyond the free emergency openings, as the review page shows it."""
-
-    id: str
-    case_ref: str
-    username: str
-    requested_at: datetime
-    status: str
-    reason: str | None
-    own: bool  # requested by the viewer: someone else must decide it
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-
-    def __repr__(self) -> str:  # holds the reason: never print it
-        return f"ApprovalReview(id={self.id!r}, case_ref={self.case_ref!r}, status={self.status!r})"
-
-
 def known_triggers() -> tuple[str, ...]:
     """The triggers a transition entry can name: registration and every trigger of the current flowchart."""
     return (REGISTER, *current_engine().chart.triggers)
@@ -204,7 +158,7 @@ def transition_entries(db: Database, actor: Actor, wanted: LogFilter = LogFilter
         bodies = [(row, _body(row.entry)) for row in page_rows]
         if actor_id is not None:
             bodies = [(row, body) for row, body in bodies if body.get("actor") == actor_id]
-        names = _usernames(session, {body.get("actor") for _, body in bodies})
+        names = usernames(session, {body.get("actor") for _, body in bodies})
     items = tuple(TransitionRow(row.seq, row.at, row.case_ref, _who(names, body, "actor"),
                                 body.get("role", ""), body.get("trigger", ""), body.get("from"), body.get("to", ""),
                                 body.get("codes") or {}) for row, body in bodies)
@@ -227,7 +181,7 @@ def access_entries(db: Database, actor: Actor, wanted: LogFilter = LogFilter(), 
             conditions.append(table.actor_id == actor_id)
         page_rows, total, number, pages = _page(session, table, conditions, page, per_page)
         bodies = [(row, _body(row.entry)) for row in page_rows]
-        names = _usernames(session, {body.get("actor") for _, body in bodies})
+        names = usernames(session, {body.get("actor") for _, body in bodies})
     items = tuple(AccessRow(row.seq, row.at, row.case_ref, _who(names, body, "actor"),
                             body.get("role", ""), body.get("action", ""), body.get("ground", ""),
                             tuple(body.get("fields") or ()), body.get("codes") or {}) for row, body in bodies)
@@ -241,7 +195,7 @@ def administration_entries(db: Database, actor: Actor, *, page: int = 1, per_pag
         _require_auditor(session, actor, "read the administration log")
         page_rows, total, number, pages = _page(session, table, [], page, per_page)
         bodies = [(row, _body(row.entry)) for row in page_rows]
-        names = _usernames(session, {body.get(key) for _, body in bodies for key in ("actor", "target")})
+        names = usernames(session, {body.get(key) for _, body in bodies for key in ("actor", "target")})
     items = tuple(AdministrationRow(row.seq, row.at, _who(names, body, "actor"),
                                     _who(names, body, "target"), body.get("action", ""),
                                     body.get("codes") or {}) for row, body in bodies)
@@ -316,13 +270,6 @@ def _who(names: Mapping[str, str], body: Mapping[str, Any], key: str) -> str:
     return names.get(staff_id, staff_id)
 
 
-def _usernames(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
-    wanted = sorted(i for i in ids if i)
-    if not wanted:
-        return {}
-    rows = session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(wanted)))
-    return {row.id: row.username for row in rows}
-
 
 # --- verification ---------------------------------------------------------------------------------------------
 
@@ -373,35 +320,3 @@ def latest_checkpoints(db: Database, actor: Actor) -> list[CheckpointInfo]:
             found.append(CheckpointInfo(name, checkpoint.note.split("\n", 1)[0], checkpoint.size,
                                         base64.b64encode(checkpoint.root).decode(), checkpoint.created_at))
     return found
-
-
-# --- emergency access reviews -----------------------------------------------------------------------------------
-
-
-def emergency_reviews(db: Database, actor: Actor, *, pending_only: bool = True,
-                      verdict: str | None = None) -> list[EmergencyReview]:
-    """Emergency accesses for review (auditors, decision makers), newest first, with who made each; with
-    `verdict`, the reviewed ones given it (the page keeps those found not justified in view)."""
-    accesses = emergency_accesses(db, actor, pending_only=pending_only, verdict=verdict)
-    with db.read() as session:
-        names = _usernames(session, {i for a in accesses for i in (a.actor_id, a.reviewed_by, a.approved_by)})
-    return [EmergencyReview(a.seq, a.case_ref, names.get(a.actor_id, a.actor_id), a.at, a.reviewed,
-                            own=a.actor_id == actor.id, fields=a.fields, reason=a.reason, erased=a.erased,
-                            verdict=a.verdict, comment=a.comment, reviewed_by=_name(names, a.reviewed_by),
-                            reviewed_at=a.reviewed_at, approved_by=_name(names, a.approved_by))
-            for a in sorted(accesses, key=lambda a: -a.seq)]
-
-
-def approval_reviews(db: Database, actor: Actor, *, pending_only: bool = True) -> list[ApprovalReview]:
-    """Requests to open a case beyond the free emergency openings, oldest first: the ones waiting come first
-    on the review page, for a decision maker other than the requester to decide."""
-    requests = approval_requests(db, actor, pending_only=pending_only)
-    with db.read() as session:
-        names = _usernames(session, {i for r in requests for i in (r.requested_by, r.decided_by)})
-    return [ApprovalReview(r.id, r.case_ref, names.get(r.requested_by, r.requested_by), r.requested_at, r.status,
-                           r.reason, own=r.requested_by == actor.id, decided_by=_name(names, r.decided_by),
-                           decided_at=r.decided_at) for r in requests]
-
-
-def _name(names: dict[str, str], staff_id: str | None) -> str | None:
-    return None if staff_id is None else names.get(staff_id, staff_id)

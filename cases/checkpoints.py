@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from cases.db import Database
 from cases.errors import LogTampered
@@ -32,6 +33,8 @@ __all__ = [
     "IssuedCheckpoint",
     "PeriodicCheckpoints",
     "check_target",
+    "checkpoint_count",
+    "checkpoint_note",
     "deliver",
     "issue_checkpoint",
     "latest_checkpoint",
@@ -82,6 +85,17 @@ def latest_checkpoint(db: Database, log_name: str) -> IssuedCheckpoint | None:
         row = session.scalar(select(Checkpoint).where(Checkpoint.log == log_name)
                              .order_by(Checkpoint.size.desc()).limit(1))
         return None if row is None else _issued(row, new=False)
+
+
+def checkpoint_count(db: Database) -> int:
+    """How many checkpoints the instance has issued, of every log."""
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Checkpoint)) or 0
+
+
+def checkpoint_note(session: Session, log_name: str, size: int) -> str | None:
+    """The signed note of the log's stored checkpoint of this tree size, or None if none was issued at it."""
+    return session.scalar(select(Checkpoint.note).where(Checkpoint.log == log_name, Checkpoint.size == size))
 
 
 def _issued(row: Checkpoint, *, new: bool) -> IssuedCheckpoint:

@@ -17,21 +17,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version
 from cases.keys import KeyDestroyed
 from cases.models import Consent
-from cases.operations import (
-    apply_outcome,
-    bump,
-    case_facts,
-    load_case,
-    require_ground,
-    require_staff,
-    settled,
-    utcnow,
-)
+from cases.operations import apply_outcome, bump, case_facts, load_case, require_ground, settled
 from cases.text import check_text
 from cases.vault import CaseKey
 from policies.access import CONSENT_ROLES

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, make_url
+from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,6 +131,11 @@ class Database:
             finally:
                 if self.is_sqlite:
                     raw.execute("PRAGMA foreign_keys=ON")
+
+    def ping(self) -> None:
+        """Run the cheapest statement; a database out of reach raises `sqlalchemy.exc.SQLAlchemyError`."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:

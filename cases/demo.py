@@ -18,13 +18,14 @@ from cases.access import assign_case
 from cases.consents import ConsentForm, record_consent
 from cases.db import Database
 from cases.forms import ConcernForm
+from cases.grounds import SYSTEM_ROLE
 from cases.identity import generate_identity_number
 from cases.models import Staff
 from cases.operations import fire_trigger, register_concern
 from cases.staff import add_staff
 from workflow import Actor
 
-__all__ = ["DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo"]
+__all__ = ["DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]
 
 DEMO_ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
 SIG_RECIPIENTS = ["police", "school", "social_services"]
@@ -159,3 +160,11 @@ def fill_demo(
                 progress(len(refs), total)
     return refs
 
+
+
+def without_password(db: Database) -> list[str]:
+    """The demo accounts (`demo-<role>`) that have no password yet, by username; never the system account,
+    which signs in nowhere."""
+    with db.read() as session:
+        return sorted(session.scalars(select(Staff.username).where(
+            Staff.username.like("demo-%"), Staff.password_hash.is_(None), Staff.role != SYSTEM_ROLE)))

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from cases import log
 from cases.access import AccessDenied, read_ground
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
-from cases.operations import case_facts, case_key, load_case, require_staff, utcnow
+from cases.operations import case_facts, case_key, load_case
 from cases.vault import CaseKey
 from policies.access import DISCLOSING_ROLES
 from workflow import AccessEntry, Actor, Refusal, VidoroError

@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases import log
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import CaseNotFound, EmergencyReasonTooShort, InvalidConcern, NotPermitted
 from cases.forms import says_enough
 from cases.keys import KeyDestroyed
 from cases.models import AccessLogEntry, Case, EmergencyAccess, EmergencyApproval, Staff
-from cases.operations import require_staff, utcnow
 from cases.vault import CaseKey
 from policies.access import REVIEWING_ROLES
 from policies.limits import (

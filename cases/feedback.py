@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import CaseNotFound, NotPermitted
 from cases.models import Case, Person
 from cases.models import TransitionLogEntry as Entry
-from cases.operations import require_staff
 from workflow import Actor
 
 __all__ = [

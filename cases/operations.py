@@ -15,19 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases import log
+from cases.actors import require_staff, utcnow
 from cases.db import Database
-from cases.errors import AccessDenied, CaseNotFound, NotPermitted, StaleCase
+from cases.errors import AccessDenied, CaseNotFound, StaleCase
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
 from cases.grounds import SYSTEM_ROLE, read_ground
 from cases.keys import KeyDestroyed
-from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
+from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket
 from cases.text import text_fault
 from cases.vault import CaseKey
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
@@ -49,8 +50,6 @@ __all__ = [
     "fire_trigger",
     "load_case",
     "register_concern",
-    "require_staff",
-    "require_staff_row",
     "settled",
 ]
 
@@ -73,10 +72,6 @@ class Fired:
 def new_ref() -> str:
     """A case pseudonym that says nothing about the person: VO- and 8 random base32 characters."""
     return "VO-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: datetime | None = None,
@@ -213,31 +208,6 @@ def settled(session: Session, claim: Claim | None, result):
     if claim is not None:
         claim.settle(session, result)
     return result
-
-
-def require_staff(session: Session, actor: Actor) -> Staff:
-    """The actor must be an active member of staff acting in the role the account holds."""
-    staff = session.get(Staff, actor.id)
-    _acts_as(staff, actor)
-    return staff
-
-
-_STAFF_ROW = select(Staff.active, Staff.role).where(Staff.id == bindparam("staff_id"))
-
-# `_acts_as` as a condition a read can carry, bound to `staff_id` and `staff_role`: a query that rides on
-# it returns nothing unless the actor is an active member of staff in that role.
-ACTS_AS = exists().where(Staff.id == bindparam("staff_id"), Staff.active.is_(True),
-                         Staff.role == bindparam("staff_role"))
-
-
-def require_staff_row(connection: Connection, actor: Actor) -> None:
-    """`require_staff` for reads on a bare connection (`Database.read_rows`): one Core query, no object."""
-    _acts_as(connection.execute(_STAFF_ROW, {"staff_id": actor.id}).first(), actor)
-
-
-def _acts_as(staff, actor: Actor) -> None:
-    if staff is None or not staff.active or staff.role != actor.role:
-        raise NotPermitted("act as this account", actor.role)
 
 
 def require_ground(session: Session, actor: Actor, case: Case) -> None:

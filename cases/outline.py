@@ -16,11 +16,12 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import NotPermitted
 from cases.flowcharts import engine_for_version
 from cases.models import Assignment, Case, Consent, Staff, TransitionLogEntry
-from cases.operations import case_facts, case_key, load_case, require_ground, require_staff, utcnow
+from cases.operations import case_facts, case_key, load_case, require_ground
 from policies.access import ASSIGNING_ROLES
 from workflow import Actor, LogEntry, Option
 

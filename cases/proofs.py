@@ -1,20 +1,26 @@
-"""Checkpoints and proofs for auditors over the network: the same trees as `vidoro audit proof`, behind the
-auditor's role (the command line is the operator's; this is for an account).
+"""Checkpoints and proofs: for auditors over the network behind the auditor's role, and the same trees for
+`vidoro audit proof` (the command line is the operator's, who holds the instance: no account).
 
 A proof names no person: entries carry pseudonyms and salted hashes only (`cases.log`).
 """
 
 from __future__ import annotations
 
-from cases.checkpoints import IssuedCheckpoint, latest_checkpoint
+from cases.actors import require_staff
+from cases.checkpoints import IssuedCheckpoint, checkpoint_note, latest_checkpoint
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
-from cases.operations import require_staff
 from cases.tree import ConsistencyProof, InclusionProof, consistency, inclusion, log_named, tree_size
 from policies.access import AUDITING_ROLES
 from workflow import Actor
 
-__all__ = ["auditor_checkpoint", "auditor_consistency", "auditor_inclusion"]
+__all__ = [
+    "auditor_checkpoint",
+    "auditor_consistency",
+    "auditor_inclusion",
+    "operator_consistency",
+    "operator_inclusion",
+]
 
 
 def _require_auditor(db: Database, actor: Actor, what: str) -> None:
@@ -58,3 +64,24 @@ def auditor_consistency(db: Database, actor: Actor, log_name: str, old_size: int
         if not 0 < old_size <= newer:
             raise InvalidConcern("from", f"needs 0 < from ≤ to ({newer})", f"kräver 0 < från ≤ till ({newer})")
         return consistency(session, log, old_size, newer)
+
+
+def operator_inclusion(db: Database, log_name: str, seq: int,
+                       size: int | None = None) -> tuple[InclusionProof, str | None]:
+    """Prove entry `seq` is in the log's tree of `size` entries (default: now), with the signed note of the
+    checkpoint stored at that size if there is one, read in one snapshot. Raises ValueError for a proof the
+    log cannot give (an unknown log, an entry or size past its end)."""
+    with db.snapshot() as session:
+        found = inclusion(session, log_named(log_name), seq, size)
+        return found, checkpoint_note(session, log_name, found.size)
+
+
+def operator_consistency(db: Database, log_name: str, old_size: int,
+                         new_size: int | None = None) -> tuple[ConsistencyProof, str | None, str | None]:
+    """Prove the log's first `old_size` entries are unchanged in its tree of `new_size` (default: now), with
+    the signed notes of the checkpoints stored at both sizes, read in one snapshot. Raises ValueError as
+    `operator_inclusion` does."""
+    with db.snapshot() as session:
+        found = consistency(session, log_named(log_name), old_size, new_size)
+        return (found, checkpoint_note(session, log_name, found.old_size),
+                checkpoint_note(session, log_name, found.new_size))

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import NotPermitted
 from cases.grounds import INTAKE_STATES
 from cases.models import AccessLogEntry, Assignment, Case, Staff
-from cases.operations import require_staff, utcnow
 from policies.access import AUDITING_ROLES
 from workflow import Actor
 

@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.disclosures import referral_decision
 from cases.models import Case, ReferralPacket
-from cases.operations import require_staff, utcnow
 from workflow import Actor
 
 __all__ = ["SharedReferral", "shared_referrals"]

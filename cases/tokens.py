@@ -24,11 +24,11 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cases.accounts import Account, password_matches
+from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.grounds import SYSTEM_ROLE
 from cases.models import ApiToken, Staff
-from cases.operations import require_staff
 from cases.ratelimit import count_failed_recheck, password_rechecks_left
 from workflow import Actor, VidoroError
 

@@ -15,11 +15,21 @@ from typing import TypeVar
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from cases.db import Database
 from cases.errors import LogTampered
 from cases.log import LOGS, Log, NodeTable
 from workflow.merkle import NodeSource, consistency_proof, inclusion_proof, leaf_hash, root
 
-__all__ = ["ConsistencyProof", "InclusionProof", "consistency", "inclusion", "log_named", "tree_head", "tree_size"]
+__all__ = [
+    "ConsistencyProof",
+    "InclusionProof",
+    "consistency",
+    "entry_count",
+    "inclusion",
+    "log_named",
+    "tree_head",
+    "tree_size",
+]
 
 T = TypeVar("T")
 
@@ -66,6 +76,12 @@ def log_named(name: str) -> Log:
 def tree_size(session: Session, log: Log) -> int:
     """How many entries the log has (its last sequence number; entries are numbered from 1 without gaps)."""
     return session.scalars(select(func.coalesce(func.max(log.entries.seq), 0))).one()
+
+
+def entry_count(db: Database) -> int:
+    """How many entries all the logs hold together (what a full verification or export walks through)."""
+    with db.read() as session:
+        return sum(tree_size(session, log) for log in LOGS.values())
 
 
 def tree_head(session: Session, log: Log, size: int | None = None) -> tuple[int, bytes]:

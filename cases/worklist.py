@@ -17,11 +17,11 @@ from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, func, select
 
+from cases.actors import ACTS_AS, require_staff_row
 from cases.db import Database, HotRead
 from cases.errors import NotPermitted
 from cases.grounds import listed_clause
 from cases.models import NO_DEADLINE, Case
-from cases.operations import ACTS_AS, require_staff_row
 from cases.types import UTCDateTime
 from workflow import Actor
 

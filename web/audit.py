@@ -29,6 +29,7 @@ from cases.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mar
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.keys import KeyMaterialError
+from cases.reviews import approval_reviews, emergency_reviews
 from cases.signing import LogSigner
 from policies.limits import (
     EMERGENCY_APPROVING_ROLES,
@@ -297,10 +298,10 @@ def decide_approval_view(request_id: str):
 def _emergency_page(refusal: str | None = None, status: int = 200):
     show_all = request.args.get("all") == "1"
     db, actor = current_app.extensions["vidoro.db"], signed_in().actor
-    reviews = auditing.emergency_reviews(db, actor, pending_only=not show_all)
-    requests = auditing.approval_reviews(db, actor, pending_only=not show_all)
+    reviews = emergency_reviews(db, actor, pending_only=not show_all)
+    requests = approval_reviews(db, actor, pending_only=not show_all)
     # Those found not justified stay in view until someone looks at everything (`?all=1` shows them all).
-    unjustified = [] if show_all else auditing.emergency_reviews(db, actor, verdict=NOT_JUSTIFIED)
+    unjustified = [] if show_all else emergency_reviews(db, actor, verdict=NOT_JUSTIFIED)
     return render_template("audit/emergency.html", reviews=reviews, requests=requests, show_all=show_all,
                            unjustified=unjustified,
                            refusal=refusal, may_decide=actor.role in EMERGENCY_APPROVING_ROLES,

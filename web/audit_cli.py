@@ -18,9 +18,9 @@ import click
 from cases.checkpoints import deliver, issue_checkpoint
 from cases.export import export_logs
 from cases.log import LOGS
-from cases.models import Checkpoint
+from cases.proofs import operator_consistency, operator_inclusion
 from cases.signing import LogSigner
-from cases.tree import consistency, inclusion, log_named
+from cases.tree import entry_count
 from cases.verify import verify
 from web.clisupport import check_ready, friendly, open_database
 from web.clisupport import targets as _targets
@@ -93,9 +93,7 @@ def proof_inclusion(config, name: str, seq: int, size: int | None) -> None:
     """Prove that an entry is in the log's tree of SIZE entries."""
     with open_database(config, keys="none") as database:
         check_ready(database, keys=False)
-        with database.snapshot() as session:
-            found = _proof_args(lambda: inclusion(session, log_named(name), seq, size))
-            note = _checkpoint_note(session, name, found.size)
+        found, note = _proof_args(lambda: operator_inclusion(database, name, seq, size))
     click.echo(json.dumps({
         "log": name, "entry": seq, "leaf_index": found.index, "tree_size": found.size,
         "entry_text": found.entry.decode("utf-8"), "leaf_hash": _b64(found.leaf_hash),
@@ -112,9 +110,7 @@ def proof_consistency(config, name: str, old: int, new: int | None) -> None:
     """Prove that the log's first FROM entries are unchanged in its tree of TO entries."""
     with open_database(config, keys="none") as database:
         check_ready(database, keys=False)
-        with database.snapshot() as session:
-            found = _proof_args(lambda: consistency(session, log_named(name), old, new))
-            notes = [_checkpoint_note(session, name, found.old_size), _checkpoint_note(session, name, found.new_size)]
+        found, *notes = _proof_args(lambda: operator_consistency(database, name, old, new))
     click.echo(json.dumps({
         "log": name, "old_size": found.old_size, "new_size": found.new_size, "old_root": _b64(found.old_root),
         "new_root": _b64(found.new_root), "path": [_b64(h) for h in found.path],
@@ -126,12 +122,6 @@ def _proof_args(make):
         return make()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-
-
-def _checkpoint_note(session, name: str, size: int) -> str | None:
-    from sqlalchemy import select
-
-    return session.scalar(select(Checkpoint.note).where(Checkpoint.log == name, Checkpoint.size == size))
 
 
 @audit.command("verify")
@@ -157,7 +147,7 @@ def audit_verify(config, held: tuple[str, ...], key: str | None) -> None:
     notes = [Path(path).read_bytes() for path in held]
     with open_database(config, keys="none") as database:
         check_ready(database, keys=False)
-        total = _entry_count(database)
+        total = entry_count(database)
         with click.progressbar(length=total, label="verifying the logs", file=sys.stderr) as bar:
             report = verify(database, key, notes, progress=bar.update,
                             origin_prefix=signer.name if signer else None)
@@ -189,7 +179,7 @@ def audit_export(config, output: str | None) -> None:
     signer = LogSigner.open(config["VIDORO_KEYS"])
     with open_database(config, keys="none") as database:
         check_ready(database, keys=False)
-        total = _entry_count(database)
+        total = entry_count(database)
         # Into a temporary file beside the target, renamed when complete: never a half export under its name.
         # Owner-only whatever the umask, as the keys are: it holds every log entry and case state.
         target = Path(output) if output else None
@@ -225,10 +215,3 @@ def _owner_only(path: Path):
     """A new file open for writing text, mode 0600 whatever the umask (a leftover of a run cut short goes)."""
     path.unlink(missing_ok=True)
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8")
-
-
-def _entry_count(database) -> int:
-    from sqlalchemy import func, select
-
-    with database.read() as session:
-        return sum(session.scalars(select(func.coalesce(func.max(log.entries.seq), 0))).one() for log in LOGS.values())

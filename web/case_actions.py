@@ -30,10 +30,10 @@ from cases.outline import assignees, case_outline
 from policies.access import ASSIGNING_ROLES, CONSENT_ROLES
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now, today
+from web.diagram import to_case_svg
 from web.i18n import label, locale
 from web.step_forms import field_errors, field_view, meaning, refusal_text
 from workflow import InvalidInput, Refusal, RoleNotAllowed, TransitionRefused, UnknownTrigger
-from workflow.diagram import to_case_svg
 
 __all__ = ["bp"]
 

@@ -59,7 +59,9 @@ def init(config, demo: bool) -> None:
         signer = LogSigner.create(config["VIDORO_KEYS"], config["VIDORO_LOG_NAME"])
         click.echo(f"log signing key: {'exists' if signing_existed else 'created'}; verifier key for auditors: "
                    f"{signer.verifier_key}")
-        if not signing_existed and _checkpoint_count(db):
+        from cases.checkpoints import checkpoint_count
+
+        if not signing_existed and checkpoint_count(db):
             click.echo("warning: the database holds checkpoints signed with another key; auditors need the new "
                        "verifier key above, and should be told why it changed", err=True)
         if demo:
@@ -178,7 +180,7 @@ def keys_retire(config) -> None:
 def flowchart(fmt: str, lang: str, output: str | None) -> None:
     """Draw the flowchart new cases start on, as Mermaid text or an SVG picture."""
     from cases.flowcharts import current_engine
-    from workflow.diagram import to_mermaid, to_svg
+    from web.diagram import to_mermaid, to_svg
 
     chart = current_engine().chart
     text = to_mermaid(chart, lang=lang) if fmt == "mermaid" else to_svg(chart, lang=lang)
@@ -213,12 +215,13 @@ def demo(config, per_state: int) -> None:
 def serve(config, host: str | None, port: int | None, workers: int | None, threads: int, demo: bool) -> None:
     """Serve vidoro with a production WSGI server (waitress: processes with threads; slow clients take no thread)."""
     from cases.flowcharts import current_engine
+    from cases.statistics import case_count
     from web import serving
 
     current_engine()  # a broken flowchart file stops the server before it starts, not on the first request
     with open_database(config, keys="optional") as database:
         check_ready(database)
-        if demo and _case_count(database) == 0:
+        if demo and case_count(database) == 0:
             _fill_demo(database, per_state=2)
     host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
     workers = workers or os.cpu_count() or 1
@@ -259,33 +262,17 @@ def _periodic_checkpoints(config) -> Iterator[None]:
 
 def _refuse_new_keys_for_old_cases(config) -> None:
     """New, empty key material beside a database that holds cases would leave every case unreadable."""
+    from cases.statistics import case_count
+
     folder = config["VIDORO_KEYS"]
     if (folder / "kek.json").exists() and (folder / "keyring.db").exists():
         return
     with open_database(config, keys="none") as database:
-        if database.current_revision() is None or not _case_count(database):
+        if database.current_revision() is None or not case_count(database):
             return
     raise click.ClickException(
         f"the database holds cases but the key material in {folder} is missing or incomplete; restore it from "
         "the key backup (new keys could not open a single case)")
-
-
-def _checkpoint_count(database: Database) -> int:
-    from sqlalchemy import func, select
-
-    from cases.models import Checkpoint
-
-    with database.read() as session:
-        return session.scalars(select(func.count()).select_from(Checkpoint)).one()
-
-
-def _case_count(database: Database) -> int:
-    from sqlalchemy import func, select
-
-    from cases.models import Case
-
-    with database.read() as session:
-        return session.scalars(select(func.count()).select_from(Case)).one()
 
 
 def _fill_demo(database: Database, *, per_state: int) -> None:
@@ -302,15 +289,11 @@ def _demo_passwords(database: Database) -> None:
     """Give each demo account without a password a generated one, shown once, so the demo can be tried."""
     import secrets
 
-    from sqlalchemy import select
-
     from cases.administration import reset_password
-    from cases.models import Staff
+    from cases.demo import without_password
 
-    with database.read() as session:
-        waiting = session.scalars(select(Staff.username).where(
-            Staff.username.like("demo-%"), Staff.password_hash.is_(None), Staff.role != "system")).all()
-    for username in sorted(waiting):
+    waiting = without_password(database)
+    for username in waiting:
         password = secrets.token_urlsafe(12)
         reset_password(database, None, username, password)  # in the administration log, as the operator
         click.echo(f"  sign in as {username} with password {password}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cases.flowcharts import current_engine
@@ -31,8 +30,7 @@ def health() -> tuple[Response, int]:
     except PolicyError as exc:
         return jsonify({"status": "unavailable", "flowchart": f"broken: {exc.fault}"}), 503
     try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        db.ping()
         current, head = db.current_revision(), db.head_revision()
         report["schema"] = "current" if current == head else f"needs upgrade ({current} < {head})"
     except SQLAlchemyError as exc:

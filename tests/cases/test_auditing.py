@@ -15,7 +15,6 @@ from cases.auditing import (
     LogFilter,
     access_entries,
     administration_entries,
-    emergency_reviews,
     latest_checkpoints,
     transition_entries,
     verify_logs,
@@ -23,6 +22,7 @@ from cases.auditing import (
 from cases.checkpoints import issue_checkpoint
 from cases.identity import generate_identity_number
 from cases.models import Case, Staff
+from cases.reviews import emergency_reviews
 from cases.signing import LogSigner
 from cases.staff import disable_staff, set_role
 from tests.conftest import NOW, ROLES

@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from web.diagram import to_case_svg, to_svg
 from workflow import default_flowchart
-from workflow.diagram import to_case_svg, to_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 PATH = ["registered", "pre_assessment", "investigation"]

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from policies import DEFAULT_PATH, load_flowchart, parse_flowchart
-from workflow.diagram import to_mermaid, to_svg
+from web.diagram import to_mermaid, to_svg
 
 GUARDS = {"child", "adult", "consent", "adult_consent", "pre_assessment_in_time", "due_date_in_future",
           "consent_withdrawn", "retention_over", "sig_age_range"}

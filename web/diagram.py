@@ -1,10 +1,11 @@
 """Draw the flowchart for people: Mermaid text and a standalone SVG picture, with a case's path marked.
 
-Pure (standard library only) and deterministic. The SVG puts states in rows by their longest distance from
-the initial state over forward edges (back edges from a depth-first walk are left out, so `closed` sits
-below all that leads to it); neighbouring rows are joined by S-curves, longer and backward edges run in
-side lanes outside every box they pass. Marks are never colour alone (WCAG 1.4.1): visited states get a
-thick dashed border and "✓", the current one a very thick border, an outer ring and "● Nu"/"● Now".
+Pure (standard library only) and deterministic; it lives with the pages and the command that show it, not in
+the engine (`workflow/`), which never needs a picture. The SVG puts states in rows by their longest distance
+from the initial state over forward edges (back edges from a depth-first walk are left out, so `closed` sits
+below all that leads to it); neighbouring rows are joined by S-curves, longer and backward edges run in side
+lanes outside every box they pass. Marks are never colour alone (WCAG 1.4.1): visited states get a thick
+dashed border and "✓", the current one a very thick border, an outer ring and "● Nu"/"● Now".
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from web.diagram import to_mermaid, to_svg
 from workflow import default_flowchart
-from workflow.diagram import to_mermaid, to_svg
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
