@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted, StaleCase
+from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.keys import KeyDestroyed
 from cases.models import Consent
@@ -77,6 +78,7 @@ class Withdrawn:
     seq: int | None
 
 
+@operation("consent_recorded")
 def record_consent(
     db: Database, actor: Actor, ref: str, form: ConsentForm, *, expected_version: int | None = None,
     now: datetime | None = None, claim: Claim | None = None,
@@ -112,6 +114,7 @@ def record_consent(
         raise StaleCase(ref, expected_version, None) from None
 
 
+@operation("consent_withdrawn")
 def withdraw_consent(
     db: Database, actor: Actor, ref: str, consent_id: str, reason: str, *,
     expected_version: int | None = None, now: datetime | None = None, claim: Claim | None = None,

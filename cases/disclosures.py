@@ -18,6 +18,7 @@ from cases import log
 from cases.access import AccessDenied, read_ground
 from cases.db import Database
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
 from cases.operations import case_facts, case_key, load_case, require_staff, utcnow
@@ -72,6 +73,7 @@ class Packet:
         return f"Packet(ref={self.ref!r}, recipient={self.recipient!r}, categories={self.data_categories!r})"
 
 
+@operation("referral_read")
 def read_referral(db: Database, partner: Actor, packet_id: str, *, now: datetime | None = None) -> Packet:
     """A partner reads a referral packet shared with their organisation, only while its consent holds."""
     now = now or utcnow()
@@ -104,6 +106,7 @@ def referral_decision(db: Database, session: Session, staff: Staff, partner: Act
     return (Decision(True, "referral") if decision.allowed else decision), key
 
 
+@operation("disclosure")
 def disclose_with_consent(
     db: Database, actor: Actor, ref: str, recipient: str, purpose: str, data_categories: Collection[str], *,
     now: datetime | None = None,
@@ -126,6 +129,7 @@ def disclose_with_consent(
     return _raise_or_return(result)
 
 
+@operation("disclosure_requested")
 def request_disclosure(
     db: Database, actor: Actor, ref: str, recipient: str, purpose: str, data_categories: Collection[str],
     legal_basis: str, reason: str, *, now: datetime | None = None,
@@ -153,6 +157,7 @@ def request_disclosure(
         return request_id
 
 
+@operation("disclosure_decided")
 def decide_requested_disclosure(
     db: Database, approver: Actor, request_id: str, *, approve: bool, now: datetime | None = None
 ) -> Packet | None:
