@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run, stop
 from web.serving import LIMITS, checkpoint_process
@@ -254,7 +255,10 @@ def test_slow_clients_take_no_worker_from_the_others(tmp_path):
 
 @pytest.fixture
 def metrics_folder(tmp_path, monkeypatch) -> Path:
-    """A folder of our own for the serving processes' counts (before `server` starts: its environment)."""
+    """A folder of our own for the serving processes' counts (before `server` starts: its environment).
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, when it is imported: this module imports it at
+    the top, so that it is never first imported in this process while the variable is set."""
     folder = tmp_path / "metrics"
     folder.mkdir()
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
@@ -280,8 +284,6 @@ def _admin_token(home: Path) -> str:
 
 def test_the_metrics_add_up_every_serving_process(metrics_folder, server, tmp_path):
     """Whichever process answers the scrape counts the requests every process served."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     process, port, log = server
     token = _admin_token(tmp_path / "instance")
     assert wait_for(lambda: len(children(process.pid)) == 3, 10), log.read_text()
