@@ -213,7 +213,7 @@ def demo(config, per_state: int) -> None:
 def serve(config, host: str | None, port: int | None, workers: int | None, threads: int, demo: bool) -> None:
     """Serve vidoro with a production WSGI server (waitress: processes with threads; slow clients take no thread)."""
     from cases.flowcharts import current_engine
-    from web import logs, serving
+    from web import serving
 
     current_engine()  # a broken flowchart file stops the server before it starts, not on the first request
     with open_database(config, keys="optional") as database:
@@ -222,7 +222,6 @@ def serve(config, host: str | None, port: int | None, workers: int | None, threa
             _fill_demo(database, per_state=2)
     host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
     workers = workers or os.cpu_count() or 1
-    logs.configure(config)  # before the checkpoint process is forked: its deliveries are logged too
     with _periodic_checkpoints(config):
         click.echo(f"vidoro serving on http://{host}:{port} ({workers} × {threads} threads; Ctrl-C stops)")
         serving.serve(config, host=host, port=port, workers=workers, threads=threads)
@@ -233,6 +232,7 @@ def _periodic_checkpoints(config) -> Iterator[None]:
     """While serving, sign and send a checkpoint of each grown log every VIDORO_CHECKPOINT_INTERVAL seconds,
     from a process of its own (`web.serving.checkpoint_process`)."""
     from cases.checkpoints import PeriodicCheckpoints
+    from web import logs
     from web.serving import checkpoint_process
 
     interval = config["VIDORO_CHECKPOINT_INTERVAL"]
@@ -252,6 +252,7 @@ def _periodic_checkpoints(config) -> Iterator[None]:
                 pass
             periodic.stop()
 
+    logs.configure(config)  # before the checkpoint process is forked: its deliveries are logged too
     with checkpoint_process(issue):
         click.echo(f"checkpoints every {interval:g} s to the database"
                    f"{' and ' + ', '.join(targets) if targets else ' (no VIDORO_CHECKPOINT_TARGETS)'}", err=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -52,12 +53,24 @@ class TextLines(logging.Formatter):
         return text
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr as it is when a record is written, not as it was when the handler was made (as logging's own
+    last resort does): a stream replaced since (a test runner's, closed by now) must not swallow lines."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+
 def configure(config: Mapping[str, Any]) -> None:
     """Write log records to stderr in the configured format; calling it again replaces, never adds, a handler."""
     form = config.get("VIDORO_LOG_FORMAT", "json")
     if form not in FORMATS:
         raise ValueError(f"VIDORO_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {form!r}")
-    handler = logging.StreamHandler()
+    handler = _Stderr()
     handler.setFormatter(JsonLines() if form == "json" else TextLines())
     handler.vidoro = True  # type: ignore[attr-defined]  # ours, to be replaced on the next call
     root = logging.getLogger()

@@ -44,11 +44,14 @@ def test_another_library_s_record_is_its_message_and_its_exception():
     assert "RuntimeError: boom" in parsed["exception"]
 
 
-def test_configuring_twice_leaves_one_handler_and_refuses_an_unknown_format():
-    root = logging.getLogger()
-    before, level = list(root.handlers), root.level
+def test_configuring_twice_leaves_one_handler_and_refuses_an_unknown_format(capsys):
+    root, vidoro = logging.getLogger(), logging.getLogger("vidoro")
+    before, level, ours_before = list(root.handlers), root.level, vidoro.level
     try:
         configure({"VIDORO_LOG_FORMAT": "json", "VIDORO_LOG_LEVEL": "INFO"})
+        emit("sign_in", "refused", error="SignInRefused")
+        written = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+        assert {"event": "sign_in", "outcome": "refused", "error": "SignInRefused"}.items() <= written[-1].items()
         configure({"VIDORO_LOG_FORMAT": "text", "VIDORO_LOG_LEVEL": "INFO"})
         ours = [h for h in root.handlers if getattr(h, "vidoro", False)]
         assert len(ours) == 1 and isinstance(ours[0].formatter, TextLines)
@@ -59,6 +62,7 @@ def test_configuring_twice_leaves_one_handler_and_refuses_an_unknown_format():
         for handler in [h for h in root.handlers if h not in before]:
             root.removeHandler(handler)
         root.setLevel(level)
+        vidoro.setLevel(ours_before)
 
 
 def test_pages_leave_json_lines_that_name_no_person(app, db, staff, accounts_by_role, client_as, child_number,
