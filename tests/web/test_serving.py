@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import math
 import os
 import signal
@@ -299,3 +300,6 @@ def test_the_metrics_add_up_every_serving_process(metrics_folder, server, tmp_pa
         served = sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
                      if s.name == "vidoro_request_duration_seconds_count" and s.labels["route"] == "/health/live")
         assert served >= 40, text
+    # The checkpoint process, forked before the servers, writes the same JSON lines (web.logs).
+    assert wait_for(lambda: any(line.startswith("{") and json.loads(line).get("event") == "checkpoint_delivery"
+                                for line in log.read_text().splitlines()), 10), log.read_text()
