@@ -34,6 +34,7 @@ from cases.emergency import (
     mark_reviewed,
 )
 from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, InvalidConcern, NotPermitted
+from cases.events import operation
 from cases.grounds import read_ground
 from cases.keys import KeyDestroyed
 from cases.models import (
@@ -88,6 +89,7 @@ class CaseRecord:
         return f"CaseRecord(ref={self.ref!r}, state={self.state!r}, ground={self.ground!r})"
 
 
+@operation("case_read")
 def read_case(
     db: Database, actor: Actor, ref: str, *, emergency_reason: str | None = None, now: datetime | None = None
 ) -> CaseRecord:
@@ -175,6 +177,7 @@ def _hash(reason: str, salt: bytes) -> str:
     return hashlib.sha256(salt + reason.encode()).hexdigest()
 
 
+@operation("case_assigned")
 def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, replace: bool = False,
                 now: datetime | None = None) -> None:
     """Assign a caseworker to a case (by intake or a decision maker); `replace` reassigns it to them alone.

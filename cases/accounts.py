@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from cases.db import Database, HotRead
 from cases.errors import InvalidConcern
+from cases.events import operation
 from cases.grounds import SYSTEM_ROLE
 from cases.models import SignInAttempt, Staff, WebSession
 from cases.vault import Vault
@@ -179,6 +180,7 @@ class SignedIn:
     device_token: str = field(repr=False)
 
 
+@operation("sign_in")
 def sign_in(db: Database, username: str, password: str, address: str, *, device: str | None = None,
             now: datetime | None = None) -> SignedIn:
     """Check a password sign-in under the rate limits; record the attempt; return the account.

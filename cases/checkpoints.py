@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cases.db import Database
 from cases.errors import LogTampered
+from cases.events import emit, target_id
 from cases.log import LOGS
 from cases.models import Checkpoint
 from cases.signing import LogSigner
@@ -121,8 +122,12 @@ def check_target(target: str) -> str:
 
 def deliver(checkpoint: IssuedCheckpoint, targets: Iterable[str]) -> list[Delivery]:
     """Send one checkpoint to every target (checked by `check_target`); each succeeds or fails on its own."""
-    return [_to_url(checkpoint, t) if t.startswith(("http://", "https://")) else _to_folder(checkpoint, Path(t))
-            for t in targets]
+    results = [_to_url(checkpoint, t) if t.startswith(("http://", "https://")) else _to_folder(checkpoint, Path(t))
+               for t in targets]
+    for delivery in results:
+        emit("checkpoint_delivery", "done" if delivery.ok else "failed", log=checkpoint.log, size=checkpoint.size,
+             target=target_id(delivery.target))
+    return results
 
 
 def checkpoint_file_name(checkpoint: IssuedCheckpoint) -> str:

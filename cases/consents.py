@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted, StaleCase
+from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.keys import KeyDestroyed
 from cases.models import Consent
@@ -68,6 +69,7 @@ class Withdrawn:
     seq: int | None
 
 
+@operation("consent_recorded")
 def record_consent(
     db: Database, actor: Actor, ref: str, form: ConsentForm, *, expected_version: int | None = None,
     now: datetime | None = None, claim: Claim | None = None,
@@ -103,6 +105,7 @@ def record_consent(
         raise StaleCase(ref, expected_version, None) from None
 
 
+@operation("consent_withdrawn")
 def withdraw_consent(
     db: Database, actor: Actor, ref: str, consent_id: str, reason: str, *,
     expected_version: int | None = None, now: datetime | None = None, claim: Claim | None = None,

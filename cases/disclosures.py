@@ -19,6 +19,7 @@ from cases.access import AccessDenied, read_ground
 from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
 from cases.operations import case_facts, case_key, load_case
@@ -73,6 +74,7 @@ class Packet:
         return f"Packet(ref={self.ref!r}, recipient={self.recipient!r}, categories={self.data_categories!r})"
 
 
+@operation("referral_read")
 def read_referral(db: Database, partner: Actor, packet_id: str, *, now: datetime | None = None) -> Packet:
     """A partner reads a referral packet shared with their organisation, only while its consent holds."""
     now = now or utcnow()
@@ -105,6 +107,7 @@ def referral_decision(db: Database, session: Session, staff: Staff, partner: Act
     return (Decision(True, "referral") if decision.allowed else decision), key
 
 
+@operation("disclosure")
 def disclose_with_consent(
     db: Database, actor: Actor, ref: str, recipient: str, purpose: str, data_categories: Collection[str], *,
     now: datetime | None = None,
@@ -127,6 +130,7 @@ def disclose_with_consent(
     return _raise_or_return(result)
 
 
+@operation("disclosure_requested")
 def request_disclosure(
     db: Database, actor: Actor, ref: str, recipient: str, purpose: str, data_categories: Collection[str],
     legal_basis: str, reason: str, *, now: datetime | None = None,
@@ -154,6 +158,7 @@ def request_disclosure(
         return request_id
 
 
+@operation("disclosure_decided")
 def decide_requested_disclosure(
     db: Database, approver: Actor, request_id: str, *, approve: bool, now: datetime | None = None
 ) -> Packet | None:

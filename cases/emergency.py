@@ -22,6 +22,7 @@ from cases import log
 from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import CaseNotFound, EmergencyReasonTooShort, InvalidConcern, NotPermitted
+from cases.events import operation
 from cases.forms import says_enough
 from cases.keys import KeyDestroyed
 from cases.models import AccessLogEntry, Case, EmergencyAccess, EmergencyApproval, Staff
@@ -148,6 +149,7 @@ def approval_requests(db: Database, actor: Actor, *, pending_only: bool = True,
         return found
 
 
+@operation("emergency_approval")
 def decide_approval(db: Database, actor: Actor, request_id: str, *, approve: bool,
                     now: datetime | None = None) -> None:
     """A decision maker other than the requester approves (or refuses) a pending request."""
@@ -235,6 +237,7 @@ def _log_review(session: Session, actor: Actor, opened: dict[str, tuple[str, ...
                                         ground="review", fields=fields))
 
 
+@operation("emergency_reviewed")
 def mark_reviewed(db: Database, actor: Actor, seq: int, *, verdict: str, comment: str | None = None,
                   now: datetime | None = None) -> None:
     """Record the review of an emergency access: its verdict, why when not justified, by whom and when

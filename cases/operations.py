@@ -24,6 +24,7 @@ from cases import log
 from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import AccessDenied, CaseNotFound, StaleCase
+from cases.events import operation
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
 from cases.grounds import SYSTEM_ROLE, read_ground
@@ -74,6 +75,7 @@ def new_ref() -> str:
     return "VO-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
 
 
+@operation("concern_registered")
 def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: datetime | None = None,
                      claim: Claim | None = None) -> Fired:
     """Register a reporter's concern as a new case in the flowchart's initial state.
@@ -135,6 +137,7 @@ def _sealed(key: CaseKey, table: str, row_id: str, values: Mapping[str, str | No
     return {name: key.seal(table, row_id, name, value) for name, value in values.items()}
 
 
+@operation("transition")
 def fire_trigger(
     db: Database,
     actor: Actor,

@@ -21,6 +21,7 @@ from sqlalchemy import Insert, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cases.db import Database
+from cases.events import operation
 from cases.models import ApiRequestCount
 from workflow import VidoroError
 
@@ -78,6 +79,7 @@ def _upsert(is_sqlite: bool) -> Insert:
     ).returning(ApiRequestCount.subject, ApiRequestCount.count)
 
 
+@operation("api_request", quiet=True)
 def admit(db: Database, token_id: str, staff_id: str, now: datetime, limits: Limits = DEFAULT_LIMITS) -> None:
     """Count one request with this token of this account; `RateLimited` if either is over its limit now.
 

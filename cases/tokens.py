@@ -27,6 +27,7 @@ from cases.accounts import Account, password_matches
 from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
+from cases.events import operation
 from cases.grounds import SYSTEM_ROLE
 from cases.models import ApiToken, Staff
 from cases.ratelimit import count_failed_recheck, password_rechecks_left
@@ -150,6 +151,7 @@ def authenticate_token(db: Database, secret: str, *, now: datetime | None = None
     return identify_token(db, secret, now=now)[1]
 
 
+@operation("api_token", quiet=True)
 def identify_token(db: Database, secret: str, *, now: datetime | None = None) -> tuple[str, Account]:
     """The token's id and the account it acts as (`authenticate_token`; the id counts its requests)."""
     now = now or datetime.now(UTC)

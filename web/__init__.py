@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from cases import Database
     from cases.keys import FileKeyStore
-    from web import access, api, clock, errors, health, i18n, links, security
+    from web import access, api, clock, errors, health, i18n, links, metrics, security
     from web.config import load_config
 
     settings = load_config(config)
@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     links.init_app(app)
     health.init_app(app)
+    metrics.init_app(app)
     _register_pages(app)
     api.init_app(app)
     return app

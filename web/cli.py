@@ -235,6 +235,7 @@ def _periodic_checkpoints(config) -> Iterator[None]:
     """While serving, sign and send a checkpoint of each grown log every VIDORO_CHECKPOINT_INTERVAL seconds,
     from a process of its own (`web.serving.checkpoint_process`)."""
     from cases.checkpoints import PeriodicCheckpoints
+    from web import logs
     from web.serving import checkpoint_process
 
     interval = config["VIDORO_CHECKPOINT_INTERVAL"]
@@ -254,6 +255,7 @@ def _periodic_checkpoints(config) -> Iterator[None]:
                 pass
             periodic.stop()
 
+    logs.configure(config)  # before the checkpoint process is forked: its deliveries are logged too
     with checkpoint_process(issue):
         click.echo(f"checkpoints every {interval:g} s to the database"
                    f"{' and ' + ', '.join(targets) if targets else ' (no VIDORO_CHECKPOINT_TARGETS)'}", err=True)

@@ -32,6 +32,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "VIDORO_SESSION_MAX": _seconds("VIDORO_SESSION_MAX", 10 * 3600),
         # Reverse proxies in front of vidoro whose X-Forwarded-For/-Proto are trusted (0: none).
         "VIDORO_PROXIES": _whole("VIDORO_PROXIES", 0),
+        # `vidoro serve`'s log lines: json (one object a line) or text; the vidoro loggers' level (web.logs).
+        "VIDORO_LOG_FORMAT": os.environ.get("VIDORO_LOG_FORMAT") or "json",
+        "VIDORO_LOG_LEVEL": (os.environ.get("VIDORO_LOG_LEVEL") or "INFO").upper(),
     }
     config.update(overrides or {})
     config["VIDORO_HOME"] = Path(config["VIDORO_HOME"])

@@ -36,7 +36,6 @@ Where there is no `fork` (Windows) one waitress process serves instead.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import socket
@@ -70,9 +69,9 @@ def serve(config: Mapping[str, Any], *, host: str, port: int, workers: int, thre
 
     X-Forwarded-* headers reach the app untouched (no `trusted_proxy`): only VIDORO_PROXIES decides whose
     count (web.security)."""
-    logging.basicConfig(level=logging.WARNING)
-    # "Task queue depth is N" at every request that waits for a thread: under load a line per request
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    from web import logs, metrics
+
+    logs.configure(config)
     if not hasattr(os, "fork"):  # no fork on this platform
         from waitress import serve as waitress_serve
 
@@ -82,7 +81,8 @@ def serve(config: Mapping[str, Any], *, host: str, port: int, workers: int, thre
                        **LIMITS)
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.create_server((host, port), family=family, backlog=LIMITS["backlog"]) as listener:
+    with metrics.shared_folder(), \
+            socket.create_server((host, port), family=family, backlog=LIMITS["backlog"]) as listener:
         _Supervisor(config, listener, workers=workers, threads=threads).run()
 
 

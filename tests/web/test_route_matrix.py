@@ -25,6 +25,7 @@ EXPECTED = {
     ("POST", "/language"): EVERYONE,
     ("GET", "/health"): EVERYONE,
     ("GET", "/health/live"): EVERYONE,
+    ("GET", "/metrics"): frozenset(),  # a token of an auditor or admin, never a session (tests/web/test_metrics.py)
     ("POST", "/sign-out"): STAFF,
     ("GET", "/cases"): CASE,
     ("GET", "/cases/<ref>"): CASE,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import math
 import os
 import signal
@@ -14,9 +15,11 @@ import subprocess
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run, stop
 from web.serving import LIMITS, checkpoint_process
@@ -249,3 +252,54 @@ def test_slow_clients_take_no_worker_from_the_others(tmp_path):
             for connection in slow:
                 connection.close()
             stop(process, timeout=20)
+
+
+@pytest.fixture
+def metrics_folder(tmp_path, monkeypatch) -> Path:
+    """A folder of our own for the serving processes' counts (before `server` starts: its environment).
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, when it is imported: this module imports it at
+    the top, so that it is never first imported in this process while the variable is set."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    return folder
+
+
+def _admin_token(home: Path) -> str:
+    from cases import Database, add_staff
+    from cases.accounts import set_password, use_cheap_hashing_for_tests
+    from cases.keys import FileKeyStore
+    from cases.tokens import create_token
+
+    use_cheap_hashing_for_tests()
+    passphrase = "a long enough passphrase"  # noqa: S105 - a test account's
+    database = Database(f"sqlite:///{home / 'vidoro.db'}", keys=FileKeyStore(home / "keys"))
+    try:
+        admin = add_staff(database, "metrics-admin", "Metrics", "admin")
+        set_password(database, "metrics-admin", passphrase)
+        return create_token(database, admin, "prometheus", password=passphrase).secret
+    finally:
+        database.dispose()
+
+
+def test_the_metrics_add_up_every_serving_process(metrics_folder, server, tmp_path):
+    """Whichever process answers the scrape counts the requests every process served."""
+    process, port, log = server
+    token = _admin_token(tmp_path / "instance")
+    assert wait_for(lambda: len(children(process.pid)) == 3, 10), log.read_text()
+    with ThreadPoolExecutor(8) as pool:  # several connections at once, so that both processes answer some
+        assert set(pool.map(lambda _: get(f"http://127.0.0.1:{port}/health/live")[0], range(40))) == {200}
+    assert wait_for(lambda: len({p.name.rsplit("_", 1)[1] for p in metrics_folder.glob("histogram_*.db")}) == 2,
+                    10), sorted(p.name for p in metrics_folder.iterdir())  # both processes served some
+    for _ in range(6):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - http on 127.0.0.1
+            text = response.read().decode()
+        served = sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
+                     if s.name == "vidoro_request_duration_seconds_count" and s.labels["route"] == "/health/live")
+        assert served >= 40, text
+    # The checkpoint process, forked before the servers, writes the same JSON lines (web.logs).
+    assert wait_for(lambda: any(line.startswith("{") and json.loads(line).get("event") == "checkpoint_delivery"
+                                for line in log.read_text().splitlines()), 10), log.read_text()

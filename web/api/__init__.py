@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_openapi3 import OpenAPI
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -28,7 +28,8 @@ from web.api import case_routes, more_routes
 from web.api.problems import from_error, language, problem
 from web.api.support import BoundedJSON, NestedTooDeep, json_response
 
-__all__ = ["PREFIX", "SECURITY", "handle_error", "http_problem", "init_app", "limits", "openapi_settings"]
+__all__ = ["PREFIX", "SECURITY", "authenticate", "handle_error", "http_problem", "init_app", "limits",
+           "openapi_settings"]
 
 PREFIX = "/api/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -76,6 +77,12 @@ def _authenticate():
     allowed = getattr(view, "vidoro_api", None)
     if allowed is None:
         return problem(404, "not-found")
+    return authenticate(allowed)
+
+
+def authenticate(allowed: frozenset[str]) -> Response | None:
+    """The caller's token, counted against the limits, and its owner's role among `allowed` (then
+    `g.api_account` is the owner), or the problem that refuses the request (also web.metrics)."""
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return problem(401, "token-missing")

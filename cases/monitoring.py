@@ -1,0 +1,54 @@
+"""What the service's metrics show of the cases: open cases and overdue deadlines, by state.
+
+Counts only, one grouped query each, computed when the metrics are read (`web.metrics`), so that every
+serving process answers the same and nothing is kept in memory between reads. No case is named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from cases.db import Database
+from cases.errors import NotPermitted
+from cases.flowcharts import current_engine
+from cases.models import Case, Deadline
+from cases.operations import require_staff
+from workflow import Actor
+from workflow.deadlines import local_date
+
+__all__ = ["MONITORING_ROLES", "CaseGauges", "case_gauges"]
+
+# Who reads the service's metrics: the system administrator and internal control; counts, no case content.
+MONITORING_ROLES = frozenset({"auditor", "admin"})
+
+
+@dataclass(frozen=True)
+class CaseGauges:
+    """Open cases (neither closed nor erased) by state, and running deadlines past their day by case state."""
+
+    open_by_state: dict[str, int]
+    overdue_by_state: dict[str, int]
+
+
+def case_gauges(db: Database, actor: Actor, *, now: datetime) -> CaseGauges:
+    """Count open cases and overdue deadlines by state; a deadline is overdue the day after its last day,
+    in the flowchart's time zone (as the work list marks it)."""
+    if actor.role not in MONITORING_ROLES:
+        raise NotPermitted("read the service's metrics", actor.role)
+    chart = current_engine().chart
+    done = [name for name, state in chart.states.items() if state.terminal or state.closing]
+    today = local_date(now, chart.timezone)
+    with db.read() as session:
+        require_staff(session, actor)
+        open_rows = session.execute(
+            select(Case.state, func.count()).where(Case.state.not_in(done)).group_by(Case.state)).all()
+        overdue_rows = session.execute(
+            select(Case.state, func.count()).select_from(Deadline).join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.stopped_at.is_(None), Deadline.due_on < today).group_by(Case.state)).all()
+    # Every open state of the flowchart is present, at 0 if need be: a series that vanishes reads as missing data.
+    zero = {name: 0 for name in chart.states if name not in done}
+    return CaseGauges({**zero, **{state: count for state, count in open_rows}},
+                      {**zero, **{state: count for state, count in overdue_rows}})
