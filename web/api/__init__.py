@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from flask import Response, current_app, g, request
 from flask_openapi3 import OpenAPI
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
