@@ -53,14 +53,14 @@ class TextLines(logging.Formatter):
         return text
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """stderr as it is when a record is written, not as it was when the handler was made (as logging's own
     last resort does): a stream replaced since (a test runner's, closed by now) must not swallow lines."""
 
     def __init__(self) -> None:
         logging.Handler.__init__(self)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
