@@ -46,7 +46,8 @@ from cases.models import (
     Staff,
     TransitionLogEntry,
 )
-from cases.operations import end_assignments, load_case
+from cases.operations import end_assignments
+from cases.skeleton import case_write, load_case
 from cases.vault import CaseKey
 from policies.access import ASSIGNING_ROLES, EMERGENCY_ROLES
 from policies.limits import EMERGENCY_FREE_PER_WINDOW, EMERGENCY_WINDOW
@@ -189,11 +190,9 @@ def assign_case(db: Database, actor: Actor, ref: str, caseworker_id: str, *, rep
     now = now or utcnow()
     if actor.role not in ASSIGNING_ROLES:
         raise NotPermitted("assign a case", actor.role)
-    with db.write() as session:
-        require_staff(session, actor)
-        case = load_case(session, ref, for_update=True)  # two assigners at once: one replaces the other
-        if read_ground(session, actor, case) is None:
-            raise AccessDenied(ref, emergency_possible=False)  # intake assigns only cases still in intake
+    # Locked: two assigners at once, one replaces the other. The ground refuses intake a case out of intake.
+    with case_write(db, actor, ref, now=now) as opened:
+        session, case = opened.session, opened.case
         target = session.get(Staff, caseworker_id)
         if target is None or not target.active or target.role != "caseworker":
             raise InvalidConcern("caseworker", "choose an active caseworker", "välj en aktiv handläggare")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, bindparam, exists, select
 from sqlalchemy.orm import Session
@@ -26,11 +26,7 @@ def utcnow() -> datetime:
 
 def require_staff(session: Session, actor: Actor) -> Staff:
     """The actor must be an active member of staff acting in the role the account holds."""
-    staff = session.get(Staff, actor.id)
-    if staff is None:
-        raise NotPermitted("act as this account", actor.role)
-    _acts_as(staff, actor)
-    return staff
+    return _acts_as(session.get(Staff, actor.id), actor)
 
 
 _STAFF_ROW = select(Staff.active, Staff.role).where(Staff.id == bindparam("staff_id"))
@@ -46,9 +42,23 @@ def require_staff_row(connection: Connection, actor: Actor) -> None:
     _acts_as(connection.execute(_STAFF_ROW, {"staff_id": actor.id}).first(), actor)
 
 
-def _acts_as(staff: Any, actor: Actor) -> None:
+class _StaffFacts(Protocol):
+    """What `_acts_as` reads: a `Staff` object or a row of `_STAFF_ROW`."""
+
+    @property
+    def active(self) -> bool: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+S = TypeVar("S", bound=_StaffFacts)
+
+
+def _acts_as(staff: S | None, actor: Actor) -> S:
     if staff is None or not staff.active or staff.role != actor.role:
         raise NotPermitted("act as this account", actor.role)
+    return staff
 
 
 def usernames(session: Session, ids: Iterable[str | None]) -> dict[str, str]:

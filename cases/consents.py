@@ -15,16 +15,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
-from cases.actors import require_staff, utcnow
+from cases.actors import utcnow
 from cases.db import Database
-from cases.errors import InvalidConcern, NotPermitted, StaleCase
+from cases.errors import InvalidConcern, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.keys import KeyDestroyed
 from cases.models import Consent
-from cases.operations import apply_outcome, bump, case_facts, load_case, require_ground, settled
+from cases.operations import apply_outcome, bump, case_facts
+from cases.skeleton import case_write
 from cases.text import check_text
 from cases.vault import CaseKey
 from policies.access import CONSENT_ROLES
@@ -78,31 +78,23 @@ def record_consent(
     transaction: `cases.idempotency`)."""
     now = now or utcnow()
     _check_role(actor, "record a consent")
-    try:
-        with db.write() as session:
-            require_staff(session, actor)
-            if claim is not None:
-                claim.hold(session, now)
-            case = load_case(session, ref, for_update=True)
-            require_ground(session, actor, case)
-            _check_version(ref, expected_version, case.version)
-            chart = engine_for_version(session, case.flowchart_version).chart
-            _check_form(chart, form)
-            consent_id = str(uuid.uuid4())
-            key = _key(db, case)
-            consent = Consent(
-                id=consent_id, case_id=case.id, given_by=form.given_by,
-                purposes=sorted(set(form.purposes)), recipients=sorted(set(form.recipients)),
-                data_categories=sorted(set(form.data_categories)), method=form.method,
-                evidence=key.seal("consents", consent_id, "evidence", form.evidence.strip()),
-                valid_from=form.valid_from, valid_until=form.valid_until,
-                status=form.status, recorded_by=actor.id, recorded_at=now,
-            )
-            session.add(consent)
-            bump(session, case, now)
-            return settled(session, claim, ConsentRecorded(consent.id, case.version))
-    except StaleDataError:
-        raise StaleCase(ref, expected_version, None) from None
+    with case_write(db, actor, ref, now=now, claim=claim, expected_version=expected_version) as opened:
+        session, case = opened.session, opened.case
+        chart = engine_for_version(session, case.flowchart_version).chart
+        _check_form(chart, form)
+        consent_id = str(uuid.uuid4())
+        key = _key(db, case)
+        consent = Consent(
+            id=consent_id, case_id=case.id, given_by=form.given_by,
+            purposes=sorted(set(form.purposes)), recipients=sorted(set(form.recipients)),
+            data_categories=sorted(set(form.data_categories)), method=form.method,
+            evidence=key.seal("consents", consent_id, "evidence", form.evidence.strip()),
+            valid_from=form.valid_from, valid_until=form.valid_until,
+            status=form.status, recorded_by=actor.id, recorded_at=now,
+        )
+        session.add(consent)
+        bump(session, case, now)
+        return opened.settled(ConsentRecorded(consent.id, case.version))
 
 
 @operation("consent_withdrawn")
@@ -116,49 +108,36 @@ def withdraw_consent(
     reason = check_text("reason", (reason or "").strip())
     if not reason:
         raise InvalidConcern("reason", "say why the consent was withdrawn", "ange varför samtycket återkallades")
-    try:
-        with db.write() as session:
-            require_staff(session, actor)
-            if claim is not None:
-                claim.hold(session, now)
-            case = load_case(session, ref, for_update=True)
-            require_ground(session, actor, case)
-            _check_version(ref, expected_version, case.version)
-            consent = session.scalars(
-                select(Consent).where(Consent.id == consent_id, Consent.case_id == case.id)
-            ).first()
-            if consent is None or consent.status != "given":
-                raise InvalidConcern("consent_id", "no consent in force with that id on this case",
-                                     "inget gällande samtycke med det id:t i ärendet")
-            key = _key(db, case)
-            consent.status, consent.withdrawn_at = "withdrawn", now
-            consent.withdrawal_reason = key.seal("consents", consent.id, "withdrawal_reason", reason)
-            session.flush()
-            engine = engine_for_version(session, case.flowchart_version)
-            facts, running = case_facts(session, case, key)
-            seq = None
-            if engine.chart.transition("withdraw_consent", case.state) is not None and not engine.check(
-                facts, actor, "withdraw_consent", {"reason": reason}, now
-            ):
-                salt = secrets.token_bytes(16)
-                outcome = engine.fire(facts, actor, "withdraw_consent", {"reason": reason}, now, salt=salt)
-                seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
-            else:
-                bump(session, case, now)
-            session.flush()
-            return settled(session, claim, Withdrawn(consent.id, case.state, case.version, seq))
-    except StaleDataError:
-        raise StaleCase(ref, expected_version, None) from None
+    with case_write(db, actor, ref, now=now, claim=claim, expected_version=expected_version) as opened:
+        session, case = opened.session, opened.case
+        consent = session.scalars(
+            select(Consent).where(Consent.id == consent_id, Consent.case_id == case.id)
+        ).first()
+        if consent is None or consent.status != "given":
+            raise InvalidConcern("consent_id", "no consent in force with that id on this case",
+                                 "inget gällande samtycke med det id:t i ärendet")
+        key = _key(db, case)
+        consent.status, consent.withdrawn_at = "withdrawn", now
+        consent.withdrawal_reason = key.seal("consents", consent.id, "withdrawal_reason", reason)
+        session.flush()
+        engine = engine_for_version(session, case.flowchart_version)
+        facts, running = case_facts(session, case, key)
+        seq = None
+        if engine.chart.transition("withdraw_consent", case.state) is not None and not engine.check(
+            facts, actor, "withdraw_consent", {"reason": reason}, now
+        ):
+            salt = secrets.token_bytes(16)
+            outcome = engine.fire(facts, actor, "withdraw_consent", {"reason": reason}, now, salt=salt)
+            seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
+        else:
+            bump(session, case, now)
+        session.flush()
+        return opened.settled(Withdrawn(consent.id, case.state, case.version, seq))
 
 
 def _check_role(actor: Actor, action: str) -> None:
     if actor.role not in CONSENT_ROLES:
         raise NotPermitted(action, actor.role)
-
-
-def _check_version(ref: str, expected: int | None, current: int) -> None:
-    if expected is not None and expected != current:
-        raise StaleCase(ref, expected, current)
 
 
 def _check_form(chart, form: ConsentForm) -> None:

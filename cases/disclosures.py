@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from cases import log
-from cases.access import AccessDenied, read_ground
 from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
-from cases.operations import case_facts, case_key, load_case
+from cases.operations import case_facts, case_key
+from cases.skeleton import case_write
 from cases.vault import CaseKey
 from policies.access import DISCLOSING_ROLES
 from workflow import AccessEntry, Actor, Refusal, VidoroError
@@ -119,11 +119,8 @@ def disclose_with_consent(
     now = now or utcnow()
     if actor.role not in DISCLOSING_ROLES:
         raise NotPermitted("disclose case data", actor.role)
-    with db.write() as session:
-        require_staff(session, actor)
-        case = load_case(session, ref)
-        if read_ground(session, actor, case) is None:
-            raise AccessDenied(ref, emergency_possible=False)
+    with case_write(db, actor, ref, now=now, lock=False) as opened:
+        session, case = opened.session, opened.case
         key = case_key(db, case)
         decision = _decide(session, case, key, actor, recipient, purpose, data_categories, now)
         result = _conclude(session, case, key, actor, decision, recipient, purpose, data_categories, now)
@@ -142,11 +139,8 @@ def request_disclosure(
     if not (reason or "").strip():
         raise InvalidConcern("reason", "a disclosure on a legal basis needs a written reason",
                              "utlämnande med stöd av lag kräver en skriftlig motivering")
-    with db.write() as session:
-        require_staff(session, actor)
-        case = load_case(session, ref)
-        if read_ground(session, actor, case) is None:
-            raise AccessDenied(ref, emergency_possible=False)
+    with case_write(db, actor, ref, now=now, lock=False) as opened:
+        session, case = opened.session, opened.case
         request_id = str(uuid.uuid4())
         key = db.vault.case_key(case.id)
         session.add(Disclosure(

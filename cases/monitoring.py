@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import NotPermitted
 from cases.flowcharts import current_engine
 from cases.models import Case, Deadline
-from cases.operations import require_staff
 from workflow import Actor
 from workflow.deadlines import local_date
 

@@ -1,8 +1,9 @@
 """The operations that change a case: each is one database transaction, all or nothing.
 
-Each one loads the case and its version, asks the engine, writes the new state, the deadlines and the log
-entry, and commits. A refused request raises before anything is written; a concurrent change raises
-`StaleCase` naming the case; a crash anywhere rolls the whole transaction back.
+Each one opens as every case operation does (`cases.skeleton`: who acts, the idempotency key, the locked case,
+its ground and version), asks the engine, writes the new state, the deadlines and the log entry, and commits.
+A refused request raises before anything is written; a concurrent change raises `StaleCase` naming the case;
+a crash anywhere rolls the whole transaction back.
 """
 
 from __future__ import annotations
@@ -16,20 +17,18 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from cases import log
-from cases.actors import require_staff, utcnow
+from cases.actors import utcnow
 from cases.db import Database
-from cases.errors import AccessDenied, CaseNotFound, StaleCase
 from cases.events import operation
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
-from cases.grounds import SYSTEM_ROLE, read_ground
 from cases.keys import KeyDestroyed
 from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket
+from cases.skeleton import case_read, case_write, staff_write
 from cases.text import text_fault
 from cases.vault import CaseKey
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
@@ -49,9 +48,7 @@ __all__ = [
     "close_referrals",
     "end_assignments",
     "fire_trigger",
-    "load_case",
     "register_concern",
-    "settled",
 ]
 
 ARRIVAL_BY_INTAKE = "recorded_by_intake"  # the logged code: arrival recorded by intake, earlier than registration
@@ -86,10 +83,8 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
     """
     now = now or utcnow()
     case_id, person_id = str(uuid.uuid4()), str(uuid.uuid4())
-    with db.write() as session:
-        require_staff(session, actor)
-        if claim is not None:
-            claim.hold(session, now)
+    with staff_write(db, actor, now=now, claim=claim) as acting:
+        session = acting.session
         engine = pin_current(session, now)
         concern = check_concern(engine.chart, form, now, actor.role)
         index = db.vault.blind_index(concern.identity_number) if concern.identity_number else None
@@ -122,7 +117,7 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         session.add_all([person, case])
         session.flush()
         seq = _write(session, key, case, outcome, now, {}, salt)
-        return settled(session, claim, Fired(ref, case.state, case.version, seq, existing=existing))
+        return acting.settled(Fired(ref, case.state, case.version, seq, existing=existing))
 
 
 def _open_cases_of(session: Session, engine: Engine, index: str) -> tuple[str, ...]:
@@ -154,30 +149,19 @@ def fire_trigger(
     With a `claim` (`cases.idempotency`), its key is held first and the answer kept last, in this transaction.
     """
     now = now or utcnow()
-    current: int | None = None
-    try:
-        with db.write() as session:
-            require_staff(session, actor)
-            if claim is not None:
-                claim.hold(session, now)
-            case = load_case(session, ref, for_update=True)
-            current = case.version
-            require_ground(session, actor, case)
-            if expected_version is not None and expected_version != case.version:
-                raise StaleCase(ref, expected_version, case.version)
-            engine = engine_for_version(session, case.flowchart_version)
-            key = case_key(db, case)
-            facts, running = case_facts(session, case, key)
-            _refuse_unstorable_text(ref, trigger, payload)
-            salt = secrets.token_bytes(16)
-            outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
-            # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
-            key = key or CaseKey(case.id, secrets.token_bytes(32))
-            seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
-            session.flush()  # the new version, for the answer
-            return settled(session, claim, Fired(ref, case.state, case.version, seq, outcome.warnings))
-    except StaleDataError:
-        raise StaleCase(ref, expected_version if expected_version is not None else current, None) from None
+    with case_write(db, actor, ref, now=now, claim=claim, expected_version=expected_version) as opened:
+        session, case = opened.session, opened.case
+        engine = engine_for_version(session, case.flowchart_version)
+        key = case_key(db, case)
+        facts, running = case_facts(session, case, key)
+        _refuse_unstorable_text(ref, trigger, payload)
+        salt = secrets.token_bytes(16)
+        outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
+        # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
+        key = key or CaseKey(case.id, secrets.token_bytes(32))
+        seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
+        session.flush()  # the new version, for the answer
+        return opened.settled(Fired(ref, case.state, case.version, seq, outcome.warnings))
 
 
 def _refuse_unstorable_text(ref: str, trigger: str, payload: Mapping[str, Any]) -> None:
@@ -194,44 +178,13 @@ def available_triggers(
 ) -> tuple[Option, ...]:
     """What `actor` may fire on case `ref` now, and for each refused trigger, why."""
     now = now or utcnow()
-    with db.read() as session:
-        require_staff(session, actor)
-        case = load_case(session, ref)
-        require_ground(session, actor, case)
-        engine = engine_for_version(session, case.flowchart_version)
-        facts, _ = case_facts(session, case, case_key(db, case))
+    with case_read(db, actor, ref) as opened:
+        engine = engine_for_version(opened.session, opened.case.flowchart_version)
+        facts, _ = case_facts(opened.session, opened.case, case_key(db, opened.case))
         return engine.options(facts, actor, now)
 
 
 # --- shared by the operations in this package -------------------------------------------------------------
-
-
-def settled(session: Session, claim: Claim | None, result):
-    """`result`, its answer stored with the change when the operation was given a claim (`cases.idempotency`)."""
-    if claim is not None:
-        claim.settle(session, result)
-    return result
-
-
-def require_ground(session: Session, actor: Actor, case: Case) -> None:
-    """Only staff with a ground on the case move it on (`cases.grounds`); the retention job works on all.
-
-    Emergency access reads a case, it never moves it on. Refused as if the case were not there to see.
-    """
-    if actor.role != SYSTEM_ROLE and read_ground(session, actor, case) is None:
-        raise AccessDenied(case.ref, emergency_possible=False)
-
-
-def load_case(session: Session, ref: str, *, for_update: bool = False) -> Case:
-    """The case and its person; `for_update` locks the row first, so that a write decides on facts that
-    cannot change under it (PostgreSQL's READ COMMITTED would otherwise show later commits mid-operation)."""
-    query = select(Case).options(joinedload(Case.person, innerjoin=True)).where(Case.ref == ref)
-    if for_update:
-        query = query.with_for_update(of=Case)
-    case = session.scalars(query).first()
-    if case is None:
-        raise CaseNotFound(ref)
-    return case
 
 
 def case_key(db: Database, case: Case) -> CaseKey | None:

@@ -6,7 +6,7 @@ transition log's states and times (the log holds no personal data by design, DES
 terms of the consents and staff display names. So opening an outline is not a read of personal data and
 leaves no access-log entry; it is still refused, as if the case were not there, to anyone without a
 ground on the case (`cases.grounds`): the path of a case says something about its person. Emergency access
-is not a ground here: it opens a case to read it, never to act on it (`cases.operations.require_ground`).
+is not a ground here: it opens a case to read it, never to act on it (`cases.skeleton.require_ground`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from cases.actors import require_staff, utcnow
+from cases.actors import utcnow
 from cases.db import Database
 from cases.errors import NotPermitted
 from cases.flowcharts import engine_for_version
 from cases.models import Assignment, Case, Consent, Staff, TransitionLogEntry
-from cases.operations import case_facts, case_key, load_case, require_ground
+from cases.operations import case_facts, case_key
+from cases.skeleton import case_read
 from policies.access import ASSIGNING_ROLES
 from workflow import Actor, LogEntry, Option
 
@@ -90,10 +91,8 @@ def case_outline(
     Raises `CaseNotFound`, or `AccessDenied` for a case the actor has no ground on (the same 404 for both).
     """
     now = now or utcnow()
-    with db.read() as session:
-        require_staff(session, actor)
-        case = load_case(session, ref)
-        require_ground(session, actor, case)
+    with case_read(db, actor, ref) as opened:
+        session, case = opened.session, opened.case
         rows = session.execute(
             select(TransitionLogEntry.seq, TransitionLogEntry.at, TransitionLogEntry.to_state,
                    TransitionLogEntry.entry)
@@ -139,10 +138,8 @@ def assignees(db: Database, actor: Actor, ref: str) -> Assignees:
     """Who works on case `ref` now and who could, for intake and decision makers with a ground on it."""
     if actor.role not in ASSIGNING_ROLES:
         raise NotPermitted("assign a case", actor.role)
-    with db.read() as session:
-        require_staff(session, actor)
-        case = load_case(session, ref)
-        require_ground(session, actor, case)
+    with case_read(db, actor, ref) as opened:
+        session, case = opened.session, opened.case
         current = session.execute(
             select(Staff.id, Staff.display_name).join(Assignment, Assignment.staff_id == Staff.id)
             .where(Assignment.case_id == case.id, Assignment.ended_at.is_(None)).order_by(Staff.display_name)

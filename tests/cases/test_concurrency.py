@@ -58,7 +58,7 @@ GRACE_S = 30.0  # how long after the deadline a worker may take to finish its la
 POLL_S = 0.25  # how often the parent reads the journals for contention once the minimum run is over
 ROLES = ("intake", "caseworker", "decider")
 # Where a conflict may come back as a refusal instead of StaleCase: nowhere, since write operations lock
-# the case row before reading the facts they decide on (see cases.operations.load_case).
+# the case row before reading the facts they decide on (see cases.skeleton.load_case).
 CONFLICT_AS_REFUSAL: set[str] = set()
 
 
