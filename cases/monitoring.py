@@ -16,13 +16,13 @@ from cases.db import Database
 from cases.errors import NotPermitted
 from cases.flowcharts import current_engine
 from cases.models import Case, Deadline
+from policies.access import MONITORING_ROLES
 from workflow import Actor
 from workflow.deadlines import local_date
 
-__all__ = ["MONITORING_ROLES", "CaseGauges", "case_gauges"]
+__all__ = ["CaseGauges", "case_gauges"]
 
 # Who reads the service's metrics: the system administrator and internal control; counts, no case content.
-MONITORING_ROLES = frozenset({"auditor", "admin"})
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ __all__ = [
     "EMERGENCY_ROLES",
     "GROUNDS",
     "INTAKE_STATES",
+    "MONITORING_ROLES",
     "REVIEWING_ROLES",
     "STATISTICS_ROLES",
     "SYSTEM_ROLE",
@@ -69,6 +70,9 @@ DISCLOSING_ROLES = CONSENT_ROLES
 REVIEWING_ROLES = frozenset({"auditor", "decider"})
 # The logs are verified, and read volumes watched, by the auditor, who never sees case content.
 AUDITING_ROLES = frozenset({"auditor"})
+# The service's metrics (open cases and overdue deadlines by state, counts of requests and operations) are
+# watched by internal control and by the administrators who run the service.
+MONITORING_ROLES = frozenset({"auditor", "admin"})
 # The de-identified local picture is the coordinator's.
 STATISTICS_ROLES = frozenset({"coordinator"})
 # The retention job's role: it moves cases on without a ground and is nobody's to sign in with or manage.

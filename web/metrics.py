@@ -25,10 +25,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request, request_started
+from flask import Flask, Response, current_app, g, request
 
 from cases import events
-from cases.monitoring import MONITORING_ROLES, CaseGauges, case_gauges
+from cases.monitoring import CaseGauges, case_gauges
+from policies.access import MONITORING_ROLES
 from web import clock
 from workflow.engine import REGISTER
 
@@ -63,13 +64,13 @@ def _instruments() -> _Instruments:
 
 
 def init_app(app: Flask) -> None:
-    request_started.connect(_start, app)
+    app.before_request(_start)
     app.after_request(_observe)
     events.listen(_count)
     app.add_url_rule("/metrics", "metrics", _metrics, methods=["GET"])
 
 
-def _start(sender: Flask, **_: object) -> None:
+def _start() -> None:
     g.vidoro_started = time.perf_counter()
 
 
