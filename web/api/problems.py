@@ -19,6 +19,7 @@ from cases.disclosures import DisclosureRefused
 from cases.errors import (
     AccessDenied,
     ArrivalNotPermitted,
+    BadCursor,
     CaseNotFound,
     InvalidConcern,
     InvalidIdentityNumber,
@@ -89,6 +90,8 @@ def from_error(error: Exception) -> Response | None:
     match error:
         case TokenRefused():
             return problem(401, "token-refused", _text(error))
+        case BadCursor():
+            return problem(400, "bad-cursor", _text(error))
         case StaleCase():
             return problem(409, "stale-version", _text(error), current_version=error.current)
         case CaseNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike
