@@ -122,14 +122,12 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
         if not rows:  # the page carries the staff check (ACTS_AS); an empty one asks apart who is asking
             require_staff_row(session.connection(), actor)
     more = len(rows) > per_page
-    rows = rows[:per_page]
-    if backwards:
-        rows.reverse()
+    page = list(reversed(rows[:per_page])) if backwards else rows[:per_page]
     soon = date.fromordinal(today.toordinal() + SOON_DAYS)
     items = tuple(
         WorkItem(ref, in_state, received_at, acute, deadline, None if due_on == NO_DEADLINE else due_on,
                  due_on < today, today <= due_on <= soon)
-        for ref, in_state, received_at, acute, deadline, due_on in rows)
+        for ref, in_state, received_at, acute, deadline, due_on in page)
     # Read forwards from a cursor, there is a page before (the cursor's own row); read backwards, one after.
     has_next = more if not backwards else key is not None
     has_previous = more if backwards else key is not None

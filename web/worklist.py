@@ -27,14 +27,15 @@ def work_list() -> ResponseReturnValue:
     if state not in chart.states:
         state = None
     cursor = request.args.get("cursor") or None
-    ask = {"today": today(), "state": state}
-    db, actor = current_app.extensions["vidoro.db"], current_account().actor
+    account = current_account()
+    assert account is not None  # noqa: S101 - @page let only a signed-in account in
+    db, on = current_app.extensions["vidoro.db"], today()
     bad_cursor = False
     try:
-        listing = worklist.work_list(db, actor, cursor=cursor, **ask)
+        listing = worklist.work_list(db, account.actor, today=on, state=state, cursor=cursor)
     except BadCursor:  # an old or edited address: the first page, and a word on why
         bad_cursor = True
-        listing = worklist.work_list(db, actor, **ask)
+        listing = worklist.work_list(db, account.actor, today=on, state=state)
     states, deadlines = labels(chart)
     return render_template("worklist.html", listing=listing, states=states, deadlines=deadlines, state=state,
                            bad_cursor=bad_cursor, first_page=cursor is None or bad_cursor)

@@ -172,7 +172,7 @@ def test_the_links_of_the_work_list_follow_the_mount_point(client_as, db):
     links = re.findall(r'<(?:a|form)[^>]* (?:href|action)="([^"]+)"', first)
     cases = [link for link in links if "/cases/" in link]
     assert len(cases) == PER_PAGE and all(link.startswith("/vidoro/cases/") for link in cases), cases
-    assert all(link.startswith("/vidoro/") for link in links), links
+    assert all(link.startswith("/vidoro/") for link in links if link != "#main"), links  # "#main": skip link
     [after] = re.findall(r'<a href="([^"]+)" rel="next">', first)
     assert after.startswith("/vidoro/cases?cursor=")
     second = client.get(after.removeprefix("/vidoro").replace("&amp;", "&"), base_url=root).get_data(as_text=True)

@@ -161,10 +161,10 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         "CaseListQuery",
         state=(states | None, None),
         due_by=(IsoDate | None, Field(None, description="Only cases whose first running deadline is due by then")),
-        cursor=(str | None, Field(None, description=(
+        cursor=(str | None, Field(None, pattern=rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR}}}$", description=(
             "Where the page starts: a `next_cursor` or `previous_cursor` from an earlier page, as it came "
-            f"(opaque, at most {MAX_CURSOR} characters); none is the first page. A cursor this server did "
-            "not make is refused with 400 bad-cursor."))),
+            "(opaque); none is the first page. A cursor this server did not make is refused with 422 "
+            "bad-cursor."))),
         page=(int | None, Field(None, ge=1, le=1, description=(
             "Gone: pages follow `cursor`. Only page 1, the first, is still accepted; any other page number is "
             "refused rather than answered with the first page again."))),
