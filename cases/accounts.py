@@ -47,7 +47,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from cases.db import Database, HotRead
+from cases.db import Database
 from cases.errors import InvalidConcern
 from cases.events import operation
 from cases.grounds import SYSTEM_ROLE
@@ -325,8 +325,9 @@ def open_session(db: Database, token: str, *, idle: timedelta, absolute: timedel
     """The account of a live session, or None (unknown, timed out, or the account is disabled)."""
     now = now or datetime.now(UTC)
     key = _token_id(token)
-    # one Core query: a signed-in page pays for this on every request
-    found = db.read_rows(lambda connection: _LIVE_SESSION.first(connection, {"key": key}))
+    # one Core query, no object: a signed-in page pays for this on every request
+    with db.read() as session:
+        found = session.execute(_LIVE_SESSION, {"key": key}).first()
     if found is None:
         return None
     created_at, last_seen_at, staff_id, username, display_name, role, unit, active = found
@@ -341,9 +342,9 @@ def open_session(db: Database, token: str, *, idle: timedelta, absolute: timedel
     return Account(staff_id, username, display_name, role, unit)
 
 
-_LIVE_SESSION = HotRead(select(WebSession.created_at, WebSession.last_seen_at, Staff.id, Staff.username,
-                               Staff.display_name, Staff.role, Staff.unit, Staff.active)
-                        .join(Staff, Staff.id == WebSession.staff_id).where(WebSession.id == bindparam("key")))
+_LIVE_SESSION = (select(WebSession.created_at, WebSession.last_seen_at, Staff.id, Staff.username, Staff.display_name,
+                        Staff.role, Staff.unit, Staff.active)
+                 .join(Staff, Staff.id == WebSession.staff_id).where(WebSession.id == bindparam("key")))
 
 
 def end_session(db: Database, token: str) -> None:

@@ -7,6 +7,7 @@ from workflow.errors import VidoroError
 __all__ = [
     "AccessDenied",
     "ArrivalNotPermitted",
+    "BadCursor",
     "CaseNotFound",
     "EmergencyApprovalNeeded",
     "EmergencyReasonTooShort",
@@ -35,6 +36,16 @@ class InvalidConcern(VidoroError):
     def __init__(self, field: str, problem_en: str, problem_sv: str) -> None:
         super().__init__(f"{field}: {problem_en}", message_sv=f"{field}: {problem_sv}")
         self.field = field
+
+
+class BadCursor(VidoroError):
+    """A list's cursor that this system did not make, or made for another list; the first page is there."""
+
+    code = "bad_cursor"
+
+    def __init__(self) -> None:
+        super().__init__("the cursor is not valid: start again from the first page",
+                         message_sv="markören är ogiltig: börja om från första sidan")
 
 
 class CaseNotFound(VidoroError):

@@ -16,7 +16,7 @@ __all__ = ["N_", "create_app"]
 
 def N_(message: str) -> str:
     """Mark a text for the catalogue (`pybabel extract -k N_`); it is translated where it is shown
-    (`web.i18n.text`), once per request, not through a lazy string on every use."""
+    (`gettext`), not through a lazy string on every use."""
     return message
 
 
@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from cases import Database
     from cases.keys import FileKeyStore
-    from web import access, api, clock, errors, health, i18n, links, metrics, security
+    from web import access, api, clock, errors, health, i18n, metrics, security
     from web.config import load_config
 
     settings = load_config(config)
@@ -56,12 +56,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=True, MAX_CONTENT_LENGTH=256 * 1024)
     security.init_app(app)
     CSRFProtect(app)
-    security.init_csrf(app)
     Babel(app, locale_selector=i18n.locale, default_locale="sv", timezone_selector=clock.zone_name)
     access.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)
-    links.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
     _register_pages(app)

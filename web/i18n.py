@@ -7,15 +7,14 @@ carries both languages.
 
 from __future__ import annotations
 
-from flask import Flask, g, session
-from flask_babel import get_translations, gettext, lazy_gettext
-from markupsafe import Markup
+from flask import Flask, session
+from flask_babel import gettext, lazy_gettext
 
 from web import N_
 from web.access import current_account
 from web.clock import zone
 
-__all__ = ["error_text", "init_app", "label", "local_time", "locale", "role_label", "text"]
+__all__ = ["error_text", "init_app", "label", "local_time", "locale", "role_label"]
 
 ROLE_LABELS = {
     "reporter": N_("reporter"),
@@ -54,7 +53,7 @@ def locale() -> str:
 
 
 def role_label(role: str) -> str:
-    return text(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+    return gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 
 
 def label(item, lang: str | None = None) -> str:
@@ -108,31 +107,10 @@ def local_time(moment, pattern: str = MINUTES) -> str:
     return local.strftime(pattern)
 
 
-def _translations():
-    """This request's catalogue, looked up once: Flask-Babel finds it through several layers of context on
-    every call, and a page asks for a few dozen texts."""
-    try:
-        return g.vidoro_translations
-    except AttributeError:
-        g.vidoro_translations = found = get_translations()
-        return found
-
-
-def text(message: str) -> str:
-    """`gettext` for views that show many texts: the catalogue found once per request (no variables)."""
-    return _translations().ugettext(message)
-
-
 def init_app(app: Flask) -> None:
-    """After Flask-Babel: the templates' `_`/`ngettext` read the catalogue found once per request."""
+    """After Flask-Babel (which gives the templates `_`, `gettext` and `ngettext`): the filters and the
+    names every page uses."""
     app.jinja_env.filters["localtime"] = local_time
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
-        newstyle=True)
-    app.jinja_env.globals["_"] = _template_gettext
 
     from web import NAV
 
@@ -141,37 +119,8 @@ def init_app(app: Flask) -> None:
         account = current_account()
         items = []
         if account is not None:
-            items = [(endpoint, text(message)) for endpoint, message in NAV.get(account.role, [])
+            items = [(endpoint, gettext(message)) for endpoint, message in NAV.get(account.role, [])
                      if endpoint in app.view_functions]
-        return {"_": _bound_gettext(), "account": account, "current_lang": locale(), "nav_items": items,
+        return {"account": account, "current_lang": locale(), "nav_items": items,
                 "role_label": role_label, "label": label, "endpoints": app.view_functions,
                 "field_value": field_value, "words": words, "consent_status": consent_status}
-
-
-_SHOWN: dict[tuple[str, str], Markup] = {}  # (language, text) → the text as markup, for texts without variables
-
-
-def _bound_gettext():
-    """The page's `_`, bound to the request's catalogue when the page is rendered, so that each of its few
-    dozen texts goes straight to it (the global `_` below finds it again through `g` every time). A text
-    without variables is the same markup on every page in one language (the catalogues do not change while
-    the server runs), so it is made once."""
-    ugettext = _translations().ugettext
-    lang = locale()
-
-    def gettext_markup(message: str, **variables) -> Markup:
-        if variables:
-            return Markup(ugettext(message)) % variables  # noqa: S704 - our own catalogue's text
-        try:
-            return _SHOWN[lang, message]
-        except KeyError:
-            _SHOWN[lang, message] = shown = Markup(ugettext(message)) % {}  # noqa: S704 - as above
-            return shown
-
-    return gettext_markup
-
-
-def _template_gettext(message: str, **variables) -> Markup:
-    """The templates' `_`, as Jinja's new-style gettext does it (the text is markup, the variables are
-    escaped into it, `%%` is `%`) in one call instead of three: a page asks for a few dozen texts."""
-    return Markup(_translations().ugettext(message)) % variables  # noqa: S704 - our own catalogue's text

@@ -15,12 +15,11 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-__all__ = ["CSP", "init_app", "init_csrf", "secret_key"]
+__all__ = ["CSP", "init_app", "secret_key"]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -73,29 +72,6 @@ def init_app(app: Flask) -> None:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.after_request(_headers)
-
-
-def init_csrf(app: Flask) -> None:
-    """After Flask-WTF: the forms' CSRF token on pages, signed once per session's token, not on every view.
-
-    Flask-WTF signs the session's token again on every page (serializer, JSON, HMAC: a twentieth of the
-    work list's time). With no time limit on tokens (WTF_CSRF_TIME_LIMIT=None, set in `create_app`) a
-    token signed once is as good as one signed now: the check compares the session's token, which signing
-    in replaces. Where a time limit is set, every page signs afresh, as Flask-WTF does."""
-    if app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
-        return
-    signed: dict[str, str] = {}
-
-    def csrf_token() -> str:
-        token = signed.get(session.get("csrf_token") or "")
-        if token is None:
-            token = generate_csrf()  # makes the session's token the first time
-            if len(signed) >= 10_000:  # a bound, not a policy: the next pages sign again
-                signed.clear()
-            signed[session["csrf_token"]] = token
-        return token
-
-    app.context_processor(lambda: {"csrf_token": csrf_token})
 
 
 def _headers(response: Response) -> Response:

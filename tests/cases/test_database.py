@@ -1,162 +1,91 @@
-"""The hot reads (`Database.read_rows`, `HotRead`): no ping before use, one more try on a dropped connection,
-and the same rows as SQLAlchemy's `execute` gives."""
+"""The database handle: reads survive a dropped connection, end their transaction, and pass through
+SQLAlchemy's execution events; the SQLite files are owner-only."""
 
 from __future__ import annotations
 
 import os
 import stat
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
-from sqlalchemy import Date, bindparam, create_engine, func, literal, literal_column, or_, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from cases.db import Database, HotRead
+from cases import accounts
+from cases.db import Database
 from cases.models import Staff
-from cases.types import UTCDateTime
-from tests.conftest import POSTGRES_URL
+from cases.worklist import work_list
+from tests.conftest import NOW, POSTGRES_URL
 
 
-def test_a_read_runs_again_on_a_fresh_connection_when_the_server_dropped_its_own(postgres_schema):
+def _backend_pid(db: Database) -> int:
+    with db.read() as session:
+        return session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def test_a_read_runs_on_a_fresh_connection_when_the_server_dropped_every_pooled_one(postgres_schema):
+    """A restart or an idle timeout drops the pool's connections: the next read must not fail on one of them
+    (the pool pings a connection before handing it out, as SQLAlchemy documents, and reconnects)."""
     db = Database(postgres_schema)
     admin = create_engine(POSTGRES_URL)
     try:
-        first = db.read_rows(lambda connection: connection.execute(text("SELECT pg_backend_pid()")).scalar())
-        with admin.begin() as conn:  # as a restart or an idle timeout would: the pooled connection is gone
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar()
-        calls = []
-
-        def reads(connection):
-            calls.append(1)
-            return connection.execute(text("SELECT pg_backend_pid()")).scalar()
-
-        again = db.read_rows(reads)
-        assert again != first and len(calls) == 2  # the dead connection failed, a fresh one answered
-        assert db.read_rows(reads) == again and len(calls) == 3  # and stays in the pool
-    finally:
-        db.dispose()
-        admin.dispose()
-
-
-def test_other_failures_of_a_read_are_not_tried_again(db):
-    calls = []
-
-    def reads(connection):
-        calls.append(1)
-        return connection.execute(text("SELECT no_such_column FROM staff")).all()
-
-    with pytest.raises(DBAPIError):
-        db.read_rows(reads)
-    assert len(calls) == 1
-
-
-def test_hot_reads_do_not_hold_a_transaction(db):
-    """Autocommit: a hot read leaves no transaction open behind it that could hold back writers."""
-    if db.is_sqlite:
-        assert db.read_rows(lambda connection: connection.connection.dbapi_connection.in_transaction) is False
-    else:  # now() is the transaction's start: two statements of one transaction would see the same
-        def two_moments(connection):
-            first = connection.exec_driver_sql("SELECT now()").scalar()
-            connection.exec_driver_sql("SELECT pg_sleep(0.01)")
-            return first, connection.exec_driver_sql("SELECT now()").scalar()
-
-        first, second = db.read_rows(two_moments)
-        assert second > first
-
-
-# HotRead: the hot reads' statements on the driver's own cursor, with what SQLAlchemy would do to the values
-
-MOMENT = datetime(2026, 3, 29, 0, 59, 59, 250_000, tzinfo=UTC)  # an hour before Stockholm's summer time
-
-
-def test_a_hot_read_gives_what_execute_gives(db, staff):
-    """Bound values pass their types' bind processors (a date; a Stockholm time stored as UTC), a name used
-    twice is bound twice and processed once, the statement's own literals are bound, and each column comes
-    back through its type (a time in UTC, a flag as a bool, a date as a date): the rows `execute` gives."""
-    someone = staff["intake"]
-    statement = (select(Staff.id, Staff.active, literal(MOMENT, UTCDateTime), literal(date(2026, 12, 31), Date),
-                        bindparam("when", type_=UTCDateTime), bindparam("day", type_=Date))
-                 .where(Staff.id == bindparam("who"), Staff.active.is_(True), bindparam("when") == MOMENT,
-                        or_(Staff.id == bindparam("who"), Staff.role == "no such role"),
-                        or_(bindparam("day", type_=Date) > date(2026, 12, 31), Staff.role == "no such role"))
-                 .order_by(Staff.id))
-    params = {"who": someone.id, "when": MOMENT.astimezone(ZoneInfo("Europe/Stockholm")), "day": date(2027, 1, 1)}
-    expected = db.read_rows(lambda connection: [tuple(row) for row in connection.execute(statement, params)])
-    found = db.read_rows(lambda connection: HotRead(statement).rows(connection, params))
-    assert found == expected == [(someone.id, True, MOMENT, date(2026, 12, 31), MOMENT, date(2027, 1, 1))]
-    assert found[0][2].utcoffset() == timedelta(0) and type(found[0][1]) is bool
-    assert db.read_rows(lambda connection: HotRead(statement).first(connection, {**params, "who": "nobody"})) is None
-
-
-def test_a_hot_read_keeps_the_statements_own_values(db, staff):
-    """A caller's parameter that happens to have a literal's generated name does not replace it (the
-    decider's page leaves out erased cases by such a literal); a named parameter's default can be."""
-    statement = select(Staff.role).where(Staff.role != "intake", Staff.id != bindparam("skip", value="none"))
-    hot = HotRead(statement)
-    assert ":role_1" in str(statement.compile())  # the literal's generated name
-    roles = {row[0] for row in db.read_rows(lambda connection: hot.rows(connection, {"role_1": "decider"}))}
-    assert "intake" not in roles and "decider" in roles
-    skipped = staff["decider"].id
-    roles = {row[0] for row in db.read_rows(lambda connection: hot.rows(connection, {"skip": skipped}))}
-    assert "decider" not in roles and "auditor" in roles
-
-
-def test_a_hot_read_refuses_an_expanding_in(db):
-    expanding = HotRead(select(Staff.id).where(Staff.role.in_(["intake", "decider"])))
-    with pytest.raises(ValueError, match="expanding"):
-        db.read_rows(lambda connection: expanding.rows(connection, {}))
-    listed = HotRead(select(Staff.id).where(Staff.role.in_([literal("intake"), literal("decider")])))
-    assert db.read_rows(lambda connection: listed.rows(connection, {})) == []
-
-
-def test_a_failed_hot_read_says_so_as_sqlalchemy_does_and_is_not_tried_again(db):
-    broken = HotRead(select(literal_column("no_such_column")).select_from(Staff))
-    calls = []
-
-    def reads(connection):
-        calls.append(1)
-        return broken.rows(connection, {})
-
-    with pytest.raises(DBAPIError) as raised:
-        db.read_rows(reads)
-    assert not raised.value.connection_invalidated and len(calls) == 1
-
-
-def test_a_hot_read_runs_again_when_the_server_dropped_every_pooled_connection(postgres_schema):
-    """A restart drops every connection in the pool, not only the one in hand: the read must find a live
-    one on its second try (the pool is emptied when a hot read sees the loss). The fresh connection plans
-    as every hot read's does, generically (the page plans in test_worklist.py are checked that way); the
-    other pools keep PostgreSQL's default."""
-    db = Database(postgres_schema)
-    admin = create_engine(POSTGRES_URL)
-    pid = HotRead(select(func.pg_backend_pid()))
-    try:
-        def two_at_once(connection):  # two connections in the pool
-            return pid.first(connection, {})[0], db.read_rows(lambda other: pid.first(other, {})[0])
-
-        first, second = db.read_rows(two_at_once)
+        with db.read() as one, db.read() as other:  # two connections in the pool
+            pids = [s.execute(text("SELECT pg_backend_pid()")).scalar_one() for s in (one, other)]
+        assert pids[0] != pids[1]
         with admin.begin() as conn:
-            for backend in (first, second):
+            for backend in pids:
                 assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
-        calls = []
-
-        def reads(connection):
-            calls.append(1)
-            return pid.first(connection, {})[0]
-
-        again = db.read_rows(reads)
-        assert again not in (first, second) and len(calls) == 2
-        assert db.read_rows(reads) == again and len(calls) == 3
-        mode = HotRead(select(func.current_setting("plan_cache_mode")))
-        assert db.read_rows(lambda connection: mode.first(connection, {})) == ("force_generic_plan",)
-        with db.read() as session:
+        # each pooled connection found dead when next handed out, and replaced: no read fails on one
+        assert not {_backend_pid(db) for _ in range(4)} & set(pids)
+        with db.read() as session:  # no plan settings of its own: every connection plans as PostgreSQL does
             assert session.scalar(select(func.current_setting("plan_cache_mode"))) == "auto"
     finally:
         db.dispose()
         admin.dispose()
+
+
+def test_a_failed_read_says_so_and_leaves_the_pool_usable(db):
+    with pytest.raises(DBAPIError) as raised, db.read() as session:
+        session.execute(text("SELECT no_such_column FROM staff")).all()
+    assert not raised.value.connection_invalidated
+    with db.read() as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_a_read_holds_no_transaction_once_it_ends(db):
+    """A read's transaction ends with its block: nothing left open behind it that could hold back writers."""
+    with db.read() as session:
+        session.execute(select(Staff.id)).all()
+        raw = session.connection().connection.dbapi_connection
+        if db.is_sqlite:
+            assert raw.in_transaction  # it did read in a transaction
+    if db.is_sqlite:
+        assert not raw.in_transaction
+    else:
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_the_reads_on_every_page_view_go_through_sqlalchemys_execution_events(db, staff):
+    """The session check and the work list run on every page view; logging and tracing hook SQLAlchemy's
+    execution events, so those reads must pass through them (they once ran on the driver's own cursor)."""
+    account = accounts.Account(staff["decider"].id, "decider", "Decider", "decider", None)
+    token = accounts.start_session(db, account, now=NOW)
+    seen: list[str] = []
+
+    def statement(conn, cursor, sql, parameters, context, executemany) -> None:
+        seen.append(" ".join(sql.split()))
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        assert accounts.open_session(db, token, idle=timedelta(hours=1), absolute=timedelta(hours=8), now=NOW)
+        work_list(db, staff["decider"], today=NOW.date())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    assert any("FROM web_sessions JOIN staff" in sql for sql in seen), seen
+    assert any("FROM cases" in sql and "ORDER BY cases.next_due_on" in sql for sql in seen), seen
 
 
 # --- the SQLite files are owner-only -------------------------------------------------------------------------

@@ -432,6 +432,11 @@ def test_the_case_list_filters_by_state_and_deadline(api):
     assert api("GET", "/cases?due_by=0", "intake").status_code == 422
     paged = api("GET", "/cases?per_page=1", "intake").get_json()
     assert len(paged["items"]) == 1 and paged["has_next"] is True
+    assert paged["previous_cursor"] is None and "page" not in paged
+    after = api("GET", f"/cases?per_page=1&cursor={paged['next_cursor']}", "intake").get_json()
+    assert [i["ref"] for i in paged["items"] + after["items"]] == [i["ref"] for i in listed[:2]]
+    back = api("GET", f"/cases?per_page=1&cursor={after['previous_cursor']}", "intake").get_json()
+    assert back["items"] == paged["items"] and back["previous_cursor"] is None
 
 
 def test_only_intake_may_send_an_earlier_arrival(api, app):

@@ -1,7 +1,8 @@
 """Input meant to break the server gets a 4xx with a clear message, never a 500 (issue 15).
 
-A page number past any limit, CR/LF in the address to go to after signing in, a JSON body nested 100,000
-levels deep. The tests run with the app's exceptions propagating (testing mode), so a 500 fails them loudly.
+A page number past any limit or a cursor that is not ours, CR/LF in the address to go to after signing in, a
+JSON body nested 100,000 levels deep. The tests run with the app's exceptions propagating (testing mode), so a
+500 fails them loudly.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from cases.models import Case
 from cases.tokens import create_token
-from cases.worklist import MAX_PAGE
+from cases.worklist import MAX_CURSOR
 from tests.web.conftest import PASSWORD, csrf_token
 
 API = "/api/v1"
@@ -30,9 +31,24 @@ def call(app, method: str, path: str, token: str, **kwargs):
     return app.test_client().open(f"{API}{path}", method=method, headers=headers, **kwargs)
 
 
-@pytest.mark.parametrize("asked", [HUGE, str(2**63), str(MAX_PAGE + 1), "-1", "0", "abc", "1" * 5000])
-def test_a_work_list_page_past_any_limit_is_a_page_not_a_server_error(client_as, asked):
-    """The page asks `cases.worklist` for the nearest page there is (clamped there: tests/cases/test_worklist.py)."""
+NO_SUCH_DAY = "WyJhIiwiMjAyNi0xMy0wMSIsIjIwMjYtMDEtMDFUMDA6MDA6MDArMDA6MDAiLCJWTy0xIl0"  # base64url: month 13
+HOSTILE_CURSORS = [HUGE, str(2**63), "-1", "0", "abc", "1" * 5000, "a" * (MAX_CURSOR + 1), "%00", "\u00e5",
+                   NO_SUCH_DAY]
+
+
+@pytest.mark.parametrize("asked", HOSTILE_CURSORS)
+def test_a_work_list_cursor_that_is_not_ours_is_the_first_page_not_a_server_error(client_as, asked):
+    """The page shows the first page and says why (`cases.worklist` refuses the cursor)."""
+    client = client_as("decider")
+    with client.session_transaction() as stored:
+        stored["lang"] = "en"
+    response = client.get("/cases", query_string={"cursor": asked})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "No cases to show" in page and "this is the first page" in page
+
+
+@pytest.mark.parametrize("asked", [HUGE, str(2**63), "-1", "0", "abc", "1" * 5000])
+def test_an_old_page_number_on_the_work_list_page_is_the_first_page(client_as, asked):
     client = client_as("decider")
     with client.session_transaction() as stored:
         stored["lang"] = "en"
@@ -40,15 +56,32 @@ def test_a_work_list_page_past_any_limit_is_a_page_not_a_server_error(client_as,
     assert response.status_code == 200 and "No cases to show" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("asked", HOSTILE_CURSORS)
+def test_the_apis_case_list_refuses_a_cursor_that_is_not_ours_as_a_problem(app, tokens, asked):
+    """Refused by the schema's pattern, or, when it fits that, by `cases.worklist`: a 422 naming the cursor."""
+    response = call(app, "GET", "/cases", tokens["decider"], query_string={"cursor": asked})
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["code"] in ("invalid-input", "bad-cursor")
+    assert [r["field"] for r in body["reasons"]] == ["cursor"]
+    if body["code"] == "bad-cursor":
+        assert "first page" in body["detail"]
+    assert call(app, "GET", "/cases", tokens["decider"], query_string={"cursor": NO_SUCH_DAY}).get_json()[
+        "code"] == "bad-cursor"
+
+
 @pytest.mark.parametrize(("asked", "says"), [
-    (HUGE, "less than or equal to 100000"), (str(MAX_PAGE + 1), "less than or equal to 100000"),
+    (HUGE, "less than or equal to 1"), ("2", "less than or equal to 1"),
     ("-1", "greater than or equal to 1"), ("abc", "valid integer")])
-def test_the_apis_case_list_refuses_a_page_past_its_limits_as_a_problem(app, tokens, asked, says):
+def test_the_apis_case_list_refuses_a_page_number_other_than_the_first_as_a_problem(app, tokens, asked, says):
+    """Pages follow cursors now: page 2 is refused, not answered with the first page again (a client counting
+    pages would never reach its end)."""
     response = call(app, "GET", f"/cases?page={asked}", tokens["decider"])
     assert response.status_code == 422 and response.mimetype == PROBLEM
     body = response.get_json()
     assert body["code"] == "invalid-input"
     assert [(r["field"], says in r["message"]) for r in body["reasons"]] == [("page", True)]
+    assert call(app, "GET", "/cases?page=1", tokens["decider"]).status_code == 200
 
 
 @pytest.mark.parametrize("target", [

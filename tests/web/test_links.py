@@ -1,4 +1,4 @@
-"""The templates' `url_for` (`web.links`): links built once per mount point, never one page's for another."""
+"""The templates' `url_for` (Flask's own): links follow the mount point of each request and the values of each call."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The work list page: each row's state and deadline by their labels, badges in words, everything escaped."""
+"""The work list page: each row's state and deadline by their labels, badges in words, everything escaped,
+links under the mount point, pages by cursor."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
-from flask import session
+from flask import render_template, session
 
 from cases import ConcernForm, register_concern
+from cases.demo import fill_demo
 from cases.flowcharts import current_engine
 from cases.identity import generate_identity_number
-from cases.worklist import WorkItem
+from cases.worklist import PER_PAGE, WorkItem, WorkList
 from tests.conftest import NOW
-from web.worklist import _labels, _rows, _state_options
+from web.worklist import labels
 
 WORDS = {
     "sv": {"overdue": "försenad", "soon": "går snart ut", "none": "ingen löper", "acute": "akut fara",
@@ -65,11 +67,17 @@ def labelled(states: dict[str, str], deadlines: dict[str, str]):
                                                                            deadlines=named(deadlines)))
 
 
+def listing(items=()) -> WorkList:
+    return WorkList(tuple(items), has_next=False, has_previous=False, next_cursor=None, previous_cursor=None)
+
+
 def rendered(app, lang: str, items, states=None, deadlines=None) -> tuple[str, Cells]:
     with app.test_request_context("/cases"):
         session["lang"] = lang
         engine = current_engine() if states is None else labelled(states, deadlines or {})
-        html = str(_rows(items, *_labels(engine, lang)))
+        found_states, found_deadlines = labels(engine.chart)
+        html = render_template("_worklist_rows.html", listing=listing(items), states=found_states,
+                               deadlines=found_deadlines)
     cells = Cells()
     cells.feed(html)
     return html, cells
@@ -136,12 +144,52 @@ def test_the_state_filter_offers_every_state_by_its_label_with_the_chosen_one_se
         assert labels["investigation"] == WORDS[lang]["investigation"]
 
 
-def test_the_state_filter_escapes_labels_and_is_written_apart_per_language_and_choice(app):
-    engine = labelled({"a": "<b>A</b>", "b": "B & C"}, {})
+def filter_options(app, lang: str, engine, chosen: str | None) -> list[tuple[str, str, str]]:
     with app.test_request_context("/cases"):
-        one = str(_state_options(engine, "en", "a"))
-        assert one == ('      <option value="a" selected>&lt;b&gt;A&lt;/b&gt;</option>\n'
-                       '      <option value="b">B &amp; C</option>\n')
-        assert 'value="b" selected' in str(_state_options(engine, "en", "b"))
-        assert "selected" not in str(_state_options(engine, "sv", None))
-        assert str(_state_options(engine, "en", "a")) == one
+        session["lang"] = lang
+        states, deadlines = labels(engine.chart)
+        page = render_template("worklist.html", listing=listing(), states=states, deadlines=deadlines,
+                               state=chosen, bad_cursor=False, first_page=True)
+    return re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page)
+
+
+def test_the_state_filter_escapes_labels_and_marks_the_chosen_one(app):
+    engine = labelled({"a": "<b>A</b>", "b": "B & C"}, {})
+    assert filter_options(app, "en", engine, "a") == [
+        ("", "", "All states"), ("a", " selected", "&lt;b&gt;A&lt;/b&gt;"), ("b", "", "B &amp; C")]
+    assert [value for value, selected, _ in filter_options(app, "en", engine, "b") if selected] == ["b"]
+    assert not [value for value, selected, _ in filter_options(app, "sv", engine, None) if selected]
+
+
+def test_the_links_of_the_work_list_follow_the_mount_point(client_as, db):
+    """Served under a prefix (SCRIPT_NAME, e.g. behind a proxy at /vidoro), every link of the page carries it:
+    the cases, the filter and the pages (the rows once linked to /cases/... whatever the mount point)."""
+    refs = fill_demo(db, per_state=5, now=NOW)
+    assert len(refs) > PER_PAGE
+    client = client_as("decider")
+    root = "http://localhost/vidoro"
+    first = client.get("/cases", base_url=root).get_data(as_text=True)
+    links = re.findall(r'<(?:a|form)[^>]* (?:href|action)="([^"]+)"', first)
+    cases = [link for link in links if "/cases/" in link]
+    assert len(cases) == PER_PAGE and all(link.startswith("/vidoro/cases/") for link in cases), cases
+    assert all(link.startswith("/vidoro/") for link in links if link != "#main"), links  # "#main": skip link
+    [after] = re.findall(r'<a href="([^"]+)" rel="next">', first)
+    assert after.startswith("/vidoro/cases?cursor=")
+    second = client.get(after.removeprefix("/vidoro").replace("&amp;", "&"), base_url=root).get_data(as_text=True)
+    assert re.search(r'<a href="/vidoro/cases\?cursor=[^"]+" rel="prev">', second), second
+    assert '<a href="/vidoro/cases">' in second  # the first page
+    assert not set(re.findall(r'href="/vidoro/cases/([^"]+)"', second)) & {link.rsplit("/", 1)[1] for link in cases}
+
+
+def test_a_cursor_that_is_not_ours_shows_the_first_page_and_says_why(client_as, db):
+    fill_demo(db, per_state=1, now=NOW)
+    client = client_as("decider")
+    with client.session_transaction() as stored:
+        stored["lang"] = "en"
+    first = client.get("/cases").get_data(as_text=True)
+    response = client.get("/cases?cursor=not-a-cursor")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "could not be found; this is the first page" in page
+    rows = re.findall(r'<th scope="row"><a href="([^"]+)"', page)
+    assert rows and rows == re.findall(r'<th scope="row"><a href="([^"]+)"', first)
+    assert "could not be found" not in first

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 
 from cases.forms import MAX_NAME
 from cases.text import text_fault
-from cases.worklist import MAX_PAGE
+from cases.worklist import MAX_CURSOR
 from policies import Flowchart
 from policies.limits import ARRIVAL_MAX_AGE, ARRIVAL_REASON_MIN_CHARS, ARRIVAL_REASON_MIN_WORDS
 from workflow.fields import MAX_TEXT
@@ -172,7 +172,13 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         "CaseListQuery",
         state=(states | None, None),
         due_by=(IsoDate | None, Field(None, description="Only cases whose first running deadline is due by then")),
-        page=(int, Field(1, ge=1, le=MAX_PAGE)),
+        cursor=(str | None, Field(None, pattern=rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR}}}$", description=(
+            "Where the page starts: a `next_cursor` or `previous_cursor` from an earlier page, as it came "
+            "(opaque); none is the first page. A cursor this server did not make is refused with 422 "
+            "bad-cursor."))),
+        page=(int | None, Field(None, ge=1, le=1, description=(
+            "Gone: pages follow `cursor`. Only page 1, the first, is still accepted; any other page number is "
+            "refused rather than answered with the first page again."))),
         per_page=(int, Field(50, ge=1, le=200)),
     )
     return SimpleNamespace(transition=transition, concern=concern, consent=consent, withdrawal=withdrawal,

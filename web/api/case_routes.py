@@ -51,12 +51,12 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @roles(*sorted(CASE_READING_ROLES))
     def list_cases(query: m.case_query):  # type: ignore[name-defined]
         found = work_list(db(), account().actor, today=today(), state=query.state, due_by=query.due_by,
-                          page=query.page, per_page=query.per_page)
+                          cursor=query.cursor, per_page=query.per_page)
         items = [s.CaseSummary(ref=i.ref, state=i.state, received_at=i.received_at, acute_danger=i.acute_danger,
                                deadline=i.deadline, due_on=i.due_on, overdue=i.overdue, soon=i.soon)
                  for i in found.items]
-        return json_response(s.CaseList(items=items, page=found.page, per_page=query.per_page,
-                                        has_next=found.has_next))
+        return json_response(s.CaseList(items=items, per_page=query.per_page, has_next=found.has_next,
+                                        next_cursor=found.next_cursor, previous_cursor=found.previous_cursor))
 
     @api.get("/cases/<ref>", summary="Read a case (logged in the access log)", operation_id="readCase",
              responses={200: s.CaseRecord, **responses(404, 422)})

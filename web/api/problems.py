@@ -20,6 +20,7 @@ from cases.disclosures import DisclosureRefused
 from cases.errors import (
     AccessDenied,
     ArrivalNotPermitted,
+    BadCursor,
     CaseNotFound,
     InvalidConcern,
     InvalidIdentityNumber,
@@ -90,6 +91,9 @@ def from_error(error: Exception) -> Response | None:
     match error:
         case TokenRefused():
             return problem(401, "token-refused", _text(error))
+        case BadCursor():  # 422 as any refused input (a schema-valid cursor may still not be one of ours)
+            return problem(422, "bad-cursor", _text(error), reasons=[
+                {"code": "invalid_field", "kind": "field", "field": "cursor", "message": _text(error)}])
         case StaleCase():
             return problem(409, "stale-version", _text(error), current_version=error.current)
         case CaseNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike

@@ -137,9 +137,11 @@ class CaseSummary(BaseModel):
 
 class CaseList(BaseModel):
     items: list[CaseSummary]
-    page: int
     per_page: int
     has_next: bool
+    next_cursor: str | None = Field(description="Pass as `cursor` for the page after this one; null on the last")
+    previous_cursor: str | None = Field(
+        description="Pass as `cursor` for the page before this one; null on the first")
 
 
 class Person(BaseModel):
