@@ -86,6 +86,8 @@ class Database:
         """Bring the schema to `revision` (default: the newest); safe to run again."""
         with self.engine.connect() as connection:
             raw = connection.connection.dbapi_connection
+            if raw is None:  # a pool hands out open connections; this one was closed under it
+                raise RuntimeError("the database connection closed before the migration began")
             if self.is_sqlite:
                 # SQLite alters a table by copying it, which foreign keys would refuse half-way; they are
                 # switched off for the migration (outside its transaction, where SQLite allows it) and

@@ -168,7 +168,7 @@ def decide_requested_disclosure(
         if request.requested_by == approver.id:
             raise NotPermitted("decide their own disclosure request", approver.role)
         case = _case(session, request.case_id)
-        requester = session.get(Staff, request.requested_by)
+        requester = session.get_one(Staff, request.requested_by)  # a foreign key: the account stays
         actor = Actor(requester.id, requester.role)
         key = db.vault.case_key(case.id)
         if approve:
@@ -216,7 +216,9 @@ def _conclude(session: Session, case: Case, key: CaseKey | None, actor: Actor, d
         fields=fields if decision.allowed else (), codes=codes))
     if not decision.allowed:
         return DisclosureRefused(case.ref, decision.refusals)
-    data = _open_fields(session, key, case, fields)  # allowed implies a key: an erased case is always refused
+    if key is None or decision.ground is None:  # allowed implies both: an erased case is always refused
+        raise RuntimeError(f"a disclosure from {case.ref} was allowed without a key or a ground")
+    data = _open_fields(session, key, case, fields)
     return Packet(case.ref, recipient, purpose, decision.ground, categories, data)
 
 

@@ -250,7 +250,8 @@ def apply_outcome(
     if state.consent_purpose is None and left is not None and left.consent_purpose:
         close_referrals(session, case, now)  # after every change to the case row: this query flushes it
     seq = _write(session, key, case, outcome, now, running, salt)
-    rule = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state).consent
+    fired = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state or "")
+    rule = fired.consent if fired is not None else None  # registering fires no transition from a state
     if state.consent_purpose and rule is not None:
         session.add(ReferralPacket(
             id=str(uuid.uuid4()), case_id=case.id, transition_seq=seq, purpose=rule.purpose,

@@ -61,8 +61,8 @@ def label(item, lang: str | None = None) -> str:
     language)."""
     lang = lang or locale()
     if isinstance(item, dict):
-        return item.get(lang) or item.get("sv") or ""
-    return getattr(item, lang, None) or getattr(item, "sv", "")
+        return str(item.get(lang) or item.get("sv") or "")
+    return str(getattr(item, lang, None) or getattr(item, "sv", ""))
 
 
 def field_value(chart, name: str, value) -> str:

@@ -70,7 +70,9 @@ def init_app(app: Flask) -> None:
                       app.config["VIDORO_SESSION_MAX"])
     proxies = app.config.get("VIDORO_PROXIES", 0)
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # Flask's documented way to put middleware around the application (mypy takes it for a method)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.after_request(_headers)
 
 
