@@ -32,9 +32,8 @@ from cases.emergency import (
     emergency_accesses,
     mark_reviewed,
 )
-from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, InvalidConcern, NotPermitted
+from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, InvalidConcern, KeyDestroyed, NotPermitted
 from cases.grounds import read_ground
-from cases.keys import KeyDestroyed
 from cases.models import (
     Assignment,
     Case,

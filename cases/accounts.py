@@ -46,19 +46,16 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from cases.db import Database, HotRead
-from cases.errors import InvalidConcern
+from cases.errors import InvalidConcern, InvalidPassword, SignInRefused, SignInThrottled
 from cases.grounds import SYSTEM_ROLE
 from cases.models import SignInAttempt, Staff, WebSession
 from cases.vault import Vault
-from workflow import Actor, VidoroError
+from workflow import Actor
 
 __all__ = [
     "DEVICE_LIFETIME",
     "MIN_PASSWORD",
     "Account",
-    "InvalidPassword",
-    "SignInRefused",
-    "SignInThrottled",
     "SignedIn",
     "end_all_sessions",
     "end_session",
@@ -92,34 +89,6 @@ def use_cheap_hashing_for_tests() -> None:
     global _hasher, _DUMMY
     _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
     _DUMMY = None
-
-
-class InvalidPassword(VidoroError):
-    code = "invalid_password"
-
-    def __init__(self, problem_en: str, problem_sv: str) -> None:
-        super().__init__(f"password: {problem_en}", message_sv=f"lösenord: {problem_sv}")
-
-
-class SignInRefused(VidoroError):
-    """Wrong name or password, or an account that may not sign in: one answer for all, on purpose."""
-
-    code = "sign_in_refused"
-
-    def __init__(self) -> None:
-        super().__init__("wrong username or password", message_sv="fel användarnamn eller lösenord")
-
-
-class SignInThrottled(VidoroError):
-    """Too many failed attempts: try again after `retry_after` seconds (nothing was checked)."""
-
-    code = "sign_in_throttled"
-
-    def __init__(self, retry_after: int) -> None:
-        minutes = max(1, -(-retry_after // 60))
-        super().__init__(f"too many failed attempts; try again in {minutes} min",
-                         message_sv=f"för många misslyckade försök; försök igen om {minutes} min")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases.db import Database
-from cases.errors import InvalidConcern, NotPermitted, StaleCase
+from cases.errors import InvalidConcern, KeyDestroyed, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version
-from cases.keys import KeyDestroyed
 from cases.models import Consent
 from cases.operations import (
     apply_outcome,

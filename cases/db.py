@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.keys import KeyMaterialError, KeyStore
+from cases.errors import KeyMaterialError
+from cases.keys import KeyStore
 from cases.vault import Vault
 
 __all__ = ["MIGRATIONS", "Database", "HotRead"]

@@ -17,17 +17,16 @@ from sqlalchemy.orm import Session, joinedload
 from cases import log
 from cases.access import AccessDenied, read_ground
 from cases.db import Database
-from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.errors import CaseNotFound, DisclosureRefused, InvalidConcern, NotPermitted
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
 from cases.operations import case_facts, case_key, load_case, require_staff, utcnow
 from cases.vault import CaseKey
-from workflow import AccessEntry, Actor, Refusal, VidoroError
+from workflow import AccessEntry, Actor, Refusal
 from workflow.deadlines import local_date
 from workflow.disclosure import APPROVING_ROLE, Decision, decide_disclosure
 
 __all__ = [
-    "DisclosureRefused",
     "Packet",
     "decide_requested_disclosure",
     "disclose_with_consent",
@@ -44,17 +43,6 @@ CATEGORY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "assessment": ("protection_assessment",),
     "journal": ("journal",),
 }
-
-
-class DisclosureRefused(VidoroError):
-    """The disclosure was refused (and logged as refused); `.refusals` says why."""
-
-    code = "disclosure_refused"
-
-    def __init__(self, ref: str, refusals: tuple[Refusal, ...]) -> None:
-        super().__init__(f"disclosure from case {ref} refused: " + "; ".join(r.text("en") for r in refusals),
-                         message_sv=f"utlämnande från ärende {ref} nekas: " + "; ".join(r.text("sv") for r in refusals))
-        self.ref, self.refusals = ref, refusals
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from cases import log
 from cases.db import Database
-from cases.errors import CaseNotFound, EmergencyReasonTooShort, InvalidConcern, NotPermitted
+from cases.errors import CaseNotFound, EmergencyReasonTooShort, InvalidConcern, KeyDestroyed, NotPermitted
 from cases.forms import says_enough
-from cases.keys import KeyDestroyed
 from cases.models import AccessLogEntry, Case, EmergencyAccess, EmergencyApproval, Staff
 from cases.operations import require_staff, utcnow
 from cases.vault import CaseKey

@@ -22,11 +22,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cases import log
 from cases.db import Database
-from cases.errors import AccessDenied, CaseNotFound, NotPermitted, StaleCase
+from cases.errors import AccessDenied, CaseNotFound, KeyDestroyed, NotPermitted, StaleCase
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
 from cases.grounds import SYSTEM_ROLE, read_ground
-from cases.keys import KeyDestroyed
 from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, Staff
 from cases.text import text_fault
 from cases.vault import CaseKey

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from cases.accounts import Account, password_matches
 from cases.db import Database
-from cases.errors import InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern, NotPermitted, TokenRefused
 from cases.grounds import SYSTEM_ROLE
 from cases.models import ApiToken, Staff
 from cases.operations import require_staff
 from cases.ratelimit import count_failed_recheck, password_rechecks_left
-from workflow import Actor, VidoroError
+from workflow import Actor
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -37,7 +37,6 @@ __all__ = [
     "PREFIX",
     "NewToken",
     "TokenInfo",
-    "TokenRefused",
     "authenticate_token",
     "create_token",
     "identify_token",
@@ -52,15 +51,6 @@ MAX_DAYS = 365
 MAX_ACTIVE = 20
 MAX_NAME = 100
 _LENGTH = len(PREFIX) + len(secrets.token_urlsafe(32))  # 4 + 43: what `create_token` hands out
-
-
-class TokenRefused(VidoroError):
-    """The token does not authenticate anyone now: one answer for every reason, on purpose."""
-
-    code = "token_refused"
-
-    def __init__(self) -> None:
-        super().__init__("the API token is not valid", message_sv="API-token är inte giltig")
 
 
 @dataclass(frozen=True)

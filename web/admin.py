@@ -14,7 +14,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from cases import staff
-from cases.accounts import InvalidPassword
 from cases.administration import (
     account_roles,
     create_account,
@@ -23,7 +22,7 @@ from cases.administration import (
     partner_units,
     reset_password,
 )
-from cases.errors import InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern, InvalidPassword, NotPermitted
 from cases.flowcharts import current_engine
 from cases.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
 from web.access import current_account, page

@@ -26,9 +26,8 @@ from flask_babel import lazy_gettext
 
 from cases import auditing, read_volume
 from cases.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mark_reviewed
-from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.errors import CaseNotFound, InvalidConcern, KeyMaterialError, NotPermitted
 from cases.flowcharts import current_engine
-from cases.keys import KeyMaterialError
 from cases.signing import LogSigner
 from policies.limits import (
     EMERGENCY_APPROVING_ROLES,

@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from cases import accounts
-from cases.accounts import Account, SignInRefused, SignInThrottled
+from cases.accounts import Account
+from cases.errors import SignInRefused, SignInThrottled
 from web.access import current_account, page, public, safe_next
 
 __all__ = ["HOME", "LANGUAGES", "begin_session", "bp"]

@@ -22,9 +22,8 @@ from flask_babel import gettext as _
 from cases import StaleCase, fire_trigger
 from cases.access import assign_case
 from cases.consents import ConsentForm, record_consent, withdraw_consent
-from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, NotPermitted
+from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, KeyDestroyed, NotPermitted
 from cases.flowcharts import chart_of
-from cases.keys import KeyDestroyed
 from cases.outline import assignees, case_outline
 from web.access import CASE_ROLES, current_account, page
 from web.clock import now, today

@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cases import Database
-from cases.keys import FileKeyStore, KeyMaterialError
+from cases.errors import KeyMaterialError
+from cases.keys import FileKeyStore
 from policies import PolicyError
 from workflow import VidoroError
 
@@ -27,6 +28,8 @@ def friendly(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except click.ClickException:  # already one line for a person (`web.errors.BadInput` is a VidoroError too)
+            raise
         except PolicyError as exc:
             raise click.ClickException(f"the flowchart definition is broken: {exc}") from None
         except KeyMaterialError as exc:

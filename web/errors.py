@@ -2,10 +2,13 @@
 
 404 is the answer for a case that does not exist and for one this person may not see, so the two cannot
 be told apart. A form whose CSRF token is missing or stale gets 400 and is not acted on.
+
+The command line's own refusal lives here too (`BadInput`), so that every error class of `web` has one home.
 """
 
 from __future__ import annotations
 
+import click
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -13,8 +16,16 @@ from werkzeug.exceptions import HTTPException
 
 from web.api import http_problem
 from web.api.problems import problem
+from workflow.errors import VidoroError
 
-__all__ = ["init_app"]
+__all__ = ["BadInput", "init_app"]
+
+
+class BadInput(VidoroError, click.ClickException):
+    """Bad input to a command: one line, exit status 2 (a UsageError would print the usage lines too)."""
+
+    code = "bad_input"
+    exit_code = 2
 
 
 def init_app(app: Flask) -> None:

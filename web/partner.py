@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
 
-from cases.disclosures import DisclosureRefused, read_referral
-from cases.errors import CaseNotFound, NotPermitted
+from cases.disclosures import read_referral
+from cases.errors import CaseNotFound, DisclosureRefused, NotPermitted
 from cases.flowcharts import current_engine
 from cases.referrals import shared_referrals
 from web.access import current_account, page

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cases import InvalidConcern, NotPermitted, accounts
-from cases.accounts import InvalidPassword, SignInRefused
 from cases.administration import account_roles, create_account, find_account, list_accounts, reset_password
+from cases.errors import InvalidPassword, SignInRefused
 from cases.models import Staff
 from cases.staff import disable_staff
 

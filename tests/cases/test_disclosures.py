@@ -24,13 +24,8 @@ from cases import (
 )
 from cases.access import AccessDenied, assign_case, read_case
 from cases.demo import PATHS, SIG_RECIPIENTS, Step, drive
-from cases.disclosures import (
-    DisclosureRefused,
-    decide_requested_disclosure,
-    disclose_with_consent,
-    read_referral,
-    request_disclosure,
-)
+from cases.disclosures import decide_requested_disclosure, disclose_with_consent, read_referral, request_disclosure
+from cases.errors import DisclosureRefused
 from cases.models import AccessLogEntry, Base, Case, Consent, Disclosure, ReferralPacket, TransitionLogEntry
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from cases import InvalidConcern, NotPermitted, accounts
-from cases.accounts import SignInRefused
 from cases.administration import create_account, find_account, reset_password
+from cases.errors import SignInRefused
 from cases.models import AdministrationLogEntry, RoleGrant, Staff
 from cases.roles import approve_grant, pending_grants, refuse_grant
 from cases.staff import disable_staff, enable_staff, set_role

@@ -10,18 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from cases import InvalidConcern, NotPermitted, accounts
+from cases.errors import TokenRefused
 from cases.models import ApiToken, Staff
 from cases.ratelimit import RECHECK_FAILURES, RECHECK_WINDOW_SECONDS
 from cases.staff import disable_staff, enable_staff, set_role
-from cases.tokens import (
-    MAX_ACTIVE,
-    PREFIX,
-    TokenRefused,
-    authenticate_token,
-    create_token,
-    list_tokens,
-    revoke_token,
-)
+from cases.tokens import MAX_ACTIVE, PREFIX, authenticate_token, create_token, list_tokens, revoke_token
 from tests.conftest import NOW, ROLES
 from workflow import Actor
 

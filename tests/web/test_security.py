@@ -7,6 +7,7 @@ import time
 import pytest
 
 from cases import accounts
+from cases.errors import SignInRefused
 from cases.staff import disable_staff
 from tests.web.conftest import PASSWORD, csrf_token, sign_in
 from web import create_app
@@ -164,7 +165,7 @@ def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_blo
     assert sign_in(usual, "intake-1").status_code == 302
     usual.post("/sign-out", data={"csrf_token": csrf_token(usual.get("/cases"))})
     for n in range(accounts.ADDRESS_FAILURES):  # someone behind the same address (127.0.0.1) guesses names
-        with pytest.raises(accounts.SignInRefused):
+        with pytest.raises(SignInRefused):
             accounts.sign_in(db, f"made-up-{n}", "wrong password here", "127.0.0.1")
     assert sign_in(app.test_client(), "intake-1").status_code == 429  # a browser without the cookie waits
     assert sign_in(usual, "intake-1").status_code == 302  # the person's own browser does not

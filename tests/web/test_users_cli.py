@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cases import accounts
-from cases.accounts import SignInRefused
+from cases.errors import SignInRefused
 from cases.models import AdministrationLogEntry
 from tests.web.conftest import account, staff_count
 from tests.web.test_cli import assert_one_line_failure

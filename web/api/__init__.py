@@ -19,13 +19,14 @@ from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from cases import ratelimit
+from cases.errors import RateLimited, TokenRefused
 from cases.flowcharts import current_engine
-from cases.tokens import TokenRefused, identify_token
+from cases.tokens import identify_token
 from web import clock
 from web.access import public
 from web.api import case_routes, more_routes
-from web.api.problems import from_error, language, problem
-from web.api.support import BoundedJSON, NestedTooDeep, json_response
+from web.api.problems import from_error, problem
+from web.api.support import BoundedJSON, json_response
 
 __all__ = ["PREFIX", "SECURITY", "handle_error", "http_problem", "init_app", "limits", "openapi_settings"]
 
@@ -83,7 +84,7 @@ def _authenticate():
     try:
         token_id, g.api_account = identify_token(database, secret.strip(), now=moment)
         ratelimit.admit(database, token_id, g.api_account.id, moment, limits())
-    except (TokenRefused, ratelimit.RateLimited) as exc:
+    except (TokenRefused, RateLimited) as exc:
         return from_error(exc)
     if g.api_account.role not in allowed:
         return problem(403, "role-not-allowed")
@@ -98,8 +99,6 @@ def limits() -> ratelimit.Limits:
 def http_problem(error: HTTPException):
     """An HTTP error on an API path (no such route, wrong method, too large) as a problem."""
     code = error.code or 500
-    if isinstance(error, NestedTooDeep):
-        return problem(400, error.code_name, error.texts[language()])
     response = problem(code, {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(code, "http-error"))
     if code == 405 and getattr(error, "valid_methods", None):
         response.headers["Allow"] = ", ".join(error.valid_methods)

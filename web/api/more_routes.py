@@ -6,8 +6,8 @@ import base64
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from cases.disclosures import DisclosureRefused, read_referral
-from cases.errors import InvalidConcern
+from cases.disclosures import read_referral
+from cases.errors import DisclosureRefused, InvalidConcern
 from cases.proofs import auditor_checkpoint, auditor_consistency, auditor_inclusion
 from cases.referrals import shared_referrals
 from cases.tokens import list_tokens, revoke_token
