@@ -46,7 +46,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from cases.db import Database, HotRead
-from cases.errors import InvalidConcern, InvalidPassword, SignInRefused, SignInThrottled
+from cases.errors import InvalidPassword, RecordNotFound, SignInRefused, SignInThrottled
 from cases.grounds import SYSTEM_ROLE
 from cases.models import SignInAttempt, Staff, WebSession
 from cases.vault import Vault
@@ -120,7 +120,7 @@ def check_password_rules(password: str) -> str:
 
 
 def set_password(db: Database, username: str, password: str, *,
-                 also: Callable[[Session, Staff], None] | None = None) -> None:
+                 also: Callable[[Session, Staff], None] | None = None, now: datetime | None = None) -> None:
     """Give an account a new password (administrators and the account itself; the caller checks which).
 
     A reset follows a suspected compromise: it ends the account's sessions and revokes its API tokens, so
@@ -128,6 +128,7 @@ def set_password(db: Database, username: str, password: str, *,
     transaction: the caller's checks and its log entry."""
     from cases.tokens import revoke_all_tokens  # cases.tokens imports this module (Account)
 
+    now = now or datetime.now(UTC)
     hashed = _hasher.hash(check_password_rules(password))
     with db.write() as session:
         staff = _by_username(session, username)
@@ -135,7 +136,7 @@ def set_password(db: Database, username: str, password: str, *,
             also(session, staff)
         staff.password_hash = hashed
         session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))  # a new password ends sessions
-        revoke_all_tokens(session, staff.id, datetime.now(UTC))
+        revoke_all_tokens(session, staff.id, now)
 
 
 @dataclass(frozen=True)
@@ -326,7 +327,7 @@ def _token_id(token: str) -> str:
 def _by_username(session: Session, username: str) -> Staff:
     staff = session.scalars(select(Staff).where(Staff.username == username)).first()
     if staff is None:
-        raise InvalidConcern("username", "no such account", "inget sådant konto")
+        raise RecordNotFound("account", "no such account", "inget sådant konto")
     return staff
 
 

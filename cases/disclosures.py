@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from cases import log
 from cases.access import AccessDenied, read_ground
 from cases.db import Database
-from cases.errors import CaseNotFound, DisclosureRefused, InvalidConcern, NotPermitted
+from cases.errors import DisclosureRefused, InvalidConcern, NotPermitted, RecordNotFound
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
 from cases.operations import case_facts, case_key, load_case, require_staff, utcnow
@@ -67,7 +67,7 @@ def read_referral(db: Database, partner: Actor, packet_id: str, *, now: datetime
         staff = require_staff(session, partner)
         packet = session.get(ReferralPacket, packet_id)
         if packet is None:
-            raise CaseNotFound(f"referral {packet_id}")
+            raise RecordNotFound("referral", "no such referral packet", "inget sådant remisspaket")
         case = _case(session, packet.case_id)
         recipient = staff.unit or ""
         decision, key = referral_decision(db, session, staff, partner, packet, case, now)
@@ -151,8 +151,9 @@ def decide_requested_disclosure(
     with db.write() as session:
         require_staff(session, approver)
         request = session.get(Disclosure, request_id, with_for_update=True)  # two deciders: one decides
-        if request is None or request.status != "pending":
-            raise CaseNotFound(f"disclosure request {request_id}")
+        if request is None or request.status != "pending":  # decided already: no longer there to decide
+            raise RecordNotFound("disclosure request", "no such disclosure request is waiting",
+                                 "ingen sådan begäran om utlämnande väntar")
         if request.requested_by == approver.id:
             raise NotPermitted("decide their own disclosure request", approver.role)
         case = _case(session, request.case_id)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cases.accounts import Account, password_matches
 from cases.db import Database
-from cases.errors import InvalidConcern, NotPermitted, TokenRefused
+from cases.errors import InvalidConcern, NotPermitted, RecordNotFound, TokenRefused
 from cases.grounds import SYSTEM_ROLE
 from cases.models import ApiToken, Staff
 from cases.operations import require_staff
@@ -128,7 +128,7 @@ def revoke_token(db: Database, actor: Actor, token_id: str, *, now: datetime | N
         staff = _holder(session, actor)
         token = session.get(ApiToken, token_id) if isinstance(token_id, str) and len(token_id) <= 36 else None
         if token is None or token.staff_id != staff.id:  # another's token is as unknown as no token
-            raise InvalidConcern("token", "no such token", "ingen sådan token")
+            raise RecordNotFound("token", "no such token", "ingen sådan token")
         if token.revoked_at is None:
             token.revoked_at = now
 

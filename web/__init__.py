@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from cases import Database
     from cases.keys import FileKeyStore
-    from web import access, api, errors, health, i18n, links, security
+    from web import access, api, clock, errors, health, i18n, links, security
     from web.config import load_config
 
     settings = load_config(config)
@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = security.secret_key(app.config["VIDORO_KEYS"])
     app.config.update(WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=True, MAX_CONTENT_LENGTH=256 * 1024)
+    clock.init_app(app)
     security.init_app(app)
     CSRFProtect(app)
     security.init_csrf(app)

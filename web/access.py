@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
 from cases.accounts import Account, open_session
+from web import clock
 
 __all__ = ["ALL_STAFF", "CASE_ROLES", "page", "public", "safe_next"]
 
@@ -61,7 +62,7 @@ def _load_account() -> Account | None:
     config = current_app.config
     account = open_session(current_app.extensions["vidoro.db"], token,
                            idle=timedelta(seconds=config["VIDORO_SESSION_IDLE"]),
-                           absolute=timedelta(seconds=config["VIDORO_SESSION_MAX"]))
+                           absolute=timedelta(seconds=config["VIDORO_SESSION_MAX"]), now=clock.now())
     if account is None:
         session.pop("sid", None)  # timed out, signed out elsewhere, or the account was disabled
     return account

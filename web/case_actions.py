@@ -46,7 +46,7 @@ def _db():
 
 def _outline_or_404(ref: str, *, options: bool = False):
     try:
-        return case_outline(_db(), current_account().actor, ref, options=options)
+        return case_outline(_db(), current_account().actor, ref, options=options, now=now())
     except (CaseNotFound, AccessDenied):
         abort(404)
     except NotPermitted:
@@ -64,7 +64,7 @@ def _version() -> int:
 def _stale(ref: str) -> str:
     """Say who changed the case since the form was opened, if the record says so."""
     try:
-        change = case_outline(_db(), current_account().actor, ref).last_change
+        change = case_outline(_db(), current_account().actor, ref, now=now()).last_change
     except (CaseNotFound, AccessDenied, NotPermitted):
         change = None
     if change is not None and change.by_id == current_account().actor.id:

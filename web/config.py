@@ -32,6 +32,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "VIDORO_SESSION_MAX": _seconds("VIDORO_SESSION_MAX", 10 * 3600),
         # Reverse proxies in front of vidoro whose X-Forwarded-For/-Proto are trusted (0: none).
         "VIDORO_PROXIES": _whole("VIDORO_PROXIES", 0),
+        # The app's clock (`web.clock.Clock`), set only by the caller: None is the machine's clock.
+        "VIDORO_CLOCK": None,
     }
     config.update(overrides or {})
     config["VIDORO_HOME"] = Path(config["VIDORO_HOME"])

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from cases.errors import RecordNotFound
 from web.api import http_problem
 from web.api.problems import problem
 from workflow.errors import VidoroError
@@ -39,6 +40,8 @@ def init_app(app: Flask) -> None:
                                                     _("Your role does not give access to this page.")))
     app.register_error_handler(404, lambda e: _page(e, 404, _("Page not found"),
                                                     _("There is nothing here, or nothing you may see.")))
+    app.register_error_handler(RecordNotFound, lambda e: _page(e, 404, _("Page not found"),
+                                                               _("There is nothing here, or nothing you may see.")))
     app.register_error_handler(405, lambda e: _page(e, 405, _("Not possible"), _("This page cannot be used that way.")))
     app.register_error_handler(413, lambda e: _page(e, 413, _("Too much"), _("What was sent is too large.")))
     app.register_error_handler(500, lambda e: _page(e, 500, _("Something went wrong"),

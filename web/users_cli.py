@@ -23,7 +23,7 @@ from cases.administration import (
     partner_units,
     reset_password,
 )
-from cases.errors import InvalidConcern, InvalidPassword
+from cases.errors import InvalidConcern, InvalidPassword, RecordNotFound
 from web.access import ALL_STAFF
 from web.clisupport import check_ready, friendly, open_database
 from web.errors import BadInput
@@ -38,7 +38,7 @@ def _one_line(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (InvalidConcern, InvalidPassword) as exc:
+        except (InvalidConcern, InvalidPassword, RecordNotFound) as exc:
             raise BadInput(str(exc)) from None
 
     return wrapper

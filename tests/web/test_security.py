@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from itsdangerous import TimestampSigner
 
 from cases import accounts
 from cases.errors import SignInRefused
 from cases.staff import disable_staff
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
+from tests.web.conftest import PASSWORD, FakeClock, csrf_token, sign_in
 from web import create_app
 from web.access import safe_next
 
@@ -85,11 +86,13 @@ def test_a_form_without_a_valid_csrf_token_is_refused_and_does_nothing(app, acco
     assert client.get("/cases").status_code == 302  # still signed out
 
 
-def test_the_pages_token_is_signed_once_per_session_and_a_new_session_refuses_the_old(app, accounts_by_role):
+def test_the_pages_token_is_signed_once_per_session_and_a_new_session_refuses_the_old(app, accounts_by_role,
+                                                                                     monkeypatch):
     client = app.test_client()
     sign_in(client, "intake-1")
     first = csrf_token(client.get("/cases"))
-    time.sleep(1.1)  # a token signed now would carry another second
+    later = int(time.time()) + 2  # a token signed now would carry another second: move the signer's clock on
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _signer: later)
     assert csrf_token(client.get("/cases")) == first  # signed once for this session, not on every page
     other = app.test_client()
     sign_in(other, "caseworker-1")
@@ -140,13 +143,19 @@ def test_a_disabled_account_is_signed_out_on_its_next_request(client_as, db):
 
 
 def test_an_idle_session_ends(db, keys, tmp_path, accounts_by_role):
+    clock = FakeClock()
     application = create_app({"VIDORO_DATABASE_URL": db.url, "VIDORO_HOME": tmp_path / "instance",
-                              "VIDORO_KEYS": keys.folder, "SECRET_KEY": "k" * 40, "VIDORO_SESSION_IDLE": 1})
+                              "VIDORO_KEYS": keys.folder, "SECRET_KEY": "k" * 40, "VIDORO_SESSION_IDLE": 30 * 60,
+                              "VIDORO_CLOCK": clock})
     try:
         client = application.test_client()
         sign_in(client, "intake-1")
         assert client.get("/cases").status_code == 200
-        time.sleep(1.5)
+        clock.advance(minutes=29)
+        assert client.get("/cases").status_code == 200  # idle time counts from the last request
+        clock.advance(minutes=29)
+        assert client.get("/cases").status_code == 200
+        clock.advance(minutes=31)
         assert client.get("/cases").status_code == 302
     finally:
         application.extensions["vidoro.db"].dispose()

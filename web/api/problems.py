@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from cases.errors import (
     AccessDenied,
     ArrivalNotPermitted,
-    CaseNotFound,
     DisclosureRefused,
     IdempotencyKeyReused,
     InvalidConcern,
@@ -26,6 +25,7 @@ from cases.errors import (
     KeyDestroyed,
     NotPermitted,
     RateLimited,
+    RecordNotFound,
     SignInThrottled,
     StaleCase,
     TokenRefused,
@@ -105,7 +105,7 @@ def from_error(error: Exception) -> Response | None:
             return problem(401, "token-refused", _text(error))
         case StaleCase():
             return problem(409, "stale-version", _text(error), current_version=error.current)
-        case CaseNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike
+        case RecordNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike
             return problem(404, "not-found")
         case ArrivalNotPermitted():  # before NotPermitted: the caller is told what to leave out
             return problem(403, "arrival-not-permitted", _text(error))
