@@ -8,7 +8,6 @@ The command line's own refusal lives here too (`BadInput`), so that every error 
 
 from __future__ import annotations
 
-import click
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -22,11 +21,11 @@ from workflow.errors import VidoroError
 __all__ = ["BadInput", "init_app"]
 
 
-class BadInput(VidoroError, click.ClickException):
-    """Bad input to a command: one line, exit status 2 (a UsageError would print the usage lines too)."""
+class BadInput(VidoroError):
+    """Bad input to a command: `web.clisupport.friendly` says it in one line with exit status 2 (a UsageError
+    would print the usage lines too)."""
 
     code = "bad_input"
-    exit_code = 2
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ from itsdangerous import TimestampSigner
 from cases import accounts
 from cases.errors import SignInRefused
 from cases.staff import disable_staff
+from cases.tokens import create_token
 from tests.web.conftest import PASSWORD, FakeClock, csrf_token, sign_in
 from web import create_app
 from web.access import safe_next
@@ -157,6 +158,22 @@ def test_an_idle_session_ends(db, keys, tmp_path, accounts_by_role):
         assert client.get("/cases").status_code == 200
         clock.advance(minutes=31)
         assert client.get("/cases").status_code == 302
+    finally:
+        application.extensions["vidoro.db"].dispose()
+
+
+def test_the_api_reads_the_apps_clock_to_end_a_token(db, keys, tmp_path, accounts_by_role):
+    clock = FakeClock()
+    application = create_app({"VIDORO_DATABASE_URL": db.url, "VIDORO_HOME": tmp_path / "instance",
+                              "VIDORO_KEYS": keys.folder, "SECRET_KEY": "k" * 40, "VIDORO_CLOCK": clock})
+    try:
+        made = create_token(db, accounts_by_role["intake"], "a day", password=PASSWORD, days=1, now=clock.now())
+        client = application.test_client()
+        headers = {"Authorization": f"Bearer {made.secret}"}
+        clock.advance(hours=23, minutes=59)
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        clock.advance(minutes=1)
+        assert client.get("/api/v1/me", headers=headers).status_code == 401  # expired on the app's clock
     finally:
         application.extensions["vidoro.db"].dispose()
 
