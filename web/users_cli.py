@@ -38,8 +38,10 @@ def _one_line(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (InvalidConcern, InvalidPassword, RecordNotFound) as exc:
+        except (InvalidConcern, InvalidPassword) as exc:
             raise BadInput(str(exc)) from None
+        except RecordNotFound as exc:  # the one record a command names is an account, by its username
+            raise BadInput(f"username: {exc}") from None
 
     return wrapper
 
