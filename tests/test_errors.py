@@ -1,5 +1,5 @@
 """One exception tree: every error class of vidoro lives in its package's errors module and derives from
-`VidoroError`, so a newcomer finds every refusal in four files and a caller can catch them all at once."""
+`VidoroError`, so a newcomer finds every refusal in one file per package and a caller can catch them all."""
 
 from __future__ import annotations
 
