@@ -81,9 +81,10 @@ from sqlalchemy import (
 
 from cases import Database, fire_trigger
 from cases.demo import _CONSENT_SCOPE, PATHS, demo_staff, fill_demo
+from cases.errors import KeyDestroyed
 from cases.flowcharts import current_engine
 from cases.identity import generate_identity_number, parse_identity_number
-from cases.keys import KEY_BYTES, FileKeyStore, KeyDestroyed, _wrap
+from cases.keys import KEY_BYTES, FileKeyStore, _wrap
 from cases.models import NO_DEADLINE, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, TransitionLogEntry
 from cases.operations import _REF_ALPHABET, _event_payload
 from cases.types import UTCDateTime

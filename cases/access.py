@@ -33,10 +33,9 @@ from cases.emergency import (
     emergency_accesses,
     mark_reviewed,
 )
-from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, InvalidConcern, NotPermitted
+from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, InvalidConcern, KeyDestroyed, NotPermitted
 from cases.events import operation
 from cases.grounds import read_ground
-from cases.keys import KeyDestroyed
 from cases.models import (
     Assignment,
     Case,

@@ -48,20 +48,17 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cases.db import Database
-from cases.errors import InvalidConcern
+from cases.errors import InvalidPassword, RecordNotFound, SignInRefused, SignInThrottled
 from cases.events import operation
 from cases.grounds import SYSTEM_ROLE
 from cases.models import SignInAttempt, Staff, WebSession
 from cases.vault import Vault
-from workflow import Actor, VidoroError
+from workflow import Actor
 
 __all__ = [
     "DEVICE_LIFETIME",
     "MIN_PASSWORD",
     "Account",
-    "InvalidPassword",
-    "SignInRefused",
-    "SignInThrottled",
     "SignedIn",
     "end_all_sessions",
     "end_session",
@@ -97,34 +94,6 @@ def use_cheap_hashing_for_tests() -> None:
     _DUMMY = None
 
 
-class InvalidPassword(VidoroError):
-    code = "invalid_password"
-
-    def __init__(self, problem_en: str, problem_sv: str) -> None:
-        super().__init__(f"password: {problem_en}", message_sv=f"lösenord: {problem_sv}")
-
-
-class SignInRefused(VidoroError):
-    """Wrong name or password, or an account that may not sign in: one answer for all, on purpose."""
-
-    code = "sign_in_refused"
-
-    def __init__(self) -> None:
-        super().__init__("wrong username or password", message_sv="fel användarnamn eller lösenord")
-
-
-class SignInThrottled(VidoroError):
-    """Too many failed attempts: try again after `retry_after` seconds (nothing was checked)."""
-
-    code = "sign_in_throttled"
-
-    def __init__(self, retry_after: int) -> None:
-        minutes = max(1, -(-retry_after // 60))
-        super().__init__(f"too many failed attempts; try again in {minutes} min",
-                         message_sv=f"för många misslyckade försök; försök igen om {minutes} min")
-        self.retry_after = retry_after
-
-
 @dataclass(frozen=True)
 class Account:
     """Who is signed in: what pages and operations need, nothing secret."""
@@ -154,7 +123,7 @@ def check_password_rules(password: str) -> str:
 
 
 def set_password(db: Database, username: str, password: str, *,
-                 also: Callable[[Session, Staff], None] | None = None) -> None:
+                 also: Callable[[Session, Staff], None] | None = None, now: datetime | None = None) -> None:
     """Give an account a new password (administrators and the account itself; the caller checks which).
 
     A reset follows a suspected compromise: it ends the account's sessions and revokes its API tokens, so
@@ -162,6 +131,7 @@ def set_password(db: Database, username: str, password: str, *,
     transaction: the caller's checks and its log entry."""
     from cases.tokens import revoke_all_tokens  # cases.tokens imports this module (Account)
 
+    now = now or datetime.now(UTC)
     hashed = _hasher.hash(check_password_rules(password))
     with db.write() as session:
         staff = _by_username(session, username)
@@ -169,7 +139,7 @@ def set_password(db: Database, username: str, password: str, *,
             also(session, staff)
         staff.password_hash = hashed
         session.execute(delete(WebSession).where(WebSession.staff_id == staff.id))  # a new password ends sessions
-        revoke_all_tokens(session, staff.id, datetime.now(UTC))
+        revoke_all_tokens(session, staff.id, now)
 
 
 @dataclass(frozen=True)
@@ -365,7 +335,7 @@ def _token_id(token: str) -> str:
 def _by_username(session: Session, username: str) -> Staff:
     staff = session.scalars(select(Staff).where(Staff.username == username)).first()
     if staff is None:
-        raise InvalidConcern("username", "no such account", "inget sådant konto")
+        raise RecordNotFound("account", "no such account", "inget sådant konto")
     return staff
 
 

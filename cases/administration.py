@@ -110,7 +110,7 @@ def create_account(db: Database, by: Actor | None, username: str, display_name: 
             request_grant(session, by, staff, role, unit or None, now, new_account=True)
         actor = Actor(staff.id, staff.role)
     if password is not None:
-        set_password(db, username, password, also=_logged(by, now, first=True))
+        set_password(db, username, password, also=_logged(by, now, first=True), now=now)
     return actor
 
 
@@ -119,7 +119,8 @@ def reset_password(db: Database, by: Actor | None, username: str, password: str,
     """Give an account a new password; its sessions end everywhere (`cases.accounts.set_password`)."""
     with db.read() as session:
         _require_admin(session, by)
-    set_password(db, username, password, also=_logged(by, now or datetime.now(UTC)))
+    now = now or datetime.now(UTC)
+    set_password(db, username, password, also=_logged(by, now), now=now)
 
 
 def _logged(by: Actor | None, now: datetime, *, first: bool = False):

@@ -18,10 +18,9 @@ from sqlalchemy import select
 
 from cases.actors import utcnow
 from cases.db import Database
-from cases.errors import InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern, KeyDestroyed, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
-from cases.keys import KeyDestroyed
 from cases.models import Consent
 from cases.operations import apply_outcome, bump, case_facts
 from cases.skeleton import case_write

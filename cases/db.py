@@ -20,7 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.keys import KeyMaterialError, KeyStore
+from cases.errors import KeyMaterialError
+from cases.keys import KeyStore
 from cases.vault import Vault
 
 __all__ = ["MIGRATIONS", "Database"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from cases import log
 from cases.actors import require_staff, utcnow
 from cases.db import Database
-from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.errors import DisclosureRefused, InvalidConcern, NotPermitted, RecordNotFound
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
@@ -25,12 +25,11 @@ from cases.operations import case_facts, case_key
 from cases.skeleton import case_write
 from cases.vault import CaseKey
 from policies.access import DISCLOSING_ROLES
-from workflow import AccessEntry, Actor, Refusal, VidoroError
+from workflow import AccessEntry, Actor, Refusal
 from workflow.deadlines import local_date
 from workflow.disclosure import APPROVING_ROLE, Decision, decide_disclosure
 
 __all__ = [
-    "DisclosureRefused",
     "Packet",
     "decide_requested_disclosure",
     "disclose_with_consent",
@@ -46,17 +45,6 @@ CATEGORY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "assessment": ("protection_assessment",),
     "journal": ("journal",),
 }
-
-
-class DisclosureRefused(VidoroError):
-    """The disclosure was refused (and logged as refused); `.refusals` says why."""
-
-    code = "disclosure_refused"
-
-    def __init__(self, ref: str, refusals: tuple[Refusal, ...]) -> None:
-        super().__init__(f"disclosure from case {ref} refused: " + "; ".join(r.text("en") for r in refusals),
-                         message_sv=f"utlämnande från ärende {ref} nekas: " + "; ".join(r.text("sv") for r in refusals))
-        self.ref, self.refusals = ref, refusals
 
 
 @dataclass(frozen=True)
@@ -82,7 +70,7 @@ def read_referral(db: Database, partner: Actor, packet_id: str, *, now: datetime
         staff = require_staff(session, partner)
         packet = session.get(ReferralPacket, packet_id)
         if packet is None:
-            raise CaseNotFound(f"referral {packet_id}")
+            raise RecordNotFound("referral", "no such referral packet", "inget sådant remisspaket")
         case = _case(session, packet.case_id)
         recipient = staff.unit or ""
         decision, key = referral_decision(db, session, staff, partner, packet, case, now)
@@ -163,8 +151,9 @@ def decide_requested_disclosure(
     with db.write() as session:
         require_staff(session, approver)
         request = session.get(Disclosure, request_id, with_for_update=True)  # two deciders: one decides
-        if request is None or request.status != "pending":
-            raise CaseNotFound(f"disclosure request {request_id}")
+        if request is None or request.status != "pending":  # decided already: no longer there to decide
+            raise RecordNotFound("disclosure request", "no such disclosure request is waiting",
+                                 "ingen sådan begäran om utlämnande väntar")
         if request.requested_by == approver.id:
             raise NotPermitted("decide their own disclosure request", approver.role)
         case = _case(session, request.case_id)

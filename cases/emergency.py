@@ -21,10 +21,15 @@ from sqlalchemy.orm import Session
 from cases import log
 from cases.actors import require_staff, utcnow
 from cases.db import Database
-from cases.errors import CaseNotFound, EmergencyReasonTooShort, InvalidConcern, NotPermitted
+from cases.errors import (
+    EmergencyReasonTooShort,
+    InvalidConcern,
+    KeyDestroyed,
+    NotPermitted,
+    RecordNotFound,
+)
 from cases.events import operation
 from cases.forms import says_enough
-from cases.keys import KeyDestroyed
 from cases.models import AccessLogEntry, Case, EmergencyAccess, EmergencyApproval, Staff
 from cases.vault import CaseKey
 from policies.access import REVIEWING_ROLES
@@ -159,7 +164,8 @@ def decide_approval(db: Database, actor: Actor, request_id: str, *, approve: boo
         require_staff(session, actor)
         request = session.get(EmergencyApproval, request_id, with_for_update=True)
         if request is None:
-            raise CaseNotFound(f"emergency approval {request_id}")
+            raise RecordNotFound("emergency approval", "no such request for approval",
+                                 "ingen sådan begäran om godkännande")
         if request.requested_by == actor.id:
             raise NotPermitted("approve their own emergency access", actor.role)
         if request.status != PENDING:
@@ -251,7 +257,7 @@ def mark_reviewed(db: Database, actor: Actor, seq: int, *, verdict: str, comment
         require_staff(session, actor)
         access = session.get(EmergencyAccess, seq, with_for_update=True)
         if access is None:
-            raise CaseNotFound(f"emergency access {seq}")
+            raise RecordNotFound("emergency access", f"no emergency access {seq}", f"ingen nödåtkomst {seq}")
         logged = session.get(AccessLogEntry, seq)  # always there: the access row's key is its log entry's
         if logged is None or logged.actor_id == actor.id:
             raise NotPermitted("review their own emergency access", actor.role)

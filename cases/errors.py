@@ -1,21 +1,51 @@
-"""Errors of the records layer; they extend the tree in `workflow.errors` and carry no personal data."""
+"""Every error of the records layer, by concern; they extend the tree drawn in `policies.errors`.
+
+    VidoroError
+    ├── InvalidIdentityNumber, InvalidConcern (`field` names the field), StaleCase, LogTampered
+    ├── RecordNotFound               no such record, or none this person may see (404); `kind` says what
+    │   └── CaseNotFound
+    ├── NotPermitted                 not for this role
+    │   └── ArrivalNotPermitted
+    ├── AccessDenied                 no ground to read this case
+    │   ├── EmergencyReasonTooShort
+    │   └── EmergencyApprovalNeeded
+    ├── DisclosureRefused            a disclosure outside social services was refused (and logged)
+    ├── IdempotencyKeyReused
+    ├── staff: InvalidPassword, SignInRefused, SignInThrottled, TokenRefused, RateLimited
+    └── keys: KeyMaterialError, KeyDestroyed, KeysStillWrapped, CiphertextRejected
+
+None carries personal data: cases are named by reference, fields by name, never a value that was sent.
+"""
 
 from __future__ import annotations
 
 from workflow.errors import VidoroError
+from workflow.refusals import Refusal
 
 __all__ = [
     "AccessDenied",
     "ArrivalNotPermitted",
     "BadCursor",
     "CaseNotFound",
+    "CiphertextRejected",
+    "DisclosureRefused",
     "EmergencyApprovalNeeded",
     "EmergencyReasonTooShort",
+    "IdempotencyKeyReused",
     "InvalidConcern",
     "InvalidIdentityNumber",
+    "InvalidPassword",
+    "KeyDestroyed",
+    "KeyMaterialError",
+    "KeysStillWrapped",
     "LogTampered",
     "NotPermitted",
+    "RateLimited",
+    "RecordNotFound",
+    "SignInRefused",
+    "SignInThrottled",
     "StaleCase",
+    "TokenRefused",
 ]
 
 
@@ -48,11 +78,22 @@ class BadCursor(VidoroError):
                          message_sv="markören är ogiltig: börja om från första sidan")
 
 
-class CaseNotFound(VidoroError):
+class RecordNotFound(VidoroError):
+    """Nothing of this `kind` with the id that was sent, or nothing this person may see: the two are told
+    alike, as a 404 (an id that names nothing is not a fault in a form, so never an `InvalidConcern`)."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str, missing_en: str, missing_sv: str) -> None:
+        super().__init__(missing_en, message_sv=missing_sv)
+        self.kind = kind
+
+
+class CaseNotFound(RecordNotFound):
     code = "case_not_found"
 
     def __init__(self, ref: str) -> None:
-        super().__init__(f"no case {ref!r}", message_sv=f"inget ärende {ref!r}")
+        super().__init__("case", f"no case {ref!r}", f"inget ärende {ref!r}")
         self.ref = ref
 
 
@@ -147,3 +188,135 @@ class EmergencyApprovalNeeded(AccessDenied):
                            "godkännande har begärts; öppna ärendet igen när det är godkänt")
         self.args = (self.message,)
         self.request_id = request_id
+
+
+# --- disclosures and safe retries ---------------------------------------------------------------------------
+
+
+class DisclosureRefused(VidoroError):
+    """The disclosure was refused (and logged as refused); `.refusals` says why."""
+
+    code = "disclosure_refused"
+
+    def __init__(self, ref: str, refusals: tuple[Refusal, ...]) -> None:
+        super().__init__(f"disclosure from case {ref} refused: " + "; ".join(r.text("en") for r in refusals),
+                         message_sv=f"utlämnande från ärende {ref} nekas: " + "; ".join(r.text("sv") for r in refusals))
+        self.ref, self.refusals = ref, refusals
+
+
+class IdempotencyKeyReused(VidoroError):
+    """The same Idempotency-Key came with a different request: nothing was done."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was used for a different request; use a new key for a new request",
+                         message_sv="nyckeln (Idempotency-Key) har använts för en annan begäran; använd en ny "
+                                    "nyckel för en ny begäran")
+
+
+# --- staff: sign-in, API tokens and request limits ----------------------------------------------------------
+
+
+class InvalidPassword(VidoroError):
+    """A new password that breaks a rule (length, variety); the password itself is never repeated."""
+
+    code = "invalid_password"
+
+    def __init__(self, problem_en: str, problem_sv: str) -> None:
+        super().__init__(f"password: {problem_en}", message_sv=f"lösenord: {problem_sv}")
+
+
+class SignInRefused(VidoroError):
+    """Wrong name or password, or an account that may not sign in: one answer for all, on purpose."""
+
+    code = "sign_in_refused"
+
+    def __init__(self) -> None:
+        super().__init__("wrong username or password", message_sv="fel användarnamn eller lösenord")
+
+
+class SignInThrottled(VidoroError):
+    """Too many failed attempts: try again after `retry_after` seconds (nothing was checked)."""
+
+    code = "sign_in_throttled"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(f"too many failed attempts; try again in {minutes} min",
+                         message_sv=f"för många misslyckade försök; försök igen om {minutes} min")
+        self.retry_after = retry_after
+
+
+class TokenRefused(VidoroError):
+    """The token does not authenticate anyone now: one answer for every reason, on purpose."""
+
+    code = "token_refused"
+
+    def __init__(self) -> None:
+        super().__init__("the API token is not valid", message_sv="API-token är inte giltig")
+
+
+class RateLimited(VidoroError):
+    """Too many API requests in this window: try again after `retry_after` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests; try again in {retry_after} s",
+                         message_sv=f"för många anrop; försök igen om {retry_after} s")
+        self.retry_after = retry_after
+
+
+# --- keys and the vault -------------------------------------------------------------------------------------
+
+
+class KeyMaterialError(VidoroError):
+    """A key file is missing, unreadable or wrong; the message names it and what to do."""
+
+    code = "key_material"
+
+    def __init__(self, what: str, todo: str, todo_sv: str) -> None:
+        super().__init__(f"{what}: {todo}", message_sv=f"{what}: {todo_sv}")
+
+
+class KeyDestroyed(VidoroError):
+    """The case's data key was destroyed at erasure: its personal data can no longer be read by anyone."""
+
+    code = "key_destroyed"
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"the data key of case {case_id} has been destroyed (erased)",
+                         message_sv=f"datanyckeln för ärende {case_id} är förstörd (gallrat)")
+
+
+class KeysStillWrapped(VidoroError):
+    """An old key-encryption key still wraps data keys: retiring it would destroy them. Nothing was retired."""
+
+    code = "keys_still_wrapped"
+
+    def __init__(self, wrapping: dict[int, int]) -> None:
+        total = sum(wrapping.values())
+        where = ", ".join(f"{n} under key {v}" for v, n in sorted(wrapping.items()))
+        where_sv = ", ".join(f"{n} med nyckel {v}" for v, n in sorted(wrapping.items()))
+        super().__init__(
+            f"{total} data keys are still wrapped under an old key-encryption key ({where}); run `vidoro keys "
+            "rotate --resume` to re-wrap them under the current key first (or `vidoro keys rotate`); nothing was "
+            "retired",
+            message_sv=f"{total} datanycklar är fortfarande krypterade med en gammal nyckelkrypteringsnyckel "
+            f"({where_sv}); kör `vidoro keys rotate --resume` för att kryptera om dem med den aktuella nyckeln "
+            "först (eller `vidoro keys rotate`); ingen nyckel avvecklades")
+        self.wrapping = dict(wrapping)
+
+
+class CiphertextRejected(VidoroError):
+    """A stored value fails to decrypt: altered, or moved from another row or field. Names where, not what."""
+
+    code = "ciphertext_rejected"
+
+    def __init__(self, table: str, row_id: str, field: str) -> None:
+        super().__init__(
+            f"{table}.{field} of row {row_id} fails its integrity check: altered, or copied from elsewhere",
+            message_sv=f"{table}.{field} i rad {row_id} klarar inte integritetskontrollen: ändrad eller kopierad",
+        )
+        self.table, self.row_id, self.field = table, row_id, field

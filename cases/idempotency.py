@@ -27,12 +27,11 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from cases.db import Database
-from cases.errors import InvalidConcern
+from cases.errors import IdempotencyKeyReused, InvalidConcern
 from cases.models import IdempotencyRecord
 from workflow import Actor
-from workflow.errors import VidoroError
 
-__all__ = ["KEEP", "Answer", "Claim", "IdempotencyKeyReused", "claim", "forget_expired", "recall"]
+__all__ = ["KEEP", "Answer", "Claim", "claim", "forget_expired", "recall"]
 
 KEEP = timedelta(hours=24)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: a UUID, a ULID, or the client's own scheme
@@ -44,15 +43,6 @@ class Answer:
 
     status: int
     body: Mapping[str, Any]
-
-
-class IdempotencyKeyReused(VidoroError):
-    code = "idempotency_key_reused"
-
-    def __init__(self) -> None:
-        super().__init__("this Idempotency-Key was used for a different request; use a new key for a new request",
-                         message_sv="nyckeln (Idempotency-Key) har använts för en annan begäran; använd en ny "
-                                    "nyckel för en ny begäran")
 
 
 @dataclass(frozen=True)

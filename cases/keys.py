@@ -27,56 +27,18 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cases.errors import KeyDestroyed, KeyMaterialError, KeysStillWrapped
 from cases.keyfiles import b64 as _b64
 from cases.keyfiles import connect as _connect
 from cases.keyfiles import file_lock as _file_lock
 from cases.keyfiles import fingerprint as _fingerprint
 from cases.keyfiles import private as _private
 from cases.keyfiles import replace_and_shred, write_private
-from workflow.errors import VidoroError
 
-__all__ = ["FileKeyStore", "KeyDestroyed", "KeyMaterialError", "KeyStore", "KeysStillWrapped", "MemoryKeyStore"]
+__all__ = ["FileKeyStore", "KeyStore", "MemoryKeyStore"]
 
 KEY_BYTES = 32
 _FORMAT = 1
-
-
-class KeyMaterialError(VidoroError):
-    """A key file is missing, unreadable or wrong; the message names it and what to do."""
-
-    code = "key_material"
-
-    def __init__(self, what: str, todo: str, todo_sv: str) -> None:
-        super().__init__(f"{what}: {todo}", message_sv=f"{what}: {todo_sv}")
-
-
-class KeyDestroyed(VidoroError):
-    """The case's data key was destroyed at erasure: its personal data can no longer be read by anyone."""
-
-    code = "key_destroyed"
-
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"the data key of case {case_id} has been destroyed (erased)",
-                         message_sv=f"datanyckeln för ärende {case_id} är förstörd (gallrat)")
-
-
-class KeysStillWrapped(VidoroError):
-    """An old key-encryption key still wraps data keys: retiring it would destroy them. Nothing was retired."""
-
-    code = "keys_still_wrapped"
-
-    def __init__(self, wrapping: dict[int, int]) -> None:
-        total = sum(wrapping.values())
-        where = ", ".join(f"{n} under key {v}" for v, n in sorted(wrapping.items()))
-        where_sv = ", ".join(f"{n} med nyckel {v}" for v, n in sorted(wrapping.items()))
-        super().__init__(
-            f"{total} data keys are still wrapped under an old key-encryption key ({where}); run `vidoro keys "
-            "rotate --resume` to re-wrap them under the current key first (or `vidoro keys rotate`); nothing was "
-            "retired",
-            message_sv=f"{total} datanycklar är fortfarande krypterade med en gammal nyckelkrypteringsnyckel "
-            f"({where_sv}); kör `vidoro keys rotate --resume` för att kryptera om dem med den aktuella nyckeln "
-            "först (eller `vidoro keys rotate`); ingen nyckel avvecklades")
-        self.wrapping = dict(wrapping)
 
 
 class KeyStore(Protocol):

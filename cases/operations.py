@@ -23,10 +23,10 @@ from sqlalchemy.orm.attributes import flag_modified
 from cases import log
 from cases.actors import utcnow
 from cases.db import Database
+from cases.errors import KeyDestroyed
 from cases.events import operation
 from cases.flowcharts import engine_for_version, pin_current
 from cases.forms import ConcernForm, check_concern
-from cases.keys import KeyDestroyed
 from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket
 from cases.skeleton import case_read, case_write, staff_write
 from cases.text import text_fault

@@ -21,9 +21,9 @@ from sqlalchemy import Insert, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cases.db import Database
+from cases.errors import RateLimited
 from cases.events import operation
 from cases.models import ApiRequestCount
-from workflow import VidoroError
 
 __all__ = [
     "ACCOUNT_LIMIT",
@@ -33,7 +33,6 @@ __all__ = [
     "TOKEN_LIMIT",
     "WINDOW_SECONDS",
     "Limits",
-    "RateLimited",
     "admit",
     "count_failed_recheck",
     "password_rechecks_left",
@@ -54,17 +53,6 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-
-
-class RateLimited(VidoroError):
-    """Too many API requests in this window: try again after `retry_after` seconds."""
-
-    code = "rate_limited"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many requests; try again in {retry_after} s",
-                         message_sv=f"för många anrop; försök igen om {retry_after} s")
-        self.retry_after = retry_after
 
 
 @cache

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cases.accounts import end_all_sessions
 from cases.db import Database
-from cases.errors import InvalidConcern
+from cases.errors import InvalidConcern, RecordNotFound
 from cases.grounds import CASE_READING_ROLES, SYSTEM_ROLE
 from cases.models import RoleGrant, Staff
 from cases.tokens import revoke_all_tokens
@@ -153,7 +153,9 @@ def refuse_grant(db: Database, by: Actor | None, grant_id: str, *, now: datetime
 def _pending(session: Session, grant_id: str) -> tuple[RoleGrant, Staff]:
     grant = session.get(RoleGrant, grant_id, with_for_update=True)
     staff = None if grant is None else session.get(Staff, grant.staff_id)
-    if grant is None or grant.status != "pending" or staff is None:
+    if grant is None or staff is None:
+        raise RecordNotFound("role request", "no such request", "ingen sådan begäran")
+    if grant.status != "pending":  # decided or withdrawn: a refusal on the form, as before
         raise InvalidConcern("grant", "no such request is waiting", "ingen sådan begäran väntar")
     return grant, staff
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cases.errors import KeyMaterialError
 from cases.keyfiles import write_private
-from cases.keys import KeyMaterialError
 from workflow.checkpoint import Checkpoint, sign, verifier_key
 
 __all__ = ["SIGNING_FILE", "LogSigner"]

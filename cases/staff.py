@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cases.accounts import end_all_sessions
 from cases.db import Database
-from cases.errors import InvalidConcern
+from cases.errors import InvalidConcern, RecordNotFound
 from cases.flowcharts import current_engine
 from cases.models import Staff
 from cases.roles import (
@@ -148,5 +148,5 @@ def set_role(db: Database, username: str, role: str, *, by: Actor | None, unit: 
 def _existing(session: Session, username: str) -> Staff:
     staff = session.scalars(select(Staff).where(Staff.username == username)).first()
     if staff is None:
-        raise InvalidConcern("username", "no such account", "inget sådant konto")
+        raise RecordNotFound("account", "no such account", "inget sådant konto")
     return staff

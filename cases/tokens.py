@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from cases.accounts import Account, password_matches
 from cases.actors import require_staff
 from cases.db import Database
-from cases.errors import InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern, NotPermitted, RecordNotFound, TokenRefused
 from cases.events import operation
 from cases.grounds import SYSTEM_ROLE
 from cases.models import ApiToken, Staff
 from cases.ratelimit import count_failed_recheck, password_rechecks_left
-from workflow import Actor, VidoroError
+from workflow import Actor
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -40,7 +40,6 @@ __all__ = [
     "PREFIX",
     "NewToken",
     "TokenInfo",
-    "TokenRefused",
     "authenticate_token",
     "create_token",
     "identify_token",
@@ -55,15 +54,6 @@ MAX_DAYS = 365
 MAX_ACTIVE = 20
 MAX_NAME = 100
 _LENGTH = len(PREFIX) + len(secrets.token_urlsafe(32))  # 4 + 43: what `create_token` hands out
-
-
-class TokenRefused(VidoroError):
-    """The token does not authenticate anyone now: one answer for every reason, on purpose."""
-
-    code = "token_refused"
-
-    def __init__(self) -> None:
-        super().__init__("the API token is not valid", message_sv="API-token är inte giltig")
 
 
 @dataclass(frozen=True)
@@ -141,7 +131,7 @@ def revoke_token(db: Database, actor: Actor, token_id: str, *, now: datetime | N
         staff = _holder(session, actor)
         token = session.get(ApiToken, token_id) if isinstance(token_id, str) and len(token_id) <= 36 else None
         if token is None or token.staff_id != staff.id:  # another's token is as unknown as no token
-            raise InvalidConcern("token", "no such token", "ingen sådan token")
+            raise RecordNotFound("token", "no such token", "ingen sådan token")
         if token.revoked_at is None:
             token.revoked_at = now
 

@@ -16,26 +16,13 @@ from typing import Any, overload
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cases.errors import CiphertextRejected
 from cases.keys import KeyStore
-from workflow.errors import VidoroError
 
-__all__ = ["DEK_VERSION", "CaseKey", "CiphertextRejected", "Vault"]
+__all__ = ["DEK_VERSION", "CaseKey", "Vault"]
 
 DEK_VERSION = 1  # a case's data key never changes; KEK rotation re-wraps it without touching records
 _PREFIX = b"\x01"
-
-
-class CiphertextRejected(VidoroError):
-    """A stored value fails to decrypt: altered, or moved from another row or field. Names where, not what."""
-
-    code = "ciphertext_rejected"
-
-    def __init__(self, table: str, row_id: str, field: str) -> None:
-        super().__init__(
-            f"{table}.{field} of row {row_id} fails its integrity check: altered, or copied from elsewhere",
-            message_sv=f"{table}.{field} i rad {row_id} klarar inte integritetskontrollen: ändrad eller kopierad",
-        )
-        self.table, self.row_id, self.field = table, row_id, field
 
 
 class CaseKey:

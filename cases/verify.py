@@ -25,7 +25,8 @@ from cases.db import Database
 from cases.log import LOGS, Log
 from cases.models import Case, Checkpoint
 from cases.verify_fast import SideChecks, last_states, log_intact, side_connection
-from workflow.checkpoint import CheckpointError, parse_and_verify
+from workflow.checkpoint import parse_and_verify
+from workflow.errors import CheckpointError
 from workflow.log import GENESIS
 from workflow.merkle import Frontier
 

@@ -3,8 +3,9 @@
 Pure: no database, no web, no clock. Everything here can be read by a person who is not a programmer.
 """
 
+from policies.errors import PolicyError, VidoroError
 from policies.flowchart import DEFAULT_PATH, load_flowchart, parse_flowchart
-from policies.model import ConsentRule, Deadline, Field, Flowchart, Label, PolicyError, State, Transition
+from policies.model import ConsentRule, Deadline, Field, Flowchart, Label, State, Transition
 
 __all__ = [
     "DEFAULT_PATH",
@@ -16,6 +17,7 @@ __all__ = [
     "PolicyError",
     "State",
     "Transition",
+    "VidoroError",
     "load_flowchart",
     "parse_flowchart",
 ]

@@ -16,13 +16,13 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from policies.errors import PolicyError
 from policies.model import (
     ConsentRule,
     Deadline,
     Field,
     Flowchart,
     Label,
-    PolicyError,
     State,
     Transition,
 )

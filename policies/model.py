@@ -6,16 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 
-__all__ = ["ConsentRule", "Deadline", "Field", "Flowchart", "Label", "PolicyError", "State", "Transition"]
-
-
-class PolicyError(ValueError):
-    """A flowchart definition is broken; the message names the file and the fault."""
-
-    def __init__(self, source: str, fault: str) -> None:
-        super().__init__(f"{source}: {fault}")
-        self.source = source
-        self.fault = fault
+__all__ = ["ConsentRule", "Deadline", "Field", "Flowchart", "Label", "State", "Transition"]
 
 
 @dataclass(frozen=True)

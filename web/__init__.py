@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = security.secret_key(app.config["VIDORO_KEYS"])
     app.config.update(WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=True, MAX_CONTENT_LENGTH=256 * 1024)
+    clock.init_app(app)
     security.init_app(app)
     CSRFProtect(app)
     Babel(app, locale_selector=i18n.locale, default_locale="sv", timezone_selector=clock.zone_name)

@@ -18,6 +18,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 
 from cases.accounts import Account, open_session
 from policies.access import CASE_READING_ROLES
+from web import clock
 
 __all__ = ["ALL_STAFF", "CASE_ROLES", "current_account", "page", "public", "safe_next", "signed_in"]
 
@@ -70,7 +71,7 @@ def _load_account() -> Account | None:
     config = current_app.config
     account = open_session(current_app.extensions["vidoro.db"], token,
                            idle=timedelta(seconds=config["VIDORO_SESSION_IDLE"]),
-                           absolute=timedelta(seconds=config["VIDORO_SESSION_MAX"]))
+                           absolute=timedelta(seconds=config["VIDORO_SESSION_MAX"]), now=clock.now())
     if account is None:
         session.pop("sid", None)  # timed out, signed out elsewhere, or the account was disabled
     return account

@@ -14,7 +14,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from cases import staff
-from cases.accounts import InvalidPassword
 from cases.administration import (
     account_roles,
     create_account,
@@ -23,10 +22,11 @@ from cases.administration import (
     partner_units,
     reset_password,
 )
-from cases.errors import InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern, InvalidPassword, NotPermitted
 from cases.flowcharts import current_engine
 from cases.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
 from web.access import page, signed_in
+from web.clock import now
 from web.i18n import error_text, label, role_label
 
 __all__ = ["bp"]
@@ -66,7 +66,7 @@ def _decide(grant_id: str, decide, done: str):
     """Approve or refuse; a refusal of the decision is the users page with the reason (400)."""
     try:
         decide(_db(), signed_in().actor, grant_id)
-    except InvalidConcern as exc:
+    except InvalidConcern as exc:  # an unknown request is a RecordNotFound: the 404 page (`web.errors`)
         return _users_page(error_text(exc, "password", "lösenord"), 400)
     except NotPermitted:
         abort(403)
@@ -95,7 +95,7 @@ def new_user():
             try:
                 create_account(_db(), signed_in().actor, values["username"], values["display_name"],
                                values["role"], unit=values["unit"] if values["role"] == "partner" else None,
-                               password=password)
+                               password=password, now=now())
             except (InvalidConcern, InvalidPassword) as exc:
                 errors[getattr(exc, "field", "password")] = error_text(exc, "password", "lösenord")
             except NotPermitted:
@@ -137,7 +137,7 @@ def _switch(username: str, change):
     """Disable or enable; a refusal is the users page with the reason (400), success is None."""
     _account_or_404(username)
     try:
-        change(_db(), username, by=signed_in().actor)
+        change(_db(), username, by=signed_in().actor, now=now())
     except InvalidConcern as exc:
         return _users_page(error_text(exc, "password", "lösenord"), 400)
     except NotPermitted:
@@ -162,7 +162,7 @@ def role(username: str):
         if not errors:
             try:
                 waiting = staff.set_role(_db(), username, values["role"], by=signed_in().actor,
-                                         unit=values["unit"] if values["role"] == "partner" else None)
+                                         unit=values["unit"] if values["role"] == "partner" else None, now=now())
             except InvalidConcern as exc:
                 errors["unit" if exc.field == "unit" else "role"] = error_text(exc, "password", "lösenord")
             except NotPermitted:
@@ -190,7 +190,7 @@ def password(username: str):
         errors["password_repeat"] = _("The two passwords are not the same.")
     if not errors:
         try:
-            reset_password(_db(), signed_in().actor, username, new)
+            reset_password(_db(), signed_in().actor, username, new, now=now())
         except (InvalidPassword, InvalidConcern) as exc:  # InvalidConcern: the system account
             errors["password"] = error_text(exc, "password", "lösenord")
         except NotPermitted:

@@ -26,9 +26,8 @@ from flask_babel import lazy_gettext
 
 from cases import auditing, read_volume
 from cases.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mark_reviewed
-from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern, KeyMaterialError, NotPermitted, RecordNotFound
 from cases.flowcharts import current_engine
-from cases.keys import KeyMaterialError
 from cases.reviews import approval_reviews, emergency_reviews
 from cases.signing import LogSigner
 from policies.limits import (
@@ -259,8 +258,8 @@ def mark_reviewed_view(seq: int):
         return _emergency_page(_("At most %(n)d characters.", n=MAX_COMMENT), 400)
     try:
         mark_reviewed(current_app.extensions["vidoro.db"], signed_in().actor, seq, verdict=verdict,
-                      comment=comment or None)
-    except CaseNotFound:
+                      comment=comment or None, now=now())
+    except RecordNotFound:
         return _emergency_page(_("There is no emergency access with that number."), 404)
     except NotPermitted:
         return _emergency_page(_("You made emergency access %(seq)d yourself, so you cannot review it. Someone "
@@ -281,8 +280,8 @@ def decide_approval_view(request_id: str):
         return _emergency_page(_("Choose whether to approve or refuse the request."), 400)
     try:
         decide_approval(current_app.extensions["vidoro.db"], signed_in().actor, request_id,
-                        approve=decision == "approve")
-    except CaseNotFound:
+                        approve=decision == "approve", now=now())
+    except RecordNotFound:
         return _emergency_page(_("There is no such request for approval."), 404)
     except NotPermitted:
         return _emergency_page(_("You asked for this approval yourself, so someone else must decide it."), 403)

@@ -24,7 +24,8 @@ from cases.tree import entry_count
 from cases.verify import verify
 from web.clisupport import check_ready, friendly, open_database
 from web.clisupport import targets as _targets
-from workflow.checkpoint import CheckpointError, check_verifier_key
+from workflow.checkpoint import check_verifier_key
+from workflow.errors import CheckpointError
 
 __all__ = ["audit"]
 

@@ -17,7 +17,9 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response  # what `redirect` returns: Flask's own Response is a subclass
 
 from cases import accounts
-from cases.accounts import Account, SignInRefused, SignInThrottled
+from cases.accounts import Account
+from cases.errors import SignInRefused, SignInThrottled
+from web import clock
 from web.access import current_account, page, public, safe_next
 
 __all__ = ["HOME", "LANGUAGES", "begin_session", "bp"]
@@ -65,7 +67,7 @@ def sign_in():
             try:
                 signed_in = accounts.sign_in(current_app.extensions["vidoro.db"], username, password,
                                              request.remote_addr or "unknown",
-                                             device=request.cookies.get(_device_cookie()))
+                                             device=request.cookies.get(_device_cookie()), now=clock.now())
             except SignInThrottled as exc:
                 minutes = max(1, -(-exc.retry_after // 60))
                 errors["username"] = ngettext("Too many failed attempts. Try again in %(num)d minute.",
@@ -96,7 +98,7 @@ def begin_session(account: Account) -> None:
     if end:
         accounts.end_session(current_app.extensions["vidoro.db"], end)
     session.clear()
-    session["sid"] = accounts.start_session(current_app.extensions["vidoro.db"], account)
+    session["sid"] = accounts.start_session(current_app.extensions["vidoro.db"], account, now=clock.now())
     if lang:
         session["lang"] = lang
 

@@ -23,9 +23,8 @@ from flask_babel import gettext as _
 from cases import StaleCase, fire_trigger
 from cases.access import assign_case
 from cases.consents import ConsentForm, record_consent, withdraw_consent
-from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, NotPermitted
+from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, KeyDestroyed, NotPermitted
 from cases.flowcharts import chart_of
-from cases.keys import KeyDestroyed
 from cases.outline import assignees, case_outline
 from policies.access import ASSIGNING_ROLES, CONSENT_ROLES
 from web.access import CASE_ROLES, page, signed_in
@@ -47,7 +46,7 @@ def _db():
 
 def _outline_or_404(ref: str, *, options: bool = False):
     try:
-        return case_outline(_db(), signed_in().actor, ref, options=options)
+        return case_outline(_db(), signed_in().actor, ref, options=options, now=now())
     except (CaseNotFound, AccessDenied):
         abort(404)
     except NotPermitted:
@@ -65,7 +64,7 @@ def _version() -> int:
 def _stale(ref: str) -> str:
     """Say who changed the case since the form was opened, if the record says so."""
     try:
-        change = case_outline(_db(), signed_in().actor, ref).last_change
+        change = case_outline(_db(), signed_in().actor, ref, now=now()).last_change
     except (CaseNotFound, AccessDenied, NotPermitted):
         change = None
     if change is not None and change.by_id == signed_in().actor.id:

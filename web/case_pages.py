@@ -18,6 +18,7 @@ from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, Em
 from cases.flowcharts import chart_of
 from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WORDS
 from web.access import CASE_ROLES, page, signed_in
+from web.clock import now
 from web.i18n import error_text
 
 __all__ = ["bp", "open_case_or_404"]
@@ -30,7 +31,7 @@ def open_case_or_404(ref: str, *, emergency_reason: str | None = None):
     """Read the case for the signed-in person, or answer 404 (no such case, or no ground to see it)."""
     try:
         return read_case(current_app.extensions["vidoro.db"], signed_in().actor, ref,
-                         emergency_reason=emergency_reason)
+                         emergency_reason=emergency_reason, now=now())
     except (CaseNotFound, AccessDenied):
         abort(404)
 
@@ -41,7 +42,7 @@ def case(ref: str):
     db = current_app.extensions["vidoro.db"]
     actor = signed_in().actor
     try:
-        record = read_case(db, actor, ref)
+        record = read_case(db, actor, ref, now=now())
     except (CaseNotFound, AccessDenied):
         return _closed_door(ref, {}, ""), 404
     return _render(record)
@@ -60,7 +61,7 @@ def emergency(ref: str):
         return _closed_door(ref, errors, reason), 400
     try:
         record = read_case(current_app.extensions["vidoro.db"], signed_in().actor, ref,
-                           emergency_reason=reason)
+                           emergency_reason=reason, now=now())
     except EmergencyReasonTooShort as exc:  # said alike whether the case exists or not (`cases.access`)
         errors["reason"] = error_text(exc)
         return _closed_door(ref, errors, reason), 400
@@ -80,7 +81,8 @@ def _render(record):
     db = current_app.extensions["vidoro.db"]
     actor = signed_in().actor
     chart = chart_of(db, record.flowchart_version)
-    options = available_triggers(db, actor, record.ref) if record.ground != "emergency" and not record.erased else ()
+    options = (available_triggers(db, actor, record.ref, now=now())
+               if record.ground != "emergency" and not record.erased else ())
     return render_template("case.html", record=record, chart=chart, options=options,
                            time_in_states=_time_in_states(record))
 

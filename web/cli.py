@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from cases import Database
-from cases.keys import FileKeyStore, KeysStillWrapped
+from cases.errors import KeysStillWrapped
+from cases.keys import FileKeyStore
 from cases.signing import SIGNING_FILE, LogSigner
 from web.audit_cli import audit
 from web.clisupport import check_ready, friendly, open_database, shown

@@ -13,8 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cases import Database
-from cases.keys import FileKeyStore, KeyMaterialError
+from cases.errors import KeyMaterialError
+from cases.keys import FileKeyStore
 from policies import PolicyError
+from web.errors import BadInput
 from workflow import VidoroError
 
 __all__ = ["check_ready", "friendly", "open_database", "shown", "targets"]
@@ -27,6 +29,10 @@ def friendly(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except BadInput as exc:
+            refusal = click.ClickException(str(exc))
+            refusal.exit_code = 2  # bad input, as a UsageError would say, without its usage lines
+            raise refusal from None
         except PolicyError as exc:
             raise click.ClickException(f"the flowchart definition is broken: {exc}") from None
         except KeyMaterialError as exc:

@@ -1,18 +1,48 @@
-"""Today and now for the pages, in the flowchart's time zone (its deadlines are calendar days there)."""
+"""Today and now for the pages, in the flowchart's time zone (its deadlines are calendar days there).
+
+The time comes from the app's clock, one object with `now()` that `create_app({"VIDORO_CLOCK": ...})` may
+replace (a test sets and advances time with it instead of sleeping). A view reads the moment here once and
+passes it to the operation it calls, so everything a request does happens at the same moment.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, has_app_context
 
 from cases.flowcharts import current_engine
 from workflow.deadlines import local_date
 
-__all__ = ["now", "today", "zone", "zone_name"]
+__all__ = ["Clock", "SystemClock", "init_app", "now", "today", "zone", "zone_name"]
+
+
+class Clock(Protocol):
+    """Where the app reads the time: a timezone-aware moment (UTC)."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The machine's clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+_SYSTEM = SystemClock()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["vidoro.clock"] = app.config.get("VIDORO_CLOCK") or _SYSTEM
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The app's clock; outside an app (a script importing a page helper) the machine's."""
+    clock: Clock = current_app.extensions.get("vidoro.clock", _SYSTEM) if has_app_context() else _SYSTEM
+    return clock.now()
 
 
 def today() -> date:

@@ -35,6 +35,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # `vidoro serve`'s log lines: json (one object a line) or text; the vidoro loggers' level (web.logs).
         "VIDORO_LOG_FORMAT": os.environ.get("VIDORO_LOG_FORMAT") or "json",
         "VIDORO_LOG_LEVEL": (os.environ.get("VIDORO_LOG_LEVEL") or "INFO").upper(),
+        # The app's clock (`web.clock.Clock`), set only by the caller: None is the machine's clock.
+        "VIDORO_CLOCK": None,
     }
     config.update(overrides or {})
     config["VIDORO_HOME"] = Path(config["VIDORO_HOME"])

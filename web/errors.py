@@ -2,6 +2,8 @@
 
 404 is the answer for a case that does not exist and for one this person may not see, so the two cannot
 be told apart. A form whose CSRF token is missing or stale gets 400 and is not acted on.
+
+The command line's own refusal lives here too (`BadInput`), so that every error class of `web` has one home.
 """
 
 from __future__ import annotations
@@ -11,10 +13,19 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from cases.errors import RecordNotFound
 from web.api import http_problem
 from web.api.problems import problem
+from workflow.errors import VidoroError
 
-__all__ = ["init_app"]
+__all__ = ["BadInput", "init_app"]
+
+
+class BadInput(VidoroError):
+    """Bad input to a command: `web.clisupport.friendly` says it in one line with exit status 2 (a UsageError
+    would print the usage lines too)."""
+
+    code = "bad_input"
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +39,8 @@ def init_app(app: Flask) -> None:
                                                     _("Your role does not give access to this page.")))
     app.register_error_handler(404, lambda e: _page(e, 404, _("Page not found"),
                                                     _("There is nothing here, or nothing you may see.")))
+    app.register_error_handler(RecordNotFound, lambda e: _page(e, 404, _("Page not found"),
+                                                               _("There is nothing here, or nothing you may see.")))
     app.register_error_handler(405, lambda e: _page(e, 405, _("Not possible"), _("This page cannot be used that way.")))
     app.register_error_handler(413, lambda e: _page(e, 413, _("Too much"), _("What was sent is too large.")))
     app.register_error_handler(500, lambda e: _page(e, 500, _("Something went wrong"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
 
-from cases.disclosures import DisclosureRefused, read_referral
-from cases.errors import CaseNotFound, NotPermitted
+from cases.disclosures import read_referral
+from cases.errors import DisclosureRefused, NotPermitted, RecordNotFound
 from cases.flowcharts import current_engine
 from cases.referrals import shared_referrals
 from web.access import page, signed_in
@@ -34,6 +34,6 @@ def referrals():
 def referral(packet_id: str):
     try:
         packet = read_referral(current_app.extensions["vidoro.db"], signed_in().actor, packet_id, now=now())
-    except (CaseNotFound, DisclosureRefused, NotPermitted):
+    except (RecordNotFound, DisclosureRefused, NotPermitted):
         abort(404)  # the refusal is logged by read_referral; the page tells nothing about why
     return render_template("partner/referral.html", packet=packet, chart=current_engine().chart)

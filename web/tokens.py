@@ -8,14 +8,14 @@ own tokens: another's token id is answered as if it did not exist.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from cases.errors import InvalidConcern, NotPermitted
+from cases.errors import InvalidConcern, NotPermitted, RecordNotFound
 from cases.tokens import DEFAULT_DAYS, MAX_DAYS, create_token, list_tokens, revoke_token
 from web.access import ALL_STAFF, page, signed_in
+from web.clock import now
 from web.i18n import error_text
 
 __all__ = ["bp"]
@@ -45,7 +45,8 @@ def create():
     made = None
     if not errors:
         try:
-            made = create_token(_db(), signed_in().actor, values["name"], password=password, days=days)
+            made = create_token(_db(), signed_in().actor, values["name"], password=password, days=days,
+                                now=now())
         except InvalidConcern as exc:
             field = exc.field if exc.field in ("days", "password") else "name"
             errors[field] = error_text(exc, "token")  # a wrong password, or too many of them: said by `cases`
@@ -62,8 +63,8 @@ def create():
 @page(*ALL_STAFF)
 def revoke(token_id: str):
     try:
-        revoke_token(_db(), signed_in().actor, token_id)
-    except InvalidConcern:
+        revoke_token(_db(), signed_in().actor, token_id, now=now())
+    except RecordNotFound:
         abort(404)  # unknown, or someone else's: the same answer
     except NotPermitted:
         abort(403)
@@ -72,8 +73,9 @@ def revoke(token_id: str):
 
 
 def _page(values: dict, errors: dict, *, made=None, status: int = 200):
-    listed = list_tokens(_db(), signed_in().actor)
-    return render_template("account/tokens.html", tokens=listed, now=datetime.now(UTC), values=values,
+    moment = now()
+    listed = list_tokens(_db(), signed_in().actor, now=moment)
+    return render_template("account/tokens.html", tokens=listed, now=moment, values=values,
                            errors=errors, made=made, labels=_labels(), max_days=MAX_DAYS), status
 
 

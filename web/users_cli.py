@@ -15,7 +15,6 @@ import sys
 import click
 
 from cases import staff
-from cases.accounts import InvalidPassword
 from cases.administration import (
     account_roles,
     create_account,
@@ -24,17 +23,12 @@ from cases.administration import (
     partner_units,
     reset_password,
 )
-from cases.errors import InvalidConcern
+from cases.errors import InvalidConcern, InvalidPassword, RecordNotFound
 from web.access import ALL_STAFF
 from web.clisupport import check_ready, friendly, open_database
+from web.errors import BadInput
 
 __all__ = ["users"]
-
-
-class BadInput(click.ClickException):
-    """Bad input: one line, exit status 2 (a UsageError would print the usage lines too)."""
-
-    exit_code = 2
 
 
 def _one_line(command):
@@ -46,6 +40,8 @@ def _one_line(command):
             return command(*args, **kwargs)
         except (InvalidConcern, InvalidPassword) as exc:
             raise BadInput(str(exc)) from None
+        except RecordNotFound as exc:  # the one record a command names is an account, by its username
+            raise BadInput(f"username: {exc}") from None
 
     return wrapper
 

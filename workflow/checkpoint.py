@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from workflow.errors import CheckpointError
+
 __all__ = [
     "ED25519",
     "Checkpoint",
-    "CheckpointError",
     "check_verifier_key",
     "key_id",
     "open_note",
@@ -38,10 +39,6 @@ _DASH = "\u2014 "  # em dash and space open every signature line
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 _HEX_ID = re.compile(r"[0-9a-f]{8}")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or note is malformed, signed by no key we trust, or its signature does not verify."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""Every error vidoro raises on purpose, named by what went wrong.
+"""The errors of the flowchart engine and of the log's proofs and checkpoints, named by what went wrong.
 
-    VidoroError                      anything vidoro refuses on purpose; `.code` is machine-readable
+    VidoroError                      (policies.errors, re-exported here) anything refused on purpose
     ├── UnknownTrigger               the flowchart has no such trigger
     ├── TransitionRefused            the trigger exists but may not be fired now; `.refusals` says why
     │   ├── TransitionNotAllowed     not from the state the case is in
@@ -8,8 +8,10 @@
     │   ├── InvalidInput             a required field is missing or a value is not acceptable
     │   └── GuardFailed              a rule of the flowchart (child/adult, deadline, retention …)
     │       └── ConsentMissing       no active consent covers the purpose, recipients and data
-    └── (cases.errors)               InvalidIdentityNumber, CaseNotFound, StaleCase, LogTampered …
+    ├── CheckpointError              a checkpoint or signed note is malformed or not signed by a trusted key
+    └── ProofError                   an inclusion or consistency proof does not show what it claims
 
+The two last are also ValueErrors, as they always were. The whole tree is drawn in `policies.errors`.
 Messages carry no personal data: they name cases by pseudonym, fields by name, never a value typed in.
 """
 
@@ -17,32 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from policies.errors import VidoroError
 from workflow.refusals import Refusal
 
 __all__ = [
+    "CheckpointError",
     "ConsentMissing",
     "GuardFailed",
     "InvalidInput",
+    "ProofError",
     "RoleNotAllowed",
     "TransitionNotAllowed",
     "TransitionRefused",
     "UnknownTrigger",
     "VidoroError",
 ]
-
-
-class VidoroError(Exception):
-    """Base of vidoro's own errors: refused on purpose, safe to show, nothing was written."""
-
-    code = "error"
-
-    def __init__(self, message: str, *, message_sv: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.message_sv = message_sv or message
-
-    def text(self, lang: str = "sv") -> str:
-        return self.message if lang == "en" else self.message_sv
 
 
 class UnknownTrigger(VidoroError):
@@ -102,3 +93,15 @@ class GuardFailed(TransitionRefused):
 
 class ConsentMissing(GuardFailed):
     code = "consent_missing"
+
+
+class CheckpointError(VidoroError, ValueError):
+    """A checkpoint or note is malformed, signed by no key we trust, or its signature does not verify."""
+
+    code = "checkpoint_invalid"
+
+
+class ProofError(VidoroError, ValueError):
+    """A proof does not show what it claims: the log, the proof or the root held is not what it should be."""
+
+    code = "proof_invalid"

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from workflow.errors import ProofError
 from workflow.log import leaf_hash
 
 __all__ = [
@@ -20,7 +21,6 @@ __all__ = [
     "Frontier",
     "MemoryTree",
     "NodeSource",
-    "ProofError",
     "completed_nodes",
     "consistency_proof",
     "inclusion_proof",
@@ -35,10 +35,6 @@ __all__ = [
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162 §2.1.1: MTH({}) = HASH()
-
-
-class ProofError(ValueError):
-    """A proof does not show what it claims: the log, the proof or the root held is not what it should be."""
 
 
 class NodeSource(Protocol):

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from cases import accounts
-from cases.accounts import InvalidPassword, SignInRefused, SignInThrottled, open_session, sign_in, start_session
+from cases.accounts import open_session, sign_in, start_session
+from cases.errors import InvalidPassword, SignInRefused, SignInThrottled
 from cases.models import SignInAttempt, WebSession
 from cases.staff import add_staff, disable_staff, enable_staff, set_role
 from tests.conftest import NOW

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cases import InvalidConcern, NotPermitted, accounts
-from cases.accounts import InvalidPassword, SignInRefused
 from cases.administration import account_roles, create_account, find_account, list_accounts, reset_password
+from cases.errors import InvalidPassword, RecordNotFound, SignInRefused
 from cases.models import Staff
 from cases.staff import disable_staff
 
@@ -83,8 +83,9 @@ def test_a_new_password_ends_the_sessions_and_the_old_one(db, staff):
         accounts.sign_in(db, "caseworker-1", PASSWORD, "127.0.0.1")
     with pytest.raises(InvalidPassword):
         reset_password(db, staff["admin"], "caseworker-1", "aaaaaaaaaaaaaaaa")
-    with pytest.raises(InvalidConcern):
+    with pytest.raises(RecordNotFound) as missing:  # an unknown account is not there, not a fault in a form
         reset_password(db, staff["admin"], "nobody-here", PASSWORD)
+    assert missing.value.kind == "account" and not isinstance(missing.value, InvalidConcern)
 
 
 def test_the_list_and_the_roles_offered(db, staff):

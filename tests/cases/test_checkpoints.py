@@ -20,14 +20,15 @@ from cases.checkpoints import (
     latest_checkpoint,
     parse_targets,
 )
-from cases.keys import KeyMaterialError
+from cases.errors import KeyMaterialError
 from cases.log import LOGS, append
 from cases.models import Checkpoint
 from cases.signing import SIGNING_FILE, LogSigner
 from cases.tree import tree_head
 from tests.conftest import NOW
 from workflow import LogEntry
-from workflow.checkpoint import CheckpointError, parse_and_verify
+from workflow.checkpoint import parse_and_verify
+from workflow.errors import CheckpointError
 
 
 def entry(n: int) -> LogEntry:

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from cases import (
-    CaseNotFound,
     ConcernForm,
     ConsentForm,
     InvalidConcern,
@@ -24,13 +23,8 @@ from cases import (
 )
 from cases.access import AccessDenied, assign_case, read_case
 from cases.demo import PATHS, SIG_RECIPIENTS, Step, drive
-from cases.disclosures import (
-    DisclosureRefused,
-    decide_requested_disclosure,
-    disclose_with_consent,
-    read_referral,
-    request_disclosure,
-)
+from cases.disclosures import decide_requested_disclosure, disclose_with_consent, read_referral, request_disclosure
+from cases.errors import DisclosureRefused, RecordNotFound
 from cases.models import AccessLogEntry, Base, Case, Consent, Disclosure, ReferralPacket, TransitionLogEntry
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
@@ -224,8 +218,9 @@ def test_only_a_partner_reads_a_referral_packet(db, staff, adult_sig):
         body = assert_refusal_logged(db, before, reader, recipient=unit, codes=["not_a_recipient"])
         assert body["codes"]["packet"] == packet.id
     before = access_rows(db)
-    with pytest.raises(CaseNotFound):
+    with pytest.raises(RecordNotFound) as missing:
         read_referral(db, staff["partner"], "no-such-packet", now=later)
+    assert missing.value.kind == "referral"
     with pytest.raises(NotPermitted):  # the unit is the account's: claiming the role is not enough
         read_referral(db, Actor(staff["caseworker"].id, "partner"), packet.id, now=later)
     assert_nothing_logged(db, before)
@@ -485,8 +480,9 @@ def test_a_legal_basis_approved_by_another_decider_releases_the_packet(db, staff
         body = assert_disclosure_logged(db, before, approver, "legal_basis", IDENTITY | {"concern"})
         assert (body["codes"]["legal_basis"], body["codes"]["request"]) == ("osl_10_18b", request_id)
         assert _status(db, request_id) == ("approved", approver.id)
-        with pytest.raises(CaseNotFound):  # decided once
+        with pytest.raises(RecordNotFound) as missing:  # decided once
             decide_requested_disclosure(db, approver, request_id, approve=True, now=later)
+        assert missing.value.kind == "disclosure request"
 
 
 @pytest.mark.parametrize("approve", [True, False], ids=["approving", "refusing"])

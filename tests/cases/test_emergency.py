@@ -22,7 +22,7 @@ from cases.emergency import (
     approval_requests,
     decide_approval,
 )
-from cases.errors import CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort
+from cases.errors import CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, RecordNotFound
 from cases.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, EmergencyAccess, EmergencyApproval, Staff
 from policies.limits import EMERGENCY_FREE_PER_WINDOW, EMERGENCY_WINDOW
@@ -182,8 +182,9 @@ def test_a_refused_request_keeps_the_case_closed(db, staff, cases_):
         read_case(db, staff["intake"], refs[2], emergency_reason=EMERGENCY, now=later + timedelta(hours=3))
     statuses = [r.status for r in approval_requests(db, staff["decider"], pending_only=False)]
     assert statuses == [REFUSED, PENDING] and APPROVED not in statuses
-    with pytest.raises(CaseNotFound):
+    with pytest.raises(RecordNotFound) as missing:
         decide_approval(db, staff["decider"], "no-such-request", approve=True, now=later)
+    assert missing.value.kind == "emergency approval" and not isinstance(missing.value, CaseNotFound)
 
 
 def test_the_review_records_a_verdict(db, staff, cases_):

@@ -31,10 +31,11 @@ from cases import (
 from cases import demo as demo_module
 from cases.access import read_case
 from cases.demo import PATHS, Step, drive
-from cases.disclosures import DisclosureRefused, decide_requested_disclosure, request_disclosure
+from cases.disclosures import decide_requested_disclosure, request_disclosure
+from cases.errors import CiphertextRejected, DisclosureRefused, KeyDestroyed
 from cases.flowcharts import current_engine
 from cases.identity import generate_identity_number
-from cases.keys import KeyDestroyed, MemoryKeyStore
+from cases.keys import MemoryKeyStore
 from cases.models import (
     AccessLogEntry,
     Case,
@@ -45,7 +46,7 @@ from cases.models import (
     Person,
     TransitionLogEntry,
 )
-from cases.vault import CaseKey, CiphertextRejected, Vault
+from cases.vault import CaseKey, Vault
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from cases import ConcernForm, add_staff, register_concern
 from cases.access import read_case
-from cases.accounts import SignInRefused, set_password, sign_in, use_cheap_hashing_for_tests
+from cases.accounts import set_password, sign_in, use_cheap_hashing_for_tests
 from cases.checkpoints import IssuedCheckpoint, deliver
 from cases.consents import withdraw_consent
 from cases.demo import PATHS, drive
-from cases.errors import CaseNotFound
+from cases.errors import CaseNotFound, SignInRefused
 from cases.events import LOGGER, target_id
 from cases.models import Consent
 from cases.operations import fire_trigger

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from cases import ConcernForm, fire_trigger, register_concern
-from cases.errors import InvalidConcern
-from cases.idempotency import KEEP, IdempotencyKeyReused, claim, forget_expired, recall
+from cases.errors import IdempotencyKeyReused, InvalidConcern
+from cases.idempotency import KEEP, claim, forget_expired, recall
 from cases.models import IdempotencyRecord, TransitionLogEntry
 from tests.conftest import NOW
 from workflow import GuardFailed

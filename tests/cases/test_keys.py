@@ -30,8 +30,9 @@ from cases import ConcernForm, register_concern
 from cases import keys as keys_module
 from cases.access import read_case
 from cases.demo import PATHS, drive
+from cases.errors import KeyDestroyed, KeyMaterialError, KeysStillWrapped
 from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore, KeyDestroyed, KeyMaterialError, KeysStillWrapped, MemoryKeyStore
+from cases.keys import FileKeyStore, MemoryKeyStore
 from tests.conftest import NOW
 from web.cli import main
 

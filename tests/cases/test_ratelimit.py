@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from cases import Database
+from cases.errors import RateLimited
 from cases.models import ApiRequestCount
-from cases.ratelimit import ACCOUNT_LIMIT, TOKEN_LIMIT, WINDOW_SECONDS, Limits, RateLimited, admit
+from cases.ratelimit import ACCOUNT_LIMIT, TOKEN_LIMIT, WINDOW_SECONDS, Limits, admit
 from tests.conftest import NOW
 
 LIMITS = Limits(per_token=3, per_account=5, window_seconds=60)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from cases import ConcernForm, NotPermitted, add_staff, fire_trigger, register_concern, withdraw_consent
 from cases.demo import PATHS, drive
-from cases.disclosures import DisclosureRefused, read_referral
+from cases.disclosures import read_referral
+from cases.errors import DisclosureRefused
 from cases.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, Consent, ReferralPacket
 from cases.referrals import shared_referrals

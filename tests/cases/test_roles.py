@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from cases import InvalidConcern, NotPermitted, accounts
-from cases.accounts import SignInRefused
 from cases.administration import create_account, find_account, reset_password
+from cases.errors import RecordNotFound, SignInRefused
 from cases.models import AdministrationLogEntry, RoleGrant, Staff
 from cases.roles import approve_grant, pending_grants, refuse_grant
 from cases.staff import disable_staff, enable_staff, set_role
@@ -101,8 +101,9 @@ def test_a_refused_new_account_is_removed(db, staff, admins):
     create_account(db, first, "new.decider", "Ny Beslutsfattare", "decider", password=PASSWORD)
     refuse_grant(db, first, only_grant(db, first))  # the one who asked may take it back
     assert find_account(db, None, "new.decider") is None
-    with pytest.raises(InvalidConcern):
+    with pytest.raises(RecordNotFound) as missing:  # no such request: not there, not a fault in a form
         approve_grant(db, second, "00000000-0000-0000-0000-000000000000")
+    assert missing.value.kind == "role request" and not isinstance(missing.value, InvalidConcern)
 
 
 def test_a_refused_role_change_leaves_the_role(db, staff, admins):

@@ -51,8 +51,9 @@ from cases import (
     withdraw_consent,
 )
 from cases.access import assign_case
+from cases.errors import KeyDestroyed
 from cases.identity import generate_identity_number
-from cases.keys import KeyDestroyed, MemoryKeyStore
+from cases.keys import MemoryKeyStore
 from cases.models import Assignment, Case, CaseEvent, Consent, Deadline, ReferralPacket, TransitionLogEntry
 from tests.cases import flow_model as fm
 from tests.conftest import _truncate

@@ -7,6 +7,7 @@ verify the same way. Every account's password is PASSWORD.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -30,6 +31,19 @@ def app(db, keys, tmp_path):
     application.testing = True
     yield application
     application.extensions["vidoro.db"].dispose()
+
+
+class FakeClock:
+    """The app's clock in a test (`VIDORO_CLOCK`): it stands still until the test moves it, so no test sleeps."""
+
+    def __init__(self, moment: datetime | None = None) -> None:
+        self.moment = moment or datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
 
 
 @pytest.fixture

@@ -244,6 +244,14 @@ def test_a_role_change_to_decider_waits_and_can_be_refused(client_as, db, second
     assert post_form(second_admin, f"/admin/grants/{grant.id}/approve", {}, page="/admin/users").status_code == 400
 
 
+@pytest.mark.parametrize("decision", ["approve", "refuse"])
+def test_an_unknown_role_request_is_not_found(client_as, decision):
+    admin = client_as("admin")
+    response = post_form(admin, f"/admin/grants/00000000-0000-0000-0000-000000000000/{decision}", {},
+                         page="/admin/users")
+    assert response.status_code == 404 and 'role="alert"' not in text(response)  # the 404 page, not a form error
+
+
 @pytest.mark.parametrize(("action", "data"), [
     ("role", {"role": "admin"}),
     ("password", {"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD}),

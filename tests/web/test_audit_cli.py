@@ -28,8 +28,9 @@ from cases.signing import LogSigner
 from tests.web.test_cli import VIDORO, assert_ok, assert_one_line_failure, free_port, run, stop
 from tests.web.test_keys_cli import register_cases
 from workflow.checkpoint import parse_and_verify
+from workflow.errors import ProofError
 from workflow.log import leaf_hash
-from workflow.merkle import ProofError, verify_consistency, verify_inclusion
+from workflow.merkle import verify_consistency, verify_inclusion
 
 KEY_LINE = re.compile(r"verifier key for auditors: (\S+)")
 NOTE = re.compile(r"[^\n]+\n\d+\n[^\n]+\n\n\u2014 [^\n]+\n")

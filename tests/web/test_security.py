@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cases import accounts
+from cases.errors import SignInRefused
 from cases.staff import disable_staff
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
+from cases.tokens import create_token
+from tests.web.conftest import PASSWORD, FakeClock, csrf_token, sign_in
 from web import create_app
 from web.access import safe_next
 
@@ -140,14 +140,36 @@ def test_a_disabled_account_is_signed_out_on_its_next_request(client_as, db):
 
 
 def test_an_idle_session_ends(db, keys, tmp_path, accounts_by_role):
+    clock = FakeClock()
     application = create_app({"VIDORO_DATABASE_URL": db.url, "VIDORO_HOME": tmp_path / "instance",
-                              "VIDORO_KEYS": keys.folder, "SECRET_KEY": "k" * 40, "VIDORO_SESSION_IDLE": 1})
+                              "VIDORO_KEYS": keys.folder, "SECRET_KEY": "k" * 40, "VIDORO_SESSION_IDLE": 30 * 60,
+                              "VIDORO_CLOCK": clock})
     try:
         client = application.test_client()
         sign_in(client, "intake-1")
         assert client.get("/cases").status_code == 200
-        time.sleep(1.5)
+        clock.advance(minutes=29)
+        assert client.get("/cases").status_code == 200  # idle time counts from the last request
+        clock.advance(minutes=29)
+        assert client.get("/cases").status_code == 200
+        clock.advance(minutes=31)
         assert client.get("/cases").status_code == 302
+    finally:
+        application.extensions["vidoro.db"].dispose()
+
+
+def test_the_api_reads_the_apps_clock_to_end_a_token(db, keys, tmp_path, accounts_by_role):
+    clock = FakeClock()
+    application = create_app({"VIDORO_DATABASE_URL": db.url, "VIDORO_HOME": tmp_path / "instance",
+                              "VIDORO_KEYS": keys.folder, "SECRET_KEY": "k" * 40, "VIDORO_CLOCK": clock})
+    try:
+        made = create_token(db, accounts_by_role["intake"], "a day", password=PASSWORD, days=1, now=clock.now())
+        client = application.test_client()
+        headers = {"Authorization": f"Bearer {made.secret}"}
+        clock.advance(hours=23, minutes=59)
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        clock.advance(minutes=1)
+        assert client.get("/api/v1/me", headers=headers).status_code == 401  # expired on the app's clock
     finally:
         application.extensions["vidoro.db"].dispose()
 
@@ -165,7 +187,7 @@ def test_a_browser_that_signed_in_before_gets_in_while_its_shared_address_is_blo
     assert sign_in(usual, "intake-1").status_code == 302
     usual.post("/sign-out", data={"csrf_token": csrf_token(usual.get("/cases"))})
     for n in range(accounts.ADDRESS_FAILURES):  # someone behind the same address (127.0.0.1) guesses names
-        with pytest.raises(accounts.SignInRefused):
+        with pytest.raises(SignInRefused):
             accounts.sign_in(db, f"made-up-{n}", "wrong password here", "127.0.0.1")
     assert sign_in(app.test_client(), "intake-1").status_code == 429  # a browser without the cookie waits
     assert sign_in(usual, "intake-1").status_code == 302  # the person's own browser does not

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cases import accounts
-from cases.accounts import SignInRefused
+from cases.errors import SignInRefused
 from cases.models import AdministrationLogEntry
 from tests.web.conftest import account, staff_count
 from tests.web.test_cli import assert_one_line_failure
@@ -126,6 +126,8 @@ def test_bad_input_for_the_other_commands(run, db, staff, args):
     assert_one_line_failure(result)
     assert result.exit_code == 2
     assert account(db, "caseworker-1").role == "caseworker"
+    if "nobody-here" in args:  # an unknown account is named as such, the line is the same as it always was
+        assert "username: no such account" in result.output
 
 
 def test_set_password_from_stdin_or_the_prompt(run, db, staff):

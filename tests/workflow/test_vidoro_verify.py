@@ -20,7 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from workflow import AccessEntry, LogEntry, vidoro_verify
-from workflow.checkpoint import Checkpoint, CheckpointError, key_id, parse_and_verify, sign, verifier_key
+from workflow.checkpoint import Checkpoint, key_id, parse_and_verify, sign, verifier_key
+from workflow.errors import CheckpointError
 from workflow.merkle import EMPTY_ROOT, MemoryTree, leaf_hash, root_from_leaves
 from workflow.vidoro_verify import FORMAT, Failed, Tree, Unreadable, check, read_checkpoint
 

@@ -20,13 +20,14 @@ from flask_openapi3 import OpenAPI
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cases import ratelimit
+from cases.errors import RateLimited, TokenRefused
 from cases.flowcharts import current_engine
-from cases.tokens import TokenRefused, identify_token
+from cases.tokens import identify_token
 from web import clock
 from web.access import public
 from web.api import case_routes, more_routes
-from web.api.problems import from_error, language, problem
-from web.api.support import BoundedJSON, NestedTooDeep, json_response
+from web.api.problems import from_error, problem
+from web.api.support import BoundedJSON, json_response
 
 __all__ = ["PREFIX", "SECURITY", "authenticate", "handle_error", "http_problem", "init_app", "limits",
            "openapi_settings"]
@@ -91,7 +92,7 @@ def authenticate(allowed: frozenset[str]) -> Response | None:
     try:
         token_id, g.api_account = identify_token(database, secret.strip(), now=moment)
         ratelimit.admit(database, token_id, g.api_account.id, moment, limits())
-    except (TokenRefused, ratelimit.RateLimited) as exc:
+    except (TokenRefused, RateLimited) as exc:
         return from_error(exc)
     if g.api_account.role not in allowed:
         return problem(403, "role-not-allowed")
@@ -106,8 +107,6 @@ def limits() -> ratelimit.Limits:
 def http_problem(error: HTTPException):
     """An HTTP error on an API path (no such route, wrong method, too large) as a problem."""
     code = error.code or 500
-    if isinstance(error, NestedTooDeep):
-        return problem(400, error.code_name, error.texts[language()])
     response = problem(code, {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(code, "http-error"))
     if code == 405 and isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)

@@ -6,8 +6,8 @@ import base64
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from cases.disclosures import DisclosureRefused, read_referral
-from cases.errors import InvalidConcern
+from cases.disclosures import read_referral
+from cases.errors import DisclosureRefused, RecordNotFound
 from cases.proofs import auditor_checkpoint, auditor_consistency, auditor_inclusion
 from cases.referrals import shared_referrals
 from cases.tokens import list_tokens, revoke_token
@@ -106,7 +106,7 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
     def revoke(path: s.TokenPath):
         try:
             revoke_token(db(), account().actor, path.token_id, now=now())
-        except InvalidConcern:
+        except RecordNotFound:
             return problem(404, "not-found")  # unknown, or another account's: the same answer
         return "", 204
 

@@ -4,7 +4,8 @@ caller's language, and never a case detail, a traceback or a value that was sent
 Every refusal from `cases` and `workflow` has one mapping here, so the same refusal gets the same status
 everywhere: 401 without a valid token, 403 for a role that may not, 404 for a case that does not exist or may
 not be seen (the two cannot be told apart), 409 for a stale version (with the current one), 422 for input or
-a flowchart rule that refuses the request (with every reason).
+a flowchart rule that refuses the request (with every reason). The API's own refusal (`NestedTooDeep`) is
+defined here too: this module is the errors module of `web.api`.
 """
 
 from __future__ import annotations
@@ -15,27 +16,27 @@ from flask import Response, json, request
 from flask_openapi3.types import ResponseDict
 from pydantic import ValidationError
 
-from cases.accounts import SignInThrottled
-from cases.disclosures import DisclosureRefused
 from cases.errors import (
     AccessDenied,
     ArrivalNotPermitted,
     BadCursor,
-    CaseNotFound,
+    DisclosureRefused,
+    IdempotencyKeyReused,
     InvalidConcern,
     InvalidIdentityNumber,
+    KeyDestroyed,
     NotPermitted,
+    RateLimited,
+    RecordNotFound,
+    SignInThrottled,
     StaleCase,
+    TokenRefused,
 )
-from cases.idempotency import IdempotencyKeyReused
-from cases.keys import KeyDestroyed
-from cases.ratelimit import RateLimited
-from cases.tokens import TokenRefused
 from web.api.schemas import Problem
 from workflow import Refusal
 from workflow.errors import RoleNotAllowed, TransitionRefused, UnknownTrigger, VidoroError
 
-__all__ = ["MEDIA_TYPE", "from_error", "from_validation", "language", "problem", "responses"]
+__all__ = ["MEDIA_TYPE", "NestedTooDeep", "from_error", "from_validation", "language", "problem", "responses"]
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -55,6 +56,17 @@ _GENERIC = {
     415: ("Send JSON (Content-Type: application/json).", "Skicka JSON (Content-Type: application/json)."),
     500: ("Something went wrong; nothing was saved.", "Något gick fel; inget sparades."),
 }
+
+
+class NestedTooDeep(VidoroError):
+    """A JSON body nested deeper than the parser can follow: a 400 problem (`json-too-deep`), never a 500."""
+
+    code = "json_too_deep"
+
+    def __init__(self) -> None:
+        super().__init__("The JSON body is nested too deeply; no request here needs more than a few levels.",
+                         message_sv="JSON-innehållet är för djupt nästlat; ingen begäran här behöver mer än några "
+                         "nivåer.")
 
 
 def language() -> str:
@@ -89,6 +101,8 @@ def _reasons(refusals: tuple[Refusal, ...]) -> list[dict[str, Any]]:
 def from_error(error: Exception) -> Response | None:
     """The problem for a refusal from `cases` or `workflow`, or None for anything else (a bug: 500)."""
     match error:
+        case NestedTooDeep():
+            return problem(400, "json-too-deep", _text(error))
         case TokenRefused():
             return problem(401, "token-refused", _text(error))
         case BadCursor():  # 422 as any refused input (a schema-valid cursor may still not be one of ours)
@@ -96,7 +110,7 @@ def from_error(error: Exception) -> Response | None:
                 {"code": "invalid_field", "kind": "field", "field": "cursor", "message": _text(error)}])
         case StaleCase():
             return problem(409, "stale-version", _text(error), current_version=error.current)
-        case CaseNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike
+        case RecordNotFound() | AccessDenied() | KeyDestroyed():  # not there, or not for this caller: alike
             return problem(404, "not-found")
         case ArrivalNotPermitted():  # before NotPermitted: the caller is told what to leave out
             return problem(403, "arrival-not-permitted", _text(error))

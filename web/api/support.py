@@ -10,16 +10,16 @@ from flask import Response, current_app, g
 from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import BadRequest
 
 from cases import idempotency
 from cases.accounts import Account
 from cases.errors import StaleCase
 from web.access import ALL_STAFF
+from web.api.problems import NestedTooDeep
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["ALL_STAFF", "BoundedJSON", "NestedTooDeep", "account", "db", "json_response", "once", "roles"]
+__all__ = ["ALL_STAFF", "BoundedJSON", "account", "db", "json_response", "once", "roles"]
 
 
 def db():
@@ -67,14 +67,6 @@ def once(key: str, request: Mapping[str, Any], render: Callable[[Any], tuple[int
         if answer is None:
             raise
     return json_response(answer.body, answer.status, headers={"Idempotency-Replayed": "true"})
-
-
-class NestedTooDeep(BadRequest):
-    """A JSON body nested deeper than the parser can follow: a 400 problem (`json-too-deep`), never a 500."""
-
-    code_name = "json-too-deep"
-    texts = {"en": "The JSON body is nested too deeply; no request here needs more than a few levels.",
-             "sv": "JSON-innehållet är för djupt nästlat; ingen begäran här behöver mer än några nivåer."}
 
 
 class BoundedJSON(DefaultJSONProvider):
