@@ -50,9 +50,9 @@ from sqlalchemy.orm import Session
 from cases.db import Database
 from cases.errors import InvalidPassword, RecordNotFound, SignInRefused, SignInThrottled
 from cases.events import operation
-from cases.grounds import SYSTEM_ROLE
 from cases.models import SignInAttempt, Staff, WebSession
 from cases.vault import Vault
+from policies.access import SYSTEM_ROLE
 from workflow import Actor
 
 __all__ = [

@@ -21,11 +21,11 @@ from cases.accounts import check_password_rules, set_password
 from cases.db import Database
 from cases.errors import InvalidConcern
 from cases.flowcharts import current_engine
-from cases.grounds import SYSTEM_ROLE
 from cases.models import Staff
 from cases.roles import APPROVAL_ROLES, check_not_system, request_grant
 from cases.staff import check_new_staff, create_staff
 from cases.trail import record, require_admin
+from policies.access import SYSTEM_ROLE
 from workflow import Actor
 
 __all__ = ["AccountRow", "account_roles", "create_account", "find_account", "list_accounts", "partner_units",

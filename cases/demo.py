@@ -18,11 +18,11 @@ from cases.access import assign_case
 from cases.consents import ConsentForm, record_consent
 from cases.db import Database
 from cases.forms import ConcernForm
-from cases.grounds import SYSTEM_ROLE
 from cases.identity import generate_identity_number
 from cases.models import Staff
 from cases.operations import fire_trigger, register_concern
 from cases.staff import add_staff
+from policies.access import SYSTEM_ROLE
 from workflow import Actor
 
 __all__ = ["DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]

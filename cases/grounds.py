@@ -14,10 +14,10 @@ from sqlalchemy import ColumnElement, and_, false, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from cases.models import Assignment, Case
-from policies.access import CASE_READING_ROLES, GROUNDS, INTAKE_STATES, SYSTEM_ROLE, Ground
+from policies.access import GROUNDS, Ground
 from workflow import Actor
 
-__all__ = ["CASE_READING_ROLES", "INTAKE_STATES", "SYSTEM_ROLE", "ground_clause", "listed_clause", "read_ground"]
+__all__ = ["ground_clause", "listed_clause", "read_ground"]
 
 
 def read_ground(session: Session, actor: Actor, case: Case) -> str | None:

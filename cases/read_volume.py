@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 from cases.actors import require_staff, utcnow
 from cases.db import Database
 from cases.errors import NotPermitted
-from cases.grounds import INTAKE_STATES
 from cases.models import AccessLogEntry, Assignment, Case, Staff
-from policies.access import AUDITING_ROLES
+from policies.access import AUDITING_ROLES, INTAKE_STATES
 from workflow import Actor
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Role changes: applied at once, or asked for by one administrator and approved by a second.
 
-A role that can read case data (`cases.grounds.CASE_READING_ROLES`), or the administrator's role that approves
+A role that can read case data (`policies.access.CASE_READING_ROLES`), or the administrator's role that approves
 them (`APPROVAL_ROLES`), given by an administrator in the web does not take effect when asked for: it becomes
 a pending `RoleGrant`, and a second, different, active administrator approves it (then it takes effect) or any
 administrator refuses it. Nobody approves their own request or a grant to their own account. A new account
@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from cases.accounts import end_all_sessions
 from cases.db import Database
 from cases.errors import InvalidConcern, RecordNotFound
-from cases.grounds import CASE_READING_ROLES, SYSTEM_ROLE
 from cases.models import RoleGrant, Staff
 from cases.tokens import revoke_all_tokens
 from cases.trail import OPERATOR, record, require_admin
+from policies.access import CASE_READING_ROLES, SYSTEM_ROLE
 from workflow import Actor
 
 __all__ = ["APPROVAL_ROLES", "SYSTEM_ROLE", "PendingGrant", "approve_grant", "check_not_system", "pending_grants",

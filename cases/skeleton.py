@@ -30,8 +30,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import AccessDenied, CaseNotFound, StaleCase
-from cases.grounds import SYSTEM_ROLE, read_ground
+from cases.grounds import read_ground
 from cases.models import Case, Staff
+from policies.access import SYSTEM_ROLE
 from workflow import Actor
 
 if TYPE_CHECKING:

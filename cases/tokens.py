@@ -28,9 +28,9 @@ from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted, RecordNotFound, TokenRefused
 from cases.events import operation
-from cases.grounds import SYSTEM_ROLE
 from cases.models import ApiToken, Staff
 from cases.ratelimit import count_failed_recheck, password_rechecks_left
+from policies.access import SYSTEM_ROLE
 from workflow import Actor
 
 __all__ = [

@@ -15,10 +15,10 @@ from cases.access import assign_case
 from cases.db import Database
 from cases.demo import demo_staff, fill_demo
 from cases.errors import BadCursor, NotPermitted
-from cases.grounds import INTAKE_STATES
 from cases.models import NO_DEADLINE, Case, Deadline
 from cases.staff import disable_staff, set_role
 from cases.worklist import MAX_CURSOR, PageKey, decode_cursor, encode_cursor, work_list
+from policies.access import INTAKE_STATES
 from tests.conftest import NOW
 from workflow import Actor
 
