@@ -100,7 +100,7 @@ def serve(args: argparse.Namespace) -> int:
     request (and of waitress's I/O loop) are written there at the end."""
     from waitress import create_server
 
-    from cases.ratelimit import Limits
+    from cases.staff.ratelimit import Limits
     from web import create_app
 
     app = create_app({"VIDORO_DATABASE_URL": args.url, "VIDORO_HOME": args.home, "VIDORO_KEYS": args.keys,
@@ -302,8 +302,9 @@ class Bench:
     """One database: the cases split among the workers, each worker's cases' states and versions."""
 
     def __init__(self, db, staff, token: str, pools: list[dict[str, list]], settings: Settings, seed: int) -> None:
-        from cases import fire_trigger, idempotency
-        from cases.tokens import authenticate_token
+        from cases import fire_trigger
+        from cases.casework import idempotency
+        from cases.staff.tokens import authenticate_token
 
         self.db, self.actor, self.token, self.pools, self.settings = db, staff["caseworker"], token, pools, settings
         self.fire_trigger, self.idempotency, self.authenticate_token = fire_trigger, idempotency, authenticate_token
@@ -440,8 +441,8 @@ class Result:
 def prepare(db, settings: Settings, seed: int):
     """Seed the database with bench_transitions.py's seeder; histories end two days before now, so that the
     measured transitions can use the real clock (the API's)."""
-    from cases.demo import demo_staff, fill_demo
     from cases.flowcharts import current_engine
+    from cases.reports.demo import demo_staff, fill_demo
 
     bt.T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)  # read by the seeder at call time
     started = time.perf_counter()
@@ -464,11 +465,11 @@ LAYERS = (  # where a profiled function's own CPU time goes, by its file (first 
     ("Flask and Werkzeug (routing, request, response)", ("/flask/", "/werkzeug/", "flask_babel", "flask_wtf")),
     ("flask-openapi3 and pydantic (request validation, models)", ("flask_openapi3", "pydantic")),
     ("vidoro web/ (the API views, access, errors)", (f"{ROOT}/web/",)),
-    ("vidoro token and idempotency (cases/tokens.py, cases/idempotency.py)",
+    ("vidoro token and idempotency (cases/staff/tokens.py, cases/casework/idempotency.py)",
      (f"{ROOT}/cases/tokens.py", f"{ROOT}/cases/idempotency.py")),
     ("database driver and the database (sqlite3, psycopg; also the keyring's SQLite)", ("sqlite3", "psycopg")),
     ("AES-GCM and HMAC (cryptography, hmac, hashlib)", ("cryptography", "hmac", "hashlib", "_hashlib")),
-    ("vidoro key store and vault (cases/keys.py, cases/vault.py)", ("/cases/keys.py", "/cases/vault.py")),
+    ("vidoro key store and vault (cases/crypto/keys.py, cases/crypto/vault.py)", ("/cases/keys.py", "/cases/vault.py")),
     ("SQLAlchemy ORM (session, unit of work, loading)", ("sqlalchemy/orm/",)),
     ("SQLAlchemy Core (engine, SQL compilation, pool)", ("sqlalchemy/",)),
     ("vidoro cases/ (the operation)", ("/cases/",)),
@@ -534,9 +535,9 @@ def profile_sides(bench: Bench, pool, url: str, keys: Path, home: Path, folder: 
 def run_backend(name: str, open_db, settings: Settings, args: argparse.Namespace, folder: Path) -> Result:
     from sqlalchemy import func, select
 
-    from cases.accounts import set_password
     from cases.models import Staff, TransitionLogEntry
-    from cases.tokens import create_token
+    from cases.staff.accounts import set_password
+    from cases.staff.tokens import create_token
 
     say(f"\n== {name}")
     with ExitStack() as stack:

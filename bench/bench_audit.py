@@ -9,10 +9,10 @@ the recorded figures):
    same-process baselines on the same entries — SHA-256 of every entry already in memory (hashlib), the
    hashes a full check needs (leaf, chain, tree nodes, each once) and parsing every entry's JSON in memory,
    and reading the rows verify reads through the bare driver in the same batches. Goal: under 10 s.
-2. The cost of one `cases.log.append` transaction (its own `db.write()`) with a log of 1,000 entries and
+2. The cost of one `cases.audit.log.append` transaction (its own `db.write()`) with a log of 1,000 entries and
    with one of N, interleaved in rounds, with a bare one-row insert transaction beside it. Goal: flat,
    cost@N / cost@1,000 <= 1.3.
-3. Inclusion and consistency proofs (`cases.tree`), each in its own read transaction, at both sizes:
+3. Inclusion and consistency proofs (`cases.audit.tree`), each in its own read transaction, at both sizes:
    median and p99. Goal: an inclusion proof at N entries in under 5 ms.
 
 A full run (both databases, 1,000,000 entries) takes 30–40 minutes on a 2-CPU machine, most of it
@@ -72,22 +72,22 @@ from bench_transitions import (
 from sqlalchemy import func, insert, select, text
 
 from cases import Database
-from cases.checkpoints import issue_checkpoint
-from cases.demo import PATHS, demo_staff, fill_demo
+from cases.audit.checkpoints import issue_checkpoint
+from cases.audit.log import LOGS
+from cases.audit.log import append as log_append
+from cases.audit.signing import LogSigner
+from cases.audit.tree import consistency, inclusion, tree_head
+from cases.audit.verify import verify
 from cases.flowcharts import current_engine
-from cases.log import LOGS
-from cases.log import append as log_append
 from cases.models import Case, Consent, Deadline, Person, ReferralPacket, TransitionLogEntry, TransitionLogNode
-from cases.signing import LogSigner
-from cases.tree import consistency, inclusion, tree_head
-from cases.verify import verify
+from cases.reports.demo import PATHS, demo_staff, fill_demo
 from workflow import GENESIS, LogEntry
 from workflow.checkpoint import parse_and_verify
 from workflow.merkle import Frontier, leaf_hash, verify_consistency, verify_inclusion
 
 POSTGRES_URL = os.environ.get("VIDORO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 VERIFY_GOAL_S, SCALE_GOAL, PROOF_GOAL_MS = 10.0, 1.3, 5.0
-READ_BATCH = 5000  # cases.verify.BATCH: the read baseline fetches the same batches
+READ_BATCH = 5000  # cases.audit.verify.BATCH: the read baseline fetches the same batches
 LOG_COLUMNS = ("seq", "case_ref", "at", "trigger", "from_state", "to_state", "entry", "chain_hash")
 # How many log entries a generated case in each state writes: its registration and each trigger it fires.
 CASE_ENTRIES = {state: 1 + sum(1 for s in steps if s.trigger) for state, (_child, steps) in PATHS.items()}
@@ -129,7 +129,7 @@ def p99(values: list[float]) -> float:
 
 
 class LogSeeder(Seeder):
-    """The transition benchmark's generator, writing each entry's tree nodes as `cases.log.append` does.
+    """The transition benchmark's generator, writing each entry's tree nodes as `cases.audit.log.append` does.
 
     The Merkle tree is continued on a `Frontier` rebuilt from the entries already stored (those the real
     operations wrote; their stored nodes must be the ones it gives). The log and node rows go in with COPY
@@ -264,7 +264,7 @@ def build_log(db: Database, where: str, target: int, settings: Settings, signer:
 
 def read_rows(db: Database) -> int:
     """Read what verify reads — every entry row (its 8 columns) and the nodes each batch completes, in the
-    same batches and queries as `cases.verify` — through the bare driver, computing nothing."""
+    same batches and queries as `cases.audit.verify` — through the bare driver, computing nothing."""
     raw = db.engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -391,7 +391,7 @@ class Appender:
         return dataclasses.replace(self.template, at=self.clock[0])
 
     def append(self, n: int) -> list[float]:
-        """`n` appends through `cases.log.append`, each in its own `db.write()`; seconds each."""
+        """`n` appends through `cases.audit.log.append`, each in its own `db.write()`; seconds each."""
         times = []
         for _ in range(n):
             entry = self._next()
@@ -511,7 +511,7 @@ LAYERS = (  # where a profiled function's own time goes, by its file and name (f
     ("JSON parsing (json)", ("/json/", "_json")),
     ("SQLAlchemy ORM (session, loading)", ("sqlalchemy/orm/",)),
     ("SQLAlchemy Core (engine, result rows, SQL compilation)", ("sqlalchemy/",)),
-    ("vidoro cases/verify.py", ("/cases/verify.py",)),
+    ("vidoro cases/audit/verify.py", ("/cases/verify.py",)),
     ("vidoro workflow/merkle.py and log.py (Frontier, leaf and chain hash)", ("/workflow/",)),
     ("other vidoro", ("/cases/", "/policies/")),
 )

@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, select, text
 
 from cases import ConcernForm, ConsentForm, Database, fire_trigger, record_consent, register_concern
-from cases.demo import demo_staff
-from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore, _wrap
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.keys import FileKeyStore, _wrap
+from cases.crypto.vault import CaseKey
 from cases.models import Case
-from cases.vault import CaseKey
+from cases.reports.demo import demo_staff
 
 POSTGRES_URL = os.environ.get("VIDORO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)

@@ -46,11 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, insert, make_url, select, text
 from waitress import create_server
 
-from cases import ConcernForm, Database, accounts, register_concern
-from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore
+from cases import ConcernForm, Database, register_concern
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.keys import FileKeyStore
 from cases.models import NO_DEADLINE, Case, Deadline, Person
-from cases.staff import add_staff
+from cases.staff import accounts
+from cases.staff.members import add_staff
 from web import create_app
 
 POSTGRES_URL = os.environ.get("VIDORO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

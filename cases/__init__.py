@@ -3,14 +3,14 @@
 Depends on `workflow` (the engine) and `policies` (the flowchart); never on `web`.
 """
 
-from cases.consents import ConsentForm, record_consent, withdraw_consent
+from cases.casework.consents import ConsentForm, record_consent, withdraw_consent
+from cases.casework.forms import ConcernForm
+from cases.casework.operations import Fired, available_triggers, fire_trigger, register_concern
+from cases.crypto.identity import IdentityNumber, parse_identity_number
 from cases.db import Database
 from cases.errors import CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted, StaleCase, TokenRefused
-from cases.forms import ConcernForm
-from cases.identity import IdentityNumber, parse_identity_number
-from cases.operations import Fired, available_triggers, fire_trigger, register_concern
-from cases.staff import add_staff
-from cases.tokens import authenticate_token, create_token, list_tokens, revoke_token
+from cases.staff.members import add_staff
+from cases.staff.tokens import authenticate_token, create_token, list_tokens, revoke_token
 
 __all__ = [
     "CaseNotFound",

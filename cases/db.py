@@ -3,7 +3,7 @@
 SQLite runs in WAL mode with foreign keys on, and every write transaction starts with BEGIN IMMEDIATE so
 that two writers queue for the lock instead of failing half-way. Its file is owner-only (0600) whatever the
 umask, and so are the -wal, -shm and -journal files beside it. PostgreSQL needs nothing special here; the
-log append takes its own lock (see `cases.log`).
+log append takes its own lock (see `cases.audit.log`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.crypto.keys import KeyStore
+from cases.crypto.vault import Vault
 from cases.errors import KeyMaterialError
-from cases.keys import KeyStore
-from cases.vault import Vault
 
 __all__ = ["MIGRATIONS", "Database"]
 

@@ -2,7 +2,7 @@
 packets, disclosures, role grants waiting for approval, and the transition, access and administration logs.
 
 Personal data sits only in `Sealed` columns: AES-GCM ciphertext under the case's data key, sealed and
-opened by `cases.vault` with the table, row and field as associated data. The logs hold none: they name a
+opened by `cases.crypto.vault` with the table, row and field as associated data. The logs hold none: they name a
 case by its pseudonym (`Case.ref`) and staff by id, and commit to free text by salted hashes.
 """
 
@@ -113,7 +113,7 @@ class WebSession(Base):
 
 class SignInAttempt(Base):
     """One password sign-in attempt, kept 30 days for rate limiting: no password, and the typed name only as a
-    keyed hash (`cases.accounts`), so a password typed into the name field is not kept either."""
+    keyed hash (`cases.staff.accounts`), so a password typed into the name field is not kept either."""
 
     __tablename__ = "sign_in_attempts"
 
@@ -201,7 +201,7 @@ class Case(Base):
     shared_with: Mapped[list[str]] = mapped_column(default=list)
     outcome: Mapped[str | None] = mapped_column(String(32))
     # The running deadline due first (kept with every transition), so the work list sorts through an index
-    # without scanning every deadline: see cases.worklist. NO_DEADLINE (9999-12-31) when none runs, so that
+    # without scanning every deadline: see cases.casework.worklist. NO_DEADLINE (9999-12-31) when none runs, so that
     # the plain ascending order of the index puts those last on both databases.
     next_deadline: Mapped[str | None] = mapped_column(String(40))
     next_due_on: Mapped[date] = mapped_column(Date, default=lambda: NO_DEADLINE)
@@ -297,7 +297,7 @@ class AccessLogEntry(Base):
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
-    # Each account's reads in the last hour, for the auditor (`cases.read_volume`), from the index alone.
+    # Each account's reads in the last hour, for the auditor (`cases.audit.read_volume`), from the index alone.
     __table_args__ = (Index("ix_access_log_at_action_actor", "at", "action", "actor_id"),)
 
 
@@ -347,10 +347,10 @@ class EmergencyAccess(Base):
     reason_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
     reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     reviewed_at: Mapped[datetime | None]
-    # The review's verdict (`cases.emergency.VERDICTS`), and why when not justified (sealed like the reason).
+    # The review's verdict (`cases.casework.emergency.VERDICTS`), and why when not justified (sealed like the reason).
     verdict: Mapped[str | None] = mapped_column(String(16))
     review_comment: Mapped[bytes | None] = mapped_column(Sealed)
-    # The approval that let an opening beyond the free ones through (`cases.emergency`), if one was needed.
+    # The approval that let an opening beyond the free ones through (`cases.casework.emergency`), if one was needed.
     approval_id: Mapped[str | None] = mapped_column(ForeignKey("emergency_approvals.id"))
 
 
@@ -425,14 +425,14 @@ class EmergencyApproval(Base):
 
 
 class ApiRequestCount(Base):
-    """How many API requests one token or one account made in one fixed window (`cases.ratelimit`).
+    """How many API requests one token or one account made in one fixed window (`cases.staff.ratelimit`).
 
     Kept in the database so that the limits hold across `vidoro serve`'s worker processes: one upsert per
     request counts the token and the account together. Old windows are deleted as new ones start."""
 
     __tablename__ = "api_request_counts"
 
-    # "token:<id>", "account:<id>", or "recheck:<id>" (wrong passwords on making a token, `cases.tokens`)
+    # "token:<id>", "account:<id>", or "recheck:<id>" (wrong passwords on making a token, `cases.staff.tokens`)
     subject: Mapped[str] = mapped_column(String(48), primary_key=True)
     window: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # Unix time // its length
     count: Mapped[int] = mapped_column(Integer)

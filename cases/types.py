@@ -30,7 +30,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Sealed(TypeDecorator[bytes]):
-    """A personal value as stored: ciphertext sealed by `cases.vault`, never plaintext.
+    """A personal value as stored: ciphertext sealed by `cases.crypto.vault`, never plaintext.
 
     Refuses `str` on the way in, so that a value that skipped the vault cannot reach the database.
     """
@@ -40,5 +40,5 @@ class Sealed(TypeDecorator[bytes]):
 
     def process_bind_param(self, value: bytes | None, dialect) -> bytes | None:
         if value is not None and not isinstance(value, bytes):
-            raise TypeError("a personal field must be sealed by cases.vault before it is stored")
+            raise TypeError("a personal field must be sealed by cases.crypto.vault before it is stored")
         return value

@@ -3,9 +3,9 @@
 Deny by default (DESIGN.md §1). A ground is what lets a member of staff read a case's personal data and move
 the case on: intake on the cases in intake, the decision maker on every case (for now the whole municipality:
 units arrive with single sign-on), a caseworker on the cases assigned to them while the assignment is open.
-`cases.grounds` derives from `GROUNDS` both the check on one case and the filter a query of many cases
+`cases.casework.grounds` derives from `GROUNDS` both the check on one case and the filter a query of many cases
 carries (the work list), so the two cannot drift apart. Emergency access lets the roles with a ground read
-another case with a written reason (`cases.emergency`); it never lets them move it on.
+another case with a written reason (`cases.casework.emergency`); it never lets them move it on.
 
 Role and state names are the flowchart's (`vid_oro.toml`); a test holds them to it.
 """
@@ -57,7 +57,7 @@ GROUNDS: tuple[Ground, ...] = (
 )
 
 # The roles with a ground on some case: they have a work list and may ask for emergency access; granting one
-# of them needs a second administrator (`cases.roles`).
+# of them needs a second administrator (`cases.staff.roles`).
 CASE_READING_ROLES = frozenset(ground.role for ground in GROUNDS)
 EMERGENCY_ROLES = CASE_READING_ROLES
 # Intake hands a case in intake to a caseworker; the decision maker assigns any case.

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cases import Database, add_staff
-from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.keys import FileKeyStore
 from cases.models import Base
 
 POSTGRES_URL = os.environ.get("VIDORO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

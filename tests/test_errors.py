@@ -39,8 +39,8 @@ def _error_classes(module: ModuleType) -> list[type[BaseException]]:
 
 def test_every_package_is_walked():
     names = {module.__name__ for module in _modules()}
-    assert {"policies.errors", "workflow.errors", "cases.errors", "web.errors", "cases.tokens", "web.api.problems",
-            "workflow.merkle"} <= names
+    assert {"policies.errors", "workflow.errors", "cases.errors", "web.errors", "cases.staff.tokens",
+            "web.api.problems", "workflow.merkle"} <= names
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from cases import Database
-    from cases.keys import FileKeyStore
+    from cases.crypto.keys import FileKeyStore
     from web import access, api, clock, errors, health, i18n, metrics, security
     from web.config import load_config
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
-from cases.accounts import Account, open_session
+from cases.staff.accounts import Account, open_session
 from policies.access import CASE_READING_ROLES
 from web import clock
 

@@ -1,7 +1,8 @@
 """The administrator's pages: accounts, their roles and passwords, the roles waiting for approval — never case
 content.
 
-Each change is one call of `cases.administration`, `cases.staff` or `cases.roles` with the administrator as
+Each change is one call of `cases.staff.administration`, `cases.staff.members` or `cases.staff.roles` with the
+administrator as
 `by`, which refuses anyone else and writes the administration log. A role that can read case data waits for a
 second administrator, who approves or refuses it on the users page. Disabling an account, changing its role
 or setting its password ends its sessions everywhere at once (in `cases`), so the change holds from that
@@ -13,8 +14,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from cases import staff
-from cases.administration import (
+from cases.errors import InvalidConcern, InvalidPassword, NotPermitted
+from cases.flowcharts import current_engine
+from cases.staff import members as staff
+from cases.staff.administration import (
     account_roles,
     create_account,
     find_account,
@@ -22,9 +25,7 @@ from cases.administration import (
     partner_units,
     reset_password,
 )
-from cases.errors import InvalidConcern, InvalidPassword, NotPermitted
-from cases.flowcharts import current_engine
-from cases.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
+from cases.staff.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
 from web.access import page, signed_in
 from web.clock import now
 from web.i18n import error_text, label, role_label

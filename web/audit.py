@@ -24,12 +24,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from cases import auditing, read_volume
-from cases.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mark_reviewed
+from cases.audit import auditing, read_volume
+from cases.audit.signing import LogSigner
+from cases.casework.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_approval, mark_reviewed
+from cases.casework.reviews import approval_reviews, emergency_reviews
 from cases.errors import InvalidConcern, KeyMaterialError, NotPermitted, RecordNotFound
 from cases.flowcharts import current_engine
-from cases.reviews import approval_reviews, emergency_reviews
-from cases.signing import LogSigner
 from policies.limits import (
     EMERGENCY_APPROVING_ROLES,
     EMERGENCY_FREE_PER_WINDOW,

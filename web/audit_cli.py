@@ -15,13 +15,13 @@ from pathlib import Path
 
 import click
 
-from cases.checkpoints import deliver, issue_checkpoint
-from cases.export import export_logs
-from cases.log import LOGS
-from cases.proofs import operator_consistency, operator_inclusion
-from cases.signing import LogSigner
-from cases.tree import entry_count
-from cases.verify import verify
+from cases.audit.checkpoints import deliver, issue_checkpoint
+from cases.audit.export import export_logs
+from cases.audit.log import LOGS
+from cases.audit.proofs import operator_consistency, operator_inclusion
+from cases.audit.signing import LogSigner
+from cases.audit.tree import entry_count
+from cases.audit.verify import verify
 from web.clisupport import check_ready, friendly, open_database
 from web.clisupport import targets as _targets
 from workflow.checkpoint import check_verifier_key

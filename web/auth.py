@@ -5,7 +5,7 @@ Password sign-in is one way to an `Account`; municipal single sign-on will be an
 before signing in is worth nothing after.
 
 A successful password sign-in also leaves a device cookie (`__Host-vidoro-device` over HTTPS, else
-`vidoro-device`; HttpOnly, SameSite=Lax, a year): the token `cases.accounts.sign_in` returns, sent back to
+`vidoro-device`; HttpOnly, SameSite=Lax, a year): the token `cases.staff.accounts.sign_in` returns, sent back to
 it on the next sign-in. What it is worth is decided there; the page only carries it.
 """
 
@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response  # what `redirect` returns: Flask's own Response is a subclass
 
-from cases import accounts
-from cases.accounts import Account
 from cases.errors import SignInRefused, SignInThrottled
+from cases.staff import accounts
+from cases.staff.accounts import Account
 from web import clock
 from web.access import current_account, page, public, safe_next
 

@@ -4,7 +4,7 @@ assign a caseworker, and see the case's path drawn on the flowchart.
 Each form is built from the flowchart the case runs on (the fields a step requires, their kinds and
 vocabularies) and every decision is the server's: the pages ask `cases` and show what it answers. None of
 these pages shows personal data, so opening them is no read for the access log; they use the case's
-outline (`cases.outline`), which is refused to anyone without a ground on the case, with the same 404 for a
+outline (`cases.casework.outline`), which is refused to anyone without a ground on the case, with the same 404 for a
 case that does not exist. The picture of the path (diagram.svg) follows the same rule: it shows states and
 times from the transition log, which holds no personal data, so it is served only to those with a ground
 on the case and is not logged as a read. Every change carries the case version the form was opened on; a
@@ -21,11 +21,11 @@ from flask_babel import force_locale, format_timedelta, lazy_gettext
 from flask_babel import gettext as _
 
 from cases import StaleCase, fire_trigger
-from cases.access import assign_case
-from cases.consents import ConsentForm, record_consent, withdraw_consent
+from cases.casework.access import assign_case
+from cases.casework.consents import ConsentForm, record_consent, withdraw_consent
+from cases.casework.outline import assignees, case_outline
 from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, KeyDestroyed, NotPermitted
 from cases.flowcharts import chart_of
-from cases.outline import assignees, case_outline
 from policies.access import ASSIGNING_ROLES, CONSENT_ROLES
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now, today
@@ -275,7 +275,7 @@ def withdraw_consent_page(ref: str, consent_id: str):
 @bp.route("/cases/<ref>/assign", methods=["GET", "POST"])
 @page(*ASSIGNING_ROLES)
 def assign(ref: str):
-    """Assign a caseworker: only an assigned caseworker works on a case (`cases.grounds`)."""
+    """Assign a caseworker: only an assigned caseworker works on a case (`cases.casework.grounds`)."""
     try:
         choices = assignees(_db(), signed_in().actor, ref)
     except (CaseNotFound, AccessDenied):

@@ -1,10 +1,10 @@
 """The case page: what this person may see of a case, its journal and consents, and what they may do now.
 
-Opening the page is a read of personal data, decided and logged by `cases.access.read_case`. A case that
+Opening the page is a read of personal data, decided and logged by `cases.casework.access.read_case`. A case that
 does not exist and one this person has no ground to read look the same (404); intake officers,
 caseworkers and decision makers are offered emergency access with a written reason on both, which opens an
 existing case and flags the read for review (a reason that says too little, or an opening that waits for
-approval, is refused by `cases.access` with its reason shown).
+approval, is refused by `cases.casework.access` with its reason shown).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
 from cases import available_triggers
-from cases.access import read_case
+from cases.casework.access import read_case
 from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, InvalidConcern
 from cases.flowcharts import chart_of
 from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WORDS
@@ -62,7 +62,7 @@ def emergency(ref: str):
     try:
         record = read_case(current_app.extensions["vidoro.db"], signed_in().actor, ref,
                            emergency_reason=reason, now=now())
-    except EmergencyReasonTooShort as exc:  # said alike whether the case exists or not (`cases.access`)
+    except EmergencyReasonTooShort as exc:  # said alike whether the case exists or not (`cases.casework.access`)
         errors["reason"] = error_text(exc)
         return _closed_door(ref, errors, reason), 400
     except EmergencyApprovalNeeded as exc:

@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 
 from cases import Database
+from cases.audit.signing import SIGNING_FILE, LogSigner
+from cases.crypto.keys import FileKeyStore
 from cases.errors import KeysStillWrapped
-from cases.keys import FileKeyStore
-from cases.signing import SIGNING_FILE, LogSigner
 from web.audit_cli import audit
 from web.clisupport import check_ready, friendly, open_database, shown
 from web.clisupport import targets as _targets
@@ -60,7 +60,7 @@ def init(config, demo: bool) -> None:
         signer = LogSigner.create(config["VIDORO_KEYS"], config["VIDORO_LOG_NAME"])
         click.echo(f"log signing key: {'exists' if signing_existed else 'created'}; verifier key for auditors: "
                    f"{signer.verifier_key}")
-        from cases.checkpoints import checkpoint_count
+        from cases.audit.checkpoints import checkpoint_count
 
         if not signing_existed and checkpoint_count(db):
             click.echo("warning: the database holds checkpoints signed with another key; auditors need the new "
@@ -216,7 +216,7 @@ def demo(config, per_state: int) -> None:
 def serve(config, host: str | None, port: int | None, workers: int | None, threads: int, demo: bool) -> None:
     """Serve vidoro with a production WSGI server (waitress: processes with threads; slow clients take no thread)."""
     from cases.flowcharts import current_engine
-    from cases.statistics import case_count
+    from cases.reports.statistics import case_count
     from web import serving
 
     current_engine()  # a broken flowchart file stops the server before it starts, not on the first request
@@ -235,7 +235,7 @@ def serve(config, host: str | None, port: int | None, workers: int | None, threa
 def _periodic_checkpoints(config) -> Iterator[None]:
     """While serving, sign and send a checkpoint of each grown log every VIDORO_CHECKPOINT_INTERVAL seconds,
     from a process of its own (`web.serving.checkpoint_process`)."""
-    from cases.checkpoints import PeriodicCheckpoints
+    from cases.audit.checkpoints import PeriodicCheckpoints
     from web import logs
     from web.serving import checkpoint_process
 
@@ -265,7 +265,7 @@ def _periodic_checkpoints(config) -> Iterator[None]:
 
 def _refuse_new_keys_for_old_cases(config) -> None:
     """New, empty key material beside a database that holds cases would leave every case unreadable."""
-    from cases.statistics import case_count
+    from cases.reports.statistics import case_count
 
     folder = config["VIDORO_KEYS"]
     if (folder / "kek.json").exists() and (folder / "keyring.db").exists():
@@ -279,7 +279,7 @@ def _refuse_new_keys_for_old_cases(config) -> None:
 
 
 def _fill_demo(database: Database, *, per_state: int) -> None:
-    from cases.demo import PATHS, fill_demo
+    from cases.reports.demo import PATHS, fill_demo
 
     total = per_state * len(PATHS)
     with click.progressbar(length=total, label="demo cases", file=sys.stderr) as bar:
@@ -292,8 +292,8 @@ def _demo_passwords(database: Database) -> None:
     """Give each demo account without a password a generated one, shown once, so the demo can be tried."""
     import secrets
 
-    from cases.administration import reset_password
-    from cases.demo import without_password
+    from cases.reports.demo import without_password
+    from cases.staff.administration import reset_password
 
     waiting = without_password(database)
     for username in waiting:

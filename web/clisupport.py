@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from cases import Database
+from cases.crypto.keys import FileKeyStore
 from cases.errors import KeyMaterialError
-from cases.keys import FileKeyStore
 from policies import PolicyError
 from web.errors import BadInput
 from workflow import VidoroError
@@ -89,7 +89,7 @@ def check_ready(database: Database, *, keys: bool = True) -> None:
 def targets(configured: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The checkpoint targets in VIDORO_CHECKPOINT_TARGETS and options (one target each, spaces and all),
     or one line saying what is wrong."""
-    from cases.checkpoints import check_target, parse_targets
+    from cases.audit.checkpoints import check_target, parse_targets
 
     try:
         return [*parse_targets(configured), *(check_target(t) for t in extra)]

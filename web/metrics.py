@@ -1,12 +1,12 @@
 """The service's metrics in the Prometheus text format at /metrics, for auditors' and administrators' tokens.
 
-- Not public: the caller sends a personal API token (`Authorization: Bearer vdr_…`, `cases.tokens`) of an
+- Not public: the caller sends a personal API token (`Authorization: Bearer vdr_…`, `cases.staff.tokens`) of an
   `auditor` or `admin` account, as for the API (web.api): 401 without a valid one, 403 for another role. A
   browser's session opens nothing here, and a view that says nothing is still a 404 (web.access).
 - What: request latency by route (the URL rule, `/cases/<ref>`, never the path: no case reference in a
   label), transitions by trigger and events by outcome (counted from `cases.events`, so the operations
   count them wherever they are called from), and open cases and overdue deadlines by state (counted in the
-  database when the metrics are read, `cases.monitoring`: the same in every process).
+  database when the metrics are read, `cases.reports.monitoring`: the same in every process).
 - `vidoro serve` runs several processes (web.serving); each counts its own requests into a folder they
   share (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR, set up by `shared_folder`), and
   whichever process is asked adds them all up. Without that folder (the development server, tests) a
@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from cases import events
-from cases.monitoring import CaseGauges, case_gauges
+from cases.reports.monitoring import CaseGauges, case_gauges
 from policies.access import MONITORING_ROLES
 from web import clock
 from workflow.engine import REGISTER

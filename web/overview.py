@@ -1,6 +1,6 @@
 """The coordinator's local picture (lägesbild): de-identified counts of concerns, small counts hidden.
 
-The counting and the hiding are `cases.statistics`'s; this page only labels the rows. No case pseudonym,
+The counting and the hiding are `cases.reports.statistics`'s; this page only labels the rows. No case pseudonym,
 name or number reaches it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from cases.flowcharts import current_engine
-from cases.statistics import MIN_CELL, local_picture
+from cases.reports.statistics import MIN_CELL, local_picture
 from web.access import page, signed_in
 from web.clock import today
 

@@ -1,6 +1,7 @@
 """The partner's pages: the referral packets shared with their unit, and one packet's shared fields.
 
-Which packets a partner may see is decided in `cases` (`cases.referrals`, `cases.disclosures`): only those
+Which packets a partner may see is decided in `cases` (`cases.casework.referrals`, `cases.casework.disclosures`): only
+those
 of their unit, open, and covered by a valid consent. Opening a packet is a disclosure and is logged. A
 packet that is unknown, of another unit, closed, or no longer covered by consent gets the same 404, so the
 page never tells whether someone else's or an ended referral exists.
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
 
-from cases.disclosures import read_referral
+from cases.casework.disclosures import read_referral
+from cases.casework.referrals import shared_referrals
 from cases.errors import DisclosureRefused, NotPermitted, RecordNotFound
 from cases.flowcharts import current_engine
-from cases.referrals import shared_referrals
 from web.access import page, signed_in
 from web.clock import now
 

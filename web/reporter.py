@@ -3,7 +3,7 @@
 The form is short and asks for behaviour and need, not beliefs (DESIGN.md §2). Acute danger never waits
 for a page: the "call 112" notice stands next to the checkbox without any script, and again on the
 receipt. Whether the person already has open cases is secret; the reporter is told nothing about it
-(`Fired.existing` is not used here). Feedback is only what `cases.feedback` allows.
+(`Fired.existing` is not used here). Feedback is only what `cases.casework.feedback` allows.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from cases import ConcernForm, register_concern
+from cases.casework.feedback import ALREADY_RUNNING, NOT_OPENED, OPENED, RECEIVED, concern_receipt, reporter_feedback
 from cases.errors import ArrivalNotPermitted, CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted
-from cases.feedback import ALREADY_RUNNING, NOT_OPENED, OPENED, RECEIVED, concern_receipt, reporter_feedback
 from cases.flowcharts import current_engine
 from web.access import current_account, page, signed_in
 from web.clock import now
@@ -41,7 +41,7 @@ FEEDBACK = {
                       lazy_gettext("An investigation was already under way when the concern was assessed.")),
 }
 
-ARRIVAL_FIELDS = ("received_at", "arrival_reason")  # intake's alone (`cases.forms`): never on this page
+ARRIVAL_FIELDS = ("received_at", "arrival_reason")  # intake's alone (`cases.casework.forms`): never on this page
 TEXT_FIELDS = ("concern", "reporter_org", "identity_number", "birth_date", "given_name", "family_name",
                "police_contacted_at")
 
@@ -105,7 +105,7 @@ def _values() -> dict[str, Any]:
 
 def _form(values: dict[str, Any], timezone: str) -> tuple[ConcernForm | None, dict[str, str]]:
     """Turn the typed text into a ConcernForm; only the shape of the input is checked here, the rules in
-    `cases.forms`."""
+    `cases.casework.forms`."""
     errors: dict[str, str] = {}
     birth_date = None
     if values["birth_date"]:

@@ -1,7 +1,7 @@
 """What every response carries: security headers, the session cookie's attributes, the signing secret.
 
 The session cookie holds only a random session token (the session itself is on the server, see
-`cases.accounts`), the CSRF token and the language. Over HTTPS it is `__Host-vidoro`: Secure, no Domain,
+`cases.staff.accounts`), the CSRF token and the language. Over HTTPS it is `__Host-vidoro`: Secure, no Domain,
 Path=/, so no other host or path can set or read it; over plain HTTP (local development) it is `vidoro`.
 Always HttpOnly and SameSite=Lax. Behind a TLS proxy set VIDORO_PROXIES to the number of proxies whose
 X-Forwarded-* headers are trusted.

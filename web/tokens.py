@@ -1,7 +1,7 @@
 """The signed-in person's own API tokens: the list, making one, revoking one.
 
 A new token's secret is on the answer to the form that made it, once, with `Cache-Control: no-store`;
-`cases.tokens` keeps only its hash, so no page can show it again. Each person sees and revokes only their
+`cases.staff.tokens` keeps only its hash, so no page can show it again. Each person sees and revokes only their
 own tokens: another's token id is answered as if it did not exist.
 """
 
@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from cases.errors import InvalidConcern, NotPermitted, RecordNotFound
-from cases.tokens import DEFAULT_DAYS, MAX_DAYS, create_token, list_tokens, revoke_token
+from cases.staff.tokens import DEFAULT_DAYS, MAX_DAYS, create_token, list_tokens, revoke_token
 from web.access import ALL_STAFF, page, signed_in
 from web.clock import now
 from web.i18n import error_text

@@ -14,8 +14,9 @@ import sys
 
 import click
 
-from cases import staff
-from cases.administration import (
+from cases.errors import InvalidConcern, InvalidPassword, RecordNotFound
+from cases.staff import members as staff
+from cases.staff.administration import (
     account_roles,
     create_account,
     find_account,
@@ -23,7 +24,6 @@ from cases.administration import (
     partner_units,
     reset_password,
 )
-from cases.errors import InvalidConcern, InvalidPassword, RecordNotFound
 from web.access import ALL_STAFF
 from web.clisupport import check_ready, friendly, open_database
 from web.errors import BadInput

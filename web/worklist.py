@@ -1,12 +1,12 @@
 """The work list of intake officers, caseworkers and decision makers: nearest deadline first, a page at a
-time by cursor (`cases.worklist`). Everything on the page is written by its template."""
+time by cursor (`cases.casework.worklist`). Everything on the page is written by its template."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from cases import worklist
+from cases.casework import worklist
 from cases.errors import BadCursor
 from cases.flowcharts import current_engine
 from policies import Flowchart

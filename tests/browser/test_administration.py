@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases.administration import create_account
+from cases.staff.administration import create_account
 from tests.web.conftest import PASSWORD, account
 
 

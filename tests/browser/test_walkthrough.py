@@ -19,11 +19,11 @@ from datetime import date
 
 import pytest
 
+from cases.audit.log import LOGS
+from cases.audit.signing import LogSigner
+from cases.casework.outline import case_outline
+from cases.crypto.identity import generate_identity_number
 from cases.flowcharts import current_engine
-from cases.identity import generate_identity_number
-from cases.log import LOGS
-from cases.outline import case_outline
-from cases.signing import LogSigner
 from tests.web.conftest import STAFF_ROLES
 
 # A generated identity number of an adult (26 in 2026): never a real-looking one.

@@ -40,9 +40,9 @@ from typing import Any
 from sqlalchemy import select
 
 from cases import Database, StaleCase, fire_trigger
-from cases.access import assign_case
+from cases.casework.access import assign_case
+from cases.crypto.keys import FileKeyStore
 from cases.errors import AccessDenied
-from cases.keys import FileKeyStore
 from cases.models import Assignment, Case
 from workflow import Actor, TransitionRefused
 from workflow.deadlines import local_date

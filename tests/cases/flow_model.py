@@ -92,7 +92,7 @@ KNOWN_BUGS = {
     # "Genast" is due the day of receipt (next day from 16:00), but policies/vid_oro.toml gives
     # [deadlines.protection_assessment] no `from = "received"`, so it counts from the registration.
     "protection_deadline_from_registration": False,
-    # cases/consents.py fires withdraw_consent only when the withdrawing actor may fire it (a caseworker): a
+    # cases/casework/consents.py fires withdraw_consent only when the withdrawing actor may fire it (a caseworker): a
     # decider's withdrawal leaves the case in the intervention, still shared.
     "only_a_caseworkers_withdrawal_moves_the_case": False,
 }

@@ -12,11 +12,11 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cases import CaseNotFound, ConcernForm, InvalidConcern, NotPermitted, add_staff, register_concern
-from cases import log as case_log
-from cases.access import AccessDenied, assign_case, emergency_accesses, mark_reviewed, read_case
-from cases.demo import PATHS, drive
-from cases.identity import generate_identity_number
+from cases.audit import log as case_log
+from cases.casework.access import AccessDenied, assign_case, emergency_accesses, mark_reviewed, read_case
+from cases.crypto.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, EmergencyAccess, Staff
+from cases.reports.demo import PATHS, drive
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
 

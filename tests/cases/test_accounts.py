@@ -1,4 +1,4 @@
-"""Sign-in, rate limiting and sessions (cases/accounts.py), on both databases."""
+"""Sign-in, rate limiting and sessions (cases/staff/accounts.py), on both databases."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from cases import accounts
-from cases.accounts import open_session, sign_in, start_session
 from cases.errors import InvalidPassword, SignInRefused, SignInThrottled
 from cases.models import SignInAttempt, WebSession
-from cases.staff import add_staff, disable_staff, enable_staff, set_role
+from cases.staff import accounts
+from cases.staff.accounts import open_session, sign_in, start_session
+from cases.staff.members import add_staff, disable_staff, enable_staff, set_role
 from tests.conftest import NOW
 
 accounts.use_cheap_hashing_for_tests()

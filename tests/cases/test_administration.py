@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from cases import InvalidConcern, NotPermitted, accounts
-from cases.administration import account_roles, create_account, find_account, list_accounts, reset_password
+from cases import InvalidConcern, NotPermitted
 from cases.errors import InvalidPassword, RecordNotFound, SignInRefused
 from cases.models import Staff
-from cases.staff import disable_staff
+from cases.staff import accounts
+from cases.staff.administration import account_roles, create_account, find_account, list_accounts, reset_password
+from cases.staff.members import disable_staff
 
 accounts.use_cheap_hashing_for_tests()
 PASSWORD = "a long enough test password"  # noqa: S105 - a test password

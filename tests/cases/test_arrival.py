@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cases import ConcernForm, InvalidConcern, NotPermitted, register_concern
+from cases.crypto.identity import generate_identity_number
 from cases.errors import ArrivalNotPermitted
-from cases.identity import generate_identity_number
 from cases.models import Case, CaseEvent, Deadline, TransitionLogEntry
 from policies.limits import ARRIVAL_MAX_AGE
 from tests.conftest import NOW

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from cases import add_staff, available_triggers, fire_trigger
-from cases.access import AccessDenied, assign_case, read_case
+from cases.casework.access import AccessDenied, assign_case, read_case
+from cases.casework.worklist import work_list
 from cases.models import Assignment, Case
-from cases.worklist import work_list
 from tests.cases.test_access import open_case
 
 

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from cases import ConcernForm, InvalidConcern, NotPermitted, fire_trigger, register_concern
-from cases.access import read_case
-from cases.auditing import (
+from cases.audit.auditing import (
     LogFilter,
     access_entries,
     administration_entries,
@@ -19,12 +18,13 @@ from cases.auditing import (
     transition_entries,
     verify_logs,
 )
-from cases.checkpoints import issue_checkpoint
-from cases.identity import generate_identity_number
+from cases.audit.checkpoints import issue_checkpoint
+from cases.audit.signing import LogSigner
+from cases.casework.access import read_case
+from cases.casework.reviews import emergency_reviews
+from cases.crypto.identity import generate_identity_number
 from cases.models import Case, Staff
-from cases.reviews import emergency_reviews
-from cases.signing import LogSigner
-from cases.staff import disable_staff, set_role
+from cases.staff.members import disable_staff, set_role
 from tests.conftest import NOW, ROLES
 from workflow import Actor
 

@@ -13,18 +13,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from cases.checkpoints import (
+from cases.audit.checkpoints import (
     PeriodicCheckpoints,
     deliver,
     issue_checkpoint,
     latest_checkpoint,
     parse_targets,
 )
+from cases.audit.log import LOGS, append
+from cases.audit.signing import SIGNING_FILE, LogSigner
+from cases.audit.tree import tree_head
 from cases.errors import KeyMaterialError
-from cases.log import LOGS, append
 from cases.models import Checkpoint
-from cases.signing import SIGNING_FILE, LogSigner
-from cases.tree import tree_head
 from tests.conftest import NOW
 from workflow import LogEntry
 from workflow.checkpoint import parse_and_verify

@@ -36,11 +36,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from cases import ConcernForm, ConsentForm, Database, add_staff, record_consent, register_concern
-from cases.access import assign_case
-from cases.checkpoints import issue_checkpoint
+from cases.audit.checkpoints import issue_checkpoint
+from cases.audit.signing import LogSigner
+from cases.audit.verify import verify
+from cases.casework.access import assign_case
 from cases.models import Case, CaseEvent, Consent, Deadline, TransitionLogEntry
-from cases.signing import LogSigner
-from cases.verify import verify
 from workflow import GENESIS, Actor, LogEntry, chain_hash, payload_hash
 from workflow.deadlines import local_date
 from workflow.merkle import leaf_hash, root_from_leaves
@@ -58,7 +58,7 @@ GRACE_S = 30.0  # how long after the deadline a worker may take to finish its la
 POLL_S = 0.25  # how often the parent reads the journals for contention once the minimum run is over
 ROLES = ("intake", "caseworker", "decider")
 # Where a conflict may come back as a refusal instead of StaleCase: nowhere, since write operations lock
-# the case row before reading the facts they decide on (see cases.skeleton.load_case).
+# the case row before reading the facts they decide on (see cases.casework.skeleton.load_case).
 CONFLICT_AS_REFUSAL: set[str] = set()
 
 

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from cases import accounts
+from cases.casework.worklist import work_list
 from cases.db import Database
 from cases.models import Staff
-from cases.worklist import work_list
+from cases.staff import accounts
 from tests.conftest import NOW, POSTGRES_URL
 
 

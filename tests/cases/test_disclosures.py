@@ -21,11 +21,16 @@ from cases import (
     register_concern,
     withdraw_consent,
 )
-from cases.access import AccessDenied, assign_case, read_case
-from cases.demo import PATHS, SIG_RECIPIENTS, Step, drive
-from cases.disclosures import decide_requested_disclosure, disclose_with_consent, read_referral, request_disclosure
+from cases.casework.access import AccessDenied, assign_case, read_case
+from cases.casework.disclosures import (
+    decide_requested_disclosure,
+    disclose_with_consent,
+    read_referral,
+    request_disclosure,
+)
 from cases.errors import DisclosureRefused, RecordNotFound
 from cases.models import AccessLogEntry, Base, Case, Consent, Disclosure, ReferralPacket, TransitionLogEntry
+from cases.reports.demo import PATHS, SIG_RECIPIENTS, Step, drive
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
 

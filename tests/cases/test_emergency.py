@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from cases import ConcernForm, InvalidConcern, NotPermitted, add_staff, register_concern
-from cases.access import AccessDenied, emergency_accesses, mark_reviewed, read_case
-from cases.demo import PATHS, drive
-from cases.emergency import (
+from cases.casework.access import AccessDenied, emergency_accesses, mark_reviewed, read_case
+from cases.casework.emergency import (
     APPROVED,
     NOT_JUSTIFIED,
     PENDING,
@@ -22,9 +21,10 @@ from cases.emergency import (
     approval_requests,
     decide_approval,
 )
+from cases.crypto.identity import generate_identity_number
 from cases.errors import CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, RecordNotFound
-from cases.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, EmergencyAccess, EmergencyApproval, Staff
+from cases.reports.demo import PATHS, drive
 from policies.limits import EMERGENCY_FREE_PER_WINDOW, EMERGENCY_WINDOW
 from tests.conftest import NOW
 from workflow import Actor

@@ -28,14 +28,13 @@ from cases import (
     register_concern,
     withdraw_consent,
 )
-from cases import demo as demo_module
-from cases.access import read_case
-from cases.demo import PATHS, Step, drive
-from cases.disclosures import decide_requested_disclosure, request_disclosure
+from cases.casework.access import read_case
+from cases.casework.disclosures import decide_requested_disclosure, request_disclosure
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.keys import MemoryKeyStore
+from cases.crypto.vault import CaseKey, Vault
 from cases.errors import CiphertextRejected, DisclosureRefused, KeyDestroyed
 from cases.flowcharts import current_engine
-from cases.identity import generate_identity_number
-from cases.keys import MemoryKeyStore
 from cases.models import (
     AccessLogEntry,
     Case,
@@ -46,7 +45,8 @@ from cases.models import (
     Person,
     TransitionLogEntry,
 )
-from cases.vault import CaseKey, Vault
+from cases.reports import demo as demo_module
+from cases.reports.demo import PATHS, Step, drive
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
 
@@ -130,7 +130,7 @@ def sqlite_path(db: Database) -> Path:
 
 @pytest.fixture
 def phrased(monkeypatch):
-    """`cases.demo.drive` writes PHRASE into every free-text field and every consent's evidence it fills in."""
+    """`cases.reports.demo.drive` writes PHRASE into every free-text field and every consent's evidence it fills in."""
     def fire(db, actor, ref, trigger, payload, **options):
         payload = {k: f"{PHRASE} ({k})" if k in TEXT_FIELDS else v for k, v in payload.items()}
         return fire_trigger(db, actor, ref, trigger, payload, **options)

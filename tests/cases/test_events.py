@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from cases import ConcernForm, add_staff, register_concern
-from cases.access import read_case
-from cases.accounts import set_password, sign_in, use_cheap_hashing_for_tests
-from cases.checkpoints import IssuedCheckpoint, deliver
-from cases.consents import withdraw_consent
-from cases.demo import PATHS, drive
+from cases.audit.checkpoints import IssuedCheckpoint, deliver
+from cases.casework.access import read_case
+from cases.casework.consents import withdraw_consent
+from cases.casework.operations import fire_trigger
 from cases.errors import CaseNotFound, SignInRefused
 from cases.events import LOGGER, target_id
 from cases.models import Consent
-from cases.operations import fire_trigger
+from cases.reports.demo import PATHS, drive
+from cases.staff.accounts import set_password, sign_in, use_cheap_hashing_for_tests
 from tests.conftest import NOW
 from workflow.errors import TransitionRefused
 

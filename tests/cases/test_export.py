@@ -1,5 +1,5 @@
 """The auditor's export on both databases: the stored bytes exactly, no personal data, the standalone verifier
-agreeing with `cases.verify`, one moment while others write, and an empty instance."""
+agreeing with `cases.audit.verify`, one moment while others write, and an empty instance."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ import pytest
 from sqlalchemy import select, update
 
 from cases import ConcernForm, fire_trigger, register_concern
-from cases.access import assign_case, read_case
-from cases.checkpoints import issue_checkpoint
-from cases.demo import PATHS, drive, fill_demo
-from cases.export import EXPORT_FORMAT, export_logs
-from cases.log import LOGS
+from cases.audit.checkpoints import issue_checkpoint
+from cases.audit.export import EXPORT_FORMAT, export_logs
+from cases.audit.log import LOGS
+from cases.audit.signing import LogSigner
+from cases.audit.verify import verify
+from cases.casework.access import assign_case, read_case
 from cases.models import Case, Checkpoint
-from cases.signing import LogSigner
-from cases.staff import disable_staff
-from cases.verify import verify
+from cases.reports.demo import PATHS, drive, fill_demo
+from cases.staff.members import disable_staff
 from tests.conftest import NOW
 from workflow.merkle import EMPTY_ROOT
 from workflow.vidoro_verify import Failed, check

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from cases import CaseNotFound, ConcernForm, NotPermitted, add_staff, fire_trigger, register_concern
-from cases.demo import PATHS, Step, drive
-from cases.feedback import (
+from cases.casework.feedback import (
     ALREADY_RUNNING,
     NOT_OPENED,
     OPENED,
@@ -18,8 +17,9 @@ from cases.feedback import (
     concern_receipt,
     reporter_feedback,
 )
-from cases.identity import generate_identity_number
-from cases.vault import CaseKey, Vault
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.vault import CaseKey, Vault
+from cases.reports.demo import PATHS, Step, drive
 from tests.conftest import NOW, ROLES
 from workflow import Actor
 

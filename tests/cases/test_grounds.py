@@ -1,5 +1,5 @@
 """The grounds, checked on one case and filtered over many, agree: for every role of the flowchart, every state
-of the flowchart and every kind of assignment, on both databases (`cases.grounds`, `policies.access`)."""
+of the flowchart and every kind of assignment, on both databases (`cases.casework.grounds`, `policies.access`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import bindparam, select, update
 
 from cases import ConcernForm, add_staff, register_concern
+from cases.casework.grounds import ground_clause, listed_clause, read_ground
+from cases.casework.worklist import work_list
 from cases.flowcharts import current_engine
-from cases.grounds import ground_clause, listed_clause, read_ground
 from cases.models import Assignment, Case
-from cases.worklist import work_list
 from policies import access
 from tests.conftest import NOW
 from web.access import ALL_STAFF

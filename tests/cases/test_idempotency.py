@@ -1,4 +1,4 @@
-"""Idempotency claims (cases.idempotency): the answer is kept with the change, or neither is."""
+"""Idempotency claims (cases.casework.idempotency): the answer is kept with the change, or neither is."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from cases import ConcernForm, fire_trigger, register_concern
+from cases.casework.idempotency import KEEP, claim, forget_expired, recall
 from cases.errors import IdempotencyKeyReused, InvalidConcern
-from cases.idempotency import KEEP, claim, forget_expired, recall
 from cases.models import IdempotencyRecord, TransitionLogEntry
 from tests.conftest import NOW
 from workflow import GuardFailed

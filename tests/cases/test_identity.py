@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cases import InvalidIdentityNumber, parse_identity_number
-from cases.identity import generate_identity_number
+from cases.crypto.identity import generate_identity_number
 
 # Copied byte for byte into the repository, so that a fresh clone tests itself: see tests/vectors/README.md.
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "personnummer"

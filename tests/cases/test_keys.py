@@ -27,12 +27,12 @@ import pytest
 from click.testing import CliRunner
 
 from cases import ConcernForm, register_concern
-from cases import keys as keys_module
-from cases.access import read_case
-from cases.demo import PATHS, drive
+from cases.casework.access import read_case
+from cases.crypto import keys as keys_module
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.keys import FileKeyStore, MemoryKeyStore
 from cases.errors import KeyDestroyed, KeyMaterialError, KeysStillWrapped
-from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore, MemoryKeyStore
+from cases.reports.demo import PATHS, drive
 from tests.conftest import NOW
 from web.cli import main
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
+from cases.audit.log import LOGS, append
+from cases.audit.tree import consistency, inclusion, tree_head, tree_size
 from cases.errors import LogTampered
-from cases.log import LOGS, append
-from cases.tree import consistency, inclusion, tree_head, tree_size
 from tests.conftest import NOW
 from workflow import AccessEntry, AdministrationEntry, LogEntry
 from workflow.merkle import MemoryTree, leaf_hash, root_from_leaves, verify_consistency, verify_inclusion

@@ -13,9 +13,9 @@ from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cases import ConcernForm, ConsentForm, Database, add_staff, fire_trigger, record_consent, register_concern
-from cases.access import assign_case
+from cases.casework.access import assign_case
+from cases.crypto.identity import generate_identity_number
 from cases.flowcharts import current_engine
-from cases.identity import generate_identity_number
 from cases.models import (
     Base,
     Case,
@@ -365,8 +365,8 @@ def _log_at_0003(db: Database, table: str, count: int, *, skip: int | None = Non
 
 
 def test_0004_builds_the_trees_of_entries_logged_before_it(blank_db):
-    from cases.log import LOGS
-    from cases.tree import tree_head
+    from cases.audit.log import LOGS
+    from cases.audit.tree import tree_head
     from workflow.merkle import MemoryTree, leaf_hash
 
     blank_db.upgrade("0003")
@@ -498,7 +498,7 @@ def test_0014_the_request_counts_migration_downgrades_and_upgrades_again(blank_d
     assert schema_snapshot(blank_db) == at_head
 @pytest.mark.parametrize("table", ["administration_log", "administration_log_nodes"])
 def test_the_administration_log_refuses_update_and_delete_in_sql(db, table):
-    from cases.staff import disable_staff
+    from cases.staff.members import disable_staff
 
     add_staff(db, "reporter-1", "Reporter", "reporter")
     disable_staff(db, "reporter-1", by=None)  # one logged change, with its leaf

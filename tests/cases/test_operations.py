@@ -22,11 +22,10 @@ from cases import (
     register_concern,
     withdraw_consent,
 )
-from cases import log as case_log
-from cases.access import assign_case, read_case
-from cases.demo import PATHS, drive
+from cases.audit import log as case_log
+from cases.casework.access import assign_case, read_case
+from cases.crypto.identity import generate_identity_number
 from cases.errors import AccessDenied
-from cases.identity import generate_identity_number
 from cases.models import (
     AccessLogEntry,
     Assignment,
@@ -38,6 +37,7 @@ from cases.models import (
     ReferralPacket,
     TransitionLogEntry,
 )
+from cases.reports.demo import PATHS, drive
 from policies import DEFAULT_PATH
 from tests.conftest import NOW
 from workflow import (
@@ -351,7 +351,7 @@ def test_a_deciders_withdrawal_moves_the_case_too(db, staff, adult_number):
     assert (result.state, result.seq is not None) == ("follow_up", True)
 
 
-# --- who may move a case on: a ground on it (cases.grounds) -------------------------------------------------
+# --- who may move a case on: a ground on it (cases.casework.grounds) -------------------------------------------------
 
 TO_INVESTIGATE = {"given_by": "subject", "purposes": ("investigation",), "recipients": ("social_services",),
                   "data_categories": ("identity", "concern"), "method": "written", "evidence": "Blankett",

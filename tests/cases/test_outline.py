@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from cases import ConcernForm, ConsentForm, NotPermitted, fire_trigger, record_consent, register_concern
 from cases import withdraw_consent as withdraw
-from cases.access import AccessDenied, assign_case, read_case
+from cases.casework.access import AccessDenied, assign_case, read_case
+from cases.casework.outline import assignees, case_outline
 from cases.errors import CaseNotFound
 from cases.models import AccessLogEntry, Case
-from cases.outline import assignees, case_outline
-from cases.staff import add_staff, disable_staff
+from cases.staff.members import add_staff, disable_staff
 from tests.conftest import NOW
 
 

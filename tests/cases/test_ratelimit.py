@@ -1,4 +1,4 @@
-"""API request limits (cases/ratelimit.py), on both databases: per token and per account, counted in the
+"""API request limits (cases/staff/ratelimit.py), on both databases: per token and per account, counted in the
 database so that they hold across processes, and over when the window is."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from cases import Database
 from cases.errors import RateLimited
 from cases.models import ApiRequestCount
-from cases.ratelimit import ACCOUNT_LIMIT, TOKEN_LIMIT, WINDOW_SECONDS, Limits, admit
+from cases.staff.ratelimit import ACCOUNT_LIMIT, TOKEN_LIMIT, WINDOW_SECONDS, Limits, admit
 from tests.conftest import NOW
 
 LIMITS = Limits(per_token=3, per_account=5, window_seconds=60)

@@ -1,4 +1,4 @@
-"""Accounts that read more than their work explains (cases/read_volume.py), on both databases: computed from
+"""Accounts that read more than their work explains (cases/audit/read_volume.py), on both databases: computed from
 the access log on demand, shown to auditors only."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 
 from cases import NotPermitted
-from cases.access import assign_case, read_case
-from cases.read_volume import (
+from cases.audit.read_volume import (
     DECIDER_READS_EXPLAINED,
     MIN_FLAGGED_READS,
     ReadVolumeFlag,
     flag_threshold,
     read_volume_flags,
 )
+from cases.casework.access import assign_case, read_case
 from tests.cases.test_access import open_case
 
 
@@ -42,7 +42,7 @@ def test_the_threshold_is_a_floor_or_twice_the_work():
 
 
 def test_a_caseworker_reading_more_than_their_assignments_explain_is_flagged(db, staff, numbers):
-    """Emergency reads beyond two a day wait for an approval (cases.emergency), so the volume here is one
+    """Emergency reads beyond two a day wait for an approval (cases.casework.emergency), so the volume here is one
     assigned case read over and over: one open assignment explains two reads an hour, the floor twenty."""
     ref, _, later = open_case(db, staff, numbers, "investigation")
     worker = staff["caseworker"]

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from cases import ConcernForm, NotPermitted, add_staff, fire_trigger, register_concern, withdraw_consent
-from cases.demo import PATHS, drive
-from cases.disclosures import read_referral
+from cases.casework.disclosures import read_referral
+from cases.casework.referrals import shared_referrals
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.vault import CaseKey
 from cases.errors import DisclosureRefused
-from cases.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, Consent, ReferralPacket
-from cases.referrals import shared_referrals
-from cases.vault import CaseKey
+from cases.reports.demo import PATHS, drive
 from tests.conftest import NOW, ROLES
 from workflow import Actor
 

@@ -10,13 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from cases import InvalidConcern, NotPermitted, accounts
-from cases.administration import create_account, find_account, reset_password
+from cases import InvalidConcern, NotPermitted
+from cases.audit.verify import verify
 from cases.errors import RecordNotFound, SignInRefused
 from cases.models import AdministrationLogEntry, RoleGrant, Staff
-from cases.roles import approve_grant, pending_grants, refuse_grant
-from cases.staff import disable_staff, enable_staff, set_role
-from cases.verify import verify
+from cases.staff import accounts
+from cases.staff.administration import create_account, find_account, reset_password
+from cases.staff.members import disable_staff, enable_staff, set_role
+from cases.staff.roles import approve_grant, pending_grants, refuse_grant
 from tests.conftest import NOW
 from workflow import Actor
 

@@ -1,4 +1,5 @@
-"""The opening every case operation shares (cases.skeleton): its order, its ending, and that it is the only one."""
+"""The opening every case operation shares (cases.casework.skeleton): its order, its ending, and that it is the only
+one."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases import ConcernForm, register_concern
+from cases.casework.idempotency import claim, recall
+from cases.casework.skeleton import case_read, case_write, staff_write
 from cases.errors import AccessDenied, CaseNotFound, NotPermitted, StaleCase
-from cases.idempotency import claim, recall
 from cases.models import IdempotencyRecord
-from cases.skeleton import case_read, case_write, staff_write
 from tests.conftest import NOW
 from workflow import Actor
 
@@ -129,7 +130,7 @@ def test_the_case_row_is_locked_for_a_change(db, staff, child_number, lock):
 
 
 def _openings(tree: ast.AST) -> list[str]:
-    """The steps of the opening and the ending that `cases.skeleton` owns, wherever else they are written."""
+    """The steps of the opening and the ending that `cases.casework.skeleton` owns, wherever else they are written."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -147,7 +148,7 @@ def _openings(tree: ast.AST) -> list[str]:
 
 def test_the_opening_is_written_once():
     """No module in `cases/` but the skeleton (and the claim itself) holds a key, locks a case row by hand,
-    raises `StaleCase` or maps `StaleDataError`: a new operation opens through `cases.skeleton`."""
+    raises `StaleCase` or maps `StaleDataError`: a new operation opens through `cases.casework.skeleton`."""
     owners = {CASES / "skeleton.py", CASES / "idempotency.py"}
     elsewhere = {
         str(path.relative_to(CASES.parent)): found

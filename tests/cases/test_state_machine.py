@@ -50,10 +50,10 @@ from cases import (
     register_concern,
     withdraw_consent,
 )
-from cases.access import assign_case
+from cases.casework.access import assign_case
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.keys import MemoryKeyStore
 from cases.errors import KeyDestroyed
-from cases.identity import generate_identity_number
-from cases.keys import MemoryKeyStore
 from cases.models import Assignment, Case, CaseEvent, Consent, Deadline, ReferralPacket, TransitionLogEntry
 from tests.cases import flow_model as fm
 from tests.conftest import _truncate

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pytest
 
 from cases import ConcernForm, NotPermitted, register_concern
-from cases.demo import PATHS, drive
-from cases.identity import generate_identity_number
-from cases.statistics import EARLIER, MIN_CELL, Cell, local_picture, suppress
-from cases.vault import CaseKey, Vault
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.vault import CaseKey, Vault
+from cases.reports.demo import PATHS, drive
+from cases.reports.statistics import EARLIER, MIN_CELL, Cell, local_picture, suppress
 from tests.conftest import NOW, ROLES
 from workflow import Actor
 

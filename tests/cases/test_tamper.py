@@ -21,17 +21,17 @@ import pytest
 from sqlalchemy import create_engine, delete, insert, select, text, update
 
 from cases import ConcernForm, Database, register_concern
-from cases.access import assign_case, read_case
-from cases.administration import create_account
-from cases.checkpoints import issue_checkpoint
-from cases.demo import PATHS, drive
-from cases.identity import generate_identity_number
-from cases.log import LOGS
+from cases.audit.checkpoints import issue_checkpoint
+from cases.audit.log import LOGS
+from cases.audit.signing import LogSigner
+from cases.audit.verify import Report, verify
+from cases.casework.access import assign_case, read_case
+from cases.crypto.identity import generate_identity_number
 from cases.models import Base, Case, Checkpoint
-from cases.roles import approve_grant, pending_grants
-from cases.signing import LogSigner
-from cases.staff import disable_staff, enable_staff
-from cases.verify import Report, verify
+from cases.reports.demo import PATHS, drive
+from cases.staff.administration import create_account
+from cases.staff.members import disable_staff, enable_staff
+from cases.staff.roles import approve_grant, pending_grants
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
 from workflow.merkle import Frontier, leaf_hash

@@ -1,4 +1,4 @@
-"""Personal API tokens (cases/tokens.py), on both databases: a token acts as its owner in the owner's current
+"""Personal API tokens (cases/staff/tokens.py), on both databases: a token acts as its owner in the owner's current
 role, is kept only as a hash, and every reason to refuse one gives the same answer."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from cases import InvalidConcern, NotPermitted, accounts
+from cases import InvalidConcern, NotPermitted
 from cases.errors import RecordNotFound, TokenRefused
 from cases.models import ApiToken, Staff
-from cases.ratelimit import RECHECK_FAILURES, RECHECK_WINDOW_SECONDS
-from cases.staff import disable_staff, enable_staff, set_role
-from cases.tokens import MAX_ACTIVE, PREFIX, authenticate_token, create_token, list_tokens, revoke_token
+from cases.staff import accounts
+from cases.staff.members import disable_staff, enable_staff, set_role
+from cases.staff.ratelimit import RECHECK_FAILURES, RECHECK_WINDOW_SECONDS
+from cases.staff.tokens import MAX_ACTIVE, PREFIX, authenticate_token, create_token, list_tokens, revoke_token
 from tests.conftest import NOW, ROLES
 from workflow import Actor
 

@@ -1,4 +1,4 @@
-"""The fast whole-log check (`cases.verify_fast`) against the detailed one, on both databases.
+"""The fast whole-log check (`cases.audit.verify_fast`) against the detailed one, on both databases.
 
 `verify` trusts the fast check's "intact" and runs the detailed check only where it cannot vouch; so for
 every log, intact or tampered with, `verify` must report exactly what the detailed check alone reports,
@@ -17,10 +17,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, func, insert, select, text, update
 
-import cases.verify as verify_module
-from cases.log import LOGS
-from cases.verify import Report, verify
-from cases.verify_fast import side_connection
+import cases.audit.verify as verify_module
+from cases.audit.log import LOGS
+from cases.audit.verify import Report, verify
+from cases.audit.verify_fast import side_connection
 from tests.cases import test_tamper as tamper
 from tests.cases.test_tamper import (
     CASES,

@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from cases.access import assign_case
+from cases.casework.access import assign_case
+from cases.casework.worklist import MAX_CURSOR, PageKey, decode_cursor, encode_cursor, work_list
 from cases.db import Database
-from cases.demo import demo_staff, fill_demo
 from cases.errors import BadCursor, NotPermitted
 from cases.models import NO_DEADLINE, Case, Deadline
-from cases.staff import disable_staff, set_role
-from cases.worklist import MAX_CURSOR, PageKey, decode_cursor, encode_cursor, work_list
+from cases.reports.demo import demo_staff, fill_demo
+from cases.staff.members import disable_staff, set_role
 from policies.access import INTAKE_STATES
 from tests.conftest import NOW
 from workflow import Actor

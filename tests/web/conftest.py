@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from cases import accounts
 from cases.models import Staff
+from cases.staff import accounts
 from web import create_app
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test password

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from cases import ConcernForm, register_concern
-from cases.administration import create_account
-from cases.identity import generate_identity_number
-from cases.roles import pending_grants
+from cases.crypto.identity import generate_identity_number
+from cases.staff.administration import create_account
+from cases.staff.roles import pending_grants
 from tests.conftest import NOW
 from tests.web.conftest import PASSWORD, account, csrf_token, post_form, sign_in, staff_count
 

@@ -14,12 +14,12 @@ import jsonschema_rs
 import pytest
 from sqlalchemy import func, select
 
-from cases.checkpoints import issue_checkpoint
-from cases.demo import PATHS, drive
-from cases.identity import generate_identity_number
+from cases.audit.checkpoints import issue_checkpoint
+from cases.audit.signing import LogSigner
+from cases.crypto.identity import generate_identity_number
 from cases.models import Consent, IdempotencyRecord, ReferralPacket, TransitionLogEntry
-from cases.signing import LogSigner
-from cases.tokens import create_token, revoke_token
+from cases.reports.demo import PATHS, drive
+from cases.staff.tokens import create_token, revoke_token
 from tests.web.conftest import PASSWORD, STAFF_ROLES
 
 API = "/api/v1"

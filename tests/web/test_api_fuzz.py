@@ -30,11 +30,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cases import accounts
-from cases.demo import demo_staff, fill_demo
 from cases.models import Consent, ReferralPacket
-from cases.ratelimit import Limits
-from cases.tokens import create_token
+from cases.reports.demo import demo_staff, fill_demo
+from cases.staff import accounts
+from cases.staff.ratelimit import Limits
+from cases.staff.tokens import create_token
 from tests.served import Served
 from tests.web.conftest import PASSWORD
 from web import create_app

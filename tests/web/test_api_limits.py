@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from cases.ratelimit import Limits
-from cases.tokens import create_token
+from cases.staff.ratelimit import Limits
+from cases.staff.tokens import create_token
 from tests.conftest import NOW
 from tests.web.conftest import PASSWORD
 from web import clock

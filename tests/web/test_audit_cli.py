@@ -22,9 +22,9 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from cases import Database
-from cases.log import LOGS
+from cases.audit.log import LOGS
+from cases.audit.signing import LogSigner
 from cases.models import AdministrationLogEntry, Checkpoint, TransitionLogEntry
-from cases.signing import LogSigner
 from tests.web.test_cli import VIDORO, assert_ok, assert_one_line_failure, free_port, run, stop
 from tests.web.test_keys_cli import register_cases
 from workflow.checkpoint import parse_and_verify

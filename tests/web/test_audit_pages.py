@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import update
 
 from cases import ConcernForm, register_concern
-from cases.access import assign_case, read_case
-from cases.checkpoints import issue_checkpoint
-from cases.identity import generate_identity_number
+from cases.audit.checkpoints import issue_checkpoint
+from cases.audit.read_volume import MIN_FLAGGED_READS
+from cases.audit.signing import LogSigner
+from cases.casework.access import assign_case, read_case
+from cases.crypto.identity import generate_identity_number
 from cases.models import Case
-from cases.read_volume import MIN_FLAGGED_READS
-from cases.signing import LogSigner
-from cases.staff import set_role
+from cases.staff.members import set_role
 from tests.conftest import NOW
 from tests.web.conftest import csrf_token, post_form, sign_in
 from web.audit import LAST_VERIFICATION

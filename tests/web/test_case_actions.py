@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from cases import ConcernForm, ConsentForm, add_staff, record_consent, register_concern
-from cases.access import assign_case
+from cases.casework.access import assign_case
 from cases.models import AccessLogEntry, Assignment, Case, Consent, TransitionLogEntry
 from tests.web.conftest import csrf_token
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from cases import Database
+from cases.crypto.keys import FileKeyStore
 from cases.flowcharts import current_engine
-from cases.keys import FileKeyStore
 from tests.conftest import POSTGRES_URL
 from web import create_app
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from cases.casework.worklist import MAX_CURSOR
 from cases.models import Case
-from cases.tokens import create_token
-from cases.worklist import MAX_CURSOR
+from cases.staff.tokens import create_token
 from tests.web.conftest import PASSWORD, csrf_token
 
 API = "/api/v1"
@@ -38,7 +38,7 @@ HOSTILE_CURSORS = [HUGE, str(2**63), "-1", "0", "abc", "1" * 5000, "a" * (MAX_CU
 
 @pytest.mark.parametrize("asked", HOSTILE_CURSORS)
 def test_a_work_list_cursor_that_is_not_ours_is_the_first_page_not_a_server_error(client_as, asked):
-    """The page shows the first page and says why (`cases.worklist` refuses the cursor)."""
+    """The page shows the first page and says why (`cases.casework.worklist` refuses the cursor)."""
     client = client_as("decider")
     with client.session_transaction() as stored:
         stored["lang"] = "en"
@@ -58,7 +58,7 @@ def test_an_old_page_number_on_the_work_list_page_is_the_first_page(client_as, a
 
 @pytest.mark.parametrize("asked", HOSTILE_CURSORS)
 def test_the_apis_case_list_refuses_a_cursor_that_is_not_ours_as_a_problem(app, tokens, asked):
-    """Refused by the schema's pattern, or, when it fits that, by `cases.worklist`: a 422 naming the cursor."""
+    """Refused by the schema's pattern, or, when it fits that, by `cases.casework.worklist`: a 422 naming the cursor."""
     response = call(app, "GET", "/cases", tokens["decider"], query_string={"cursor": asked})
     assert response.status_code == 422 and response.mimetype == PROBLEM
     body = response.get_json()

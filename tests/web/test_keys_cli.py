@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from cases import ConcernForm, Database, add_staff, register_concern
-from cases.access import read_case
+from cases.casework.access import read_case
+from cases.crypto.identity import generate_identity_number
+from cases.crypto.keys import FileKeyStore
 from cases.errors import KeyDestroyed
-from cases.identity import generate_identity_number
-from cases.keys import FileKeyStore
 from cases.models import Base, Staff
 from tests.conftest import NOW
 from tests.web.test_cli import assert_ok, assert_one_line_failure, run

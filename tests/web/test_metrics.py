@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cases import ConcernForm, fire_trigger, register_concern
-from cases.tokens import create_token
+from cases.staff.tokens import create_token
 from tests.conftest import NOW
 from tests.web.conftest import PASSWORD
 

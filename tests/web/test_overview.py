@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from cases import ConcernForm, register_concern
-from cases.identity import generate_identity_number
+from cases.crypto.identity import generate_identity_number
 from tests.web.test_reporter import assert_accessible, english, text
 
 

@@ -6,8 +6,8 @@ import re
 from datetime import date
 
 from cases import ConcernForm, register_concern
-from cases.access import assign_case
-from cases.identity import generate_identity_number
+from cases.casework.access import assign_case
+from cases.crypto.identity import generate_identity_number
 from tests.conftest import NOW
 from tests.web.conftest import sign_in
 

@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from cases import ConcernForm, accounts, add_staff, register_concern, withdraw_consent
-from cases.demo import PATHS, drive
-from cases.identity import generate_identity_number
+from cases import ConcernForm, add_staff, register_concern, withdraw_consent
+from cases.crypto.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, Consent, ReferralPacket
-from cases.tokens import create_token
+from cases.reports.demo import PATHS, drive
+from cases.staff import accounts
+from cases.staff.tokens import create_token
 from tests.web.conftest import PASSWORD, sign_in
 from tests.web.test_reporter import assert_accessible, english, text
 

@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from cases import ConcernForm, accounts, add_staff, register_concern
-from cases.demo import PATHS, Step, drive
-from cases.identity import generate_identity_number
+from cases import ConcernForm, add_staff, register_concern
+from cases.crypto.identity import generate_identity_number
 from cases.models import Case
+from cases.reports.demo import PATHS, Step, drive
+from cases.staff import accounts
 from tests.web.conftest import PASSWORD, post_form, sign_in
 
 CONCERN = "Eleven har slutat komma till lektionerna och säger att hen inte får umgås med klasskamraterna."

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cases import accounts
 from cases.errors import SignInRefused
-from cases.staff import disable_staff
-from cases.tokens import create_token
+from cases.staff import accounts
+from cases.staff.members import disable_staff
+from cases.staff.tokens import create_token
 from tests.web.conftest import PASSWORD, FakeClock, csrf_token, sign_in
 from web import create_app
 from web.access import safe_next

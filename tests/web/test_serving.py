@@ -268,9 +268,9 @@ def metrics_folder(tmp_path, monkeypatch) -> Path:
 
 def _admin_token(home: Path) -> str:
     from cases import Database, add_staff
-    from cases.accounts import set_password, use_cheap_hashing_for_tests
-    from cases.keys import FileKeyStore
-    from cases.tokens import create_token
+    from cases.crypto.keys import FileKeyStore
+    from cases.staff.accounts import set_password, use_cheap_hashing_for_tests
+    from cases.staff.tokens import create_token
 
     use_cheap_hashing_for_tests()
     passphrase = "a long enough passphrase"  # noqa: S105 - a test account's

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from cases import ConcernForm, register_concern
-from cases.demo import PATHS, drive
-from cases.identity import generate_identity_number
+from cases.crypto.identity import generate_identity_number
 from cases.models import Case, Staff
+from cases.reports.demo import PATHS, drive
+from cases.staff.tokens import create_token
 from cases.text import BIDI_CONTROLS, check_text, text_fault
-from cases.tokens import create_token
 from tests.web.conftest import PASSWORD, post_form
 
 NEW_PASSWORD = "a long new password for the new account"  # noqa: S105 - a test password

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from cases.errors import TokenRefused
 from cases.models import ApiToken
-from cases.ratelimit import RECHECK_FAILURES
-from cases.tokens import authenticate_token, create_token, list_tokens
+from cases.staff.ratelimit import RECHECK_FAILURES
+from cases.staff.tokens import authenticate_token, create_token, list_tokens
 from tests.web.conftest import PASSWORD, csrf_token, post_form
 
 SECRET = re.compile(r"vdr_[A-Za-z0-9_-]{43}")

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from cases import accounts
 from cases.errors import SignInRefused
 from cases.models import AdministrationLogEntry
+from cases.staff import accounts
 from tests.web.conftest import account, staff_count
 from tests.web.test_cli import assert_one_line_failure
 from web.cli import main

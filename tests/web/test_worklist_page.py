@@ -13,10 +13,10 @@ import pytest
 from flask import render_template, session
 
 from cases import ConcernForm, register_concern
-from cases.demo import fill_demo
+from cases.casework.worklist import PER_PAGE, WorkItem, WorkList
+from cases.crypto.identity import generate_identity_number
 from cases.flowcharts import current_engine
-from cases.identity import generate_identity_number
-from cases.worklist import PER_PAGE, WorkItem, WorkList
+from cases.reports.demo import fill_demo
 from tests.conftest import NOW
 from web.worklist import labels
 

@@ -47,7 +47,7 @@ def note(log: str, entries: list[bytes], size: int, key=KEY, name: str = NAME) -
 
 
 def export(transitions=TRANSITIONS, access=ACCESS, checkpoints=None, cases=None, key=KEY) -> list[str]:
-    """The lines `cases.export` writes for these logs; checkpoints default to each log's full size."""
+    """The lines `cases.audit.export` writes for these logs; checkpoints default to each log's full size."""
     logs = {"transitions": list(transitions), "access": list(access)}
     checkpoints = checkpoints or {name: [len(entries)] for name, entries in logs.items()}
     if cases is None:

@@ -1,13 +1,13 @@
 """The JSON API under /api/v1, next to the pages: the same operations of `cases`, the same checks.
 
-- Authentication: a personal API token as `Authorization: Bearer <token>` (`cases.tokens`); it acts in its
+- Authentication: a personal API token as `Authorization: Bearer <token>` (`cases.staff.tokens`); it acts in its
   owner's role and nothing more. No cookie is read here, so no page's session can be used cross-site, and
   the API needs no CSRF token.
 - Deny by default: each view names the roles that may call it (`support.roles`); any other role gets 403
   before the request is read, and `cases` checks again what the role may do to which case.
 - Changes take the case version the caller last saw (stale: 409 with the current one) and an
-  Idempotency-Key (a repeat gets the first answer, `cases.idempotency`).
-- Requests are limited per token and per account (`cases.ratelimit`, counted in the database so that the
+  Idempotency-Key (a repeat gets the first answer, `cases.casework.idempotency`).
+- Requests are limited per token and per account (`cases.staff.ratelimit`, counted in the database so that the
   limits hold across worker processes): over a limit, 429 with `Retry-After`.
 - Errors are RFC 9457 problem details (`problems`); the OpenAPI 3.1 document at /api/v1/openapi.json is
   generated from the views and their pydantic models by flask-openapi3.
@@ -19,10 +19,10 @@ from flask import Response, current_app, g, request
 from flask_openapi3 import OpenAPI
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from cases import ratelimit
 from cases.errors import RateLimited, TokenRefused
 from cases.flowcharts import current_engine
-from cases.tokens import identify_token
+from cases.staff import ratelimit
+from cases.staff.tokens import identify_token
 from web import clock
 from web.access import public
 from web.api import case_routes, more_routes
@@ -100,7 +100,7 @@ def authenticate(allowed: frozenset[str]) -> Response | None:
 
 
 def limits() -> ratelimit.Limits:
-    """The request limits: `cases.ratelimit`'s, unless the app's configuration sets others (tests do)."""
+    """The request limits: `cases.staff.ratelimit`'s, unless the app's configuration sets others (tests do)."""
     return current_app.config.get("VIDORO_API_LIMITS") or ratelimit.DEFAULT_LIMITS
 
 

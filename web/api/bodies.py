@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from cases.forms import MAX_NAME
+from cases.casework.forms import MAX_NAME
+from cases.casework.worklist import MAX_CURSOR
 from cases.text import text_fault
-from cases.worklist import MAX_CURSOR
 from policies import Flowchart
 from policies.limits import ARRIVAL_MAX_AGE, ARRIVAL_REASON_MIN_CHARS, ARRIVAL_REASON_MIN_WORDS
 from workflow.fields import MAX_TEXT

@@ -8,10 +8,10 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 
 from cases import ConcernForm, fire_trigger, record_consent, register_concern, withdraw_consent
-from cases.access import read_case
-from cases.consents import CONSENT_ROLES, ConsentForm
-from cases.outline import case_outline
-from cases.worklist import work_list
+from cases.casework.access import read_case
+from cases.casework.consents import CONSENT_ROLES, ConsentForm
+from cases.casework.outline import case_outline
+from cases.casework.worklist import work_list
 from policies import Flowchart
 from policies.access import CASE_READING_ROLES, SYSTEM_ROLE
 from web.api import schemas as s

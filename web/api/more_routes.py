@@ -6,11 +6,11 @@ import base64
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from cases.disclosures import read_referral
+from cases.audit.proofs import auditor_checkpoint, auditor_consistency, auditor_inclusion
+from cases.casework.disclosures import read_referral
+from cases.casework.referrals import shared_referrals
 from cases.errors import DisclosureRefused, RecordNotFound
-from cases.proofs import auditor_checkpoint, auditor_consistency, auditor_inclusion
-from cases.referrals import shared_referrals
-from cases.tokens import list_tokens, revoke_token
+from cases.staff.tokens import list_tokens, revoke_token
 from web.api import schemas as s
 from web.api.problems import language, problem, responses
 from web.api.support import ALL_STAFF, account, db, json_response, roles

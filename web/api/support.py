@@ -11,9 +11,9 @@ from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from cases import idempotency
-from cases.accounts import Account
+from cases.casework import idempotency
 from cases.errors import StaleCase
+from cases.staff.accounts import Account
 from web.access import ALL_STAFF
 from web.api.problems import NestedTooDeep
 

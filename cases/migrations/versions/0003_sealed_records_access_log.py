@@ -78,7 +78,7 @@ def _seal(bind, vault, plaintext) -> None:
             for column, value in zip(columns, values, strict=True):
                 sealed[column] = key(case_id).seal(table, str(row_id), column, value)
             if table == "persons" and values[0] is not None:
-                from cases.identity import parse_identity_number
+                from cases.crypto.identity import parse_identity_number
 
                 sealed["identity_index"] = vault.blind_index(parse_identity_number(values[0]).normalised)
             assignments = ", ".join(f"{c} = :{c}" for c in sealed)

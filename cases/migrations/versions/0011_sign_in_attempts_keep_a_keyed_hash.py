@@ -3,7 +3,7 @@
 The typed name was stored in the clear for 30 days, so a password typed into the name field was kept. Now
 `username_hash` holds HMAC-SHA256 of the normalised name under a key from the instance's key material
 (never in the database), and `device_hash` the SHA-256 of a valid device cookie's nonce, for its own limit
-(`cases.accounts`). The existing attempts are deleted, not converted: they are only rate-limit history, at
+(`cases.staff.accounts`). The existing attempts are deleted, not converted: they are only rate-limit history, at
 most 30 days old, and the migration has no business reading their names. Deleting them lifts any rate
 limit running at the moment of the upgrade; nothing else depends on them. The downgrade deletes them too.
 

@@ -1,5 +1,5 @@
-"""The API's request counts per token and account (`cases.ratelimit`), and the access log by time, for the
-auditor's count of each account's reads in the last hour (`cases.read_volume`).
+"""The API's request counts per token and account (`cases.staff.ratelimit`), and the access log by time, for the
+auditor's count of each account's reads in the last hour (`cases.audit.read_volume`).
 
 Revision ID: 0014
 Revises: 0013

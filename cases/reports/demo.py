@@ -1,0 +1,170 @@
+"""Demo data: generated staff and cases in every state of the flowchart, through the real operations.
+
+Everyone here is made up. Identity numbers are generated to validate but belong to nobody real; names
+are plainly fictional ("Demo" + a letter). Every case reaches its state by the same operations staff use,
+so the demo also shows the flowchart working.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from cases.casework.access import assign_case
+from cases.casework.consents import ConsentForm, record_consent
+from cases.casework.forms import ConcernForm
+from cases.casework.operations import fire_trigger, register_concern
+from cases.crypto.identity import generate_identity_number
+from cases.db import Database
+from cases.models import Staff
+from cases.staff.members import add_staff
+from policies.access import SYSTEM_ROLE
+from workflow import Actor
+
+__all__ = ["DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]
+
+DEMO_ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
+SIG_RECIPIENTS = ["police", "school", "social_services"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing staff do on the way to a state: fire a trigger, or record a consent."""
+
+    role: str
+    trigger: str | None = None
+    payload: dict | None = None
+    consent: tuple[str, str] | None = None  # (given_by, purpose)
+    days_later: int = 0
+
+
+def _consent(given_by: str, purpose: str, days: int = 0) -> Step:
+    return Step("caseworker", consent=(given_by, purpose), days_later=days)
+
+
+def _fire(role: str, trigger: str, days: int = 0, **payload) -> Step:
+    return Step(role, trigger, payload, days_later=days)
+
+
+_PRE = [_fire("intake", "start_pre_assessment", 1)]
+_CHILD_PRE = [
+    _fire("intake", "assess_protection"),
+    _fire("intake", "start_pre_assessment", protection_assessment="Ingen akut fara. Skolan och familjen informerade."),
+]
+_OPEN = [_consent("subject", "investigation", 2),
+         _fire("decider", "open_investigation", 3, reason="Behov av utredning.", legal_basis="sol_11_1")]
+_ASK = [_fire("caseworker", "request_consent", 20, proposed_intervention="sig")]
+_SIG = [_consent("subject", "sig", 5), _fire("caseworker", "refer_sig", 1, recipients=SIG_RECIPIENTS)]
+
+# Paths from registration to each state; "child" paths need a child, the others an adult.
+PATHS: dict[str, tuple[bool, list[Step]]] = {
+    "registered": (False, []),
+    "protection_assessment": (True, [_fire("intake", "assess_protection")]),
+    "pre_assessment": (False, _PRE),
+    "investigation": (False, _PRE + _OPEN),
+    "awaiting_consent": (False, _PRE + _OPEN + _ASK),
+    "sig": (False, _PRE + _OPEN + _ASK + _SIG),
+    "exit_support": (False, _PRE + _OPEN + _ASK + [
+        _consent("subject", "exit_support", 4), _fire("caseworker", "refer_exit", 1)]),
+    "family_support": (False, _PRE + _OPEN + _ASK + [
+        _consent("relative", "family_support", 4), _fire("caseworker", "offer_family_support", 1)]),
+    "other_support": (False, _PRE + _OPEN + _ASK + [
+        _consent("subject", "other_support", 4), _fire("caseworker", "start_other_support", 1, reason="Stödsamtal.")]),
+    "follow_up": (False, _PRE + _OPEN + _ASK + _SIG + [_fire("caseworker", "start_follow_up", 90)]),
+    "closed": (True, [
+        *_CHILD_PRE,
+        _fire("decider", "open_investigation", 5, reason="Utredning inleds.", legal_basis="sol_11_1"),
+        _fire("decider", "close_case", 60, reason="Inget behov.", outcome="no_need"),
+    ]),
+    "erased": (False, [
+        *_PRE,
+        _fire("decider", "close_without_investigation", 5, reason="Ej aktuellt.", outcome="not_opened"),
+        _fire("system", "erase", 366 * 5 + 30),
+    ]),
+}
+
+_CONSENT_SCOPE = {
+    "investigation": (["social_services"], ["identity", "concern"]),
+    "sig": (SIG_RECIPIENTS, ["identity", "concern", "assessment"]),
+    "exit_support": (["exit_service"], ["identity", "concern", "assessment"]),
+    "family_support": (["family_support_service"], ["contact"]),
+    "other_support": (["social_services"], ["identity", "concern"]),
+}
+
+
+def demo_staff(db: Database) -> dict[str, Actor]:
+    """One demo account per role (created once; reused when the demo runs again)."""
+    with db.read() as session:
+        existing = {s.role: Actor(s.id, s.role) for s in session.scalars(
+            select(Staff).where(Staff.username.like("demo-%")))}
+    for role in DEMO_ROLES:
+        if role not in existing:
+            unit = "police" if role == "partner" else "demo"
+            existing[role] = add_staff(db, f"demo-{role}", f"Demo {role}", role, unit=unit)
+    return existing
+
+
+def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], start: datetime) -> datetime:
+    """Take case `ref` through `steps`, starting at `start`; returns the moment of the last step."""
+    now, assigned = start, False
+    for step in steps:
+        now += timedelta(days=step.days_later, minutes=7)
+        actor = staff[step.role]
+        if step.role == "caseworker" and not assigned:
+            assign_case(db, staff["decider"], ref, actor.id, now=now)  # caseworkers work on their own cases
+            assigned = True
+        if step.consent:
+            given_by, purpose = step.consent
+            recipients, data = _CONSENT_SCOPE[purpose]
+            record_consent(db, actor, ref, ConsentForm(
+                given_by=given_by, purposes=(purpose,), recipients=tuple(recipients),
+                data_categories=tuple(data), method="written", evidence="Skriftligt samtycke, arkiverat.",
+                valid_from=now.date(), valid_until=now.date() + timedelta(days=365),
+            ), now=now)
+        else:
+            if step.trigger is None:  # a step fires a trigger or records a consent
+                raise ValueError(f"a demo step of {step.role} does neither")
+            fire_trigger(db, actor, ref, step.trigger, step.payload or {}, now=now)
+    return now
+
+
+def fill_demo(
+    db: Database, *, per_state: int = 2, seed: int = 2026, now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[str]:
+    """Create `per_state` generated cases in every state; returns their refs."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
+    now = now or datetime.now(UTC)
+    staff = demo_staff(db)
+    refs: list[str] = []
+    total = per_state * len(PATHS)
+    for _state, (child, steps) in PATHS.items():
+        span = sum(s.days_later for s in steps) + 30
+        for _ in range(per_state):
+            start = now - timedelta(days=span + rng.randint(0, 20), hours=rng.randint(0, 8))
+            age_years = rng.randint(12, 16) if child else rng.randint(19, 24)
+            born = start.date() - timedelta(days=365 * age_years + rng.randint(0, 300))
+            number = generate_identity_number(born, rng.randint(1, 999))
+            fired = register_concern(db, staff["reporter"], ConcernForm(
+                concern="Demo: eleven har visat ett förändrat beteende och behöver stöd.",
+                reporter_org=rng.choice(["school", "leisure", "social_services"]),
+                identity_number=number, given_name=f"Demo {chr(65 + len(refs) % 26)}", family_name="Testsson",
+            ), now=start)
+            drive(db, staff, fired.ref, steps, start)
+            refs.append(fired.ref)
+            if progress:
+                progress(len(refs), total)
+    return refs
+
+
+
+def without_password(db: Database) -> list[str]:
+    """The demo accounts (`demo-<role>`) that have no password yet, by username; never the system account,
+    which signs in nowhere."""
+    with db.read() as session:
+        return sorted(session.scalars(select(Staff.username).where(
+            Staff.username.like("demo-%"), Staff.password_hash.is_(None), Staff.role != SYSTEM_ROLE)))
