@@ -26,9 +26,10 @@ The cases are written by the databases themselves (INSERT … SELECT over a gene
 transaction; PostgreSQL then VACUUM ANALYZE, as autovacuum would): persons with filler bytes where the sealed
 personal data would be (the list never opens them), cases spread evenly over eleven live states, received over
 ten months, a running deadline on the states that have one, due between 30 days ago and 120 days ahead. With
-`--keep` the database is kept in `--data-dir` (a SQLite file; a PostgreSQL schema named after the case count
-and the code's newest migration) and reused by the next run with the same count, brought to the code's
-migration head first; how long the generation took is printed and recorded either way.
+`--keep` the database is kept in `--data-dir` (a SQLite file; a PostgreSQL schema named after the case
+count) and reused by the next run with the same count, brought to the code's migration head first (so a
+database kept by newer code cannot serve older code); how long the generation took is printed and recorded
+either way.
 """
 
 from __future__ import annotations
@@ -186,12 +187,15 @@ def _ms(value: str, unit: str) -> float:
 
 
 def wrk(url: str, header: str, seconds: int) -> dict[str, float]:
-    """Requests per second and p50 / p99 latency (ms) of `url` with 16 connections for `seconds`."""
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", header, url],
-                         capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
+    """Requests per second, p50 / p99 latency (ms) and requests timed out (after 30 s) of `url` with 16
+    connections for `seconds`."""
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "30s", "--latency", "-H", header, url],
+                         capture_output=True, text=True, check=True, timeout=seconds + 90).stdout
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if "Non-2xx" in out or (errors and any(int(n) for n in errors.groups()[:3])):
         raise RuntimeError(f"{url} answered with errors under load:\n{out}")
-    found = {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    found = {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+             "timeouts": float(errors.group(4)) if errors else 0.0}
     for name in ("50", "99"):
         found[f"p{name}"] = _ms(*re.search(rf"\b{name}%\s+([\d.]+)(us|ms|s|m)\b", out).groups())
     return found
@@ -414,25 +418,18 @@ def db_actor(db: Database, username: str):
 
 # -- databases -----------------------------------------------------------------------------------------------
 
-def _head(db: Database) -> str:
-    return (db.head_revision() or "none").split("_")[0]
-
-
 def prepare(kind: str, args, folder: Path) -> tuple[list[tuple[str, str]], Path, str | None, dict]:
     """The database of `kind` with `args.cases` cases: reused from `--data-dir` with `--keep` when it is there,
     otherwise built. Returns its URLs (PostgreSQL: TCP and/or local socket), its key store, the schema to drop
     at the end (None when kept) and what was done."""
-    probe = Database("sqlite://")
-    head = _head(probe)
-    probe.dispose()
     home = Path(args.data_dir) if args.keep else folder
     home.mkdir(parents=True, exist_ok=True)
-    keys = home / f"keys-{kind}-{args.cases}-{head}"
+    keys = home / f"keys-{kind}-{args.cases}"
     schema = None
     if kind == "sqlite":
-        urls = [("sqlite", f"sqlite:///{home / f'worklist-{args.cases}-{head}.db'}")]
+        urls = [("sqlite", f"sqlite:///{home / f'worklist-{args.cases}.db'}")]
     else:
-        schema = f"bench_worklist_{args.cases}_{head}" if args.keep else f"bench_worklist_{uuid.uuid4().hex[:8]}"
+        schema = f"bench_worklist_keep_{args.cases}" if args.keep else f"bench_worklist_{uuid.uuid4().hex[:8]}"
         admin = create_engine(POSTGRES_URL)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -581,11 +578,14 @@ def report(args, results: list[dict], started: datetime, wall: float) -> list[st
                 f"| {med[f'API {deep}']['p50']:.1f} / {med[f'API {deep}']['p99']:.1f} ms | **{api_cost:.2f}** | |")
         per_round = " ".join(f"{x:.2f}" for x in _ratios(rd, "page 1", "trivial"))
         per_cost = " ".join(f"{x:.2f}" for x in _ratios(rd, "page 1", deep))
+        timeouts = sum(x["timeouts"] for runs in rd.values() for x in runs)
         made = (f"generated in {r['seconds']:.0f} s" if r["built"]
                 else f"a kept database reused (generated earlier in {r['seconds']:.0f} s)")
+        extra = f"; {timeouts:.0f} requests timed out (30 s)" if timeouts else ""
+        if r["followed"]:
+            extra += f"; the deep page reached by following {r['followed']:,} next links"
         notes.append(f"- {r['db']}: page 1 ÷ trivial per round {per_round}; {deep} cost ÷ page 1 per round "
-                     f"{per_cost}; {made}" + (f"; the deep page reached by following {r['followed']:,} next links"
-                                               if r["followed"] else ""))
+                     f"{per_cost}; {made}{extra}")
     return [*lines, "", *notes]
 
 
