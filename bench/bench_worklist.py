@@ -518,7 +518,10 @@ def _commit() -> str:
                               text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "cases", "web", "workflow",
                                 "policies"], capture_output=True, text=True, check=True).stdout.strip()
-        return head + (" (product files changed in the working tree)" if dirty else "")
+        product = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "cases", "web",
+                                  "workflow", "policies"], capture_output=True, text=True, check=True).stdout.strip()
+        return (head + (f" (product code as of {product})" if product != head else "")
+                + (" with product files changed in the working tree" if dirty else ""))
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
