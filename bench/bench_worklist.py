@@ -247,7 +247,7 @@ def serving(args, url: str, folder: Path, keys: Path) -> Iterator[tuple[str, int
         port = probe.getsockname()[1]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDORO_")}
     environment.update(VIDORO_DATABASE_URL=url, VIDORO_HOME=str(folder), VIDORO_KEYS=str(keys),
-                       VIDORO_CHECKPOINT_INTERVAL="0")
+                       VIDORO_CHECKPOINT_INTERVAL="0", PYTHONPATH=str(ROOT))  # this checkout, whatever is installed
     command = [str(Path(sys.executable).with_name("vidoro")), "serve", "--port", str(port)]
     command += ["--workers", str(args.workers)] if args.workers else []
     command += ["--threads", str(args.threads)] if args.threads else []
@@ -287,10 +287,8 @@ def _next_of_page(body: str) -> str | None:
     """The href of the page's "next" link: one marked rel="next", else the one that says next, else the pager's
     last link (the pager reads first/previous … next)."""
     pager = _PAGER.search(body)
-    if not pager:
-        return None
     links = []
-    for attributes, label in _ANCHOR.findall(pager.group(1)):
+    for attributes, label in _ANCHOR.findall(pager.group(1) if pager else body):
         href = re.search(r'href="([^"]*)"', attributes)
         if href:
             links.append((attributes, re.sub(r"<[^>]+>", "", label), href.group(1).replace("&amp;", "&")))
@@ -300,7 +298,7 @@ def _next_of_page(body: str) -> str | None:
     for _attributes, label, href in links:
         if re.search(r"next|nästa", label, re.I):
             return href
-    return links[-1][2] if links else None
+    return links[-1][2] if pager and links else None
 
 
 def _next_of_api(body: str, url: str, cursor_param: str) -> str | None:
