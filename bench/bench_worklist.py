@@ -77,7 +77,7 @@ DEADLINES = {"registered": "protection_assessment", "protection_assessment": "pr
              "pre_assessment": "pre_assessment", "investigation": "investigation"}
 PER_PAGE = 50
 BATCH = 100_000
-README_START, README_END = "<!-- worklist:start -->", "<!-- worklist:end -->"
+README_MARKERS = "<!-- worklist-{}:start -->", "<!-- worklist-{}:end -->"  # one pair per database
 
 
 # -- the data ------------------------------------------------------------------------------------------------
@@ -618,16 +618,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
             results.extend(run(kind, args, Path(tmp)))
-    lines = report(args, results, started, time.perf_counter() - clock)
-    print("\n".join(lines))
-    if args.record:
+    wall = time.perf_counter() - clock
+    print("\n".join(report(args, results, started, wall)))
+    if args.record:  # each database's figures between its own markers, so the two can be recorded apart
         readme = Path(__file__).with_name("README.md")
         body = readme.read_text()
-        if README_START not in body:
-            raise SystemExit(f"bench/README.md has no {README_START} … {README_END} section for the figures")
-        head, rest = body.split(README_START, 1)
-        tail = rest.split(README_END, 1)[1]
-        readme.write_text(head + README_START + "\n" + "\n".join(lines) + "\n" + README_END + tail)
+        for kind in dict.fromkeys(r["kind"] for r in results):
+            start, end = (marker.format(kind) for marker in README_MARKERS)
+            if start not in body:
+                raise SystemExit(f"bench/README.md has no {start} … {end} section for the figures")
+            head, rest = body.split(start, 1)
+            lines = report(args, [r for r in results if r["kind"] == kind], started, wall)
+            body = head + start + "\n" + "\n".join(lines) + "\n" + end + rest.split(end, 1)[1]
+        readme.write_text(body)
 
 
 if __name__ == "__main__":
