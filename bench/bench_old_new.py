@@ -31,13 +31,17 @@ seconds apart): goal ≤ 1.10.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import importlib
 import inspect
+import io
 import json
 import os
 import pkgutil
 import platform
+import pstats
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -131,6 +135,14 @@ def worker(args: argparse.Namespace) -> None:
         if not command or command[0] == "quit":
             break
         count = int(command[1])
+        if command[0] == "profile":  # where the time goes, by vidoro's own functions, cumulative
+            profiler = cProfile.Profile()
+            profiler.runcall(transitions, count)
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("cumulative").print_stats(rf"{re.escape(str(root))}.*(cases|workflow|policies)", 30)
+            answer.write(json.dumps({"profile": out.getvalue(), "calls": stats.total_calls / count}) + "\n")
+            continue
         statements[0] = 0
         wall, cpu = time.perf_counter(), time.process_time()
         transitions(count)
@@ -156,8 +168,8 @@ class Side:
         if not line:
             raise RuntimeError(f"the {self.label} worker stopped while seeding (its errors are above)")
 
-    def run(self, count: int) -> dict[str, float]:
-        self.process.stdin.write(f"run {count}\n")
+    def run(self, count: int, what: str = "run") -> dict[str, Any]:
+        self.process.stdin.write(f"{what} {count}\n")
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError(f"the {self.label} worker stopped (its errors are above)")
@@ -195,6 +207,7 @@ def compare(kind: str, old_root: Path, new_root: Path, folder: Path, args: argpa
     admin = None
     sides: list[Side] = []
     load = [load_average()]
+    calls: dict[str, float] = {}
     try:
         for label, root in (("old", old_root), ("new", new_root)):
             if kind == "sqlite":
@@ -217,6 +230,11 @@ def compare(kind: str, old_root: Path, new_root: Path, folder: Path, args: argpa
                 side.runs.append(result)
                 print(f"  round {number + 1} {side.label}: {result['n'] / result['wall']:.0f} tx/s, "
                       f"{1000 * result['cpu'] / result['n']:.2f} ms CPU/tx", file=sys.stderr)
+        for side in sides if args.profile else ():
+            profiled = side.run(args.profile, "profile")
+            calls[side.label] = profiled["calls"]
+            print(f"\n-- {kind}, {side.label}: cProfile of {args.profile} transitions, vidoro's functions by "
+                  f"cumulative time\n{profiled['profile']}", file=sys.stderr)
     finally:
         for side in sides:
             side.close()
@@ -227,7 +245,7 @@ def compare(kind: str, old_root: Path, new_root: Path, folder: Path, args: argpa
             admin.dispose()
     load.append(load_average())
     old, new = sides
-    return {"kind": kind, "load": load, "old": old.runs, "new": new.runs,
+    return {"kind": kind, "load": load, "old": old.runs, "new": new.runs, "calls": calls,
             "wall_ratio": [n["wall"] / o["wall"] for o, n in zip(old.runs, new.runs, strict=True)],
             "cpu_ratio": [n["cpu"] / o["cpu"] for o, n in zip(old.runs, new.runs, strict=True)]}
 
@@ -273,17 +291,20 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, old: str, ne
         "medians of the rounds' own ratios.",
         "",
         "| database | load avg (1 min) start / end | old tx/s | new tx/s | old / new CPU ms/tx "
-        "| SQL statements/tx old / new | **new ÷ old cost** (wall; goal ≤ 1.10) | per round | new ÷ old CPU |",
-        "|---|---|---:|---:|---|---|---:|---|---:|",
+        "| SQL statements/tx old / new | Python function calls/tx old / new (cProfile) "
+        "| **new ÷ old cost** (wall; goal ≤ 1.10) | per round | new ÷ old CPU |",
+        "|---|---|---:|---:|---|---|---|---:|---|---:|",
     ]
     for r in results:
         rate = {s: statistics.median(x["n"] / x["wall"] for x in r[s]) for s in ("old", "new")}
         cpu = {s: statistics.median(1000 * x["cpu"] / x["n"] for x in r[s]) for s in ("old", "new")}
         sql = {s: sum(x["statements"] for x in r[s]) / sum(x["n"] for x in r[s]) for s in ("old", "new")}
         ratio = statistics.median(r["wall_ratio"])
+        calls = f"{r['calls']['old']:,.0f} / {r['calls']['new']:,.0f}" if r["calls"] else "not profiled"
         lines.append(
             f"| {r['kind']} | {r['load'][0]} / {r['load'][1]} | {rate['old']:.0f} | {rate['new']:.0f} "
             f"| {cpu['old']:.2f} / {cpu['new']:.2f} | {sql['old']:.1f} / {sql['new']:.1f} "
+            f"| {calls} "
             f"| **{ratio:.2f}** ({'met' if ratio <= GOAL else 'NOT met'}) "
             f"| {' '.join(f'{x:.2f}' for x in r['wall_ratio'])} | {statistics.median(r['cpu_ratio']):.2f} |")
     return lines
@@ -299,6 +320,9 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, default=400)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--profile", type=int, default=None, metavar="N",
+                        help="after the rounds, profile N transitions on each side: the function calls per "
+                             "transition are recorded, the profile printed (default 300, 0 with --quick: none)")
     parser.add_argument("--quick", action="store_true", help="60 cases, 4 rounds of 100: a smoke check")
     parser.add_argument("--record", action="store_true", help="write the figures into bench/README.md")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -312,6 +336,8 @@ def main() -> None:
         return
     if args.quick:
         args.cases, args.rounds, args.per_round, args.warmup = 60, 4, 100, 50
+    if args.profile is None:
+        args.profile = 0 if args.quick else 300
     started, clock = datetime.now(UTC), time.perf_counter()
     old_ref = git("rev-parse", "--short", args.old)
     with tempfile.TemporaryDirectory(prefix="vidoro-oldnew-") as tmp:
