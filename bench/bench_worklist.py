@@ -60,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
+from sqlalchemy.exc import NoResultFound  # noqa: E402
 from waitress import create_server  # noqa: E402
 
 from cases import ConcernForm, Database, accounts, create_token, register_concern  # noqa: E402
@@ -186,11 +187,23 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(url: str, header: str, seconds: int) -> dict[str, float]:
+def wrk(url: str, headers: list[str], seconds: int) -> dict[str, float]:
     """Requests per second, p50 / p99 latency (ms) and requests timed out (after 30 s) of `url` with 16
-    connections for `seconds`."""
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "30s", "--latency", "-H", header, url],
-                         capture_output=True, text=True, check=True, timeout=seconds + 90).stdout
+    connections for `seconds`; each request carries the next of `headers` in turn (a Lua script: the API's
+    tokens, so that its per-token limit is not what is measured)."""
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "30s", "--latency"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if len(headers) == 1:
+            command += ["-H", headers[0]]
+        else:
+            pairs = ", ".join("{" + ", ".join(json.dumps(part) for part in h.split(": ", 1)) + "}" for h in headers)
+            script.write(f"local headers = {{{pairs}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n"
+                         "  local h = headers[(i % #headers) + 1]\n  return wrk.format(nil, nil, {[h[1]] = h[2]})\n"
+                         "end\n")
+            script.flush()
+            command += ["-s", script.name]
+        out = subprocess.run([*command, url], capture_output=True, text=True, check=True,
+                             timeout=seconds + 90).stdout
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if "Non-2xx" in out or (errors and any(int(n) for n in errors.groups()[:3])):
         raise RuntimeError(f"{url} answered with errors under load:\n{out}")
@@ -271,8 +284,8 @@ def serving(args, url: str, folder: Path, keys: Path) -> Iterator[tuple[str, int
         server.wait(timeout=30)
 
 
-def _get(url: str, header: str) -> str:
-    name, value = header.split(": ", 1)
+def _get(url: str, headers: list[str], number: int = 0) -> str:
+    name, value = headers[number % len(headers)].split(": ", 1)
     with urllib.request.urlopen(urllib.request.Request(url, headers={name: value}), timeout=60) as answer:
         if answer.status != 200:
             raise RuntimeError(f"{url} answered {answer.status}")
@@ -325,11 +338,12 @@ def _first_ref(body: str, api: bool) -> str | None:
     return found.group(1) if found else None
 
 
-def deep_url(base: str, path: str, header: str, page: int, api: bool, cursor_param: str) -> tuple[str, str, int]:
+def deep_url(base: str, path: str, headers: list[str], page: int, api: bool,
+             cursor_param: str) -> tuple[str, str, int]:
     """The URL of page `page` of the list at `path`, reached as a client would; the paging seen ("offset" or
     "cursor") and how many next links were followed."""
     url = base + path
-    body = _get(url, header)
+    body = _get(url, headers)
     following = _next_of_api(body, url, cursor_param) if api else _next_of_page(body)
     if api and following is None and "has_next" in json.loads(body) and "page" in json.loads(body):
         return f"{url}?page={page}", "offset", 0
@@ -342,7 +356,7 @@ def deep_url(base: str, path: str, header: str, page: int, api: bool, cursor_par
         url = urllib.parse.urljoin(url, following)
         if number == page:
             break
-        body = _get(url, header)
+        body = _get(url, headers, number)
         following = _next_of_api(body, url, cursor_param) if api else _next_of_page(body)
         if following is None:
             raise RuntimeError(f"{path}: no next link after page {number}")
@@ -361,7 +375,7 @@ def measure(args, label: str, url: str, folder: Path, keys: Path, db: Database) 
     """Rounds of wrk runs on the trivial route and the list's pages on one server; the medians."""
     load = [load_average()]
     with serving(args, url, folder, keys) as (base, server):
-        cookie = "Cookie: " + signed_in_cookie(base)
+        cookie = ["Cookie: " + signed_in_cookie(base)]
         routes = {"trivial": (base + "/health/live", cookie), "page 1": (base + "/cases", cookie)}
         expected = expected_ref(db, args.deep_page)
         deep, paging, followed = deep_url(base, "/cases", cookie, args.deep_page, False, args.cursor_param)
@@ -371,16 +385,14 @@ def measure(args, label: str, url: str, folder: Path, keys: Path, db: Database) 
         routes[f"page {args.deep_page}"] = (deep, cookie)
         api_paging = None
         if args.api:
-            token = create_token(db, db_actor(db, "bench-decider"), f"bench {uuid.uuid4().hex[:6]}",
-                                 password=PASSWORD, days=1).secret
-            bearer = f"Authorization: Bearer {token}"
-            routes["API page 1"] = (base + "/api/v1/cases", bearer)
-            api_deep, api_paging, _ = deep_url(base, "/api/v1/cases", bearer, args.deep_page, True,
+            bearers = [f"Authorization: Bearer {token}" for token in api_tokens(db, args.api_accounts)]
+            routes["API page 1"] = (base + "/api/v1/cases", bearers)
+            api_deep, api_paging, _ = deep_url(base, "/api/v1/cases", bearers, args.deep_page, True,
                                                args.cursor_param)
-            found = _first_ref(_get(api_deep, bearer), True)
+            found = _first_ref(_get(api_deep, bearers), True)
             if found != expected:
                 raise RuntimeError(f"API page {args.deep_page} starts with {found}, the database says {expected}")
-            routes[f"API page {args.deep_page}"] = (api_deep, bearer)
+            routes[f"API page {args.deep_page}"] = (api_deep, bearers)
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in routes}
         repeated = 0
         print(f"{label}: paging by {paging} ({followed} next links followed)", file=sys.stderr)
@@ -388,10 +400,10 @@ def measure(args, label: str, url: str, folder: Path, keys: Path, db: Database) 
         for number in range(args.rounds):
             order = names[number % len(names):] + names[:number % len(names)]
             for name in (order if number % 2 == 0 else order[::-1]):
-                target, header = routes[name]
+                target, headers = routes[name]
                 for attempt in range(1, 4):  # a run with one worker idle is run again, twice at most
                     before = worker_ticks(server)
-                    result = wrk(target, header, args.seconds)
+                    result = wrk(target, headers, args.seconds)
                     even = balanced(before, worker_ticks(server))
                     print(f"  round {number + 1} {name}: {result['rate']:.0f} req/s, p50 {result['p50']:.1f} ms, "
                           f"p99 {result['p99']:.1f} ms{'' if even else ', one worker idle'}", file=sys.stderr)
@@ -403,6 +415,21 @@ def measure(args, label: str, url: str, folder: Path, keys: Path, db: Database) 
     load.append(load_average())
     return {"db": label, "rounds": rounds, "paging": paging, "api_paging": api_paging, "followed": followed,
             "repeated": repeated, "load": load}
+
+
+def api_tokens(db: Database, count: int) -> list[str]:
+    """A personal API token for each of `count` decision makers (made once, kept with the database): the API
+    limits requests per token and per account (600 and 1,200 a minute), and the load spreads over them."""
+    tokens = []
+    for number in range(count):
+        username = f"bench-api-{number:02d}"
+        try:
+            actor = db_actor(db, username)
+        except NoResultFound:
+            actor = add_staff(db, username, f"Bench API {number}", "decider")
+            accounts.set_password(db, username, PASSWORD)
+        tokens.append(create_token(db, actor, f"bench {uuid.uuid4().hex[:6]}", password=PASSWORD, days=1).secret)
+    return tokens
 
 
 def db_actor(db: Database, username: str):
@@ -601,6 +628,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(Path.home() / ".cache" / "vidoro-bench-worklist"))
     parser.add_argument("--postgres-via", choices=["tcp", "socket", "both"], default="tcp")
     parser.add_argument("--no-api", dest="api", action="store_false", help="measure the pages only")
+    parser.add_argument("--api-accounts", type=int, default=64,
+                        help="decision makers whose tokens the API's load rotates through (its limits are per "
+                             "token and account)")
     parser.add_argument("--cursor-param", default="cursor", help="the query parameter an API cursor goes in")
     parser.add_argument("--record", action="store_true", help="write the figures into bench/README.md")
     parser.add_argument("--workers", type=int, default=None, help="vidoro serve --workers (default: its own)")
