@@ -615,7 +615,7 @@ def report(results: list[Result], settings: Settings, args, machine: dict[str, s
            date_: str, wall: float) -> str:
     out = [
         f"Date: {date_}  ",
-        f"Command: `{command}` (wall time {wall / 60:.1f} min)  ",
+        f"Command: `{command}` (wall time {wall / 60:.1f} min); code: {bt.code_version()}  ",
         f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['ram']} RAM, {machine['os']}  ",
         f"Load average (1 min) at the start and the end: {machine['load']} / {os.getloadavg()[0]:.2f}  ",
         f"Software: Python {machine['python']}, SQLAlchemy {machine['sqlalchemy']}, psycopg {machine['psycopg']}, "

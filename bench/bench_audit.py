@@ -5,7 +5,7 @@
 What it measures, on SQLite and on PostgreSQL (bench/README.md, "Audit log", explains the method and holds
 the recorded figures):
 
-1. `cases.verify.verify` over a transition log of N entries (default 1,000,000): wall time, against
+1. `cases.audit.verify.verify` over a transition log of N entries (default 1,000,000): wall time, against
    same-process baselines on the same entries — SHA-256 of every entry already in memory (hashlib), the
    hashes a full check needs (leaf, chain, tree nodes, each once) and parsing every entry's JSON in memory,
    and reading the rows verify reads through the bare driver in the same batches. Goal: under 10 s.
@@ -638,7 +638,7 @@ def report(results: list[Result], settings: Settings, machine: dict[str, str], c
             "|---|---:|---:|---:|---|",
         ]
         labels = {
-            "verify": "`cases.verify.verify` (both logs, every checkpoint, every case's state)",
+            "verify": "`cases.audit.verify.verify` (both logs, every checkpoint, every case's state)",
             "read": "reading the rows verify reads, bare driver, same batches and queries",
             "hashes": "the hashes a check needs (leaf, chain, tree nodes; each once), in memory",
             "parse": "parsing every entry's JSON, in memory",

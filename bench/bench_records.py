@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, select, text
 
 from cases import ConcernForm, ConsentForm, Database, fire_trigger, record_consent, register_concern
+from cases.casework.access import assign_case
 from cases.crypto.identity import generate_identity_number
 from cases.crypto.keys import FileKeyStore, _wrap
-from cases.crypto.vault import CaseKey
 from cases.models import Case
 from cases.reports.demo import demo_staff
 
@@ -90,6 +90,7 @@ def seed(db: Database, count: int, sealed: bool) -> tuple[dict, list[str]]:
                 identity_number=generate_identity_number(date(1990 + i % 10, 1 + i % 12, 1 + i % 28), 1 + i % 999),
                 given_name="Bench", family_name="Testsson"), now=now)
             fire_trigger(db, staff["intake"], fired.ref, "start_pre_assessment", {}, now=now)
+            assign_case(db, staff["decider"], fired.ref, staff["caseworker"].id, now=now)  # caseworkers move their own
             record_consent(db, staff["caseworker"], fired.ref, ConsentForm(
                 given_by="subject", purposes=("investigation",), recipients=("social_services",),
                 data_categories=("identity", "concern"), method="written", evidence="Bench-samtycke.",

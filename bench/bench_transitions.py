@@ -47,6 +47,7 @@ import secrets
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -1032,6 +1033,19 @@ def server_info(db: Database, where: str) -> dict[str, str]:
     return {"version": f"PostgreSQL {settings.pop('server_version')}", **settings}
 
 
+def code_version() -> str:
+    """The commit measured, and whether product files differed from it (other work in the same tree)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--", "cases", "web", "workflow", "policies"],
+                                cwd=root, capture_output=True, text=True, check=True).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {commit}" + (f" with {len(status)} product files changed in the working tree" if status else "")
+
+
 def machine_info() -> dict[str, str]:
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -1062,7 +1076,7 @@ def report(results: list[Result], settings: Settings, machine: dict[str, str], c
     small, large = settings.sizes
     out = [
         f"Date: {date_}  ",
-        f"Command: `{command}` (wall time {wall / 60:.1f} min)  ",
+        f"Command: `{command}` (wall time {wall / 60:.1f} min); code: {code_version()}  ",
         f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['ram']} RAM, {machine['os']}  ",
         f"Load average (1 min) at the start and the end: {machine['load']} / {os.getloadavg()[0]:.2f} "
         "(other work on the machine shows here)  ",
