@@ -35,6 +35,7 @@ from cases import ConcernForm, ConsentForm, Database, fire_trigger, record_conse
 from cases.casework.access import assign_case
 from cases.crypto.identity import generate_identity_number
 from cases.crypto.keys import FileKeyStore, _wrap
+from cases.crypto.vault import CaseKey
 from cases.models import Case
 from cases.reports.demo import demo_staff
 
