@@ -38,7 +38,7 @@ ACTS_AS = exists().where(Staff.id == bindparam("staff_id"), Staff.active.is_(Tru
 
 
 def require_staff_row(connection: Connection, actor: Actor) -> None:
-    """`require_staff` for reads on a bare connection (`Database.read_rows`): one Core query, no object."""
+    """`require_staff` for reads on a Core connection that want rows, not objects: one query, no object."""
     _acts_as(connection.execute(_STAFF_ROW, {"staff_id": actor.id}).first(), actor)
 
 

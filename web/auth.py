@@ -20,7 +20,7 @@ from cases.errors import SignInRefused, SignInThrottled
 from cases.staff import accounts
 from cases.staff.accounts import Account
 from web import clock
-from web.access import current_account, page, public, safe_next
+from web.access import ALL_STAFF, current_account, page, public, safe_next
 
 __all__ = ["HOME", "LANGUAGES", "begin_session", "bp"]
 
@@ -104,7 +104,7 @@ def begin_session(account: Account) -> None:
 
 
 @bp.post("/sign-out")
-@page("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin")
+@page(*ALL_STAFF)
 def sign_out() -> Response:
     token = session.get("sid")
     if token:

@@ -52,8 +52,8 @@ def _any_of(role: str, staff_id: Any, *, listed: bool) -> ColumnElement[bool]:
 
 
 def _clause(ground: Ground, staff_id: Any, *, listed: bool) -> ColumnElement[bool]:
-    # States as a list of single values, never an expanding IN: every value stays a bound parameter of its
-    # own, which a statement compiled once for every caller (`cases.db.HotRead`) needs.
+    # States as a list of single bound values, not one expanding IN: the statement's text is fixed when it
+    # is built, whatever the parameters of a call.
     conditions: list[ColumnElement[bool]] = []
     if ground.states is not None:
         conditions.append(Case.state.in_([literal(state) for state in sorted(ground.states)]))

@@ -29,6 +29,7 @@ from cases.casework.grounds import listed_clause
 from cases.db import Database
 from cases.errors import BadCursor, NotPermitted
 from cases.models import NO_DEADLINE, Case
+from policies.access import CASE_READING_ROLES
 from workflow import Actor
 
 __all__ = ["MAX_CURSOR", "PER_PAGE", "PageKey", "WorkItem", "WorkList", "decode_cursor", "encode_cursor",
@@ -103,7 +104,7 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
     the cases whose first running deadline falls on or before that day (overdue ones included). `cursor`
     (from a page's `next_cursor` or `previous_cursor`) picks the page; none is the first. A cursor this
     system did not make is refused (`BadCursor`)."""
-    if actor.role not in ("intake", "caseworker", "decider"):
+    if actor.role not in CASE_READING_ROLES:  # the roles with a ground on some case (policies.access)
         raise NotPermitted("see a work list", actor.role)
     key, backwards = decode_cursor(cursor) if cursor is not None else (None, False)
     query = _visible(select(Case.ref, Case.state, Case.received_at, Case.acute_danger, Case.next_deadline,
