@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # One small database test: its SQLite half runs, its PostgreSQL half finds nothing listening.
-TINY_DB_TEST = "tests/cases/test_database.py::test_other_failures_of_a_read_are_not_tried_again"
+TINY_DB_TEST = "tests/cases/test_database.py::test_a_read_holds_no_transaction_once_it_ends"
 
 
 @pytest.mark.parametrize("processes", ["0", "1"], ids=["one-process", "xdist"])

@@ -1,6 +1,8 @@
 """The logs beneath the work they record: appending to the transition, access and administration logs, their
 Merkle trees, signed checkpoints, verification, export and proofs, and what auditors read of them, and the
 watch on how much each member of staff reads. Nothing here imports `cases.casework`.
+
+`verify` is not re-exported: the name is its module's, `cases.audit.verify`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from cases.audit.checkpoints import issue_checkpoint, latest_checkpoint
 from cases.audit.export import export_logs
 from cases.audit.log import LOGS
 from cases.audit.signing import LogSigner
-from cases.audit.verify import verify
 
 __all__ = [
     "LOGS",
@@ -17,5 +18,4 @@ __all__ = [
     "export_logs",
     "issue_checkpoint",
     "latest_checkpoint",
-    "verify",
 ]

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from cases import CaseNotFound, ConcernForm, InvalidConcern, NotPermitted, add_staff, register_concern
+from cases import ConcernForm, InvalidConcern, NotPermitted, add_staff, register_concern
 from cases.audit import log as case_log
 from cases.casework.access import AccessDenied, assign_case, emergency_accesses, mark_reviewed, read_case
 from cases.crypto.identity import generate_identity_number
+from cases.errors import RecordNotFound
 from cases.models import AccessLogEntry, Case, EmergencyAccess, Staff
 from cases.reports.demo import PATHS, drive
 from tests.conftest import NOW, ROLES
@@ -327,8 +328,9 @@ def test_emergency_accesses_are_listed_for_review_until_reviewed_by_someone_else
     assert [p.seq for p in emergency_accesses(db, staff["auditor"])] == [seqs[1]]
     mark_reviewed(db, staff["decider"], seqs[1], verdict="justified", now=later)
     assert emergency_accesses(db, staff["auditor"]) == []
-    with pytest.raises(CaseNotFound):
+    with pytest.raises(RecordNotFound) as missing:  # no such access: a 404, not a case that is not there
         mark_reviewed(db, staff["auditor"], 999, verdict="justified", now=later)
+    assert missing.value.kind == "emergency access"
     assert verify_chain(access_rows(db))
 
 

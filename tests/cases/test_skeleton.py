@@ -149,7 +149,7 @@ def _openings(tree: ast.AST) -> list[str]:
 def test_the_opening_is_written_once():
     """No module in `cases/` but the skeleton (and the claim itself) holds a key, locks a case row by hand,
     raises `StaleCase` or maps `StaleDataError`: a new operation opens through `cases.casework.skeleton`."""
-    owners = {CASES / "skeleton.py", CASES / "idempotency.py"}
+    owners = {CASES / "casework" / "skeleton.py", CASES / "casework" / "idempotency.py"}
     elsewhere = {
         str(path.relative_to(CASES.parent)): found
         for path in sorted(CASES.rglob("*.py"))
