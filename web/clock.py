@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 
 from cases.flowcharts import current_engine
 from workflow.deadlines import local_date
@@ -50,8 +50,14 @@ def today() -> date:
 
 
 def zone_name() -> str:
-    """The flowchart's `timezone`: the one place the zone is named (policies/vid_oro.toml)."""
-    return current_engine().chart.timezone
+    """The flowchart's `timezone`: the one place the zone is named (policies/vid_oro.toml). Read once per
+    request: a list shows fifty times, and finding the current flowchart costs a system call each time."""
+    if not has_app_context():
+        return current_engine().chart.timezone
+    name: str | None = g.get("vidoro_zone")
+    if name is None:
+        g.vidoro_zone = name = current_engine().chart.timezone
+    return name
 
 
 def zone() -> ZoneInfo:
