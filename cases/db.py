@@ -127,10 +127,12 @@ class Database:
 
 
 def _make_engine(url: str, *, echo: bool) -> Engine:
+    # hide_parameters: SQLAlchemy writes a statement's values into its errors and echo lines, and both reach
+    # the logs; a refused row must not carry a name or a sealed field there.
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     database = make_url(url).database
-    engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+    engine = create_engine(url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:

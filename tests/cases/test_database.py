@@ -135,3 +135,15 @@ def test_a_readable_sqlite_file_made_before_is_made_owner_only_when_opened(tmp_p
         assert modes(tmp_path) == dict.fromkeys(modes(tmp_path), 0o600)
     finally:
         database.dispose()
+
+
+def test_a_database_error_names_no_value_it_was_given(db, staff):
+    """SQLAlchemy writes a statement's parameters into its errors, and errors reach the logs: the engine hides
+    them, so that a refused row never carries a name or a sealed value into a log line."""
+    marker = "Generated Person 4711"
+    with pytest.raises(DBAPIError) as refused, db.write() as session:
+        session.execute(text("INSERT INTO staff (id, username, display_name, role, active, created_at) "
+                             "VALUES (:id, :username, :name, 'reporter', true, :at)"),
+                        {"id": staff["reporter"].id, "username": "someone-new", "name": marker, "at": NOW})
+    assert marker not in str(refused.value) and "someone-new" not in str(refused.value)
+    assert "hidden" in str(refused.value)  # SQLAlchemy says so where the parameters would have been
