@@ -56,6 +56,9 @@ from typing import Any
 from sqlalchemy import create_engine, event, text
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/machine.py, when run from elsewhere
+from machine import describe as describe_machine  # noqa: E402
+
 POSTGRES_URL = os.environ.get("VIDORO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CYCLE = {"investigation": ("request_consent", {"proposed_intervention": "sig"}),
          "awaiting_consent": ("consent_refused", {"reason": "Samtycke lämnades inte vid mötet."})}
@@ -250,18 +253,6 @@ def compare(kind: str, old_root: Path, new_root: Path, folder: Path, args: argpa
             "cpu_ratio": [n["cpu"] / o["cpu"] for o, n in zip(old.runs, new.runs, strict=True)]}
 
 
-def _machine() -> str:
-    model = "?"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} CPUs ({model}), {memory:.1f} GiB RAM, {platform.platform()}"
-
-
 def _describe(root: Path, ref: str | None) -> str:
     if ref is not None:
         return f"commit {ref}"
@@ -283,7 +274,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, old: str, ne
         f"Date: {started:%Y-%m-%d %H:%M} UTC  ",
         f"Command: `python bench/bench_old_new.py {' '.join(sys.argv[1:])}` (wall time {wall / 60:.1f} min)  ",
         f"Old: {old}; new: {new}  ",
-        f"Machine: {_machine()}  ",
+        f"Machine: {describe_machine()}  ",
         f"Software: Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__} (the same for both sides)",
         "",
         f"{args.rounds} rounds x {args.per_round} transitions per side after {args.warmup} to warm up, old and new "

@@ -38,7 +38,6 @@ import argparse
 import http.cookiejar
 import json
 import os
-import platform
 import re
 import shutil
 import socket
@@ -57,6 +56,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/machine.py, when run from elsewhere
+from machine import describe as describe_machine  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
@@ -552,18 +554,6 @@ def _commit() -> str:
         return "unknown"
 
 
-def _machine() -> str:
-    model = "?"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} CPUs ({model}), {memory:.1f} GiB RAM, {platform.platform()}"
-
-
 def _layout(args) -> str:
     if args.waitress:
         return f"one waitress process in the benchmark's, {args.threads or 8} threads"
@@ -576,7 +566,7 @@ def report(args, results: list[dict], started: datetime, wall: float) -> list[st
         f"Date: {started:%Y-%m-%d %H:%M} UTC  ",
         f"Command: `python bench/bench_worklist.py {' '.join(sys.argv[1:])}` (wall time {wall / 60:.1f} min); "
         f"code: commit {_commit()}  ",
-        f"Machine: {_machine()}  ",
+        f"Machine: {describe_machine()}  ",
         f"Load: `vidoro serve` ({_layout(args)}) on 127.0.0.1, "
         f"wrk -t2 -c16, {args.rounds} rounds of {args.seconds} s per route, the routes in rotating order; "
         f"{args.cases:,} cases, 50 a page, signed in as a decision maker (sees every case).",
