@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.errors import PolicyError
+from policies.law import Law, load_law
 from policies.model import (
     ConsentRule,
     Deadline,
@@ -30,25 +31,30 @@ from policies.model import (
 FIELD_KINDS = ("text", "code", "codes", "date")
 DEADLINE_RULES = ("same_day", "days", "months", "field")
 DEFAULT_PATH = Path(__file__).with_name("vid_oro.toml")
+LEGAL_BASES = "legal_bases"  # the vocabulary whose entries are provisions of law.toml
 
 
-def load_flowchart(path: str | Path = DEFAULT_PATH, *, guards: Collection[str]) -> Flowchart:
+def load_flowchart(path: str | Path = DEFAULT_PATH, *, guards: Collection[str], law: Law | None = None) -> Flowchart:
     """Read and validate the definition at `path`; `guards` are the guard names the engine implements."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(str(path), f"cannot be read ({exc.strerror})") from None
-    return parse_flowchart(text, source=str(path), guards=guards)
+    return parse_flowchart(text, source=str(path), guards=guards, law=law)
 
 
-def parse_flowchart(text: str, *, source: str, guards: Collection[str]) -> Flowchart:
-    """Validate a definition given as TOML text; `source` names it in error messages."""
+def parse_flowchart(text: str, *, source: str, guards: Collection[str], law: Law | None = None) -> Flowchart:
+    """Validate a definition given as TOML text; `source` names it in error messages.
+
+    Every provision it cites is a key of `law` (by default `policies/law.toml`): a deadline's `law` and each
+    legal basis's `law`. An unknown key is refused, naming it, so no citation is ever typed into a flowchart.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, f"is not valid TOML ({exc})") from None
-    return _Builder(raw, source, frozenset(guards)).build(text)
+    return _Builder(raw, source, frozenset(guards), law or load_law()).build(text)
 
 
 def content_version(raw: Mapping[str, Any]) -> str:
@@ -59,10 +65,11 @@ def content_version(raw: Mapping[str, Any]) -> str:
 class _Builder:
     """Turn the raw TOML tables into the frozen model, failing on the first fault found."""
 
-    def __init__(self, raw: Mapping[str, Any], source: str, guards: frozenset[str]) -> None:
+    def __init__(self, raw: Mapping[str, Any], source: str, guards: frozenset[str], law: Law) -> None:
         self.raw = raw
         self.source = source
         self.guards = guards
+        self.law = law
 
     def fail(self, fault: str) -> PolicyError:
         return PolicyError(self.source, fault)
@@ -98,8 +105,11 @@ class _Builder:
         states = self.states()
         vocabularies = {
             v: {code: self.label(lbl, f"vocabulary '{v}' entry '{code}'") for code, lbl in entries.items()}
-            for v, entries in self.table(raw, "vocabularies", "the definition").items()
+            for v, entries in self.table(raw, "vocabularies", "the definition").items() if v != LEGAL_BASES
         }
+        legal_bases = self.legal_bases()
+        if legal_bases:
+            vocabularies[LEGAL_BASES] = {code: self.law[key].label() for code, key in legal_bases.items()}
         fields = self.fields(vocabularies)
         deadlines = self.deadlines(fields)
         transitions = self.transitions(roles, states, fields, vocabularies, deadlines)
@@ -139,7 +149,31 @@ class _Builder:
             vocabularies=vocabularies,
             deadlines=deadlines,
             transitions=transitions,
+            legal_bases=legal_bases,
         )
+
+    def provision(self, name: Any, where: str, *, table: str = "citations") -> str:
+        """The law.toml key of the provision `name` names (a key, or an old version's citation)."""
+        if not isinstance(name, str) or not name:
+            raise self.fail(f"{where} needs 'law', the key of a provision in law.toml")
+        try:
+            return self.law.resolve(name, table=table).name
+        except PolicyError:
+            raise self.fail(f"{where} cites unknown provision '{name}' (not a key of law.toml)") from None
+
+    def legal_bases(self) -> dict[str, str]:
+        """Each legal basis code and the provision it names; its label is that provision's citation."""
+        entries = self.raw.get("vocabularies", {}).get(LEGAL_BASES, {})
+        out = {}
+        for code, spec in entries.items():
+            where = f"vocabulary '{LEGAL_BASES}' entry '{code}'"
+            if not isinstance(spec, Mapping):
+                raise self.fail(f"{where} needs law = the key of a provision in law.toml")
+            if "law" in spec:
+                out[code] = self.provision(spec["law"], where)
+            else:  # a version stored before legal bases named their provision
+                out[code] = self.provision(code, where, table=LEGAL_BASES)
+        return out
 
     def states(self) -> dict[str, State]:
         states = {}
@@ -201,7 +235,8 @@ class _Builder:
             deadlines[name] = Deadline(
                 name=name, label=self.label(spec, where), rule=rule, days=spec.get("days", 0),
                 months=spec.get("months", 0), start=start, field=spec.get("field"), late_after=late_after,
-                applies_to=applies_to, law=spec.get("law"),
+                applies_to=applies_to,
+                law=self.provision(spec["law"], where) if spec.get("law") is not None else None,
             )
         return deadlines
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,12 @@ class Provision:
         """Whether the paragraph number is verified, and so may be shown."""
         return self.section is not None
 
+    def label(self) -> Label:
+        """The citation and the rule in words, in Swedish and English, for a list to choose from."""
+        if not self.numbered:
+            return Label(sv=self.cite(), en=f"{self.act.title}, {self.words.en}")
+        return Label(sv=f"{self.cite()}, {self.words.sv}", en=f"{self.cite()}, {self.words.en}")
+
     def cite(self, *, short: bool = False) -> str:
         """The citation in Swedish form; `short` once the act has been named in full on the same page."""
         act = self.act.short if short else self.act.title
@@ -60,6 +66,8 @@ class Provision:
 class Law:
     acts: Mapping[str, Act]
     provisions: Mapping[str, Provision]
+    # how flowchart versions stored before law.toml cited a provision: table name -> old citation -> key
+    formerly: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Provision:
         try:
@@ -69,6 +77,19 @@ class Law:
 
     def __contains__(self, name: object) -> bool:
         return name in self.provisions
+
+    def resolve(self, name: str, *, table: str = "citations") -> Provision:
+        """The provision a flowchart names: by its key, or by the old citation a stored version used.
+
+        A running case keeps the flowchart version it started on (DESIGN.md §2); a version stored before
+        citations came from law.toml still loads, and shows today's citation. Unknown names are refused.
+        """
+        if name in self.provisions:
+            return self.provisions[name]
+        key = self.formerly.get(table, {}).get(name)
+        if key is None:
+            raise PolicyError("law.toml", f"names no provision '{name}'")
+        return self.provisions[key]
 
 
 def parse_law(text: str, *, source: str) -> Law:
@@ -80,7 +101,7 @@ def parse_law(text: str, *, source: str) -> Law:
     acts = {name: _act(source, name, spec) for name, spec in _table(source, raw, "acts").items()}
     provisions = {name: _provision(source, name, spec, acts)
                   for name, spec in _table(source, raw, "provisions").items()}
-    return Law(acts=acts, provisions=provisions)
+    return Law(acts=acts, provisions=provisions, formerly=_formerly(source, raw, provisions))
 
 
 @cache
@@ -137,3 +158,19 @@ def _provision(source: str, name: str, spec: Mapping[str, Any], acts: Mapping[st
         raise PolicyError(source, f"{where} gives a number: say where it was verified ('verified')")
     return Provision(name=name, act=acts[act], words=Label(sv=words["sv"], en=words["en"]), chapter=chapter,
                      section=section, part=part, verified=_string(source, spec, "verified", where, optional=True))
+
+
+def _formerly(source: str, raw: Mapping[str, Any], provisions: Mapping[str, Provision]
+              ) -> dict[str, dict[str, str]]:
+    tables = raw.get("formerly", {})
+    if not isinstance(tables, dict):
+        raise PolicyError(source, "[formerly] must hold tables of old citation = provision key")
+    out: dict[str, dict[str, str]] = {}
+    for table, entries in tables.items():
+        if not isinstance(entries, dict):
+            raise PolicyError(source, f"[formerly.{table}] must map old citations to provision keys")
+        for old, key in entries.items():
+            if key not in provisions:
+                raise PolicyError(source, f"[formerly.{table}] maps '{old}' to no provision ('{key}')")
+        out[table] = dict(entries)
+    return out

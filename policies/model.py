@@ -52,7 +52,7 @@ class Deadline:
     field: str | None = None
     late_after: time | None = None
     applies_to: str | None = None
-    law: str | None = None
+    law: str | None = None  # the key of the provision in law.toml; `policies.law.cite` writes it
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,8 @@ class Flowchart:
     vocabularies: Mapping[str, Mapping[str, Label]]
     deadlines: Mapping[str, Deadline]
     transitions: tuple[Transition, ...]
+    # each legal basis code and the key of the provision in law.toml it names
+    legal_bases: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def triggers(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from policies.law import cite
 from web.i18n import label, locale, role_label
 from workflow.fields import MAX_TEXT
 
@@ -103,7 +104,7 @@ def meaning(chart, transition) -> list[str]:
     for name in transition.starts:
         deadline = chart.deadlines[name]
         words.append(_("The time limit “%(limit)s” starts (%(law)s).", limit=label(deadline.label),
-                       law=deadline.law) if deadline.law else
+                       law=cite(deadline.law)) if deadline.law else
                      _("The time limit “%(limit)s” starts.", limit=label(deadline.label)))
     guards = set(transition.guards)
     if "child" in guards:

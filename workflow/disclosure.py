@@ -2,8 +2,8 @@
 
 A disclosure is allowed on one of two grounds only:
 - consent: an active consent covering the purpose, the recipient and every data category, from the person
-  and, while they are under 18, from the guardians too (OSL 12 kap 2–3 §); or
-- legal basis: one from a closed list (OSL 10 kap 18 a §, 18 b §, 28 §, 26 kap 9 a §), with a written
+  and, while they are under 18, from the guardians too (12 kap. 2–3 §§ OSL); or
+- legal basis: one from a closed list (10 kap. 18 a §, 18 b §, 28 § and 26 kap. 9 a § OSL), with a written
   reason and the approval of a second person who holds a decision-maker's delegation.
 Everything else is refused, and the refusal says why. Pure: the caller logs both outcomes.
 """

@@ -54,7 +54,7 @@ def consent_refusals(
     """Refusals unless every party has an active consent covering purpose, recipients and data.
 
     The parties are the rule's (the person, or a relative for family support) and, while the person is
-    under 18, the guardians too (OSL 12 kap 3 §).
+    under 18, the guardians too (12 kap. 3 § OSL).
     """
     recipients = frozenset(rule.recipients) | extra_recipients
     data = frozenset(rule.data_categories)
@@ -103,14 +103,14 @@ def _adult_consent(ctx: Context) -> Iterator[Refusal]:
 
 
 def _pre_assessment_in_time(ctx: Context) -> Iterator[Refusal]:
-    """SoL 11 kap 1 a § st 2: decided within 14 days, later only for exceptional reasons."""
+    """Decided within 14 days, later only for exceptional reasons (20 kap. 2 § socialtjänstlagen (2025:400))."""
     due = ctx.case.deadlines.get("pre_assessment")
     if due is not None and ctx.today > due and not ctx.payload.get("special_reason"):
         yield Refusal("late_pre_assessment", {"due": due.isoformat(), "field": "special_reason"})
 
 
 def _due_date_in_future(ctx: Context) -> Iterator[Refusal]:
-    """An extension must move the date forward (SoL 11 kap 2 §)."""
+    """An extension must move the date forward (20 kap. 3–5 §§ socialtjänstlagen (2025:400))."""
     new = ctx.payload.get("new_due_on")
     if not isinstance(new, date):
         return  # missing or malformed: the field check says so
@@ -133,7 +133,10 @@ def _consent_withdrawn(ctx: Context) -> Iterator[Refusal]:
 
 
 def _retention_over(ctx: Context) -> Iterator[Refusal]:
-    """SoL 12 kap 1–2 §: thinned when the retention period after the last entry is over."""
+    """Thinned when the retention period after the last entry is over.
+
+    Socialtjänstlagen (2025:400), the rule on thinning personal records (its number is not verified).
+    """
     last = ctx.case.last_entry_at or ctx.case.received_at
     until = add_months(local_date(last, ctx.chart.timezone), 12 * ctx.chart.retention_years)
     if ctx.today < until:

@@ -1,7 +1,8 @@
 """What a reporter may learn about their own concerns, and nothing more.
 
 The law limits feedback to a reporter to whether an investigation is opened, is not opened or is already
-running (SoL 14 kap 1 b §, OSL 26 kap 9 a §; DESIGN.md §1, §2); before the decision the concern is
+running (socialtjänstlagen (2025:400), the rule on feedback to the reporter; 26 kap. 9 a § OSL; DESIGN.md
+§1, §2); before the decision the concern is
 "received". Everything here is read from the case rows and the transition log: nothing is decrypted, no
 name, identity number, state or outcome leaves, and only the account that registered a concern sees it.
 """

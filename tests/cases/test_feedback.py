@@ -1,5 +1,6 @@
 """Feedback to a reporter on both databases: only received / investigation opened / not opened / already
-running (SoL 14 kap 1 b §), only on their own concerns, read without decrypting anything."""
+running (socialtjänstlagen (2025:400), the rule on feedback to the reporter: law.toml `sol_feedback`), only on
+their own concerns, read without decrypting anything."""
 
 from __future__ import annotations
 

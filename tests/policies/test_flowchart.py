@@ -59,7 +59,7 @@ BROKEN = {
     ),
     "no way to closed": (
         _replace('from = ["sig", "exit_support", "family_support", "other_support"]\nto = "follow_up"',
-                 'from = ["sig", "exit_support", "family_support"]\nto = "follow_up"'),
+                 'from = ["sig", "exit_support", "family_support"]\nto = "follow_up"', count=2),
         "state 'other_support' has no path to 'closed'",
     ),
     "trigger without roles": (
@@ -94,6 +94,18 @@ BROKEN = {
         TEXT + '\n[[transitions]]\ntrigger = "restore"\nlabel = { sv = "x", en = "x" }\n'
                'from = ["erased"]\nto = "closed"\nroles = ["admin"]\n',
         "terminal state 'erased' has transitions out of it",
+    ),
+    "deadline citing no provision of law.toml": (
+        _replace('law = "sol_20_2"', 'law = "SoL 20 kap 2 §"'),
+        "deadline 'pre_assessment' cites unknown provision 'SoL 20 kap 2 §' (not a key of law.toml)",
+    ),
+    "legal basis citing no provision of law.toml": (
+        _replace('osl_10_28 = { law = "osl_10_28" }', 'osl_10_28 = { law = "osl_10_99" }'),
+        "entry 'osl_10_28' cites unknown provision 'osl_10_99'",
+    ),
+    "legal basis with a label instead of a provision": (
+        _replace('osl_10_28 = { law = "osl_10_28" }', 'osl_10_29 = { sv = "OSL 10 kap. 29 §", en = "x" }'),
+        "entry 'osl_10_29' cites unknown provision 'osl_10_29'",
     ),
     "not TOML": ("name = [", "is not valid TOML"),
     "no transitions": (TEXT.split("[[transitions]]")[0], "has no [[transitions]]"),
