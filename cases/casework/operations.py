@@ -252,7 +252,7 @@ def apply_outcome(
     seq = _write(session, key, case, outcome, now, running, salt)
     fired = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state or "")
     rule = fired.consent if fired is not None else None  # registering fires no transition from a state
-    if state.consent_purpose and rule is not None:
+    if state.consent_purpose and rule is not None and outcome.shared_with:  # nothing shared, no packet
         session.add(ReferralPacket(
             id=str(uuid.uuid4()), case_id=case.id, transition_seq=seq, purpose=rule.purpose,
             recipients=sorted(outcome.shared_with), data_categories=sorted(rule.data_categories), created_at=now,

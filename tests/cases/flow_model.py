@@ -97,7 +97,8 @@ KNOWN_BUGS = {
     "only_a_caseworkers_withdrawal_moves_the_case": False,
 }
 # The interventions that rest on a consent, by the purpose of that consent.
-CONSENT_STATES = {"sig": "sig", "exit_support": "exit_support", "family_support": "family_support"}
+CONSENT_STATES = {"sig": "sig", "exit_support": "exit_support", "family_support": "family_support",
+                  "other_support": "other_support"}
 INVESTIGATION_DEADLINES = ("investigation", "investigation_extended")
 
 
@@ -146,7 +147,12 @@ MOVES = (
           guards=("later_date",), stops=INVESTIGATION_DEADLINES, starts=("investigation_extended",)),
     _move("request_consent", ["investigation"], "awaiting_consent", "caseworker",
           requires=("proposed_intervention",)),
-    _move("close_case", ["investigation", "follow_up"], "closed", "decider", requires=("reason", "outcome"),
+    # version 2: the outcomes that fit the state ("completed" only after an intervention)
+    _move("close_case", ["investigation"], "closed", "decider", requires=("reason", "outcome"),
+          choices={"outcome": frozenset({"no_need", "consent_missing", "referred_elsewhere", "moved"})},
+          stops=INVESTIGATION_DEADLINES),
+    _move("close_case", ["follow_up"], "closed", "decider", requires=("reason", "outcome"),
+          choices={"outcome": frozenset({"completed", "consent_missing", "referred_elsewhere", "moved"})},
           stops=INVESTIGATION_DEADLINES),
     _move("refer_sig", ["awaiting_consent"], "sig", "caseworker", requires=("recipients",), guards=("consent",),
           stops=INVESTIGATION_DEADLINES, need="sig"),
@@ -157,10 +163,10 @@ MOVES = (
     _move("start_other_support", ["awaiting_consent"], "other_support", "caseworker", requires=("reason",),
           guards=("adult_consent",), stops=INVESTIGATION_DEADLINES, need="other_support"),
     _move("consent_refused", ["awaiting_consent"], "investigation", "caseworker", requires=("reason",)),
-    replace(_move("withdraw_consent", _INTERVENTIONS, "follow_up", "caseworker", requires=("reason",),
+    replace(_move("withdraw_consent", [*_INTERVENTIONS, "other_support"], "follow_up", "caseworker", requires=("reason",),
                   guards=("consent_gone",)), roles=frozenset({"caseworker", "decider"})),
     _move("start_follow_up", [*_INTERVENTIONS, "other_support"], "follow_up", "caseworker"),
-    _move("reopen", ["follow_up", "closed"], "investigation", "decider", requires=("reason",),
+    _move("reopen", ["follow_up"], "investigation", "decider", requires=("reason",),
           starts=("investigation",)),
     _move("erase", ["closed"], "erased", "system", guards=("retention_over",)),
 )
@@ -460,7 +466,7 @@ class FlowModel:
                 deadlines[name] = clean["new_due_on"]
         entry = Entry(case.ref, move.trigger, case.state, move.to, actor_id, role, now, logged_codes(clean),
                       {k: stored(v) for k, v in clean.items()})
-        if move.to in CONSENT_STATES:
+        if move.to in CONSENT_STATES and "consent" in move.guards:  # an adult's own consent shares nothing
             case.shared_with = NEEDS[move.need].recipients | frozenset(clean.get("recipients", ()))
         else:
             case.shared_with = frozenset()
