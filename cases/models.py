@@ -481,3 +481,21 @@ class RoleGrant(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending, approved, refused, withdrawn
     decided_by: Mapped[str | None] = mapped_column(String(36))  # a staff id, or "operator"
     decided_at: Mapped[datetime | None]
+
+
+# --- case links (issue 17) ---
+
+
+class CaseLink(Base):
+    """A new case about the same person as an earlier one, found by the identity index at registration.
+
+    A closed case is not reopened: a new concern is a new case with its own protection assessment and
+    pre-assessment, linked to the earlier case (LAW.md). The link holds no personal data, only the two case
+    ids; who may see it is decided when it is read (a ground on both cases).
+    """
+
+    __tablename__ = "case_links"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    earlier_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime]
