@@ -29,7 +29,17 @@ from cases.db import Database
 from cases.errors import KeyDestroyed
 from cases.events import operation
 from cases.flowcharts import engine_for_version, pin_current
-from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket
+from cases.models import (
+    NO_DEADLINE,
+    Assignment,
+    Case,
+    CaseEvent,
+    CaseLink,
+    Consent,
+    Deadline,
+    Person,
+    ReferralPacket,
+)
 from cases.text import text_fault
 from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
 from workflow.errors import InvalidInput
@@ -88,7 +98,8 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         engine = pin_current(session, now)
         concern = check_concern(engine.chart, form, now, actor.role)
         index = db.vault.blind_index(concern.identity_number) if concern.identity_number else None
-        existing = _open_cases_of(session, engine, index) if index else ()
+        earlier = _open_cases_of(session, engine, index) if index else ()
+        existing = tuple(ref for _, ref in earlier)
         ref, salt = new_ref(), secrets.token_bytes(16)
         codes, sealed = {"reporter_org": form.reporter_org, "acute_danger": form.acute_danger}, {}
         if concern.arrival_reason is not None:  # intake recorded an earlier arrival: the log says so, the
@@ -116,14 +127,18 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         )
         session.add_all([person, case])
         session.flush()
+        # A closed case is not reopened: a new concern is a new case, linked to the person's earlier ones.
+        session.add_all([CaseLink(case_id=case_id, earlier_case_id=earlier_id, created_at=now)
+                         for earlier_id, _ in earlier])
         seq = _write(session, key, case, outcome, now, {}, salt)
         return acting.settled(Fired(ref, case.state, case.version, seq, existing=existing))
 
 
-def _open_cases_of(session: Session, engine: Engine, index: str) -> tuple[str, ...]:
+def _open_cases_of(session: Session, engine: Engine, index: str) -> tuple[tuple[str, str], ...]:
+    """(id, ref) of the cases about the person of `index` that are not erased, earliest first."""
     done = [name for name, state in engine.chart.states.items() if state.terminal]
-    return tuple(session.scalars(
-        select(Case.ref).join(Person).where(Person.identity_index == index, Case.state.not_in(done))
+    return tuple((row.id, row.ref) for row in session.execute(
+        select(Case.id, Case.ref).join(Person).where(Person.identity_index == index, Case.state.not_in(done))
         .order_by(Case.received_at)
     ))
 

@@ -1,0 +1,8 @@
+"""The links between a case and the earlier cases about the same person, shown only where both may be read.
+
+Above `cases.casework`: it asks the grounds there whether a member of staff may read each case.
+"""
+
+from cases.links.earlier import LinkedCase, linked_cases
+
+__all__ = ["LinkedCase", "linked_cases"]
