@@ -152,7 +152,7 @@ MOVES = (
           choices={"outcome": frozenset({"no_need", "consent_missing", "referred_elsewhere", "moved"})},
           stops=INVESTIGATION_DEADLINES),
     _move("close_case", ["follow_up"], "closed", "decider", requires=("reason", "outcome"),
-          choices={"outcome": frozenset({"completed", "consent_missing", "referred_elsewhere", "moved"})},
+          choices={"outcome": frozenset({"completed", "no_need", "consent_missing", "referred_elsewhere", "moved"})},
           stops=INVESTIGATION_DEADLINES),
     _move("refer_sig", ["awaiting_consent"], "sig", "caseworker", requires=("recipients",), guards=("consent",),
           stops=INVESTIGATION_DEADLINES, need="sig"),

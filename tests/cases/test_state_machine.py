@@ -553,7 +553,9 @@ class Flow(RuleBasedStateMachine):
             assert shared == ({(purpose, tuple(sorted(expected.shared_with)), tuple(sorted(fm.NEEDS[purpose].data)))}
                               if purpose and expected.shared_with else set()), \
                 f"{ref}: referral packets open in {expected.state}"  # nothing shared, no packet
-        referrals = [seq for seq, e in enumerate(self.model.log, start=1) if e.to_state in fm.CONSENT_STATES]
+        referrals = [seq for seq, e in enumerate(self.model.log, start=1)  # a packet where data is shared
+                     if e.to_state in fm.CONSENT_STATES and fm.move_from(e.trigger, e.from_state or "") is not None
+                     and "consent" in fm.move_from(e.trigger, e.from_state or "").guards]
         assert sorted(p.transition_seq for p in packets) == referrals
         self.check_log(log, events, cases)
 
