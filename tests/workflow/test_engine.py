@@ -167,12 +167,49 @@ def test_closed_case_is_reopened_or_erased_after_retention():
     assert ENGINE.options(sim.facts, actor("decider"), sim.now) == ()
 
 
-def test_reopen_from_closed():
+def test_a_closed_case_is_not_reopened():
+    """A new concern about the same person is a new case, not a reopened one (LAW.md; flowchart version 2)."""
     sim = Sim(ADULT)
     sim.fire("intake", "start_pre_assessment")
     sim.fire("decider", "close_without_investigation", reason=TEXT, outcome="moved")
-    sim.later(days=20).fire("decider", "reopen", reason=TEXT)
-    assert sim.facts.state == "investigation"
+    with pytest.raises(TransitionNotAllowed):
+        sim.later(days=20).fire("decider", "reopen", reason=TEXT)
+    assert sim.facts.state == "closed"
+
+
+@pytest.mark.parametrize(("outcome", "allowed"), [("completed", False), ("not_opened", False), ("no_need", True),
+                                                   ("consent_missing", True), ("moved", True)])
+def test_closing_an_investigation_offers_only_the_outcomes_that_fit_it(outcome, allowed):
+    """No intervention has run during an investigation: not "completed"; "not opened" is the pre-assessment's."""
+    sim = adult_to_investigation()
+    if not allowed:
+        with pytest.raises(InvalidInput):
+            sim.later(days=30).fire("decider", "close_case", reason=TEXT, outcome=outcome)
+        assert sim.facts.state == "investigation"
+    else:
+        sim.later(days=30).fire("decider", "close_case", reason=TEXT, outcome=outcome)
+        assert (sim.facts.state, sim.entries[-1].codes["outcome"]) == ("closed", outcome)
+
+
+def test_closing_after_follow_up_offers_completed_but_never_not_opened():
+    sim = to_awaiting(adult_to_investigation(), "other_support").give(consent("subject", *OTHER))
+    sim.fire("caseworker", "start_other_support", reason=TEXT)
+    sim.later(days=60).fire("caseworker", "start_follow_up")
+    with pytest.raises(InvalidInput):
+        sim.fire("decider", "close_case", reason=TEXT, outcome="not_opened")
+    sim.fire("decider", "close_case", reason=TEXT, outcome="completed")
+    assert sim.facts.state == "closed"
+
+
+def test_consent_can_be_withdrawn_from_other_support_too():
+    """Consent withdrawal is available wherever an intervention runs (LAW.md; flowchart version 2)."""
+    sim = to_awaiting(adult_to_investigation(), "other_support").give(consent("subject", *OTHER))
+    sim.fire("caseworker", "start_other_support", reason=TEXT)
+    with pytest.raises(GuardFailed) as caught:
+        sim.fire("caseworker", "withdraw_consent", reason=TEXT)
+    assert caught.value.refusals[0].code == "consent_still_active"
+    sim.withdraw_all().fire("caseworker", "withdraw_consent", reason=TEXT)
+    assert sim.facts.state == "follow_up"
 
 
 # --- deadlines ----------------------------------------------------------------------------------------------
