@@ -79,15 +79,13 @@ class Law:
         return name in self.provisions
 
     def resolve(self, name: str, *, table: str = "citations") -> Provision:
-        """The provision a flowchart names: by its key, or by the old citation a stored version used.
+        """The provision a flowchart names: by the old citation a stored version used, or by its key.
 
         A running case keeps the flowchart version it started on (DESIGN.md §2); a version stored before
         citations came from law.toml still loads, and shows today's citation. Unknown names are refused.
         """
-        if name in self.provisions:
-            return self.provisions[name]
-        key = self.formerly.get(table, {}).get(name)
-        if key is None:
+        key = self.formerly.get(table, {}).get(name, name)  # the old name first: a code may be a key now
+        if key not in self.provisions:
             raise PolicyError("law.toml", f"names no provision '{name}'")
         return self.provisions[key]
 
