@@ -179,9 +179,9 @@ class Engine:
             raise RoleNotAllowed(case_ref, REGISTER, [refusal])
         received = local_date(received_at, self.chart.timezone)
         starts = self._starts(self.chart.initial_starts, received_at, birth_date, now, {}, age_day=received)
-        # the age group on the day of receipt: whether the concern is about a child (feedback rests on it)
+        form = {**(codes or {}), **(sealed or {})}
+        # the age group on the day of receipt, to the log only: whether the concern is about a child
         codes = {**(codes or {}), "age_group": rules().age_group(age_on(birth_date, received))}
-        form = {**codes, **(sealed or {})}
         entry = LogEntry(
             at=now, case_ref=case_ref, actor_id=actor.id, role=actor.role, trigger=REGISTER, from_state=None,
             to_state=self.chart.initial_state, flowchart_version=self.version, codes=codes,

@@ -19,8 +19,8 @@ from workflow.deadlines import add_months, local_date
 from workflow.facts import Actor, CaseFacts, age_on
 from workflow.refusals import Refusal
 
-__all__ = ["ADULT_AGE", "GUARDS", "OPTIONAL_FIELDS", "Context", "age_codes", "child_intervention_refusals", "consent_refusals",
-           "decision_warnings", "rules"]
+__all__ = ["ADULT_AGE", "GUARDS", "OPTIONAL_FIELDS", "Context", "age_codes", "child_intervention_refusals",
+           "consent_refusals", "decision_warnings", "rules"]
 
 
 def rules() -> Rules:

@@ -100,11 +100,6 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "personen är 18–20 år: beslutet gäller en vuxen, men regler för unga under 21 år kan gälla ({law})",
         "the person is 18–20: the decision concerns an adult, but rules for those under 21 may apply ({law})",
     ),
-    "basis_unknown": (
-        "field",
-        "den rättsliga grunden {basis} finns inte i listan över grunder för utlämnande",
-        "the legal basis {basis} is not in the list of bases for disclosure",
-    ),
     "basis_recipient": (
         "guard",
         "{law} medger utlämnande bara till {allowed}",
@@ -112,8 +107,8 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "basis_purpose": (
         "guard",
-        "{law} medger utlämnande bara för att {allowed}",
-        "{law} allows disclosure only to {allowed}",
+        "{law} medger utlämnande bara för syftet: {allowed}",
+        "{law} allows disclosure only for the purpose: {allowed}",
     ),
     "basis_age": (
         "guard",

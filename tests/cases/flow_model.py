@@ -512,8 +512,8 @@ class FlowModel:
             }
         self.cases[ref] = case
         codes: dict[str, Any] = {"reporter_org": reporter_org, "acute_danger": acute_danger}
-        codes["age_group"] = age_group(age_on(birth_date, received))  # the age group on the day of receipt
         fields = dict(codes)
+        codes["age_group"] = age_group(age_on(birth_date, received))  # to the log only, not the form
         if arrival_reason is not None:  # an earlier arrival by intake: logged as a code, its reason sealed
             codes["arrival"] = fields["arrival"] = "recorded_by_intake"
             fields.update(received_at=received_at.astimezone(UTC).isoformat(), arrival_reason=arrival_reason)
