@@ -132,11 +132,11 @@ def condition_refusals(
         return [Refusal("basis_feedback_only", {"law": law})]
     out = []
     if basis.recipients is not None and recipient not in basis.recipients:
-        words = {**vocabularies["recipients"], **disclosure_rules().recipients}
-        out.append(Refusal("basis_recipient", {"law": law, "allowed": [words.get(r, r) for r in basis.recipients]}))
+        names = {**vocabularies["recipients"], **disclosure_rules().recipients}
+        out.append(Refusal("basis_recipient", {"law": law, "allowed": [names.get(r, r) for r in basis.recipients]}))
     if basis.purposes is not None and purpose not in basis.purposes:
-        words = disclosure_rules().purposes
-        out.append(Refusal("basis_purpose", {"law": law, "allowed": [words[p] for p in basis.purposes]}))
+        aims = disclosure_rules().purposes
+        out.append(Refusal("basis_purpose", {"law": law, "allowed": [aims[p] for p in basis.purposes]}))
     if basis.under_age is not None and (case.birth_date is None or age_on(case.birth_date, today) >= basis.under_age):
         out.append(Refusal("basis_age", {"law": law, "limit": basis.under_age}))
     if basis.names_law and not (named_law or "").strip():
