@@ -36,6 +36,8 @@ EXPECTED = {
     ("POST", "/cases/<ref>/consents/new"): {"caseworker", "decider"},
     ("GET", "/cases/<ref>/consents/<consent_id>/withdraw"): {"caseworker", "decider"},
     ("POST", "/cases/<ref>/consents/<consent_id>/withdraw"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/feedback/withhold"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/feedback/withhold"): {"caseworker", "decider"},
     ("GET", "/cases/<ref>/assign"): {"intake", "decider"},
     ("POST", "/cases/<ref>/assign"): {"intake", "decider"},
     ("GET", "/cases/<ref>/diagram.svg"): CASE,
