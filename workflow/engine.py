@@ -160,7 +160,8 @@ class Engine:
         entry = LogEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=trigger,
             from_state=case.state, to_state=decision.state, flowchart_version=self.version,
-            codes={**self._codes(clean), **age_codes(decision.ctx)}, payload_hash=payload_hash(clean, salt),
+            codes={**self._codes(clean), **age_codes(decision.ctx), **_warning_codes(warnings)},
+            payload_hash=payload_hash(clean, salt),
         )
         return Outcome(decision.state, starts, stops, entry, clean, warnings, shared)
 
@@ -253,6 +254,11 @@ def _evaluate(ctx: Context) -> list[Refusal]:
     if ctx.case.birth_date is not None:  # an erased case decides nothing about a person any more
         refusals.extend(decision_warnings(ctx))
     return refusals
+
+
+def _warning_codes(warnings: tuple[Refusal, ...]) -> dict[str, list[str]]:
+    """The warnings staff were shown and went ahead despite, recorded with the transition as codes."""
+    return {"warnings": [w.code for w in warnings]} if warnings else {}
 
 
 def _guards_condition(transition: Transition) -> Callable[[EventData], bool]:

@@ -5,8 +5,9 @@ The path of an adult's case: the reporter submits the form empty (its errors are
 in → receipt → their list; the intake officer starts the pre-assessment; the decision maker records the
 person's consent, opens the investigation (after submitting its form empty) and assigns caseworker-1; the
 caseworker proposes other support, starts it and starts the follow-up; the decision maker closes the case;
-the reporter sees that it was received (an adult's concern gets no other feedback); the coordinator sees the overview; the auditor verifies the logs and reads
-the case's transitions and reads; the administrator sees the accounts.
+the reporter sees that it was received (an adult's concern gets no other feedback); the coordinator sees
+the overview; the auditor verifies the logs and reads the case's transitions and reads; the administrator
+sees the accounts.
 
 Elements are found by id, name and address, and by role and English name only in English: the Swedish
 catalogue is being written, so no Swedish word of it is relied on. Flowchart labels (states, steps) come

@@ -483,6 +483,8 @@ class FlowModel:
         codes = logged_codes(clean)
         if move.trigger in DECISIONS:
             codes["age_group"] = age_group(case.age(now))
+        if self.warnings(case, move, now):  # the warnings gone ahead despite, as codes
+            codes["warnings"] = list(self.warnings(case, move, now))
         entry = Entry(case.ref, move.trigger, case.state, move.to, actor_id, role, now, codes,
                       {k: stored(v) for k, v in clean.items()})
         if move.to in CONSENT_STATES:

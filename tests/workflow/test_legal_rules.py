@@ -89,7 +89,7 @@ def test_a_person_aged_18_to_20_is_flagged_at_each_decision():
     assert "socialtjänstlagen (2025:400)" in option.warnings[0].text("en")
     outcome = sim.fire("decider", "open_investigation", reason=TEXT, legal_basis="sol_11_1")
     assert [w.code for w in outcome.warnings] == ["young_adult"]
-    assert outcome.entry.codes["age_group"] == "young_adult"
+    assert (outcome.entry.codes["age_group"], outcome.entry.codes["warnings"]) == ("young_adult", ["young_adult"])
     adult = Sim(date(2001, 1, 9)).give(consent("subject", *INVESTIGATION))
     adult.fire("intake", "start_pre_assessment")
     assert adult.fire("decider", "open_investigation", reason=TEXT, legal_basis="sol_11_1").warnings == ()
@@ -103,7 +103,7 @@ def test_the_age_group_at_each_decision_is_logged_as_a_code_without_the_birth_da
     to_pre_assessment_as_child(sim)
     assert "age_group" not in sim.entries[-1].codes  # not a decision
     closed = sim.later(days=9).fire("decider", "close_without_investigation", reason=TEXT, outcome="not_opened")
-    assert closed.entry.codes == {"outcome": "not_opened", "age_group": "young_adult"}
+    assert closed.entry.codes == {"outcome": "not_opened", "age_group": "young_adult", "warnings": ["young_adult"]}
     for entry in sim.entries:
         assert b"2008" not in entry.canonical()
 
