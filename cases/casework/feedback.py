@@ -20,6 +20,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,9 @@ from workflow.facts import age_on
 from workflow.fields import MAX_TEXT
 from workflow.guards import rules
 
+if TYPE_CHECKING:
+    from cases.casework.idempotency import Claim
+
 __all__ = [
     "ALREADY_RUNNING",
     "CATEGORIES",
@@ -51,6 +55,7 @@ __all__ = [
     "WITHHOLDING_ROLES",
     "WITHHOLD_TRIGGER",
     "Feedback",
+    "Withheld",
     "concern_receipt",
     "reporter_feedback",
     "withhold_feedback",
@@ -157,14 +162,26 @@ def _about_child(db: Database, session: Session, case: Case, age_group: str | No
     return birth is not None and age_on(date.fromisoformat(birth), received) < rules().adult_age
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """The decision not to give feedback, as committed: the case (its state unchanged), its new version, and
+    the decision's entry in the transition log."""
+
+    ref: str
+    state: str
+    version: int
+    seq: int
+
+
 @operation("feedback_withheld")
 def withhold_feedback(db: Database, actor: Actor, ref: str, reason: str, *, expected_version: int | None = None,
-                      now: datetime | None = None) -> int:
+                      now: datetime | None = None, claim: Claim | None = None) -> Withheld:
     """Record the decision not to give the reporter feedback because it would be inappropriate.
 
     The rule on feedback lets it be left out where it would be inappropriate (socialtjänstlagen (2025:400),
     the provision on feedback to the reporter, in words). The reason is sealed with the case key; the
-    tamper-evident log holds the decision as a code and the reason's salted hash. Returns the log position.
+    tamper-evident log holds the decision as a code and the reason's salted hash. With a `claim`
+    (`cases.casework.idempotency`), the answer is kept with the change, in its transaction.
     """
     now = now or utcnow()
     if actor.role not in WITHHOLDING_ROLES:
@@ -173,7 +190,7 @@ def withhold_feedback(db: Database, actor: Actor, ref: str, reason: str, *, expe
     if not reason or len(reason) > MAX_TEXT:
         raise InvalidConcern("reason", "say why feedback would be inappropriate",
                              "ange varför återkoppling vore olämplig")
-    with case_write(db, actor, ref, now=now, expected_version=expected_version) as opened:
+    with case_write(db, actor, ref, now=now, claim=claim, expected_version=expected_version) as opened:
         session, case = opened.session, opened.case
         key = case_key(db, case)
         if key is None:
@@ -190,7 +207,7 @@ def withhold_feedback(db: Database, actor: Actor, ref: str, reason: str, *, expe
         session.add(CaseEvent(seq=row.seq, case_id=case.id,
                               payload=key.seal_json("case_events", str(row.seq), "payload", payload)))
         session.flush()
-        return row.seq
+        return opened.settled(Withheld(case.ref, case.state, case.version, row.seq))
 
 
 def _decisions(session: Session, refs: list[str]) -> dict[str, tuple[Entry | None, Entry | None]]:

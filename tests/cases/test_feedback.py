@@ -209,7 +209,9 @@ def test_a_decision_not_to_give_feedback_leaves_the_reporter_with_received(db, s
     ref, last = concern(db, staff, child(), OPENING)
     assert concern_receipt(db, staff["reporter"], ref).category == OPENED
     reason = "Återkoppling kan utsätta barnet för fara i hemmet."
-    seq = withhold_feedback(db, staff["decider"], ref, reason, now=last + timedelta(hours=1))
+    done = withhold_feedback(db, staff["decider"], ref, reason, now=last + timedelta(hours=1))
+    seq = done.seq
+    assert (done.ref, done.state) == (ref, "investigation")
     item = concern_receipt(db, staff["reporter"], ref)
     assert (item.category, item.since) == (RECEIVED, item.received_at)
     assert [i.category for i in reporter_feedback(db, staff["reporter"])] == [RECEIVED]
