@@ -136,7 +136,10 @@ def request_disclosure(
     if not (reason or "").strip():
         raise InvalidConcern("reason", "a disclosure on a legal basis needs a written reason",
                              "utlämnande med stöd av lag kräver en skriftlig motivering")
-    named_law = check_text("named_law", (named_law or "").strip())[:MAX_LAW_NAME] or None
+    named_law = check_text("named_law", (named_law or "").strip()) or None
+    if named_law is not None and len(named_law) > MAX_LAW_NAME:
+        raise InvalidConcern("named_law", f"name the act or ordinance in at most {MAX_LAW_NAME} characters",
+                             f"ange lagen eller förordningen med högst {MAX_LAW_NAME} tecken")
     with case_write(db, actor, ref, now=now, lock=False) as opened:
         session, case = opened.session, opened.case
         key = db.vault.case_key(case.id)

@@ -594,6 +594,10 @@ def test_a_request_is_checked_against_the_conditions_of_its_legal_basis(db, staf
         assert cite(basis) in caught.value.text("sv")
         body = assert_refusal_logged(db, before, staff["caseworker"], recipient=recipient)
         assert body["codes"]["refusals"] == expected and body["codes"]["legal_basis"] == basis
+    with pytest.raises(InvalidConcern) as too_long:
+        request_disclosure(db, staff["caseworker"], ref, "police", "duty_to_disclose", ["identity"], "osl_10_28",
+                           REASON, named_law="lag " * 100, now=later)
+    assert too_long.value.field == "named_law"
     request_id = request_disclosure(db, staff["caseworker"], ref, "police", "prevent_crime", ["identity"],
                                     "osl_10_18a", REASON, now=later)
     assert decide_requested_disclosure(db, staff["decider"], request_id, approve=True, now=later).data
