@@ -23,10 +23,12 @@ from flask_babel import gettext as _
 from cases import StaleCase, fire_trigger
 from cases.casework.access import assign_case
 from cases.casework.consents import ConsentForm, record_consent, withdraw_consent
+from cases.casework.feedback import WITHHOLDING_ROLES, withhold_feedback
 from cases.casework.outline import assignees, case_outline
 from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, KeyDestroyed, NotPermitted
 from cases.flowcharts import chart_of
 from policies.access import ASSIGNING_ROLES, CONSENT_ROLES
+from policies.law import cite
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now, today
 from web.diagram import to_case_svg
@@ -266,6 +268,42 @@ def withdraw_consent_page(ref: str, consent_id: str):
     flash(_("The consent was withdrawn. Sharing that rested on it has stopped."), "success")
     if done.state != outline.state:
         flash(_("The case moved on to “%(state)s”.", state=label(chart.states[done.state].label)), "success")
+    return _to_case(ref)
+
+
+# --- the decision not to give the reporter feedback ------------------------------------------------------
+
+
+@bp.route("/cases/<ref>/feedback/withhold", methods=["GET", "POST"], endpoint="withhold_feedback")
+@page(*WITHHOLDING_ROLES)
+def withhold_feedback_page(ref: str):
+    """Decide not to give the reporter feedback where it would be inappropriate; the reporter then sees only
+    that the concern was received (`cases.casework.feedback`)."""
+    outline = _outline_or_404(ref)
+    chart = chart_of(_db(), outline.flowchart_version)
+    view = {"outline": outline, "chart": chart, "version": outline.version, "stale": None, "errors": {},
+            "reason": "", "law": cite("sol_feedback"), "secrecy": cite("osl_26_9a")}
+    if request.method == "GET":
+        return render_template("case_actions/withhold_feedback.html", **view)
+    view.update(reason=request.form.get("reason", "").strip(), version=_version())
+    problem = _("Say why feedback would be inappropriate (at most %(n)d characters).", n=MAX_REASON)
+    if not view["reason"] or len(view["reason"]) > MAX_REASON:
+        view["errors"] = {"reason": problem}
+        return render_template("case_actions/withhold_feedback.html", **view), 400
+    try:
+        withhold_feedback(_db(), signed_in().actor, ref, view["reason"], expected_version=view["version"], now=now())
+    except (CaseNotFound, AccessDenied, KeyDestroyed):
+        abort(404)
+    except NotPermitted:
+        abort(403)
+    except StaleCase:
+        return render_template("case_actions/withhold_feedback.html", **{**view, "stale": _stale(ref)}), 409
+    except InvalidConcern as exc:
+        if exc.field != "reason":
+            abort(404)  # the case was erased
+        view["errors"] = {"reason": problem}
+        return render_template("case_actions/withhold_feedback.html", **view), 400
+    flash(_("Recorded: the reporter gets no feedback on this concern beyond that it was received."), "success")
     return _to_case(ref)
 
 

@@ -23,7 +23,15 @@ from workflow.deadlines import due_on, local_date
 from workflow.errors import RoleNotAllowed, TransitionRefused, UnknownTrigger
 from workflow.facts import Actor, CaseFacts, age_on
 from workflow.fields import validate_payload
-from workflow.guards import ADULT_AGE, GUARDS, OPTIONAL_FIELDS, Context
+from workflow.guards import (
+    ADULT_AGE,
+    GUARDS,
+    OPTIONAL_FIELDS,
+    Context,
+    age_codes,
+    decision_warnings,
+    rules,
+)
 from workflow.log import LogEntry, payload_hash
 from workflow.refusals import Refusal
 
@@ -142,14 +150,18 @@ class Engine:
             blocking = [r for r in decision.refusals if r.kind != "warning"]
             raise TransitionRefused.for_refusals(case.ref, trigger, blocking)
         warnings = tuple(r for r in decision.refusals if r.kind == "warning")
-        starts = self._starts(transition.starts, case.received_at, case.birth_date, now, clean)
-        stops = tuple(d for d in transition.stops if d in case.deadlines and d not in starts)
+        today = local_date(now, self.chart.timezone)
+        starts = self._starts(transition.starts, case.received_at, case.birth_date, now, clean, age_day=today)
+        stops = tuple(d for d in (*transition.stops, *self._grown_out_of(case, today))
+                      if d in case.deadlines and d not in starts)
+        stops = tuple(dict.fromkeys(stops))
         shared = frozenset(transition.consent.recipients) | frozenset(clean.get("recipients", ())) \
             if transition.consent and "consent" in transition.guards else frozenset()
         entry = LogEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=trigger,
             from_state=case.state, to_state=decision.state, flowchart_version=self.version,
-            codes=self._codes(clean), payload_hash=payload_hash(clean, salt),
+            codes={**self._codes(clean), **age_codes(decision.ctx), **_warning_codes(warnings)},
+            payload_hash=payload_hash(clean, salt),
         )
         return Outcome(decision.state, starts, stops, entry, clean, warnings, shared)
 
@@ -166,9 +178,11 @@ class Engine:
         if actor.role not in self.chart.initial_roles:
             refusal = Refusal("role", {"role": actor.role, "allowed": sorted(self.chart.initial_roles)})
             raise RoleNotAllowed(case_ref, REGISTER, [refusal])
-        starts = self._starts(self.chart.initial_starts, received_at, birth_date, now, {})
-        codes = dict(codes or {})
-        form = {**codes, **(sealed or {})}
+        received = local_date(received_at, self.chart.timezone)
+        starts = self._starts(self.chart.initial_starts, received_at, birth_date, now, {}, age_day=received)
+        form = {**(codes or {}), **(sealed or {})}
+        # the age group on the day of receipt, to the log only: whether the concern is about a child
+        codes = {**(codes or {}), "age_group": rules().age_group(age_on(birth_date, received))}
         entry = LogEntry(
             at=now, case_ref=case_ref, actor_id=actor.id, role=actor.role, trigger=REGISTER, from_state=None,
             to_state=self.chart.initial_state, flowchart_version=self.version, codes=codes,
@@ -200,12 +214,12 @@ class Engine:
 
     def _starts(
         self, names: Collection[str], received_at: datetime, birth_date: date | None, now: datetime,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, Any], *, age_day: date,
     ) -> dict[str, date]:
+        """The deadlines `names` that apply to a child or an adult as the person is on `age_day`."""
         if not names:
             return {}
-        received = local_date(received_at, self.chart.timezone)
-        child = age_on(birth_date, received) < ADULT_AGE
+        child = age_on(birth_date, age_day) < ADULT_AGE
         starts = {}
         for name in names:
             deadline = self.chart.deadlines[name]
@@ -215,6 +229,17 @@ class Engine:
                 deadline, received_at=received_at, fired_at=now, timezone=self.chart.timezone, payload=payload
             )
         return starts
+
+    def _grown_out_of(self, case: CaseFacts, today: date) -> tuple[str, ...]:
+        """A child's deadlines that stop because the person is an adult on the day of this step.
+
+        Child or adult is decided at every step: the time limits for a concern about a child (protection
+        assessment, pre-assessment, investigation) no longer run once the person has turned 18.
+        """
+        if case.birth_date is None or age_on(case.birth_date, today) < ADULT_AGE:
+            return ()
+        return tuple(name for name in case.deadlines
+                     if name in self.chart.deadlines and self.chart.deadlines[name].applies_to == "child")
 
     def _codes(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The coded, non-personal part of a form that goes into the log."""
@@ -226,7 +251,14 @@ def _evaluate(ctx: Context) -> list[Refusal]:
     refusals = Engine._role(ctx.transition, ctx.actor)
     for name in (*ctx.transition.guards, *ctx.transition.warnings):
         refusals.extend(GUARDS[name](ctx))
+    if ctx.case.birth_date is not None:  # an erased case decides nothing about a person any more
+        refusals.extend(decision_warnings(ctx))
     return refusals
+
+
+def _warning_codes(warnings: tuple[Refusal, ...]) -> dict[str, list[str]]:
+    """The warnings staff were shown and went ahead despite, recorded with the transition as codes."""
+    return {"warnings": [w.code for w in warnings]} if warnings else {}
 
 
 def _guards_condition(transition: Transition) -> Callable[[EventData], bool]:

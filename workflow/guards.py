@@ -13,13 +13,22 @@ from datetime import date, datetime
 from typing import Any
 
 from policies import ConsentRule, Flowchart, Transition
+from policies.law import cite
+from policies.rules import Rules, load_rules
 from workflow.deadlines import add_months, local_date
 from workflow.facts import Actor, CaseFacts, age_on
 from workflow.refusals import Refusal
 
-__all__ = ["GUARDS", "OPTIONAL_FIELDS", "Context", "consent_refusals"]
+__all__ = ["ADULT_AGE", "GUARDS", "OPTIONAL_FIELDS", "Context", "age_codes", "child_intervention_refusals",
+           "consent_refusals", "decision_warnings", "rules"]
 
-ADULT_AGE = 18
+
+def rules() -> Rules:
+    """The legal rules beside the flowchart (`policies/rules.toml`), read once per process."""
+    return load_rules()
+
+
+ADULT_AGE = rules().adult_age  # a child is a person under 18 (socialtjänstlagen, in words: see rules.toml)
 SIG_AGES = range(15, 26)  # DESIGN.md §2: SIG targets ages 15–25, warn outside
 
 
@@ -39,10 +48,18 @@ class Context:
         return local_date(self.now, self.chart.timezone)
 
     @property
-    def child_at_receipt(self) -> bool:
-        """Child or adult is fixed on the day of receipt (DESIGN.md §2), not on the day of the decision."""
-        received = local_date(self.case.received_at, self.chart.timezone)
-        return age_on(self.case.birth_date, received) < ADULT_AGE
+    def age(self) -> int:
+        """Whole years of age on the day of this decision."""
+        return age_on(self.case.birth_date, self.today)
+
+    @property
+    def child(self) -> bool:
+        """Child or adult is decided at every decision, on its own day, not once at receipt.
+
+        A person who has turned 18 since the concern came in is an adult for this decision (rules.toml
+        [age]; socialtjänstlagen, the provision that a child is every person under 18).
+        """
+        return self.age < ADULT_AGE
 
 
 Guard = Callable[[Context], Iterator[Refusal]]
@@ -54,37 +71,69 @@ def consent_refusals(
     """Refusals unless every party has an active consent covering purpose, recipients and data.
 
     The parties are the rule's (the person, or a relative for family support) and, while the person is
-    under 18, the guardians too (12 kap. 3 § OSL).
+    under 18 on `today`, the guardians too (12 kap. 3 § OSL).
     """
     recipients = frozenset(rule.recipients) | extra_recipients
-    data = frozenset(rule.data_categories)
     parties = list(rule.given_by)
     if age_on(case.birth_date, today) < ADULT_AGE and "guardians" not in parties:
         parties.append("guardians")
     for party in parties:
-        active = [
-            c for c in case.consents
-            if c.given_by == party and c.active_on(today) and rule.purpose in c.purposes
-        ]
-        if any(c.covers(rule.purpose, recipients, data) for c in active):
-            continue
-        if not active:
-            yield Refusal("consent_missing", {"given_by": party, "purpose": rule.purpose})
-            continue
-        best = min(active, key=lambda c: len((recipients - c.recipients) | (data - c.data_categories)))
-        uncovered = sorted((recipients - best.recipients) | (data - best.data_categories))
-        yield Refusal(
-            "consent_incomplete", {"given_by": party, "purpose": rule.purpose, "uncovered": uncovered}
-        )
+        yield from _party_refusals(case, party, rule.purpose, recipients, frozenset(rule.data_categories), today)
+
+
+def _party_refusals(
+    case: CaseFacts, party: str, purpose: str, recipients: frozenset[str], data: frozenset[str], today: date
+) -> Iterator[Refusal]:
+    """Nothing if `party` has an active consent covering purpose, recipients and data; else why not."""
+    active = [c for c in case.consents if c.given_by == party and c.active_on(today) and purpose in c.purposes]
+    if any(c.covers(purpose, recipients, data) for c in active):
+        return
+    if not active:
+        yield Refusal("consent_missing", {"given_by": party, "purpose": purpose})
+        return
+    best = min(active, key=lambda c: len((recipients - c.recipients) | (data - c.data_categories)))
+    uncovered = sorted((recipients - best.recipients) | (data - best.data_categories))
+    yield Refusal("consent_incomplete", {"given_by": party, "purpose": purpose, "uncovered": uncovered})
+
+
+def child_intervention_refusals(case: CaseFacts, rule: ConsentRule, today: date) -> Iterator[Refusal]:
+    """A child's voluntary intervention needs the guardians' consent; from 15 some open ones the child's own.
+
+    socialtjänstlagen (2025:400), the provisions on guardians' consent to interventions for a child (their
+    numbers are not verified: LAW.md), and the one on a child of 15 consenting alone to the open
+    interventions listed in rules.toml. An investigation of a child needs no consent (DESIGN.md §2).
+    """
+    policy = rules().child_consent
+    if rule.purpose not in policy.interventions:
+        return
+    recipients, data = frozenset(rule.recipients), frozenset(rule.data_categories)
+    own = age_on(case.birth_date, today) >= policy.own_consent_from and rule.purpose in policy.own_consent_interventions
+    if own and not any(_party_refusals(case, "subject", rule.purpose, recipients, data, today)):
+        return
+    for refusal in _party_refusals(case, "guardians", rule.purpose, recipients, data, today):
+        yield Refusal("guardians_consent_missing", {**refusal.params, "law": cite(policy.law)})
+
+
+def decision_warnings(ctx: Context) -> Iterator[Refusal]:
+    """At a decision, a person aged 18–20 is flagged: rules for those under 21 may still apply to them."""
+    if ctx.transition.trigger in rules().decision_triggers and rules().age_group(ctx.age) == "young_adult":
+        yield Refusal("young_adult", {"law": cite(rules().age_law)})
+
+
+def age_codes(ctx: Context) -> dict[str, str]:
+    """The age group at a decision, as a code for the log (never the birth date or the age itself)."""
+    if ctx.transition.trigger not in rules().decision_triggers or ctx.case.birth_date is None:
+        return {}
+    return {"age_group": rules().age_group(ctx.age)}
 
 
 def _child(ctx: Context) -> Iterator[Refusal]:
-    if not ctx.child_at_receipt:
+    if not ctx.child:
         yield Refusal("not_child")
 
 
 def _adult(ctx: Context) -> Iterator[Refusal]:
-    if ctx.child_at_receipt:
+    if ctx.child:
         yield Refusal("not_adult")
 
 
@@ -97,9 +146,17 @@ def _consent(ctx: Context) -> Iterator[Refusal]:
 
 
 def _adult_consent(ctx: Context) -> Iterator[Refusal]:
-    """An adult's investigation and interventions need their consent; a child's investigation does not."""
-    if not ctx.child_at_receipt:
+    """An adult's investigation and interventions need their consent; a child's interventions the guardians'.
+
+    Child or adult on the day of the decision; a child's investigation needs no consent.
+    """
+    if not ctx.child:
         yield from _consent(ctx)
+        return
+    rule = ctx.transition.consent
+    if rule is None:  # as in _consent: fail closed
+        raise ValueError(f"transition '{ctx.transition.trigger}' has a consent guard but no consent rule")
+    yield from child_intervention_refusals(ctx.case, rule, ctx.today)
 
 
 def _pre_assessment_in_time(ctx: Context) -> Iterator[Refusal]:

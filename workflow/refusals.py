@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.model import Label
+
 __all__ = ["Refusal"]
 
 # code -> (kind, Swedish, English). Parameters are names and codes, never values a person typed.
@@ -27,11 +29,11 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "fältet {field} hör inte till denna händelse",
         "field {field} does not belong to this trigger",
     ),
-    "not_child": ("guard", "gäller bara barn (under 18 år vid mottagandet)", "only for a child (under 18 on receipt)"),
+    "not_child": ("guard", "gäller bara barn (under 18 år på beslutsdagen)", "only for a child (under 18 on the day)"),
     "not_adult": (
         "guard",
-        "gäller bara vuxna (18 år eller äldre vid mottagandet)",
-        "only for an adult (18 or older on receipt)",
+        "gäller bara vuxna (18 år eller äldre på beslutsdagen)",
+        "only for an adult (18 or older on the day)",
     ),
     "late_pre_assessment": (
         "field",
@@ -88,6 +90,41 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "remissen för {purpose} är avslutad; uppgifterna delas inte längre",
         "the referral for {purpose} is closed; the data is no longer shared",
     ),
+    "guardians_consent_missing": (
+        "consent",
+        "personen är under 18 år: insatsen {purpose} kräver vårdnadshavarnas samtycke ({law})",
+        "the person is under 18: the intervention {purpose} needs the guardians' consent ({law})",
+    ),
+    "young_adult": (
+        "warning",
+        "personen är 18–20 år: beslutet gäller en vuxen, men regler för unga under 21 år kan gälla ({law})",
+        "the person is 18–20: the decision concerns an adult, but rules for those under 21 may apply ({law})",
+    ),
+    "basis_recipient": (
+        "guard",
+        "{law} medger utlämnande bara till {allowed}",
+        "{law} allows disclosure only to {allowed}",
+    ),
+    "basis_purpose": (
+        "guard",
+        "{law} medger utlämnande bara för syftet: {allowed}",
+        "{law} allows disclosure only for the purpose: {allowed}",
+    ),
+    "basis_age": (
+        "guard",
+        "{law} gäller bara uppgifter om en person som inte har fyllt {limit} år",
+        "{law} covers only data about a person under {limit}",
+    ),
+    "basis_law_not_named": (
+        "field",
+        "{law}: ange vilken lag eller förordning som föreskriver uppgiftsskyldigheten",
+        "{law}: name the act or ordinance that imposes the duty to disclose",
+    ),
+    "basis_feedback_only": (
+        "guard",
+        "{law} gäller bara återkoppling till anmälaren, som lämnas på anmälarens egen sida, inte som utlämnande",
+        "{law} covers only feedback to the reporter, given on the reporter's own page, not a disclosure",
+    ),
     "sig_age_range": (
         "warning",
         "SIG riktar sig till personer 15–25 år; personen är {age} år",
@@ -131,13 +168,16 @@ class Refusal:
 
     def text(self, lang: str = "sv") -> str:
         _, sv, en = _TEXTS[self.code]
-        params = {k: _show(v) for k, v in self.params.items()}
+        params = {k: _show(v, lang) for k, v in self.params.items()}
         if "problem" in params:
             params["problem"] = _PROBLEMS[params["problem"]][lang == "en"]
         return (en if lang == "en" else sv).format(**params)
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, lang: str) -> str:
+    """A parameter as text: a label (policy data's words) in the language asked for, a list joined."""
+    if isinstance(value, Label):
+        return value(lang)
     if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(sorted(str(v) for v in value))
+        return ", ".join(sorted(_show(v, lang) for v in value))
     return str(value)

@@ -1,6 +1,9 @@
 """Disclosures of case data outside social services: referral packets, consented disclosures and disclosures
 on a legal basis. Every one goes through `workflow.disclosure.decide_disclosure`; every disclosure and every
 refusal is written to the access log, a refusal too (it commits before the refusal is raised).
+
+A disclosure on a legal basis is checked against the conditions of the provision cited
+(`policies/disclosure.toml`) when it is asked for, and again when the second person decides it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from cases.errors import DisclosureRefused, InvalidConcern, NotPermitted, Record
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
+from cases.text import check_text
 from policies.access import DISCLOSING_ROLES
 from workflow import AccessEntry, Actor, Refusal
 from workflow.deadlines import local_date
@@ -38,6 +42,7 @@ __all__ = [
     "request_disclosure",
 ]
 
+MAX_LAW_NAME = 300  # the name of an act or ordinance, with its SFS number
 CATEGORY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "identity": ("identity_number", "given_name", "family_name", "birth_date"),
     "contact": (),  # no contact details are recorded yet
@@ -118,26 +123,44 @@ def disclose_with_consent(
 @operation("disclosure_requested")
 def request_disclosure(
     db: Database, actor: Actor, ref: str, recipient: str, purpose: str, data_categories: Collection[str],
-    legal_basis: str, reason: str, *, now: datetime | None = None,
+    legal_basis: str, reason: str, *, named_law: str | None = None, now: datetime | None = None,
 ) -> str:
-    """Ask for a disclosure on a legal basis; a second person decides it (`decide_requested_disclosure`)."""
+    """Ask for a disclosure on a legal basis; a second person decides it (`decide_requested_disclosure`).
+
+    A request that does not meet the conditions of the basis cited is refused now, and logged as refused;
+    `named_law` names the act or ordinance for a basis that rests on a duty to disclose (OSL 10 kap. 28 §).
+    """
     now = now or utcnow()
     if actor.role not in DISCLOSING_ROLES:
         raise NotPermitted("request a disclosure", actor.role)
     if not (reason or "").strip():
         raise InvalidConcern("reason", "a disclosure on a legal basis needs a written reason",
                              "utlämnande med stöd av lag kräver en skriftlig motivering")
+    named_law = check_text("named_law", (named_law or "").strip()) or None
+    if named_law is not None and len(named_law) > MAX_LAW_NAME:
+        raise InvalidConcern("named_law", f"name the act or ordinance in at most {MAX_LAW_NAME} characters",
+                             f"ange lagen eller förordningen med högst {MAX_LAW_NAME} tecken")
     with case_write(db, actor, ref, now=now, lock=False) as opened:
         session, case = opened.session, opened.case
-        request_id = str(uuid.uuid4())
         key = db.vault.case_key(case.id)
-        session.add(Disclosure(
-            id=request_id, case_id=case.id, recipient=recipient, purpose=purpose,
-            data_categories=sorted(set(data_categories)), legal_basis=legal_basis,
-            reason=key.seal("disclosures", request_id, "reason", reason.strip()), requested_by=actor.id,
-            requested_at=now, status="pending",
-        ))
-        return request_id
+        early = _decide(session, case, key, actor, recipient, purpose, data_categories, now,
+                        legal_basis=legal_basis, reason=reason, named_law=named_law)
+        unmet = tuple(r for r in early.refusals if r.code != "approval_missing")
+        if unmet:
+            result = _conclude(session, case, key, actor, Decision(False, None, unmet), recipient, purpose,
+                               data_categories, now, extra={"legal_basis": legal_basis})
+        else:
+            request_id = result = str(uuid.uuid4())
+            session.add(Disclosure(
+                id=request_id, case_id=case.id, recipient=recipient, purpose=purpose,
+                data_categories=sorted(set(data_categories)), legal_basis=legal_basis,
+                reason=key.seal("disclosures", request_id, "reason", reason.strip()),
+                named_law=key.seal("disclosures", request_id, "named_law", named_law), requested_by=actor.id,
+                requested_at=now, status="pending",
+            ))
+    if isinstance(result, DisclosureRefused):
+        raise result
+    return result
 
 
 @operation("disclosure_decided")
@@ -162,9 +185,10 @@ def decide_requested_disclosure(
         key = db.vault.case_key(case.id)
         if approve:
             reason = key.open("disclosures", request.id, "reason", request.reason)
+            named_law = key.open("disclosures", request.id, "named_law", request.named_law)
             decision = _decide(session, case, key, actor, request.recipient, request.purpose,
                                request.data_categories, now, legal_basis=request.legal_basis, reason=reason,
-                               approved_by=approver)
+                               approved_by=approver, named_law=named_law)
         else:
             decision = Decision(False, None, (Refusal("approval_refused"),))
         request.status = "approved" if decision.allowed else "refused"

@@ -1,26 +1,49 @@
-"""What a reporter may learn about their own concerns, and nothing more.
+"""What a reporter may learn about their own concerns, and nothing more; and the decision not to tell them.
 
-The law limits feedback to a reporter to whether an investigation is opened, is not opened or is already
-running (socialtjänstlagen (2025:400), the rule on feedback to the reporter; 26 kap. 9 a § OSL; DESIGN.md
-§1, §2); before the decision the concern is
-"received". Everything here is read from the case rows and the transition log: nothing is decrypted, no
+Feedback is given where the law gives it (policies/rules.toml [feedback]): to a mandatory reporter, about a
+concern about a child (under 18 on the day of receipt), and then only whether an investigation is opened, is
+not opened or is already running (socialtjänstlagen (2025:400), the provision on feedback to the reporter,
+in words: its number is not verified; the secrecy rule that lets it be given is OSL 26 kap. 9 a §). Before
+the decision, and always for an adult's concern, the concern is "received". A caseworker or decision maker
+may decide that feedback would be inappropriate (`withhold_feedback`, with a sealed reason); the reporter
+then sees "received" only.
+
+The reporter's view reads the case rows and the transition log: nothing is decrypted (a case registered
+before the age group was logged has its birth date opened for the decision only, as `case_facts` does), no
 name, identity number, state or outcome leaves, and only the account that registered a concern sees it.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.actors import require_staff
+from cases.actors import require_staff, utcnow
+from cases.audit import log
+from cases.casework.operations import bump, case_key
+from cases.casework.skeleton import case_write
 from cases.db import Database
-from cases.errors import CaseNotFound, NotPermitted
-from cases.models import Case, Person
+from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
+from cases.events import operation
+from cases.flowcharts import engine_for_version
+from cases.models import Case, CaseEvent, Person
 from cases.models import TransitionLogEntry as Entry
-from workflow import Actor
+from cases.text import check_text
+from workflow import Actor, LogEntry, payload_hash
+from workflow.deadlines import local_date
+from workflow.facts import age_on
+from workflow.fields import MAX_TEXT
+from workflow.guards import rules
+
+if TYPE_CHECKING:
+    from cases.casework.idempotency import Claim
 
 __all__ = [
     "ALREADY_RUNNING",
@@ -29,14 +52,21 @@ __all__ = [
     "NOT_OPENED",
     "OPENED",
     "RECEIVED",
+    "WITHHOLDING_ROLES",
+    "WITHHOLD_TRIGGER",
     "Feedback",
+    "Withheld",
     "concern_receipt",
     "reporter_feedback",
+    "withhold_feedback",
 ]
 
 RECEIVED, OPENED, NOT_OPENED, ALREADY_RUNNING = "received", "investigation_opened", "not_opened", "already_running"
 CATEGORIES = (RECEIVED, OPENED, NOT_OPENED, ALREADY_RUNNING)
 FEEDBACK_ROLES = frozenset({"reporter"})  # deny by default: staff who handle cases see them in their own pages
+WITHHOLDING_ROLES = frozenset({"caseworker", "decider"})
+WITHHOLD_TRIGGER = "withhold_feedback"  # the log's name for the decision not to give feedback (no transition)
+WITHHELD = "withheld"
 
 # The flowchart's words for the decisions the law lets a reporter hear about.
 OPENING_STATE = "investigation"  # entered by open_investigation, or by reopen after a case was not opened
@@ -64,7 +94,7 @@ def reporter_feedback(db: Database, actor: Actor) -> tuple[Feedback, ...]:
         require_staff(session, actor)
         cases = list(session.scalars(select(Case).where(Case.registered_by == actor.id)
                                      .order_by(Case.received_at.desc(), Case.ref)))
-        return tuple(_feedback(session, cases))
+        return tuple(_feedback(db, session, cases))
 
 
 def concern_receipt(db: Database, actor: Actor, ref: str) -> Feedback:
@@ -75,7 +105,7 @@ def concern_receipt(db: Database, actor: Actor, ref: str) -> Feedback:
         case = session.scalars(select(Case).where(Case.ref == ref, Case.registered_by == actor.id)).first()
         if case is None:
             raise CaseNotFound(ref)
-        return _feedback(session, [case])[0]
+        return _feedback(db, session, [case])[0]
 
 
 def _require_reporter(actor: Actor) -> None:
@@ -83,12 +113,15 @@ def _require_reporter(actor: Actor) -> None:
         raise NotPermitted("see feedback on concerns", actor.role)
 
 
-def _feedback(session: Session, cases: list[Case]) -> list[Feedback]:
-    decisions = _decisions(session, [c.ref for c in cases])
+def _feedback(db: Database, session: Session, cases: list[Case]) -> list[Feedback]:
+    refs = [c.ref for c in cases]
+    decisions, given = _decisions(session, refs), _feedback_given(db, session, cases)
     result = []
     for case in cases:
         opened, not_opened = decisions.get(case.ref, (None, None))
-        if opened is not None:
+        if case.ref not in given:
+            category, since = RECEIVED, case.received_at
+        elif opened is not None:
             category, since = OPENED, opened.at
         elif not_opened is not None:
             running = _investigation_running(session, case, not_opened.seq)
@@ -98,6 +131,83 @@ def _feedback(session: Session, cases: list[Case]) -> list[Feedback]:
         result.append(Feedback(case.ref, case.received_at, case.reporter_org, case.acute_danger,
                                case.police_contacted_at, category, since))
     return result
+
+
+def _feedback_given(db: Database, session: Session, cases: list[Case]) -> set[str]:
+    """The cases whose reporter the law gives feedback: a mandatory reporter's concern about a child, and no
+    decision recorded not to give it (policies/rules.toml [feedback])."""
+    policy = rules()
+    wanted = {c.ref: c for c in cases if c.reporter_org in policy.mandatory_reporters}
+    child, withheld = set(), set()
+    for chunk in (list(wanted)[i:i + 500] for i in range(0, len(wanted), 500)):
+        for ref, trigger, body in session.execute(select(Entry.case_ref, Entry.trigger, Entry.entry).where(
+                Entry.case_ref.in_(chunk), Entry.trigger.in_(("register", WITHHOLD_TRIGGER)))):
+            if trigger == WITHHOLD_TRIGGER:
+                withheld.add(ref)
+            elif _about_child(db, session, wanted[ref], json.loads(body).get("codes", {}).get("age_group")):
+                child.add(ref)
+    return child - withheld
+
+
+def _about_child(db: Database, session: Session, case: Case, age_group: str | None) -> bool:
+    """Whether the concern was about a child: the age group logged at receipt, or for a case registered before
+    it was logged, the birth date opened for this decision only (not shown, so no read for the access log)."""
+    if age_group is not None:
+        return age_group == "child"
+    key = case_key(db, case)
+    if key is None:  # erased: nothing is left to decide on, and nothing more is said
+        return False
+    birth = key.open("persons", case.person.id, "birth_date", case.person.birth_date)
+    received = local_date(case.received_at, engine_for_version(session, case.flowchart_version).chart.timezone)
+    return birth is not None and age_on(date.fromisoformat(birth), received) < rules().adult_age
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """The decision not to give feedback, as committed: the case (its state unchanged), its new version, and
+    the decision's entry in the transition log."""
+
+    ref: str
+    state: str
+    version: int
+    seq: int
+
+
+@operation("feedback_withheld")
+def withhold_feedback(db: Database, actor: Actor, ref: str, reason: str, *, expected_version: int | None = None,
+                      now: datetime | None = None, claim: Claim | None = None) -> Withheld:
+    """Record the decision not to give the reporter feedback because it would be inappropriate.
+
+    The rule on feedback lets it be left out where it would be inappropriate (socialtjänstlagen (2025:400),
+    the provision on feedback to the reporter, in words). The reason is sealed with the case key; the
+    tamper-evident log holds the decision as a code and the reason's salted hash. With a `claim`
+    (`cases.casework.idempotency`), the answer is kept with the change, in its transaction.
+    """
+    now = now or utcnow()
+    if actor.role not in WITHHOLDING_ROLES:
+        raise NotPermitted("decide not to give feedback", actor.role)
+    reason = check_text("reason", (reason or "").strip())
+    if not reason or len(reason) > MAX_TEXT:
+        raise InvalidConcern("reason", "say why feedback would be inappropriate",
+                             "ange varför återkoppling vore olämplig")
+    with case_write(db, actor, ref, now=now, claim=claim, expected_version=expected_version) as opened:
+        session, case = opened.session, opened.case
+        key = case_key(db, case)
+        if key is None:
+            raise InvalidConcern("case", "the case has been erased; nothing more can be recorded on it",
+                                 "ärendet är gallrat; inget mer kan registreras i det")
+        salt, form = secrets.token_bytes(16), {"reason": reason}
+        bump(session, case, now)  # the case row first: its lock is taken before the log's, always in that order
+        row = log.append(session, LogEntry(
+            at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=WITHHOLD_TRIGGER,
+            from_state=case.state, to_state=case.state, flowchart_version=case.flowchart_version,
+            codes={"feedback": WITHHELD}, payload_hash=payload_hash(form, salt)))
+        session.flush()
+        payload = {"salt": base64.b64encode(salt).decode(), "fields": form}
+        session.add(CaseEvent(seq=row.seq, case_id=case.id,
+                              payload=key.seal_json("case_events", str(row.seq), "payload", payload)))
+        session.flush()
+        return opened.settled(Withheld(case.ref, case.state, case.version, row.seq))
 
 
 def _decisions(session: Session, refs: list[str]) -> dict[str, tuple[Entry | None, Entry | None]]:

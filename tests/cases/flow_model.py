@@ -30,6 +30,14 @@ from workflow import (
 
 TZ = ZoneInfo("Europe/Stockholm")
 ADULT_AGE = 18
+YOUNG_ADULT_UNTIL = 21  # 18–20 are flagged at a decision (policies/rules.toml)
+# The steps that are decisions (policies/rules.toml): child or adult decided on their day, age group logged.
+DECISIONS = frozenset({"open_investigation", "close_without_investigation", "extend_investigation", "refer_sig",
+                       "refer_exit", "offer_family_support", "start_other_support", "consent_refused",
+                       "close_case", "reopen"})
+CHILD_DEADLINES = ("protection_assessment", "pre_assessment", "investigation")  # stop once the person is 18
+# A child's voluntary interventions need the guardians' consent (policies/rules.toml [child_consent]).
+CHILD_INTERVENTIONS = frozenset({"sig", "exit_support", "family_support", "other_support"})
 SIG_AGES = range(15, 26)
 RETENTION_MONTHS = 5 * 12
 LATE_AFTER = time(16, 0)
@@ -106,7 +114,7 @@ INVESTIGATION_DEADLINES = ("investigation", "investigation_extended")
 class Move:
     """One transition of the flowchart, as the model knows it.
 
-    The model names its own guards: child, adult (on the day of receipt), in_time (a late pre-assessment needs
+    The model names its own guards: child, adult (on the day of the step), in_time (a late pre-assessment needs
     special_reason), later_date (an extension moves the due date forward), consent, adult_consent,
     consent_gone (the intervention's consent no longer holds) and retention_over.
     """
@@ -222,7 +230,7 @@ class ConsentModel:
 class CaseModel:
     ref: str
     birth_date: date
-    child: bool  # under 18 on the (Stockholm) day of receipt
+    child: bool  # under 18 on the (Stockholm) day of receipt: whether the concern is about a child
     updated_at: datetime
     state: str = "registered"
     version: int = 1
@@ -234,6 +242,14 @@ class CaseModel:
 
     def age(self, now: datetime) -> int:
         return age_on(self.birth_date, local(now).date())
+
+    def child_on(self, now: datetime) -> bool:
+        """Child or adult is decided at every step, on its own day (policies/rules.toml [age])."""
+        return self.age(now) < ADULT_AGE
+
+
+def age_group(age: int) -> str:
+    return "child" if age < ADULT_AGE else "young_adult" if age < YOUNG_ADULT_UNTIL else "adult"
 
 
 @dataclass(frozen=True)
@@ -395,7 +411,7 @@ class FlowModel:
         today = local(now).date()
         kinds = set()
         for guard in move.guards:
-            if (guard == "child" and not case.child) or (guard == "adult" and case.child):
+            if (guard == "child" and not case.child_on(now)) or (guard == "adult" and case.child_on(now)):
                 kinds.add("guard")
             elif guard == "in_time":
                 due = case.deadlines.get("pre_assessment")
@@ -406,9 +422,12 @@ class FlowModel:
                 running = [case.deadlines[d] for d in INVESTIGATION_DEADLINES if d in case.deadlines]
                 if new is not None and (new <= today or any(new <= due for due in running)):
                     kinds.add("guard")
-            elif guard == "consent" or (guard == "adult_consent" and not case.child):
+            elif guard == "consent" or (guard == "adult_consent" and not case.child_on(now)):
                 extra = frozenset(clean.get("recipients", ()))
                 if not self.covered(case, NEEDS[move.need], now, extra):
+                    kinds.add("consent")
+            elif guard == "adult_consent" and move.need in CHILD_INTERVENTIONS:  # a child: the guardians'
+                if not self.covered(case, replace(NEEDS[move.need], given_by=("guardians",)), now):
                     kinds.add("consent")
             elif guard == "consent_gone":
                 if self.covered(case, NEEDS[CONSENT_STATES[case.state]], now, case.shared_with):
@@ -418,7 +437,9 @@ class FlowModel:
         return kinds
 
     def warnings(self, case: CaseModel, move: Move, now: datetime) -> tuple[str, ...]:
-        return ("sig_age_range",) if move.trigger == "refer_sig" and case.age(now) not in SIG_AGES else ()
+        sig = ("sig_age_range",) if move.trigger == "refer_sig" and case.age(now) not in SIG_AGES else ()
+        young = move.trigger in DECISIONS and age_group(case.age(now)) == "young_adult"
+        return (*sig, *(("young_adult",) if young else ()))
 
     def judge_fire(
         self, case: CaseModel, role: str, trigger: str, payload: Mapping[str, Any], now: datetime, access: Access
@@ -458,13 +479,19 @@ class FlowModel:
              now: datetime) -> Entry:
         """Apply a transition that the model says succeeds."""
         today = local(now).date()
-        deadlines = {k: v for k, v in case.deadlines.items() if k not in move.stops and k not in move.starts}
+        deadlines = {k: v for k, v in case.deadlines.items() if k not in move.stops and k not in move.starts
+                     and (case.child_on(now) or k not in CHILD_DEADLINES)}
         for name in move.starts:
-            if name == "investigation" and case.child:
+            if name == "investigation" and case.child_on(now):
                 deadlines[name] = add_months(today, 4)
             elif name == "investigation_extended":
                 deadlines[name] = clean["new_due_on"]
-        entry = Entry(case.ref, move.trigger, case.state, move.to, actor_id, role, now, logged_codes(clean),
+        codes = logged_codes(clean)
+        if move.trigger in DECISIONS:
+            codes["age_group"] = age_group(case.age(now))
+        if self.warnings(case, move, now):  # the warnings gone ahead despite, as codes
+            codes["warnings"] = list(self.warnings(case, move, now))
+        entry = Entry(case.ref, move.trigger, case.state, move.to, actor_id, role, now, codes,
                       {k: stored(v) for k, v in clean.items()})
         if move.to in CONSENT_STATES and "consent" in move.guards:  # an adult's own consent shares nothing
             case.shared_with = NEEDS[move.need].recipients | frozenset(clean.get("recipients", ()))
@@ -494,6 +521,7 @@ class FlowModel:
         self.cases[ref] = case
         codes: dict[str, Any] = {"reporter_org": reporter_org, "acute_danger": acute_danger}
         fields = dict(codes)
+        codes["age_group"] = age_group(age_on(birth_date, received))  # to the log only, not the form
         if arrival_reason is not None:  # an earlier arrival by intake: logged as a code, its reason sealed
             codes["arrival"] = fields["arrival"] = "recorded_by_intake"
             fields.update(received_at=received_at.astimezone(UTC).isoformat(), arrival_reason=arrival_reason)

@@ -31,6 +31,7 @@ from cases.casework.disclosures import (
 from cases.errors import DisclosureRefused, RecordNotFound
 from cases.models import AccessLogEntry, Base, Case, Consent, Disclosure, ReferralPacket, TransitionLogEntry
 from cases.reports.demo import PATHS, SIG_RECIPIENTS, Step, drive
+from policies.law import cite
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
 
@@ -436,7 +437,8 @@ def test_an_unassigned_caseworker_gets_no_case_data_through_a_disclosure(db, sta
         disclose_with_consent(db, other, ref, "exit_service", "exit_support", ["identity"], now=later)
     assert (caught.value.ref, caught.value.emergency_possible) == (ref, False)
     with pytest.raises(AccessDenied):
-        request_disclosure(db, other, ref, "police", "investigation", ["identity"], "osl_10_28", REASON, now=later)
+        request_disclosure(db, other, ref, "police", "duty_to_disclose", ["identity"], "osl_10_28", REASON,
+                           named_law=NAMED_LAW, now=later)
     assert_nothing_logged(db, before)
     with db.read() as s:
         assert s.scalars(select(Disclosure)).all() == []
@@ -454,8 +456,12 @@ def test_an_unassigned_caseworker_gets_no_case_data_through_a_disclosure(db, sta
 # --- disclosures on a legal basis --------------------------------------------------------------------------
 
 
+NAMED_LAW = "lag (1998:620) om belastningsregister"
+TERROR = "prevent_terrorist_crime"  # the purpose OSL 10 kap. 18 b § allows (policies/disclosure.toml)
+
+
 def _request(db, staff, ref, later, requester="caseworker", legal_basis="osl_10_18b", reason=REASON):
-    return request_disclosure(db, staff[requester], ref, "police", "investigation", ["identity", "concern"],
+    return request_disclosure(db, staff[requester], ref, "police", TERROR, ["identity", "concern"],
                               legal_basis, reason, now=later)
 
 
@@ -480,7 +486,7 @@ def test_a_legal_basis_approved_by_another_decider_releases_the_packet(db, staff
         assert _status(db, request_id) == ("pending", None)
         before = access_rows(db)
         shown = decide_requested_disclosure(db, approver, request_id, approve=True, now=later)
-        assert (shown.ground, shown.recipient, shown.purpose) == ("legal_basis", "police", "investigation")
+        assert (shown.ground, shown.recipient, shown.purpose) == ("legal_basis", "police", TERROR)
         assert set(shown.data) == IDENTITY | {"concern"} and shown.data["concern"] == CONCERN
         body = assert_disclosure_logged(db, before, approver, "legal_basis", IDENTITY | {"concern"})
         assert (body["codes"]["legal_basis"], body["codes"]["request"]) == ("osl_10_18b", request_id)
@@ -508,8 +514,8 @@ def test_a_non_decider_cannot_approve(db, staff, adult_in_investigation):
     ref, later = adult_in_investigation
     requester = add_staff(db, "caseworker-2", "Requester", "caseworker")
     assign(db, staff, ref, later, requester)
-    request_id = request_disclosure(db, requester, ref, "police", "investigation", ["identity"], "osl_10_28",
-                                    REASON, now=later)
+    request_id = request_disclosure(db, requester, ref, "police", "duty_to_disclose", ["identity"], "osl_10_28",
+                                    REASON, named_law=NAMED_LAW, now=later)
     pending, before = _row(db, request_id), access_rows(db)
     for role in ROLES:
         if role == "decider":
@@ -555,17 +561,54 @@ def test_a_decider_refusing_the_request_is_logged(db, staff, adult_in_investigat
     assert _status(db, request_id) == ("refused", staff["decider"].id)
 
 
-def test_a_legal_basis_outside_the_closed_list_is_refused_when_decided(db, staff, adult_in_investigation):
+def test_a_legal_basis_outside_the_closed_list_is_refused_when_requested(db, staff, adult_in_investigation):
     ref, later = adult_in_investigation
     for legal_basis in ("sol_11_1", "osl_26_1", "whatever"):
-        request_id = _request(db, staff, ref, later, legal_basis=legal_basis)
         before = access_rows(db)
         with pytest.raises(DisclosureRefused) as caught:
-            decide_requested_disclosure(db, staff["decider"], request_id, approve=True, now=later)
+            _request(db, staff, ref, later, legal_basis=legal_basis)
         assert [(r.code, r.params.get("field")) for r in caught.value.refusals] == [
             ("invalid_field", "legal_basis")], legal_basis
-        assert_refusal_logged(db, before, staff["decider"], recipient="police")
-        assert _status(db, request_id) == ("refused", staff["decider"].id), legal_basis
+        assert_refusal_logged(db, before, staff["caseworker"], recipient="police")
+    with db.read() as s:
+        assert s.scalars(select(Disclosure)).all() == []
+
+
+def test_a_request_is_checked_against_the_conditions_of_its_legal_basis(db, staff, adult_in_investigation):
+    """Each basis's own conditions, when asked for and again when decided (policies/disclosure.toml): OSL 10
+    kap. 18 a § only about a person under 21 (osl_10_18a), 10 kap. 28 § only with the act named (osl_10_28),
+    26 kap. 9 a § only as feedback (osl_26_9a). The refusal is logged and names the provision."""
+    ref, later = adult_in_investigation  # the person is 19 (tests.conftest): under 21
+    for args, kw, expected in (
+        (("school", "prevent_crime", "osl_10_18a"), {}, ["basis_recipient"]),
+        (("police", "duty_to_disclose", "osl_10_28"), {}, ["basis_law_not_named"]),
+        (("reporter", "investigation", "osl_26_9a"), {}, ["basis_feedback_only"]),
+        (("police", "sig", "osl_10_18b"), {}, ["basis_purpose"]),
+    ):
+        recipient, purpose, basis = args
+        before = access_rows(db)
+        with pytest.raises(DisclosureRefused) as caught:
+            request_disclosure(db, staff["caseworker"], ref, recipient, purpose, ["identity"], basis, REASON,
+                               now=later, **kw)
+        assert [r.code for r in caught.value.refusals] == expected, basis
+        assert cite(basis) in caught.value.text("sv")
+        body = assert_refusal_logged(db, before, staff["caseworker"], recipient=recipient)
+        assert body["codes"]["refusals"] == expected and body["codes"]["legal_basis"] == basis
+    with pytest.raises(InvalidConcern) as too_long:
+        request_disclosure(db, staff["caseworker"], ref, "police", "duty_to_disclose", ["identity"], "osl_10_28",
+                           REASON, named_law="lag " * 100, now=later)
+    assert too_long.value.field == "named_law"
+    request_id = request_disclosure(db, staff["caseworker"], ref, "police", "prevent_crime", ["identity"],
+                                    "osl_10_18a", REASON, now=later)
+    assert decide_requested_disclosure(db, staff["decider"], request_id, approve=True, now=later).data
+    request_id = request_disclosure(db, staff["caseworker"], ref, "police", "duty_to_disclose", ["identity"],
+                                    "osl_10_28", REASON, named_law=NAMED_LAW, now=later)
+    with db.read() as s:
+        row = s.get(Disclosure, request_id)
+        case_id = s.scalars(select(Case.id).where(Case.ref == ref)).one()
+        assert NAMED_LAW.encode() not in row.named_law  # sealed like the reason
+        assert db.vault.case_key(case_id).open("disclosures", request_id, "named_law", row.named_law) == NAMED_LAW
+    assert decide_requested_disclosure(db, staff["decider"], request_id, approve=True, now=later).data
 
 
 def test_who_may_request_and_what_a_request_needs(db, staff, adult_in_investigation):
@@ -579,8 +622,8 @@ def test_who_may_request_and_what_a_request_needs(db, staff, adult_in_investigat
             _request(db, staff, ref, later, reason=reason)
         assert caught.value.field == "reason"
     with pytest.raises(NotPermitted):
-        request_disclosure(db, Actor(staff["reporter"].id, "caseworker"), ref, "police", "investigation",
-                           ["identity"], "osl_10_28", REASON, now=later)
+        request_disclosure(db, Actor(staff["reporter"].id, "caseworker"), ref, "police", "duty_to_disclose",
+                           ["identity"], "osl_10_28", REASON, named_law=NAMED_LAW, now=later)
     with db.read() as s:
         assert s.scalars(select(Disclosure)).all() == []
     assert access_rows(db) == before

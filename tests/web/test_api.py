@@ -146,6 +146,7 @@ EXPECTED = {
     "fireTrigger": table({"intake": 200, "caseworker": 404}),  # the decider may see it but not fire this one
     "recordConsent": table({"caseworker": 201, "decider": 201}),
     "withdrawConsent": table({"caseworker": 200, "decider": 200}),
+    "withholdFeedback": table({"caseworker": 200, "decider": 200}),
     "listReferrals": table({"partner": 200}),
     "readReferral": table({"partner": 200}),
     "latestCheckpoint": table({"auditor": 200}),
@@ -171,6 +172,11 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
             return "POST", "/cases/{ref}/transitions", f"/cases/{ref}/transitions", body, True
         suffix = "/triggers" if operation == "listTriggers" else ""
         return "GET", "/cases/{ref}" + suffix, f"/cases/{ref}{suffix}", None, False
+    if operation == "withholdFeedback":
+        ref = case_in(db, staff, "sig")
+        version = api("GET", f"/cases/{ref}/triggers", "decider").get_json()["version"]
+        return ("POST", "/cases/{ref}/feedback-withholding", f"/cases/{ref}/feedback-withholding",
+                {"expected_version": version, "reason": "Återkoppling vore olämplig."}, True)
     if operation in ("recordConsent", "withdrawConsent"):
         ref = case_in(db, staff, "sig")
         with db.read() as session:

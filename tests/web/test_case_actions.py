@@ -365,3 +365,44 @@ def test_reassigning_on_the_page_ends_the_former_caseworkers_access(client_as, d
     assert open_ones == [other.id]
     assert former.get(f"/cases/{ref}").status_code == 404  # as if the case were not there
     assert ref not in text(former.get("/cases"))
+
+
+def test_the_decision_not_to_give_feedback_is_taken_on_its_page_and_the_reporter_sees_received(
+        client_as, db, staff, child_number):
+    """A decider records, with a reason, that feedback would be inappropriate; the reporter then sees only
+    "received" (law.toml sol_feedback, in words; osl_26_9a)."""
+    from cases.casework.feedback import RECEIVED, concern_receipt
+    ref = register(db, staff, child_number)
+    decider = as_english(client_as("decider"))
+    case_page = text(decider.get(f"/cases/{ref}"))
+    assert f"/cases/{ref}/feedback/withhold" in case_page
+    page = decider.get(f"/cases/{ref}/feedback/withhold")
+    assert page.status_code == 200
+    assert "bestämmelsen om återkoppling till anmälaren" in text(page)  # the rule, cited in words
+    assert "26 kap. 9 a §" in text(page)
+    before = case_row(db, ref)
+    refused = submit(decider, f"/cases/{ref}/feedback/withhold", {"reason": "   "})
+    assert refused.status_code == 400 and 'id="error-reason"' in text(refused)
+    assert "Say why feedback would be inappropriate" in text(refused)
+    assert case_row(db, ref) == before
+    done = submit(decider, f"/cases/{ref}/feedback/withhold", {"reason": "Återkoppling kan skada barnet."})
+    assert done.status_code == 303
+    assert case_row(db, ref)[2] == before[2] + 1  # one entry in the log
+    assert concern_receipt(db, staff["reporter"], ref).category == RECEIVED
+    swedish = client_as("caseworker")
+    assign_case(db, staff["decider"], ref, staff["caseworker"].id)
+    assert "Besluta att inte lämna återkoppling till anmälaren" in text(swedish.get(f"/cases/{ref}/feedback/withhold"))
+    assert client_as("intake").get(f"/cases/{ref}/feedback/withhold").status_code == 403
+
+
+def test_a_decision_about_a_person_aged_18_to_20_shows_the_flag_in_words(client_as, db, staff, adult_number):
+    """The 18–20 flag is shown on the decision's form, in words (policies/rules.toml; law.toml sol_child_age)."""
+    from cases import fire_trigger
+    ref = register(db, staff, adult_number)  # 19 today
+    fire_trigger(db, staff["intake"], ref, "start_pre_assessment", {})
+    consent(db, staff["decider"], ref, "subject", "investigation", ("social_services",))
+    decider = as_english(client_as("decider"))
+    page = text(decider.get(f"/cases/{ref}/actions/open_investigation"))
+    assert "the person is 18–20" in page and "young_adult" not in page
+    swedish = text(client_as("decider").get(f"/cases/{ref}/actions/open_investigation"))
+    assert "personen är 18–20 år" in swedish

@@ -17,7 +17,9 @@ from cases.staff import accounts
 from tests.web.conftest import PASSWORD, post_form, sign_in
 
 CONCERN = "Eleven har slutat komma till lektionerna och säger att hen inte får umgås med klasskamraterna."
-NOT_OPENING = [*PATHS["pre_assessment"][1],
+# A child's path (feedback is about a concern about a child): opened, or not opened after the pre-assessment.
+CHILD_OPENING = PATHS["closed"][1][:3]
+NOT_OPENING = [*PATHS["closed"][1][:2],
                Step("decider", "close_without_investigation", {"reason": "Ej aktuellt.", "outcome": "not_opened"})]
 
 
@@ -62,6 +64,11 @@ def concern_form(**changes) -> dict:
 
 def adult_number(serial: int = 415) -> str:
     return generate_identity_number(date(2001, 3, 2), serial)
+
+
+def child_number(serial: int = 238) -> str:
+    """Feedback is about a concern about a child (policies/rules.toml [feedback])."""
+    return generate_identity_number(date(2012, 5, 17), serial)
 
 
 @pytest.fixture
@@ -193,15 +200,15 @@ def test_my_concerns_shows_each_kind_of_feedback_and_nothing_else(app, db, staff
 
     def concern(serial, steps, when, by=None):
         ref = register_concern(db, by or staff["reporter"], ConcernForm(
-            concern=CONCERN, reporter_org="leisure", identity_number=adult_number(serial), given_name="Tove",
+            concern=CONCERN, reporter_org="leisure", identity_number=child_number(serial), given_name="Tove",
         ), now=when).ref
         drive(db, staff, ref, steps, when)
         return ref
 
     received = concern(501, [], start)
-    opened = concern(502, PATHS["investigation"][1], start)
+    opened = concern(502, CHILD_OPENING, start)
     not_opened = concern(503, NOT_OPENING, start)
-    concern(504, PATHS["investigation"][1], start, by=staff["intake"])  # the same person's running case
+    concern(504, CHILD_OPENING, start, by=staff["intake"])  # the same person's running case
     running = concern(504, NOT_OPENING, start + timedelta(days=30))
     page = reporter.get("/concerns")
     html = text(page)
@@ -214,7 +221,7 @@ def test_my_concerns_shows_each_kind_of_feedback_and_nothing_else(app, db, staff
     assert "No investigation opened" in rows[not_opened]
     assert "Investigation already under way" in rows[running]
     assert html.count("<tr>") == 5  # the header and the reporter's four concerns, not the intake officer's
-    for secret in ("Tove", CONCERN[:30], adult_number(504), "Pre-assessment", "Closed", "not_opened"):
+    for secret in ("Tove", CONCERN[:30], child_number(504), "Pre-assessment", "Closed", "not_opened"):
         assert secret not in html
     receipt = text(reporter.get(f"/concerns/{running}"))
     assert "Investigation already under way" in receipt and "Tove" not in receipt

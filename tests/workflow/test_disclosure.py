@@ -6,7 +6,8 @@ is allowed only to caseworkers, decision makers and partners, only to a known re
 services itself, and only when every party whose consent is needed (the person; under 18 on the day, the
 guardians too) has a consent that is given, valid on the day and covers the purpose, the recipient and the
 data category. Or, instead of consent, on a legal basis from the closed list with a written reason and the
-approval of another person who is a decision maker; a partner never discloses on a legal basis.
+approval of another person who is a decision maker; a partner never discloses on a legal basis. Each basis
+has conditions of its own, checked in tests/workflow/test_disclosure_bases.py.
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ RECEIVED = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 # DESIGN.md §1 and §3, restated here on purpose rather than imported.
 MAY_DISCLOSE = {"caseworker", "decider", "partner"}
 INSIDE = "social_services"
-CLOSED_LIST = ("osl_10_18a", "osl_10_18b", "osl_10_28", "osl_26_9a")
+# A request that meets each basis's own conditions (policies/disclosure.toml; tested one by one in
+# tests/workflow/test_disclosure_bases.py). OSL 26 kap. 9 a § is feedback only, never a disclosure.
+MEETING = {
+    "osl_10_2": {"recipient": "social_services", "purpose": "own_activity"},
+    "osl_10_18a": {"recipient": "police", "purpose": "prevent_crime"},
+    "osl_10_18b": {"recipient": "police", "purpose": "prevent_terrorist_crime"},
+    "osl_10_28": {"recipient": "police", "purpose": "duty_to_disclose", "named_law": "lag (1998:620)"},
+}
+CLOSED_LIST = tuple(MEETING)
 
 AGES = {
     "adult": date(2001, 1, 9),  # 25
@@ -329,7 +338,8 @@ APPROVER = Actor("staff-decider-2", "decider")
 @pytest.mark.parametrize("requester", ["caseworker", "decider"])
 @pytest.mark.parametrize("basis", CLOSED_LIST)
 def test_each_legal_basis_of_the_closed_list_with_reason_and_approval_is_allowed(basis, requester):
-    decision = _decide(requester, legal_basis=basis, reason=REASON, approved_by=APPROVER)
+    case = _case(AGES["child"])  # under 21, as OSL 10 kap. 18 a § asks
+    decision = _decide(requester, case=case, legal_basis=basis, reason=REASON, approved_by=APPROVER, **MEETING[basis])
     assert (decision.allowed, decision.ground, decision.refusals) == (True, "legal_basis", ())
 
 
@@ -337,7 +347,8 @@ def test_each_legal_basis_of_the_closed_list_with_reason_and_approval_is_allowed
 def test_a_legal_basis_needs_no_consent(age):
     """Consent is one ground, the legal basis the other: not even a child's guardians are asked."""
     case = _case(AGES[age], consents=(_facts("subject", ["sig"], ["police"], ["identity"], status="withdrawn"),))
-    decision = _decide(case=case, legal_basis="osl_10_18b", reason=REASON, approved_by=APPROVER)
+    decision = _decide(case=case, legal_basis="osl_10_18b", reason=REASON, approved_by=APPROVER,
+                       **MEETING["osl_10_18b"])
     assert (decision.allowed, decision.ground) == (True, "legal_basis")
 
 
@@ -353,13 +364,13 @@ def test_a_legal_basis_outside_the_closed_list_is_refused(basis):
 
 @pytest.mark.parametrize("reason", [None, "", "   ", "\n\t"])
 def test_a_legal_basis_without_a_written_reason_is_refused(reason):
-    decision = _decide(legal_basis="osl_10_28", reason=reason, approved_by=APPROVER)
+    decision = _decide(legal_basis="osl_10_28", reason=reason, approved_by=APPROVER, **MEETING["osl_10_28"])
     assert not decision.allowed
     assert [(r.code, r.params.get("field")) for r in decision.refusals] == [("missing_field", "reason")]
 
 
 def test_a_legal_basis_without_an_approver_is_refused():
-    decision = _decide(legal_basis="osl_10_28", reason=REASON)
+    decision = _decide(legal_basis="osl_10_28", reason=REASON, **MEETING["osl_10_28"])
     assert not decision.allowed
     assert [r.code for r in decision.refusals] == ["approval_missing"]
 
@@ -368,14 +379,16 @@ def test_a_legal_basis_without_an_approver_is_refused():
 def test_the_requester_cannot_approve_their_own_request(requester):
     actor_id = f"staff-{requester}"
     for approver in (Actor(actor_id, requester), Actor(actor_id, "decider")):  # same person, whatever the role
-        decision = _decide(requester, legal_basis="osl_10_28", reason=REASON, approved_by=approver)
+        decision = _decide(requester, legal_basis="osl_10_28", reason=REASON, approved_by=approver,
+                           **MEETING["osl_10_28"])
         assert not decision.allowed, approver
         assert [r.code for r in decision.refusals] == ["approval_invalid"]
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "decider"])
 def test_an_approver_who_is_not_a_decision_maker_is_refused(role):
-    decision = _decide(legal_basis="osl_10_18a", reason=REASON, approved_by=Actor(f"other-{role}", role))
+    decision = _decide(case=_case(AGES["child"]), legal_basis="osl_10_18a", reason=REASON,
+                       approved_by=Actor(f"other-{role}", role), **MEETING["osl_10_18a"])
     assert not decision.allowed
     assert [r.code for r in decision.refusals] == ["approval_invalid"]
 
@@ -389,8 +402,9 @@ def test_only_caseworkers_and_decision_makers_disclose_on_a_legal_basis(role):
     assert ("role",) in _reasons(decision.refusals)
 
 
-def test_a_legal_basis_does_not_make_social_services_a_recipient():
-    decision = _decide(recipient=INSIDE, legal_basis="osl_10_28", reason=REASON, approved_by=APPROVER)
+def test_a_legal_basis_does_not_make_social_services_a_recipient_unless_it_names_it():
+    meeting = {**MEETING["osl_10_28"], "recipient": INSIDE}
+    decision = _decide(legal_basis="osl_10_28", reason=REASON, approved_by=APPROVER, **meeting)
     assert not decision.allowed
     assert ("invalid_field", "recipient") in _reasons(decision.refusals)
 

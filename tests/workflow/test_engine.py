@@ -131,9 +131,11 @@ def test_family_support_needs_the_relatives_consent(start, guardians):
     assert sim.facts.state == "closed"
 
 
-def test_child_other_support_needs_no_consent_but_adult_does():
+def test_other_support_needs_the_guardians_consent_for_a_child_and_the_adults_own():
     child = to_awaiting(child_to_investigation(), "other_support")
-    child.fire("caseworker", "start_other_support", reason=TEXT)
+    with pytest.raises(ConsentMissing):
+        child.fire("caseworker", "start_other_support", reason=TEXT)
+    child.give(consent("guardians", *OTHER)).fire("caseworker", "start_other_support", reason=TEXT)
     close_from_follow_up(child)
     assert child.facts.state == "closed"
 
@@ -240,14 +242,6 @@ def test_protection_assessment_received_late_is_due_the_next_day():
     assert Sim(CHILD, night).facts.deadlines["protection_assessment"] == date(2026, 3, 3)
     summer = datetime(2026, 7, 1, 14, 30, tzinfo=UTC)  # 16:30 in summer time
     assert Sim(CHILD, summer).facts.deadlines["protection_assessment"] == date(2026, 7, 2)
-
-
-def test_child_or_adult_is_decided_on_the_day_of_receipt():
-    turns_18 = date(2008, 3, 3)  # 17 on 2 March 2026, 18 the day after
-    sim = Sim(turns_18)
-    assert "protection_assessment" in sim.facts.deadlines
-    sim.later(days=2).fire("intake", "assess_protection")  # still handled as a child
-    assert sim.facts.state == "protection_assessment"
 
 
 def test_late_pre_assessment_needs_exceptional_reasons():
@@ -445,7 +439,7 @@ def test_log_entry_holds_codes_and_a_salted_hash_but_no_free_text():
     assert b"Hemlig" not in data
     assert out.entry.codes == {}
     closed = sim.fire("decider", "close_without_investigation", reason="Hemlig motivering", outcome="not_opened")
-    assert closed.entry.codes == {"outcome": "not_opened"}
+    assert closed.entry.codes == {"outcome": "not_opened", "age_group": "child"}
     assert b"Hemlig" not in closed.entry.canonical()
     other_salt = ENGINE.fire(
         CaseFacts("VO-TEST0001", "pre_assessment", sim.facts.received_at, CHILD, deadlines={}),

@@ -10,6 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from cases import ConcernForm, fire_trigger, record_consent, register_concern, withdraw_consent
 from cases.casework.access import read_case
 from cases.casework.consents import CONSENT_ROLES, ConsentForm
+from cases.casework.feedback import WITHHOLDING_ROLES, withhold_feedback
 from cases.casework.outline import case_outline
 from cases.casework.worklist import work_list
 from policies import Flowchart
@@ -128,6 +129,22 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
                     lambda claim: withdraw_consent(db(), account().actor, path.ref, path.consent_id, body.reason,
                                                    expected_version=body.expected_version, now=now(),
                                                    claim=claim))
+
+    @api.post("/cases/<ref>/feedback-withholding", summary="Decide not to give the reporter feedback",
+              operation_id="withholdFeedback", responses={200: s.Changed, **responses(404, 409, 422)})
+    @roles(*sorted(WITHHOLDING_ROLES))
+    def withhold(path: s.CasePath, body: m.withdrawal, header: s.IdempotencyHeader):  # type: ignore[name-defined]
+        """Where feedback to the reporter would be inappropriate, record that none is given, with a reason
+        (sealed); the reporter then sees only that the concern was received (`cases.casework.feedback`).
+        The body is the same as a withdrawal's: the version last seen and the reason."""
+        def render(done) -> tuple[int, dict[str, Any]]:
+            return 200, s.Changed(ref=done.ref, state=done.state, version=done.version, seq=done.seq).model_dump()
+
+        request = {"op": "withhold_feedback", "ref": path.ref, **body.model_dump(mode="json")}
+        return once(header.idempotency_key, request, render,
+                    lambda claim: withhold_feedback(db(), account().actor, path.ref, body.reason,
+                                                    expected_version=body.expected_version, now=now(),
+                                                    claim=claim))
 
     return api
 
