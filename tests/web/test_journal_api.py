@@ -32,7 +32,8 @@ def test_a_note_is_written_signed_and_shown_on_the_timeline(api):  # noqa: F811
     ref = registered(api)
     draft = written(api, ref)
     assert draft["signed"] is False
-    signed = api("POST", f"/cases/{ref}/notes/{draft['note_id']}/signature", "intake", key=key(), operation=SIGN)
+    signed = api("POST", f"/cases/{ref}/notes/{draft['note_id']}/signature", "intake", json={}, key=key(),
+                 operation=SIGN)
     assert signed.status_code == 200 and signed.get_json()["signed"] is True
     answer = api("GET", f"/cases/{ref}/journal", "intake", operation=JOURNAL, **{"Accept-Language": "en"})
     assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
@@ -47,8 +48,8 @@ def test_a_note_is_written_signed_and_shown_on_the_timeline(api):  # noqa: F811
 def test_a_signed_note_is_refused_signing_again_and_a_correction_stands_beside_it(api):  # noqa: F811
     ref = registered(api)
     first = written(api, ref)["note_id"]
-    api("POST", f"/cases/{ref}/notes/{first}/signature", "intake", key=key())
-    again = api("POST", f"/cases/{ref}/notes/{first}/signature", "intake", key=key(), operation=SIGN)
+    api("POST", f"/cases/{ref}/notes/{first}/signature", "intake", json={}, key=key())
+    again = api("POST", f"/cases/{ref}/notes/{first}/signature", "intake", json={}, key=key(), operation=SIGN)
     assert again.status_code == 409 and again.mimetype == PROBLEM and again.get_json()["code"] == "note-signed"
     fix = written(api, ref, role="decider", corrects=first, text="Rättelse: samtalet var med kuratorn.")
     assert fix["signed"] is True
@@ -75,7 +76,8 @@ def test_another_persons_draft_and_an_unknown_note_are_not_found(api):  # noqa: 
     ref = registered(api)
     draft = written(api, ref)["note_id"]
     for note_id in (draft, "00000000-0000-0000-0000-000000000000"):
-        answer = api("POST", f"/cases/{ref}/notes/{note_id}/signature", "decider", key=key(), operation=SIGN)
+        answer = api("POST", f"/cases/{ref}/notes/{note_id}/signature", "decider", json={}, key=key(),
+                     operation=SIGN)
         assert answer.status_code == 404 and answer.get_json()["code"] == "not-found"
 
 

@@ -85,6 +85,9 @@ EXPECTED = {
     ("GET", "/api/v1/me"): frozenset(),
     ("GET", "/api/v1/tokens"): frozenset(),
     ("DELETE", "/api/v1/tokens/<token_id>"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/journal"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/notes"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/notes/<note_id>/signature"): frozenset(),
 }
 
 
@@ -93,7 +96,8 @@ def _url(rule: str, ref: str) -> str:
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
               "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
               "<request_id>": "00000000-0000-0000-0000-000000000000",
-              "<grant_id>": "00000000-0000-0000-0000-000000000000"}
+              "<grant_id>": "00000000-0000-0000-0000-000000000000",
+              "<note_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

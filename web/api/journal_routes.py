@@ -65,6 +65,10 @@ class Timeline(BaseModel):
     items: list[TimelineStep | TimelineNote] = Field(description="Newest first")
 
 
+class SignatureRequest(Closed):
+    """Signing takes nothing but the note (in the path): send an empty object, `{}`."""
+
+
 class NoteChanged(BaseModel):
     ref: str
     note_id: str
@@ -133,7 +137,7 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
     @api.post("/cases/<ref>/notes/<note_id>/signature", summary="Sign your draft note: it never changes after",
               operation_id="signNote", responses={200: NoteChanged, **responses(404, 409, 422)})
     @roles(*note_roles)
-    def sign(path: NotePath, header: s.IdempotencyHeader):
+    def sign(path: NotePath, body: SignatureRequest, header: s.IdempotencyHeader):
         def render(done) -> tuple[int, dict[str, Any]]:
             return 200, NoteChanged(ref=done.ref, note_id=done.note_id, signed=done.signed, seq=done.seq).model_dump()
 
