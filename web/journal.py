@@ -29,7 +29,7 @@ from cases.errors import (
     NotPermitted,
 )
 from cases.flowcharts import chart_of
-from cases.journal import NoteForm, NoteItem, delete_note, edit_note, read_journal, sign_note, write_note
+from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_note, read_journal, sign_note, write_note
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from web.access import page, signed_in
 from web.clock import now, today
@@ -106,7 +106,7 @@ def new_note(ref: str):
     if errors or form is None:
         return _form(ref, values, errors, corrected=corrected), 400
     try:
-        write_note(_db(), signed_in().actor, ref, form, now=now())
+        (correct_note if corrects else write_note)(_db(), signed_in().actor, ref, form, now=now())
     except InvalidConcern as exc:
         return _form(ref, values, {exc.field: exc.text(locale()).removeprefix(f"{exc.field}: ")},
                      corrected=corrected), 400

@@ -5,7 +5,7 @@ grounds it uses; nothing beneath imports it.
 
 from __future__ import annotations
 
-from cases.journal.notes import NoteDone, NoteForm, delete_note, edit_note, sign_note, write_note
+from cases.journal.notes import NoteDone, NoteForm, correct_note, delete_note, edit_note, sign_note, write_note
 from cases.journal.timeline import Journal, NoteItem, StepItem, read_journal
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "NoteForm",
     "NoteItem",
     "StepItem",
+    "correct_note",
     "delete_note",
     "edit_note",
     "read_journal",

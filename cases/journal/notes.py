@@ -40,7 +40,7 @@ from workflow.deadlines import local_date
 if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
 
-__all__ = ["NoteDone", "NoteForm", "delete_note", "edit_note", "sign_note", "write_note"]
+__all__ = ["NoteDone", "NoteForm", "correct_note", "delete_note", "edit_note", "sign_note", "write_note"]
 
 # What the journal log records was done to a note.
 WRITTEN, EDITED, SIGNED, CORRECTED = "write", "edit", "sign", "correct"
@@ -73,8 +73,23 @@ class NoteDone:
 @operation("note_written")
 def write_note(db: Database, actor: Actor, ref: str, form: NoteForm, *, now: datetime | None = None,
                claim: Claim | None = None) -> NoteDone:
-    """Write a draft note on case `ref`; with `form.corrects`, a signed correction of that signed note."""
-    now = now or utcnow()
+    """Write a draft note on case `ref` (a correction is `correct_note`'s, with an event of its own)."""
+    if form.corrects is not None:
+        raise InvalidConcern("corrects", "a correction is written as one", "en rättelse skrivs som en rättelse")
+    return _write(db, actor, ref, form, now=now or utcnow(), claim=claim)
+
+
+@operation("note_corrected")
+def correct_note(db: Database, actor: Actor, ref: str, form: NoteForm, *, now: datetime | None = None,
+                 claim: Claim | None = None) -> NoteDone:
+    """Write a signed correction of the signed note `form.corrects`: a new note; the corrected one stays as it is."""
+    if form.corrects is None:
+        raise InvalidConcern("corrects", "name the signed note this corrects",
+                             "ange den signerade anteckning som rättas")
+    return _write(db, actor, ref, form, now=now or utcnow(), claim=claim)
+
+
+def _write(db: Database, actor: Actor, ref: str, form: NoteForm, *, now: datetime, claim: Claim | None) -> NoteDone:
     _require_role(actor)
     with case_write(db, actor, ref, now=now, claim=claim) as opened:
         text = _check(opened, form, now)

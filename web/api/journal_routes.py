@@ -11,7 +11,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, create_model
 
 from cases.flowcharts import chart_of
-from cases.journal import NoteForm, NoteItem, read_journal, sign_note, write_note
+from cases.journal import NoteForm, NoteItem, correct_note, read_journal, sign_note, write_note
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from web.api import schemas as s
 from web.api.bodies import Closed, IsoDate, Text
@@ -132,7 +132,8 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
 
         request = {"op": "note", "ref": path.ref, **body.model_dump(mode="json")}  # type: ignore[attr-defined]
         return once(header.idempotency_key, request, render,
-                    lambda claim: write_note(db(), account().actor, path.ref, form, now=now(), claim=claim))
+                    lambda claim: (correct_note if form.corrects else write_note)(db(), account().actor, path.ref,
+                                                                                  form, now=now(), claim=claim))
 
     @api.post("/cases/<ref>/notes/<note_id>/signature", summary="Sign your draft note: it never changes after",
               operation_id="signNote", responses={200: NoteChanged, **responses(404, 409, 422)})
