@@ -17,7 +17,15 @@ from sqlalchemy import select, text
 from cases import ConcernForm, register_concern
 from cases.audit.verify import verify
 from cases.casework.access import assign_case
-from cases.errors import AccessDenied, InvalidConcern, NoteNotFound, NoteNotSigned, NoteSigned, NotPermitted
+from cases.errors import (
+    AccessDenied,
+    InvalidConcern,
+    KeyDestroyed,
+    NoteNotFound,
+    NoteNotSigned,
+    NoteSigned,
+    NotPermitted,
+)
 from cases.journal import NoteForm, correct_note, delete_note, edit_note, read_journal, sign_note, write_note
 from cases.journal.timeline import NOTE_FIELD, NoteItem, StepItem
 from cases.models import AccessLogEntry, JournalLogEntry, JournalNote
@@ -225,3 +233,19 @@ def test_journal_kinds_have_words_in_both_languages():
 def test_an_unknown_account_writes_nothing(db, staff, ref):
     with pytest.raises(NotPermitted):
         write_note(db, Actor("00000000-0000-0000-0000-000000000000", "intake"), ref, form(), now=NOW)
+
+
+def test_an_erased_case_keeps_its_notes_unreadable_and_its_journal_verifiable(db, staff, adult_number):
+    """Erasure destroys the case's key: the notes can no longer be read by anyone, and the journal log and the
+    notes' content hashes (over ciphertext) still verify."""
+    _child, steps = PATHS["erased"]
+    ref = register_concern(db, staff["reporter"], ConcernForm(
+        concern="Oro.", reporter_org="school", identity_number=adult_number), now=NOW).ref
+    done = write_note(db, staff["intake"], ref, form(on=TODAY), now=NOW)
+    sign_note(db, staff["intake"], ref, done.note_id, now=NOW)
+    last = drive(db, staff, ref, steps, NOW)
+    journal = read_journal(db, staff["decider"], ref, now=last)
+    assert journal.erased and [n.text for n in journal.notes] == [None]
+    with pytest.raises(KeyDestroyed):
+        write_note(db, staff["decider"], ref, form(), now=last)
+    assert verify(db, "unused").ok
