@@ -1,12 +1,13 @@
 """What the journal log commits to for a note, and the check that every stored note is what its log says.
 
-A note's content hash covers the note as stored: its case, kind, date, author, what it corrects, whether and
-when it was signed, and its text as sealed (the ciphertext: an auditor checks it without the case's key, and
-it still checks after the key is destroyed at erasure). Each change to a note appends a journal log entry
-with the hash of the note as it stands after the change (`cases.journal`), so the last entry of each note
-says what the row must be now. `vidoro audit verify` (`cases.audit.verify`) runs `check_notes`: a signed note
-whose text, kind or date was changed in the database, a note with no entry, and a logged note that is gone
-are each a finding. The logs themselves are verified as every log is; this checks the rows against them.
+A note's content hash covers the note as stored: its case (pseudonym and id), kind, date, author, what it
+corrects, whether and when it was signed, and its text as sealed (the ciphertext: an auditor checks it
+without the case's key, and it still checks after the key is destroyed at erasure). Each change to a note
+appends a journal log entry with the hash of the note as it stands after the change (`cases.journal`), so
+the last entry of each note says what the row must be now. `vidoro audit verify` (`cases.audit.verify`)
+runs `check_notes`: a signed note whose text, kind, date or case was changed in the database, a note with no
+entry, and a logged note that is gone are each a finding. The logs themselves are verified as every log is;
+this checks the rows against them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.models import Case, JournalLogEntry, JournalNote
+from cases.models import JournalLogEntry, JournalNote
 
 __all__ = ["DELETED", "check_notes", "note_digest"]
 
@@ -31,6 +32,7 @@ def note_digest(note: JournalNote, case_ref: str) -> str:
     """The hex SHA-256 of `note` as stored, in a canonical form (the same row always gives the same hash)."""
     body = {
         "case": case_ref,
+        "case_id": note.case_id,
         "note": note.id,
         "kind": note.kind,
         "occurred": note.occurred_on.isoformat(),
@@ -47,25 +49,25 @@ def check_notes(session: Session, report: Callable[[str, str, str], None]) -> in
     """Compare every stored note with the last journal log entry about it; `report(kind, where, detail)` each
     difference. Returns how many notes were checked."""
     last: dict[str, tuple[int, dict]] = {}
-    for seq, note_id, entry in session.execute(
-            select(JournalLogEntry.seq, JournalLogEntry.note_id, JournalLogEntry.entry).order_by(JournalLogEntry.seq)):
+    for seq, entry in session.execute(select(JournalLogEntry.seq, JournalLogEntry.entry).order_by(JournalLogEntry.seq)):
         try:
             body = json.loads(bytes(entry))
         except ValueError:
             continue  # a malformed entry is the log's own finding (`cases.audit.verify`)
-        if isinstance(body, dict):
-            last[note_id] = (seq, body)
+        if isinstance(body, dict) and isinstance(body.get("note"), str):  # the entry, not its search column
+            last[body["note"]] = (seq, body)
     checked = 0
-    rows = session.execute(select(JournalNote, Case.ref).join(Case, Case.id == JournalNote.case_id)
-                           .order_by(JournalNote.created_at, JournalNote.id))
-    for note, ref in rows:
+    # Each note is checked against its entry alone, its case named by the entry: whether the case itself is
+    # stored and in step with its transitions is the transition log's check, not this one.
+    for note in session.scalars(select(JournalNote).order_by(JournalNote.created_at, JournalNote.id)):
         checked += 1
         logged = last.pop(note.id, None)
-        where = f"note {note.id} of case {ref}"
         if logged is None or logged[1].get("action") == DELETED:
-            report("note_unlogged", where, "is stored but no journal log entry says it exists")
+            report("note_unlogged", f"note {note.id}", "is stored but no journal log entry says it exists")
             continue
         seq, body = logged
+        ref = str(body.get("case"))
+        where = f"note {note.id} of case {ref}"
         if body.get("content") != note_digest(note, ref) or body.get("kind") != note.kind:
             signed = "signed " if note.signed_at is not None else ""
             report("note_changed", where, f"the {signed}note as stored is not what journal log entry {seq} holds")
