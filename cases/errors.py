@@ -3,7 +3,8 @@
     VidoroError
     ├── InvalidIdentityNumber, InvalidConcern (`field` names the field), StaleCase, LogTampered
     ├── RecordNotFound               no such record, or none this person may see (404); `kind` says what
-    │   └── CaseNotFound
+    │   ├── CaseNotFound
+    │   └── NoteNotFound             no such journal note on the case, or another's draft
     ├── NotPermitted                 not for this role
     │   └── ArrivalNotPermitted
     ├── AccessDenied                 no ground to read this case
@@ -11,6 +12,7 @@
     │   └── EmergencyApprovalNeeded
     ├── DisclosureRefused            a disclosure outside social services was refused (and logged)
     ├── IdempotencyKeyReused
+    ├── journal: NoteSigned          a signed note never changes; NoteNotSigned: only a signed note is corrected
     ├── staff: InvalidPassword, SignInRefused, SignInThrottled, TokenRefused, RateLimited
     └── keys: KeyMaterialError, KeyDestroyed, KeysStillWrapped, CiphertextRejected
 
@@ -40,6 +42,9 @@ __all__ = [
     "KeysStillWrapped",
     "LogTampered",
     "NotPermitted",
+    "NoteNotFound",
+    "NoteNotSigned",
+    "NoteSigned",
     "RateLimited",
     "RecordNotFound",
     "SignInRefused",
@@ -320,3 +325,41 @@ class CiphertextRejected(VidoroError):
             message_sv=f"{table}.{field} i rad {row_id} klarar inte integritetskontrollen: ändrad eller kopierad",
         )
         self.table, self.row_id, self.field = table, row_id, field
+
+
+# --- journal notes (issue 17) -------------------------------------------------------------------------------
+
+
+class NoteNotFound(RecordNotFound):
+    """No journal note with this id on this case, or a draft of someone else (a draft is its author's alone)."""
+
+    code = "note_not_found"
+
+    def __init__(self, ref: str, note_id: str) -> None:
+        super().__init__("note", f"no journal note {note_id[:36]!r} on case {ref}",
+                         f"ingen journalanteckning {note_id[:36]!r} i ärende {ref}")
+        self.ref, self.note_id = ref, note_id
+
+
+class NoteSigned(VidoroError):
+    """The note is signed: it never changes (not edited, signed again or deleted). Write a correction instead."""
+
+    code = "note_signed"
+
+    def __init__(self, ref: str, note_id: str) -> None:
+        super().__init__(f"journal note {note_id} on case {ref} is signed and cannot be changed; write a correction",
+                         message_sv=f"journalanteckning {note_id} i ärende {ref} är signerad och kan inte ändras; "
+                         "skriv en rättelse")
+        self.ref, self.note_id = ref, note_id
+
+
+class NoteNotSigned(VidoroError):
+    """A correction names a note that is not signed yet: a draft is edited by its author, not corrected."""
+
+    code = "note_not_signed"
+
+    def __init__(self, ref: str, note_id: str) -> None:
+        super().__init__(f"journal note {note_id} on case {ref} is a draft; only a signed note is corrected",
+                         message_sv=f"journalanteckning {note_id} i ärende {ref} är ett utkast; bara en signerad "
+                         "anteckning kan rättas")
+        self.ref, self.note_id = ref, note_id

@@ -48,6 +48,9 @@ __all__ = [
     "EmergencyAccess",
     "FlowchartVersion",
     "IdempotencyRecord",
+    "JournalLogEntry",
+    "JournalLogNode",
+    "JournalNote",
     "Person",
     "ReferralPacket",
     "RoleGrant",
@@ -501,3 +504,57 @@ class CaseLink(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     earlier_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
     created_at: Mapped[datetime]
+# --- journal notes (issue 17) -------------------------------------------------------------------------------
+
+
+class JournalNote(Base):
+    """A journal note on a case: what happened (its kind and date) and the text, sealed with the case's key.
+
+    A draft until its author signs it; a signed note never changes (`cases.journal`). A correction is a new
+    signed note that names the one it corrects (`corrects_id`); the corrected note stays as it was. Every
+    change to a note is an entry of the journal log whose content hash `vidoro audit verify` compares with the
+    row (`cases.audit.notes`): a signed note changed in the database is found.
+    """
+
+    __tablename__ = "journal_notes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    author_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    author_role: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # a code of policies/journal.toml
+    occurred_on: Mapped[date] = mapped_column(Date)  # the date of what happened
+    text: Mapped[bytes] = mapped_column(Sealed)
+    corrects_id: Mapped[str | None] = mapped_column(ForeignKey("journal_notes.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    signed_at: Mapped[datetime | None]
+
+    # A case's journal in order; the corrections of a note.
+    __table_args__ = (Index("ix_journal_notes_case_occurred", "case_id", "occurred_on", "created_at"),
+                      Index("ix_journal_notes_corrects_id", "corrects_id"))
+
+
+class JournalLogEntry(Base):
+    """One entry of the append-only, hash-chained journal log: a change to a journal note (no text)."""
+
+    __tablename__ = "journal_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_ref: Mapped[str] = mapped_column(String(16), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(24))
+    note_id: Mapped[str] = mapped_column(String(36), index=True)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class JournalLogNode(Base):
+    """A complete subtree's hash in the journal log's Merkle tree."""
+
+    __tablename__ = "journal_log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -156,6 +156,7 @@ def audit_verify(config, held: tuple[str, ...], key: str | None) -> None:
         click.echo(f"{log.name} log: {log.entries} entries, {log.nodes} tree nodes, root {_b64(log.root)}; "
                    f"{log.checkpoints} stored and {log.held} held checkpoints checked")
     click.echo(f"cases: {report.cases} states checked against their last logged transition")
+    click.echo(f"journal notes: {report.notes} checked against their last journal log entry")
     if signer is not None:
         click.echo("checked against this instance's own verifier key; pass --key with the key you hold to catch "
                    "a replaced key too", err=True)

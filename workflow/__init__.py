@@ -16,7 +16,16 @@ from workflow.errors import (
 )
 from workflow.facts import Actor, CaseFacts, ConsentFacts, age_on
 from workflow.guards import GUARDS
-from workflow.log import GENESIS, AccessEntry, AdministrationEntry, LogEntry, chain_hash, leaf_hash, payload_hash
+from workflow.log import (
+    GENESIS,
+    AccessEntry,
+    AdministrationEntry,
+    JournalEntry,
+    LogEntry,
+    chain_hash,
+    leaf_hash,
+    payload_hash,
+)
 from workflow.refusals import Refusal
 
 __all__ = [
@@ -31,6 +40,7 @@ __all__ = [
     "Engine",
     "GuardFailed",
     "InvalidInput",
+    "JournalEntry",
     "LogEntry",
     "Option",
     "Outcome",

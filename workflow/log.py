@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-__all__ = ["GENESIS", "AccessEntry", "AdministrationEntry", "LogEntry", "chain_hash", "leaf_hash", "payload_hash"]
+__all__ = ["GENESIS", "AccessEntry", "AdministrationEntry", "JournalEntry", "LogEntry", "chain_hash", "leaf_hash",
+           "payload_hash"]
 
 GENESIS = bytes(32)
 ENTRY_FORMAT = 1
@@ -130,6 +131,42 @@ class AdministrationEntry:
             "target": self.target_id,
             "action": self.action,
             "codes": {k: _plain(v) for k, v in sorted(self.codes.items())},
+        }
+        return _canonical(body)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One change to a journal note, as written to the journal log: who, which case and note, what, when.
+
+    `action` is what was done to the note (written as a draft, edited, deleted, signed, or a signed
+    correction written); `kind` its kind's code; `content` the hash of the note as stored (its sealed text,
+    kind, date, author and what it corrects: `cases.audit.notes`), so that a note changed in the database
+    afterwards no longer matches its last entry. Never the text, nor the date of what happened.
+    """
+
+    at: datetime
+    case_ref: str
+    actor_id: str
+    role: str
+    action: str
+    note_id: str
+    kind: str
+    content: str
+    corrects: str | None = None
+
+    def canonical(self) -> bytes:
+        body = {
+            "v": ENTRY_FORMAT,
+            "at": _utc(self.at),
+            "case": self.case_ref,
+            "actor": self.actor_id,
+            "role": self.role,
+            "action": self.action,
+            "note": self.note_id,
+            "kind": self.kind,
+            "content": self.content,
+            "corrects": self.corrects,
         }
         return _canonical(body)
 

@@ -1,4 +1,4 @@
-"""Append to the transition, access and administration logs inside the caller's transaction, one writer at a time.
+"""Append to the transition, access, administration and journal logs inside the caller's transaction, one at a time.
 
 Each log is a hash chain and an RFC 9162 Merkle tree over the same entries: an append writes the entry
 with its chain hash and the tree nodes it completes (its leaf, and one more for each trailing one bit of its
@@ -21,19 +21,21 @@ from cases.models import (
     AccessLogNode,
     AdministrationLogEntry,
     AdministrationLogNode,
+    JournalLogEntry,
+    JournalLogNode,
     TransitionLogEntry,
     TransitionLogNode,
 )
-from workflow import GENESIS, AccessEntry, AdministrationEntry, LogEntry, chain_hash
+from workflow import GENESIS, AccessEntry, AdministrationEntry, JournalEntry, LogEntry, chain_hash
 from workflow.merkle import completed_nodes, leaf_hash
 
 __all__ = ["LOGS", "EntryRow", "EntryTable", "Log", "NodeTable", "append", "head"]
 
 # The tables of the logs, for code that works on any of them (a new log adds its tables here, as to `LOGS`).
 # Unions rather than a protocol: SQLAlchemy's typed columns do not match a protocol's attributes.
-EntryRow = TransitionLogEntry | AccessLogEntry | AdministrationLogEntry
-EntryTable = type[TransitionLogEntry] | type[AccessLogEntry] | type[AdministrationLogEntry]
-NodeTable = type[TransitionLogNode] | type[AccessLogNode] | type[AdministrationLogNode]
+EntryRow = TransitionLogEntry | AccessLogEntry | AdministrationLogEntry | JournalLogEntry
+EntryTable = type[TransitionLogEntry] | type[AccessLogEntry] | type[AdministrationLogEntry] | type[JournalLogEntry]
+NodeTable = type[TransitionLogNode] | type[AccessLogNode] | type[AdministrationLogNode] | type[JournalLogNode]
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,15 @@ LOGS = {
                    ("ground", "ground", False))),
     "administration": Log("administration", AdministrationLogEntry, AdministrationLogNode, 0x76_69_64_6F_72_64,
                           (("target_id", "target", False), ("actor_id", "actor", False), ("action", "action", False))),
+    # Journal notes are records beside the transitions, not transitions: a log of their own keeps the transition
+    # log's readers (a case's path, the statistics, the reporter's feedback) to transitions. Each entry holds the
+    # note's content hash, which `cases.audit.notes` compares with the stored note.
+    "journal": Log("journal", JournalLogEntry, JournalLogNode, 0x76_69_64_6F_72_6A,
+                   (("case_ref", "case", False), ("actor_id", "actor", False), ("action", "action", False),
+                    ("note_id", "note", False))),
 }
-_BY_ENTRY = {LogEntry: LOGS["transitions"], AccessEntry: LOGS["access"], AdministrationEntry: LOGS["administration"]}
+_BY_ENTRY = {LogEntry: LOGS["transitions"], AccessEntry: LOGS["access"], AdministrationEntry: LOGS["administration"],
+             JournalEntry: LOGS["journal"]}
 
 
 def head(session: Session, table: EntryTable = TransitionLogEntry) -> tuple[int, bytes]:
@@ -79,7 +88,7 @@ def head(session: Session, table: EntryTable = TransitionLogEntry) -> tuple[int,
     return (0, GENESIS) if row is None else (row.seq, row.chain_hash)
 
 
-def append(session: Session, entry: LogEntry | AccessEntry | AdministrationEntry) -> EntryRow:
+def append(session: Session, entry: LogEntry | AccessEntry | AdministrationEntry | JournalEntry) -> EntryRow:
     """Add `entry` to its log after the current head; it commits or rolls back with the caller's transaction."""
     log = _BY_ENTRY[type(entry)]
     if session.get_bind().dialect.name == "postgresql":

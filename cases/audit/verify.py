@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.audit.log import LOGS, Log
+from cases.audit.notes import check_notes
 from cases.audit.verify_fast import SideChecks, last_states, log_intact, side_connection
 from cases.db import Database
 from cases.models import Case, Checkpoint
@@ -53,6 +54,10 @@ KINDS = {
                            "ett ärendes status har ändrats utanför arbetsflödet"),
     "case_unlogged": ("a case exists without any logged transition", "ett ärende saknar loggade händelser"),
     "case_removed": ("a logged case was removed", "ett loggat ärende har tagits bort"),
+    "note_changed": ("a journal note was changed outside vidoro", "en journalanteckning har ändrats utanför vidoro"),
+    "note_unlogged": ("a journal note exists without its journal log entry",
+                      "en journalanteckning saknar sin post i journalloggen"),
+    "note_removed": ("a logged journal note was removed", "en loggad journalanteckning har tagits bort"),
 }
 
 
@@ -83,6 +88,7 @@ class LogReport:
 class Report:
     logs: dict[str, LogReport] = field(default_factory=dict)
     cases: int = 0
+    notes: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -130,6 +136,8 @@ def verify(db: Database, verifier_key: str, held: Sequence[str | bytes] = (),
                 report.cases = session.scalars(select(func.count()).select_from(Case)).one()
             else:
                 _verify_cases(session, last_states(session) if vouched["transitions"] else last_state, report)
+            report.notes = check_notes(session, lambda kind, where, detail: report.add(
+                Finding(kind, "journal", where, detail)))
         finally:
             checks.close()
     return report

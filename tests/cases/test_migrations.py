@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -188,7 +188,8 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
                      "referral_packets", "disclosures", "transition_log_nodes", "access_log_nodes",
                      "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
                      "emergency_approvals", "api_request_counts", "administration_log",
-                     "administration_log_nodes", "role_grants", "case_links"}
+                     "administration_log_nodes", "role_grants", "case_links", "journal_notes", "journal_log",
+                     "journal_log_nodes"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -503,6 +504,33 @@ def test_the_administration_log_refuses_update_and_delete_in_sql(db, table):
     add_staff(db, "reporter-1", "Reporter", "reporter")
     disable_staff(db, "reporter-1", by=None)  # one logged change, with its leaf
     for sql in (f"UPDATE {table} SET seq = seq" if table == "administration_log" else f"UPDATE {table} SET idx = idx",
+                f"DELETE FROM {table}"):
+        with pytest.raises(DBAPIError, match="append-only"), db.write() as session:
+            session.execute(text(sql))
+
+
+# --- 0015: journal notes and the journal log (issue 17) -----------------------------------------------------
+
+
+def test_0015_the_journal_migration_downgrades_and_upgrades_again(blank_db):
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    downgrade(blank_db, "0014")
+    assert {"journal_notes", "journal_log", "journal_log_nodes"}.isdisjoint(schema_snapshot(blank_db)["tables"])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
+
+
+@pytest.mark.parametrize("table", ["journal_log", "journal_log_nodes"])
+def test_the_journal_log_refuses_update_and_delete_in_sql(db, table):
+    from cases.audit import log
+    from workflow import JournalEntry
+
+    with db.write() as session:  # one logged change, with its leaf
+        log.append(session, JournalEntry(at=datetime(2026, 11, 26, tzinfo=UTC), case_ref="VO-00000000",
+                                         actor_id="a", role="intake", action="write", note_id="n", kind="other",
+                                         content="0" * 64))
+    for sql in (f"UPDATE {table} SET seq = seq" if table == "journal_log" else f"UPDATE {table} SET idx = idx",
                 f"DELETE FROM {table}"):
         with pytest.raises(DBAPIError, match="append-only"), db.write() as session:
             session.execute(text(sql))

@@ -27,7 +27,8 @@ from cases.audit.signing import LogSigner
 from cases.audit.verify import Report, verify
 from cases.casework.access import assign_case, read_case
 from cases.crypto.identity import generate_identity_number
-from cases.models import Base, Case, Checkpoint
+from cases.journal import NoteForm, correct_note, sign_note, write_note
+from cases.models import Base, Case, Checkpoint, JournalNote
 from cases.reports.demo import PATHS, drive
 from cases.staff.administration import create_account
 from cases.staff.members import disable_staff, enable_staff
@@ -39,8 +40,8 @@ from workflow.merkle import Frontier, leaf_hash
 SEEDS = range(20261127, 20261127 + 5)  # one random trial per seed, per log
 ENTRIES = {name: log.entries.__table__ for name, log in LOGS.items()}
 NODES = {name: log.nodes.__table__ for name, log in LOGS.items()}
-CHECKPOINTS, CASES = Checkpoint.__table__, Case.__table__
-TOUCHED = (*ENTRIES.values(), *NODES.values(), CHECKPOINTS, CASES)
+CHECKPOINTS, CASES, NOTES = Checkpoint.__table__, Case.__table__, JournalNote.__table__
+TOUCHED = (*ENTRIES.values(), *NODES.values(), CHECKPOINTS, CASES, NOTES)
 GUARDED = (*(t.name for t in ENTRIES.values()), *(t.name for t in NODES.values()), CHECKPOINTS.name)
 SEARCH_COLUMNS = {name: tuple(column for column, _key, _nullable in log.columns) for name, log in LOGS.items()}
 OTHER_VALUES = {"from_state": set(PATHS), "to_state": set(PATHS), "action": {"read", "disclose", "enable"},
@@ -100,11 +101,25 @@ def build(db: Database, staff: dict, signer: LogSigner) -> dict[str, str]:
             read_case(db, staff["intake"], ref, emergency_reason=EMERGENCY, now=later)
             assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=later)
             read_case(db, staff["caseworker"], ref, now=later)
+            document(db, staff, ref, number, later)
         administer(db, staff, number, later)
         if number == len(PATHS) // 2:
             for name in LOGS:
                 issue_checkpoint(db, signer, name)
     return {name: issue_checkpoint(db, signer, name).note for name in LOGS}
+
+
+def document(db: Database, staff: dict, ref: str, number: int, now: datetime) -> None:
+    """A journal note written and signed, every other one corrected by the caseworker, and a draft left on every
+    third case."""
+    note = NoteForm(kind="contact", occurred_on=now.date(), text="Kontakt med skolan.")
+    first = write_note(db, staff["decider"], ref, note, now=now).note_id
+    sign_note(db, staff["decider"], ref, first, now=now + timedelta(seconds=1))
+    if number % 2:
+        correct_note(db, staff["caseworker"], ref, NoteForm(kind="meeting", occurred_on=now.date(), text="Möte.",
+                                                         corrects=first), now=now + timedelta(seconds=2))
+    if number % 3 == 0:
+        write_note(db, staff["decider"], ref, note, now=now + timedelta(seconds=3))
 
 
 def administer(db: Database, staff: dict, number: int, now: datetime) -> None:
@@ -209,6 +224,8 @@ def truncate(conn, name: str, keep: int, *, with_nodes: bool) -> None:
             conn.execute(delete(nodes).where(nodes.c.level == level, nodes.c.idx >= keep >> level))
     if name == "transitions":
         settle_cases(conn)
+    if name == "journal":
+        settle_notes(conn)
 
 
 def settle_cases(conn) -> None:
@@ -221,6 +238,21 @@ def settle_cases(conn) -> None:
             conn.execute(update(CASES).where(CASES.c.ref == ref).values(state=last[ref]))
 
 
+def settle_notes(conn) -> None:
+    """Put every journal note back as its last remaining journal log entry has it, as a careful forger who cut
+    the log's tail would: a note whose signing was cut is a draft again, one whose writing was cut is gone."""
+    last = {}
+    for row in entries(conn, "journal"):
+        body = json.loads(row["entry"])
+        last[body["note"]] = body["action"]
+    for (note_id,) in conn.execute(select(NOTES.c.id)).all():
+        action = last.get(note_id)
+        if action is None:
+            conn.execute(delete(NOTES).where(NOTES.c.id == note_id))
+        elif action in ("write", "edit"):
+            conn.execute(update(NOTES).where(NOTES.c.id == note_id).values(signed_at=None))
+
+
 # --- the control ----------------------------------------------------------------------------------------
 
 
@@ -230,7 +262,7 @@ def test_untouched_logs_verify_and_a_restored_trial_leaves_nothing_behind(logs):
     assert {n: (r.entries, r.checkpoints, r.held) for n, r in report.logs.items()} == {
         n: (logs.size(n), 2, 1) for n in LOGS}
     assert 40 <= logs.size("transitions") <= 80 and 25 <= logs.size("access") <= 80
-    assert 40 <= logs.size("administration") <= 120
+    assert 40 <= logs.size("administration") <= 120 and 20 <= logs.size("journal") <= 60
     with full_access(logs.db) as conn:
         truncate(conn, "transitions", 3, with_nodes=False)
         conn.execute(update(CASES).values(state="closed"))

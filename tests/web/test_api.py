@@ -155,6 +155,9 @@ EXPECTED = {
     "me": EVERYONE,
     "listTokens": EVERYONE,
     "revokeToken": table({}, others=204),
+    "readJournal": table({"intake": 200, "caseworker": 404, "decider": 200}),
+    "writeNote": table({"intake": 201, "caseworker": 404, "decider": 201}),
+    "signNote": table({"intake": 200, "caseworker": 404, "decider": 200}),  # each signs a draft of their own
 }
 
 
@@ -207,6 +210,17 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
         if operation == "inclusionProof":
             return "GET", "/logs/{log}/proofs/inclusion", "/logs/transitions/proofs/inclusion?entry=1", None, False
         return "GET", "/logs/{log}/proofs/consistency", "/logs/transitions/proofs/consistency?from=1", None, False
+    if operation in ("readJournal", "writeNote", "signNote"):
+        ref = registered(api)
+        note = {"kind": "contact", "occurred_on": (date.today() - timedelta(days=2)).isoformat(), "text": "Kontakt."}
+        if operation == "readJournal":
+            return "GET", "/cases/{ref}/journal", f"/cases/{ref}/journal", None, False
+        if operation == "writeNote":
+            return "POST", "/cases/{ref}/notes", f"/cases/{ref}/notes", note, True
+        own = api("POST", f"/cases/{ref}/notes", role if role in ("intake", "decider") else "intake", json=note,
+                  key=key()).get_json()["note_id"]
+        return ("POST", "/cases/{ref}/notes/{note_id}/signature", f"/cases/{ref}/notes/{own}/signature", {},
+                True)
     if operation == "me":
         return "GET", "/me", "/me", None, False
     if operation == "listTokens":

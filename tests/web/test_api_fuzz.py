@@ -25,11 +25,14 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from cases.errors import KeyDestroyed
+from cases.journal import NoteForm, write_note
 from cases.models import Consent, ReferralPacket
 from cases.reports.demo import demo_staff, fill_demo
 from cases.staff import accounts
@@ -73,7 +76,7 @@ class CountingServer(Served):
         super().__init__(counted)
 
 
-def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str]) -> Path:
+def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str], notes: list[str]) -> Path:
     path = tmp_path / "schemathesis.toml"
     path.write_text(f"""
 [checks.positive_data_acceptance]
@@ -86,12 +89,29 @@ values = {json.dumps(consents or ["00000000-0000-0000-0000-000000000000"])}
 [dictionaries.packets]
 values = {json.dumps(packets or ["00000000-0000-0000-0000-000000000000"])}
 
+[dictionaries.notes]
+values = {json.dumps(notes or ["00000000-0000-0000-0000-000000000000"])}
+
 [parameters]
 "path.ref" = {{ dictionary = "refs", probability = 0.8 }}
 "path.consent_id" = {{ dictionary = "consents", probability = 0.8 }}
 "path.packet_id" = {{ dictionary = "packets", probability = 0.8 }}
+"path.note_id" = {{ dictionary = "notes", probability = 0.8 }}
 """)
     return path
+
+
+def journal_drafts(db, staff, refs: list[str]) -> list[str]:
+    """A draft journal note by the decision maker on each case that still has its key (drafts are signed at
+    most once: the fuzzer reaches the signature's refusal too)."""
+    form = NoteForm(kind="contact", occurred_on=date.today() - timedelta(days=1), text="Kontakt med skolan.")
+    notes = []
+    for ref in refs:
+        try:
+            notes.append(write_note(db, staff["decider"], ref, form).note_id)
+        except KeyDestroyed:
+            continue  # an erased case
+    return notes
 
 
 @pytest.fixture
@@ -101,6 +121,7 @@ def fuzzed_app(db, keys, tmp_path):
         consents = list(session.scalars(select(Consent.id)))
         packets = list(session.scalars(select(ReferralPacket.id)))
     staff = demo_staff(db)
+    notes = journal_drafts(db, staff, refs)
     for role in staff:
         if role != "system":
             accounts.set_password(db, f"demo-{role}", PASSWORD)  # making a token asks for it
@@ -112,7 +133,7 @@ def fuzzed_app(db, keys, tmp_path):
                       # thousands of requests a minute per token: the limits would answer most of them 429
                       # (tests/web/test_api_limits.py checks those answers)
                       "VIDORO_API_LIMITS": Limits(10**9, 10**9)})
-    yield app, tokens, config(tmp_path, refs, consents, packets)
+    yield app, tokens, config(tmp_path, refs, consents, packets, notes)
     app.extensions["vidoro.db"].dispose()
 
 

@@ -41,6 +41,12 @@ EXPECTED = {
     ("GET", "/cases/<ref>/assign"): {"intake", "decider"},
     ("POST", "/cases/<ref>/assign"): {"intake", "decider"},
     ("GET", "/cases/<ref>/diagram.svg"): CASE,
+    ("GET", "/cases/<ref>/notes/new"): CASE,
+    ("POST", "/cases/<ref>/notes/new"): CASE,
+    ("GET", "/cases/<ref>/notes/<note_id>/edit"): CASE,
+    ("POST", "/cases/<ref>/notes/<note_id>/edit"): CASE,
+    ("POST", "/cases/<ref>/notes/<note_id>/sign"): CASE,
+    ("POST", "/cases/<ref>/notes/<note_id>/delete"): CASE,
     ("GET", "/concerns/new"): {"reporter"},
     ("POST", "/concerns/new"): {"reporter"},
     ("GET", "/concerns"): {"reporter"},
@@ -88,6 +94,9 @@ EXPECTED = {
     ("GET", "/api/v1/me"): frozenset(),
     ("GET", "/api/v1/tokens"): frozenset(),
     ("DELETE", "/api/v1/tokens/<token_id>"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/journal"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/notes"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/notes/<note_id>/signature"): frozenset(),
 }
 
 
@@ -96,7 +105,8 @@ def _url(rule: str, ref: str) -> str:
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
               "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
               "<request_id>": "00000000-0000-0000-0000-000000000000",
-              "<grant_id>": "00000000-0000-0000-0000-000000000000"}
+              "<grant_id>": "00000000-0000-0000-0000-000000000000",
+              "<note_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

@@ -25,6 +25,8 @@ from cases.errors import (
     InvalidConcern,
     InvalidIdentityNumber,
     KeyDestroyed,
+    NoteNotSigned,
+    NoteSigned,
     NotPermitted,
     RateLimited,
     RecordNotFound,
@@ -126,6 +128,10 @@ def from_error(error: Exception) -> Response | None:
             return problem(403, "disclosure-refused", _text(error), reasons=_reasons(error.refusals))
         case IdempotencyKeyReused():
             return problem(422, "idempotency-key-reused", _text(error))
+        case NoteSigned():  # the note is as it was signed: a correction is a new note
+            return problem(409, "note-signed", _text(error))
+        case NoteNotSigned():
+            return problem(422, "note-not-signed", _text(error))
         case InvalidIdentityNumber():
             return problem(422, "invalid-input", _text(error), reasons=[
                 {"code": "invalid_field", "kind": "field", "field": "identity_number", "message": _text(error)}])

@@ -53,7 +53,7 @@ class Problem(BaseModel):
     code: str = Field(description="Stable machine-readable code: token-refused, role-not-allowed, not-found, "
                                   "stale-version, invalid-input, transition-not-allowed, guard-failed, "
                                   "consent-missing, unknown-trigger, idempotency-key-reused, disclosure-refused, "
-                                  "throttled, internal-error")
+                                  "note-signed, note-not-signed, throttled, internal-error")
     instance: str | None = None
     reasons: list[Reason] | None = Field(None, description="Every reason a request was refused, when known")
     current_version: int | None = Field(None, description="With stale-version: the case's version now")
@@ -82,7 +82,7 @@ class TokenPath(BaseModel):
 
 
 class LogPath(BaseModel):
-    log: Literal["transitions", "access", "administration"]
+    log: Literal["transitions", "access", "administration", "journal"]
 
 
 class IdempotencyHeader(BaseModel):
