@@ -504,6 +504,8 @@ class CaseLink(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     earlier_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
     created_at: Mapped[datetime]
+
+
 # --- journal notes (issue 17) -------------------------------------------------------------------------------
 
 
