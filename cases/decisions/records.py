@@ -203,5 +203,6 @@ def _summaries(session: Session, case: Case) -> tuple[DecisionSummary, ...]:
 
 
 def _to_states(session: Session, seqs: list[int]) -> dict[int, str]:
-    return dict(session.execute(select(TransitionLogEntry.seq, TransitionLogEntry.to_state)
-                                .where(TransitionLogEntry.seq.in_(seqs))).tuples().all())
+    rows = session.execute(select(TransitionLogEntry.seq, TransitionLogEntry.to_state)
+                           .where(TransitionLogEntry.seq.in_(seqs))).all()
+    return {seq: state for seq, state in rows}
