@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from sqlalchemy.orm import Session
 
 from cases.actors import utcnow
 from cases.audit import log
@@ -28,7 +29,8 @@ from cases.decisions.records import case_ref_of
 from cases.errors import RecordNotFound
 from cases.events import operation
 from cases.flowcharts import engine_for_version
-from cases.models import Decision, Staff
+from cases.models import Decision, Staff, TransitionLogEntry
+from policies import Flowchart
 from policies.decisions import load_decisions
 from policies.law import load_law
 from workflow import AccessEntry, Actor
@@ -107,7 +109,7 @@ def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipalit
             role=chart.roles[decision.role].sv if decision.role in chart.roles else decision.role,
             delegation=delegation.label.sv if delegation else decision.delegation,
             appealable=decision.appealable, appeal=decisions.appeal_text(municipality, law=law),
-            outcome=_intervention(chart, decision.trigger) if kind.name == "grant_intervention" else None,
+            outcome=_intervention(session, chart, decision) if kind.name == "grant_intervention" else None,
         )
         log.append(session, AccessEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
@@ -117,9 +119,10 @@ def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipalit
     return Letter(decision_id, ref, render_letter(content))
 
 
-def _intervention(chart, trigger: str) -> str | None:
-    target = next((t.to for t in chart.transitions if t.trigger == trigger), None)
-    return chart.states[target].label.sv if target in chart.states else None
+def _intervention(session: Session, chart: Flowchart, decision: Decision) -> str | None:
+    """The intervention granted: the state the decision's transition led to, in words."""
+    entry = session.get(TransitionLogEntry, decision.transition_seq)
+    return chart.states[entry.to_state].label.sv if entry is not None and entry.to_state in chart.states else None
 
 
 def render_letter(content: LetterContent) -> bytes:
