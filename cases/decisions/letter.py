@@ -81,11 +81,17 @@ class Letter:
 
 
 @operation("decision_letter_read")
-def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipality: str,
+def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipality: str, ref: str | None = None,
                     now: datetime | None = None) -> Letter:
-    """The letter of decision `decision_id` as PDF, its reading logged; `AccessDenied` without a ground."""
+    """The letter of decision `decision_id` as PDF, its reading logged; `AccessDenied` without a ground.
+
+    With `ref`, a decision of another case is `RecordNotFound`, refused before anything is opened or logged.
+    """
     now = now or utcnow()
-    ref = case_ref_of(db, decision_id)
+    found = case_ref_of(db, decision_id)
+    if ref is not None and ref != found:
+        raise RecordNotFound("decision", "no such decision", "inget sådant beslut")
+    ref = found
     with case_write(db, actor, ref, now=now, lock=False) as opened:
         session, case = opened.session, opened.case
         decision = session.get(Decision, decision_id)
@@ -159,7 +165,7 @@ def render_letter(content: LetterContent) -> bytes:
 
 
 def _line(pdf: FPDF, text: str) -> None:
-    pdf.multi_cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 6, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _facts(pdf: FPDF, rows: tuple[tuple[str, str], ...]) -> None:
@@ -167,7 +173,7 @@ def _facts(pdf: FPDF, rows: tuple[tuple[str, str], ...]) -> None:
         pdf.set_font("DejaVu", "B", 10)
         pdf.cell(45, 6, f"{name}:")
         pdf.set_font("DejaVu", "", 10)
-        pdf.multi_cell(0, 6, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 6, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _section(pdf: FPDF, heading: str, text: str) -> None:
