@@ -74,7 +74,7 @@ def letter(ref: str, decision_id: str):
 
 
 @bp.route("/cases/<ref>/decisions/<decision_id>/notifications", methods=["GET", "POST"])
-@page(*CASE_ROLES)
+@page("caseworker", "decider")  # the notifying roles of policies/decisions.toml; cases.decisions checks them too
 def notify(ref: str, decision_id: str):
     """Record that the person (or a child's guardians) was told of a decision: to whom, how and when."""
     policy = load_decisions()

@@ -39,6 +39,9 @@ EXPECTED = {
     ("GET", "/cases/<ref>/assign"): {"intake", "decider"},
     ("POST", "/cases/<ref>/assign"): {"intake", "decider"},
     ("GET", "/cases/<ref>/diagram.svg"): CASE,
+    ("GET", "/cases/<ref>/decisions/<decision_id>/letter.pdf"): CASE,
+    ("GET", "/cases/<ref>/decisions/<decision_id>/notifications"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/decisions/<decision_id>/notifications"): {"caseworker", "decider"},
     ("GET", "/concerns/new"): {"reporter"},
     ("POST", "/concerns/new"): {"reporter"},
     ("GET", "/concerns"): {"reporter"},
@@ -85,6 +88,9 @@ EXPECTED = {
     ("GET", "/api/v1/me"): frozenset(),
     ("GET", "/api/v1/tokens"): frozenset(),
     ("DELETE", "/api/v1/tokens/<token_id>"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/decisions"): frozenset(),
+    ("GET", "/api/v1/decisions/<decision_id>/letter"): frozenset(),
+    ("POST", "/api/v1/decisions/<decision_id>/notifications"): frozenset(),
 }
 
 
@@ -93,7 +99,8 @@ def _url(rule: str, ref: str) -> str:
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
               "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
               "<request_id>": "00000000-0000-0000-0000-000000000000",
-              "<grant_id>": "00000000-0000-0000-0000-000000000000"}
+              "<grant_id>": "00000000-0000-0000-0000-000000000000",
+              "<decision_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule
