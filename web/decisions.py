@@ -15,7 +15,15 @@ from flask_babel import gettext as _
 
 from cases.casework.outline import case_outline
 from cases.decisions import NotificationForm, case_decisions, decision_letter, record_notification
-from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, KeyDestroyed, NotPermitted, RecordNotFound, StaleCase
+from cases.errors import (
+    AccessDenied,
+    CaseNotFound,
+    InvalidConcern,
+    KeyDestroyed,
+    NotPermitted,
+    RecordNotFound,
+    StaleCase,
+)
 from cases.flowcharts import chart_of
 from policies.decisions import load_decisions
 from policies.law import load_law

@@ -92,7 +92,7 @@ def test_reading_a_letter_is_logged_in_the_access_log_by_fields_never_values(db,
 def test_producing_a_letter_puts_no_personal_data_in_any_log_line(db, staff, adult_number, caplog):
     """No personal data in log lines (GDPR art. 5.1 c): the reasons and the name stay in the letter."""
     caplog.set_level(logging.DEBUG)
-    ref, decision = granted(db, staff, adult_number)
+    _, decision = granted(db, staff, adult_number)
     decision_letter(db, staff["decider"], decision.id, municipality=TOWN, now=NOW + timedelta(days=41))
     logged = "\n".join(f"{r.getMessage()} {json.dumps(getattr(r, 'vidoro', None), ensure_ascii=False)}"
                        for r in caplog.records)

@@ -10,7 +10,10 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from cases.models import AccessLogEntry, Case, Decision, DecisionNotification
-from tests.web.test_api import PROBLEM, api, case_in, key  # noqa: F401 - `api` is a fixture
+from tests.web import test_api
+from tests.web.test_api import PROBLEM, case_in, key
+
+api = test_api.api  # the same client and tokens as the API's own tests
 
 NOTIFY = ("/decisions/{decision_id}/notifications", "POST")
 
