@@ -66,12 +66,17 @@ class NotificationRecorded(BaseModel):
     seq: int = Field(description="The notification's entry in the transition log")
 
 
+def _one_of(codes: Any) -> Any:
+    """A `Literal` of codes known only at run time: a type to pydantic, a plain value to mypy."""
+    return Literal[tuple(sorted(codes))]
+
+
 def _notification_body(policy: Decisions) -> Any:
     """The request body, its codes those of policies/decisions.toml."""
     return create_model(
         "NotificationRequest", __base__=Closed,
-        recipient=(Literal[tuple(sorted(policy.recipients))], Field(description="Who was told")),
-        method=(Literal[tuple(sorted(policy.methods))], Field(description="How they were told")),
+        recipient=(_one_of(policy.recipients), Field(description="Who was told")),
+        method=(_one_of(policy.methods), Field(description="How they were told")),
         notified_on=(IsoDate, Field(description="The day they were told (YYYY-MM-DD)")),
         expected_version=(Whole, Field(ge=1, description="The case version the caller last saw")),
     )
@@ -83,7 +88,7 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
     body_model = _notification_body(policy)
     api = APIBlueprint("api_decisions", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(400, 401, 403, 422, 429))
-    pdf_answer = {"200": {"description": "The decision letter, in Swedish",
+    pdf_answer: Any = {"200": {"description": "The decision letter, in Swedish",
                           "content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}}
 
     @api.get("/cases/<ref>/decisions", summary="A case's decisions (without their reasons)",
@@ -116,16 +121,17 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
               responses={201: NotificationRecorded, **responses(404, 409, 422)})
     @roles(*sorted(policy.notifying_roles))
     def notify(path: DecisionPath, body: body_model, header: s.IdempotencyHeader):  # type: ignore[valid-type]
-        form = NotificationForm(body.recipient, body.method, body.notified_on)
+        sent: Any = body  # a model built at run time (`_notification_body`): no static type names it
+        form = NotificationForm(sent.recipient, sent.method, sent.notified_on)
 
         def render(done) -> tuple[int, dict[str, Any]]:
             return 201, NotificationRecorded(decision_id=done.decision_id, ref=done.ref, version=done.version,
                                              seq=done.seq).model_dump()
 
-        request = {"op": "notify", "decision": path.decision_id, **body.model_dump(mode="json")}
+        request = {"op": "notify", "decision": path.decision_id, **sent.model_dump(mode="json")}
         return once(header.idempotency_key, request, render,
                     lambda claim: record_notification(db(), account().actor, path.decision_id, form,
-                                                      expected_version=body.expected_version, now=now(),
+                                                      expected_version=sent.expected_version, now=now(),
                                                       claim=claim))
 
     return api
