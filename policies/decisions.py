@@ -22,9 +22,12 @@ from policies.flowchart import DEFAULT_PATH as FLOWCHART_PATH
 from policies.law import Law, load_law
 from policies.model import Label
 
-__all__ = ["DEFAULT_DECISIONS_PATH", "Decisions", "Delegation", "Kind", "load_decisions", "parse_decisions"]
+__all__ = ["DEFAULT_DECISIONS_PATH", "NOTIFIED", "Decisions", "Delegation", "Kind", "load_decisions",
+           "parse_decisions"]
 
 DEFAULT_DECISIONS_PATH = Path(__file__).with_name("decisions.toml")
+# The transition log's trigger for the notification of a decision: no step of the flowchart, no change of state.
+NOTIFIED = "decision_notified"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from cases.errors import InvalidConcern, NotPermitted, RecordNotFound
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.models import Case, Decision, DecisionNotification, Staff, TransitionLogEntry
-from policies.decisions import load_decisions
+from policies.decisions import NOTIFIED, load_decisions
 from workflow import Actor, LogEntry
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ __all__ = [
     "record_notification",
 ]
 
-NOTIFIED = "decision_notified"  # the transition log's trigger for a notification: no flowchart step, no state change
 ADULT_AGE = 18
 
 

@@ -105,3 +105,17 @@ def test_the_notification_form_is_refused_to_roles_that_do_not_notify(client_as,
     ref, decision_id = investigated(db, staff, adult_number)
     assert client_as("intake").get(f"/cases/{ref}/decisions/{decision_id}/notifications").status_code == 403
     assert client_as("decider").get(f"/cases/{ref}/decisions/nothing/notifications").status_code == 404
+
+
+def test_the_auditor_finds_notifications_in_the_transition_log_by_their_words(client_as, db, staff, adult_number):
+    ref, decision_id = investigated(db, staff, adult_number)
+    decider = client_as("decider")
+    url = f"/cases/{ref}/decisions/{decision_id}/notifications"
+    form = decider.get(url)
+    assert decider.post(url, data={"csrf_token": csrf_token(form), "version": version_of(form), "recipient": "person",
+                                   "method": "letter", "notified_on": datetime.now(UTC).date().isoformat()}
+                        ).status_code == 303
+    page = client_as("auditor").get("/audit/transitions?kind=decision_notified")
+    assert page.status_code == 200
+    assert text(page).count("Underrättelse om beslut") >= 2  # the filter's choice and the entry
+    assert "decision_notified</td>" not in text(page)
