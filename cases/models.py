@@ -560,3 +560,46 @@ class JournalLogNode(Base):
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+# --- decisions and their notification (issue 17) ---
+
+
+class Decision(Base):
+    """A formal decision, written in the transaction of the transition that took it (one each, never apart).
+
+    Its kind, provision and delegation are `policies/decisions.toml` codes; the reasons are the transition's
+    reason, sealed under the case's key like every personal text (förvaltningslagen (2017:900), the provision on
+    reasons for decisions, law.toml `fl_32`).
+    """
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    transition_seq: Mapped[int] = mapped_column(ForeignKey("transition_log.seq"), unique=True)
+    trigger: Mapped[str] = mapped_column(String(48))
+    kind: Mapped[str] = mapped_column(String(48))
+    provision: Mapped[str] = mapped_column(String(48))
+    appealable: Mapped[bool] = mapped_column(Boolean)
+    decided_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    delegation: Mapped[str] = mapped_column(String(48))
+    decided_at: Mapped[datetime]
+    reasons: Mapped[bytes | None] = mapped_column(Sealed)
+
+
+class DecisionNotification(Base):
+    """That the person (or, for a child, the guardians) was told of a decision: when, how and by whom."""
+
+    __tablename__ = "decision_notifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    transition_seq: Mapped[int] = mapped_column(ForeignKey("transition_log.seq"), unique=True)
+    recipient: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    notified_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime]
+
+
+__all__ += ["Decision", "DecisionNotification"]

@@ -30,6 +30,7 @@ from cases.casework.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_appr
 from cases.casework.reviews import approval_reviews, emergency_reviews
 from cases.errors import InvalidConcern, KeyMaterialError, NotPermitted, RecordNotFound
 from cases.flowcharts import current_engine
+from policies.decisions import NOTIFIED
 from policies.limits import (
     EMERGENCY_APPROVING_ROLES,
     EMERGENCY_FREE_PER_WINDOW,
@@ -162,6 +163,7 @@ def transitions():
     chart = current_engine().chart
     kinds = [(auditing.known_triggers()[0], _("Register a concern"))]
     kinds += [(trigger, _trigger_label(chart, trigger)) for trigger in chart.triggers]
+    kinds.append((NOTIFIED, _("Notification of a decision")))
     return _log_page("audit/transitions.html", auditing.transition_entries, kinds, chart=chart)
 
 

@@ -35,6 +35,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # `vidoro serve`'s log lines: json (one object a line) or text; the vidoro loggers' level (web.logs).
         "VIDORO_LOG_FORMAT": os.environ.get("VIDORO_LOG_FORMAT") or "json",
         "VIDORO_LOG_LEVEL": (os.environ.get("VIDORO_LOG_LEVEL") or "INFO").upper(),
+        # The municipality's name, as decision letters give it (and as the place an appeal is sent to).
+        "VIDORO_MUNICIPALITY": os.environ.get("VIDORO_MUNICIPALITY") or "Kommunen",
         # The app's clock (`web.clock.Clock`), set only by the caller: None is the machine's clock.
         "VIDORO_CLOCK": None,
     }

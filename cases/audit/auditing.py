@@ -31,6 +31,7 @@ from cases.errors import InvalidConcern, NotPermitted
 from cases.flowcharts import current_engine
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from policies.access import AUDITING_ROLES
+from policies.decisions import NOTIFIED
 from workflow import Actor
 from workflow.engine import REGISTER
 
@@ -129,8 +130,9 @@ class CheckpointInfo:
 
 
 def known_triggers() -> tuple[str, ...]:
-    """The triggers a transition entry can name: registration and every trigger of the current flowchart."""
-    return (REGISTER, *current_engine().chart.triggers)
+    """The triggers a transition entry can name: registration, every trigger of the current flowchart, and the
+    notification of a decision (`cases.decisions`)."""
+    return (REGISTER, *current_engine().chart.triggers, NOTIFIED)
 
 
 def _require_auditor(session: Session, actor: Actor, what: str) -> None:

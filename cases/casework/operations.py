@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from cases.actors import utcnow
 from cases.audit import log
+from cases.casework.decisions import record_decision, require_delegation
 from cases.casework.forms import ConcernForm, check_concern
 from cases.casework.skeleton import case_read, case_write, staff_write
 from cases.crypto.vault import CaseKey
@@ -172,6 +173,7 @@ def fire_trigger(
         _refuse_unstorable_text(ref, trigger, payload)
         salt = secrets.token_bytes(16)
         outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
+        require_delegation(actor.role, trigger)  # a decision step needs the delegation for its kind
         # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
         key = key or CaseKey(case.id, secrets.token_bytes(32))
         seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
@@ -248,8 +250,9 @@ def apply_outcome(
     running: dict[str, Deadline],
     salt: bytes,
 ) -> int:
-    """Write the engine's decision: state, sharing, referral packets, outcome code, deadlines, log entry and
-    form; erasing destroys the case's data key last, after everything else was written."""
+    """Write the engine's decision: state, sharing, referral packets, outcome code, deadlines, log entry, form
+    and, for a step that is a decision, its decision record (`cases.casework.decisions`); erasing destroys the
+    case's data key last, after everything else was written."""
     case.state = outcome.state
     touch(case, now)
     state = engine.chart.states[outcome.state]
@@ -265,6 +268,7 @@ def apply_outcome(
     if state.consent_purpose is None and left is not None and left.consent_purpose:
         close_referrals(session, case, now)  # after every change to the case row: this query flushes it
     seq = _write(session, key, case, outcome, now, running, salt)
+    record_decision(session, key, case, outcome, seq, now)  # in this transaction: never one without the other
     fired = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state or "")
     rule = fired.consent if fired is not None else None  # registering fires no transition from a state
     if state.consent_purpose and rule is not None and outcome.shared_with:  # nothing shared, no packet

@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from cases.errors import KeyDestroyed
 from cases.journal import NoteForm, write_note
-from cases.models import Consent, ReferralPacket
+from cases.models import Consent, Decision, ReferralPacket
 from cases.reports.demo import demo_staff, fill_demo
 from cases.staff import accounts
 from cases.staff.ratelimit import Limits
@@ -54,6 +54,7 @@ PLAN = (
     ("reporter", r"^/api/v1/cases$", 100),
     ("partner", r"^/api/v1/referrals", 100),
     ("auditor", r"^/api/v1/logs", 100),
+    ("decider", r"^/api/v1/decisions", 60),
 )
 
 
@@ -76,7 +77,8 @@ class CountingServer(Served):
         super().__init__(counted)
 
 
-def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str], notes: list[str]) -> Path:
+def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str], notes: list[str],
+           decisions: list[str]) -> Path:
     path = tmp_path / "schemathesis.toml"
     path.write_text(f"""
 [checks.positive_data_acceptance]
@@ -88,6 +90,8 @@ values = {json.dumps(refs)}
 values = {json.dumps(consents or ["00000000-0000-0000-0000-000000000000"])}
 [dictionaries.packets]
 values = {json.dumps(packets or ["00000000-0000-0000-0000-000000000000"])}
+[dictionaries.decisions]
+values = {json.dumps(decisions or ["00000000-0000-0000-0000-000000000000"])}
 
 [dictionaries.notes]
 values = {json.dumps(notes or ["00000000-0000-0000-0000-000000000000"])}
@@ -97,6 +101,7 @@ values = {json.dumps(notes or ["00000000-0000-0000-0000-000000000000"])}
 "path.consent_id" = {{ dictionary = "consents", probability = 0.8 }}
 "path.packet_id" = {{ dictionary = "packets", probability = 0.8 }}
 "path.note_id" = {{ dictionary = "notes", probability = 0.8 }}
+"path.decision_id" = {{ dictionary = "decisions", probability = 0.8 }}
 """)
     return path
 
@@ -120,6 +125,7 @@ def fuzzed_app(db, keys, tmp_path):
     with db.read() as session:
         consents = list(session.scalars(select(Consent.id)))
         packets = list(session.scalars(select(ReferralPacket.id)))
+        decisions = list(session.scalars(select(Decision.id)))
     staff = demo_staff(db)
     notes = journal_drafts(db, staff, refs)
     for role in staff:
@@ -133,7 +139,7 @@ def fuzzed_app(db, keys, tmp_path):
                       # thousands of requests a minute per token: the limits would answer most of them 429
                       # (tests/web/test_api_limits.py checks those answers)
                       "VIDORO_API_LIMITS": Limits(10**9, 10**9)})
-    yield app, tokens, config(tmp_path, refs, consents, packets, notes)
+    yield app, tokens, config(tmp_path, refs, consents, packets, notes, decisions)
     app.extensions["vidoro.db"].dispose()
 
 

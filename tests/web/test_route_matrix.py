@@ -47,6 +47,9 @@ EXPECTED = {
     ("POST", "/cases/<ref>/notes/<note_id>/edit"): CASE,
     ("POST", "/cases/<ref>/notes/<note_id>/sign"): CASE,
     ("POST", "/cases/<ref>/notes/<note_id>/delete"): CASE,
+    ("GET", "/cases/<ref>/decisions/<decision_id>/letter.pdf"): CASE,
+    ("GET", "/cases/<ref>/decisions/<decision_id>/notifications"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/decisions/<decision_id>/notifications"): {"caseworker", "decider"},
     ("GET", "/concerns/new"): {"reporter"},
     ("POST", "/concerns/new"): {"reporter"},
     ("GET", "/concerns"): {"reporter"},
@@ -97,6 +100,9 @@ EXPECTED = {
     ("GET", "/api/v1/cases/<ref>/journal"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/notes"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/notes/<note_id>/signature"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/decisions"): frozenset(),
+    ("GET", "/api/v1/decisions/<decision_id>/letter"): frozenset(),
+    ("POST", "/api/v1/decisions/<decision_id>/notifications"): frozenset(),
 }
 
 
@@ -106,7 +112,8 @@ def _url(rule: str, ref: str) -> str:
               "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
               "<request_id>": "00000000-0000-0000-0000-000000000000",
               "<grant_id>": "00000000-0000-0000-0000-000000000000",
-              "<note_id>": "00000000-0000-0000-0000-000000000000"}
+              "<note_id>": "00000000-0000-0000-0000-000000000000",
+              "<decision_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

@@ -1,0 +1,89 @@
+"""The decisions as data (`policies/decisions.toml`): every decision step has a kind, a provision from
+`law.toml` and a delegation; a broken file is refused when it is loaded."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from policies import DEFAULT_PATH, PolicyError
+from policies.decisions import DEFAULT_DECISIONS_PATH, load_decisions, parse_decisions
+from policies.law import load_law
+
+DECISION_TRIGGERS = ("open_investigation", "close_without_investigation", "extend_investigation", "refer_sig",
+                     "refer_exit", "offer_family_support", "start_other_support", "consent_refused", "close_case",
+                     "reopen")
+CHART = tomllib.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+TRIGGERS = {t["trigger"] for t in CHART["transitions"]}
+ROLES = set(CHART["roles"])
+
+
+def _parse(text: str):
+    return parse_decisions(text, source="test.toml", triggers=TRIGGERS, roles=ROLES)
+
+
+def _shipped_with(old: str, new: str) -> str:
+    text = DEFAULT_DECISIONS_PATH.read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("trigger", DECISION_TRIGGERS)
+def test_every_decision_step_has_a_kind_a_provision_and_a_delegation(trigger):
+    """A decision names the provision it rests on (förvaltningslagen (2017:900), the provision on reasons for
+    decisions: law.toml `fl_32`) and the delegation under which it was taken."""
+    decisions = load_decisions()
+    kind = decisions.kind_of(trigger)
+    assert kind is not None
+    assert kind.provision in load_law()
+    roles = {role for t in CHART["transitions"] if t["trigger"] == trigger for role in t["roles"]}
+    for role in roles:
+        assert decisions.delegation_for(role, kind.name) is not None, (trigger, role)
+
+
+def test_steps_that_decide_nothing_are_no_decisions():
+    decisions = load_decisions()
+    for trigger in ("assess_protection", "start_pre_assessment", "request_consent", "withdraw_consent",
+                    "start_follow_up", "erase"):
+        assert decisions.kind_of(trigger) is None
+
+
+def test_only_a_granted_intervention_is_appealable():
+    """Only a decision that can go against the person is appealed (förvaltningslagen (2017:900), law.toml
+    `fl_33`): the steps of an investigation are not appealed on their own."""
+    decisions = load_decisions()
+    assert {k.name for k in decisions.kinds.values() if k.appealable} == {"grant_intervention"}
+
+
+def test_the_appeal_text_names_the_court_the_municipality_three_weeks_and_fl_in_swedish():
+    """How to appeal and the time for it: förvaltningslagen (2017:900), law.toml `fl_33` and `fl_44`."""
+    text = load_decisions().appeal_text("Provkommunen")
+    assert "förvaltningsrätten" in text and "Provkommunen" in text and "tre veckor" in text
+    assert "33 § förvaltningslagen (2017:900)" in text and "44 § förvaltningslagen (2017:900)" in text
+
+
+def test_a_role_without_a_delegation_may_not_decide():
+    decisions = load_decisions()
+    assert decisions.delegation_for("intake", "open_investigation") is None
+    assert decisions.delegation_for("caseworker", "close_case") is None
+
+
+@pytest.mark.parametrize(("old", "new", "fault"), [
+    ('triggers = ["open_investigation"]', 'triggers = ["open_the_case"]', "trigger the flowchart does not have"),
+    ('provision = "sol_14_2_1"', 'provision = "sol_11_kap_1_a"', "no provision of law.toml"),
+    ('role = "caseworker"', 'role = "janitor"', "role the flowchart does not know"),
+    ('kinds = ["grant_intervention", "intervention_not_started"]', 'kinds = ["grant_everything"]',
+     "kinds, each a kind"),
+    ('limit = "fl_44"', 'limit = "fl_99"', "no provision of law.toml"),
+    ('appealable = false\ntriggers = ["reopen"]', 'appealable = "no"\ntriggers = ["reopen"]', "appealable"),
+    ('triggers = ["reopen"]', 'triggers = ["close_case"]', "two kinds"),
+    ('roles = ["caseworker", "decider"]', 'roles = ["caseworker", "mayor"]', "[notification] needs roles"),
+])
+def test_a_broken_decisions_file_is_refused_at_load(old, new, fault):
+    with pytest.raises(PolicyError, match=fault.replace("[", r"\[").replace("]", r"\]")):
+        _parse(_shipped_with(old, new))
+
+
+def test_the_shipped_file_loads():
+    assert _parse(DEFAULT_DECISIONS_PATH.read_text(encoding="utf-8")).kinds
