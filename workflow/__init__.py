@@ -14,7 +14,7 @@ from workflow.errors import (
     UnknownTrigger,
     VidoroError,
 )
-from workflow.facts import Actor, CaseFacts, ConsentFacts, age_on
+from workflow.facts import Actor, CaseFacts, CommunicationFacts, ConsentFacts, age_on
 from workflow.guards import GUARDS
 from workflow.log import GENESIS, AccessEntry, AdministrationEntry, LogEntry, chain_hash, leaf_hash, payload_hash
 from workflow.refusals import Refusal
@@ -26,6 +26,7 @@ __all__ = [
     "Actor",
     "AdministrationEntry",
     "CaseFacts",
+    "CommunicationFacts",
     "ConsentFacts",
     "ConsentMissing",
     "Engine",
