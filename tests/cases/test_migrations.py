@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0014"
+HEAD = "0017"
 ADDED_LATER = {"staff": ("password_hash",)}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -188,7 +188,7 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
                      "referral_packets", "disclosures", "transition_log_nodes", "access_log_nodes",
                      "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
                      "emergency_approvals", "api_request_counts", "administration_log",
-                     "administration_log_nodes", "role_grants"}
+                     "administration_log_nodes", "role_grants", "communications", "assessments"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -506,3 +506,14 @@ def test_the_administration_log_refuses_update_and_delete_in_sql(db, table):
                 f"DELETE FROM {table}"):
         with pytest.raises(DBAPIError, match="append-only"), db.write() as session:
             session.execute(text(sql))
+
+
+def test_0017_communications_and_assessments_downgrade_and_upgrade_again(blank_db):
+    """Kommunicering and structured assessments: both tables go with the downgrade and come back alike."""
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    assert {"communications", "assessments"} <= set(at_head["tables"])
+    downgrade(blank_db, "0014")
+    assert {"communications", "assessments"}.isdisjoint(schema_snapshot(blank_db)["tables"])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head
