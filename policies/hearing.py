@@ -49,6 +49,7 @@ class AdverseRule:
 class Hearing:
     provision: str
     default_answer_days: int
+    roles: frozenset[str]
     adverse: Mapping[str, AdverseRule]  # by trigger
     recipients: Mapping[str, Label]
     methods: Mapping[str, Label]
@@ -93,6 +94,9 @@ def parse_hearing(text: str, *, source: str) -> Hearing:
     days = communication.get("default_answer_days")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 90:
         raise PolicyError(source, "[communication] default_answer_days must be a whole number of days, 1–90")
+    roles = communication.get("roles")
+    if not (isinstance(roles, list) and roles and all(isinstance(r, str) for r in roles)):
+        raise PolicyError(source, "[communication] roles must be a non-empty list of roles")
     adverse = {trigger: AdverseRule(_codes(source, spec, "from", trigger), _codes(source, spec, "outcomes", trigger))
                for trigger, spec in _table(source, raw, "adverse").items()}
     decisions = _labels(source, raw, "decisions")
@@ -114,7 +118,7 @@ def parse_hearing(text: str, *, source: str) -> Hearing:
             provision=str(strings["provision"]), label=_label(source, spec.get("label"), f"{where} label"),
             decisions=tuple(chosen)))
     return Hearing(
-        provision=str(provision), default_answer_days=days, adverse=adverse,
+        provision=str(provision), default_answer_days=days, roles=frozenset(roles), adverse=adverse,
         recipients=_labels(source, raw, "recipients"), methods=_labels(source, raw, "methods"),
         exceptions=_labels(source, raw, "exceptions"), assessments=tuple(assessments), decisions=decisions,
         not_heard_reasons=_labels(source, raw, "not_heard_reasons"),

@@ -53,7 +53,7 @@ class Sim:
                     exception: str | None = None) -> Sim:
         """The material before `decision` was communicated (or an exception recorded), as `cases/` records it."""
         fact = CommunicationFacts(decision, answer_by, answered, exception)
-        self.facts = replace(self.facts, communications=self.facts.communications + (fact,))
+        self.facts = replace(self.facts, communications=(*self.facts.communications, fact))
         return self
 
     def fire(self, role: str, trigger: str, *, assessment: Assessment | None = None, **payload):
