@@ -88,7 +88,7 @@ def read_hearing(db: Database, actor: Actor, ref: str, *, now: datetime | None =
         key = case_key(db, case)
         if key is None:
             return HearingRecord(case.ref, (), ())
-        names = dict(session.execute(select(Staff.id, Staff.display_name)).tuples().all())
+        names = {i: n for i, n in session.execute(select(Staff.id, Staff.display_name))}
         rows = session.scalars(select(Communication).where(Communication.case_id == case.id)
                                .order_by(Communication.recorded_at, Communication.seq)).all()
         communications = tuple(CommunicationView(
