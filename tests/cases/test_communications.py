@@ -37,7 +37,10 @@ def investigation(db, staff, adult_number):
     return fired.ref
 
 
-def communicate(db, staff, ref, *, sent_on=NOW.date(), answer_by=None):
+TODAY = NOW.date()
+
+
+def communicate(db, staff, ref, *, sent_on=TODAY, answer_by=None):
     form = CommunicationForm(decision="close_case", recipients=("person",), method="letter", material=MATERIAL,
                              sent_on=sent_on, answer_by=answer_by)
     return record_communication(db, staff["caseworker"], ref, form, now=NOW)
