@@ -105,7 +105,8 @@ def test_the_pre_assessment_takes_its_decision_from_the_step_and_a_reason_the_ch
     assert [(a.kind, a.decision) for a in seen.assessments] == [
         ("protection", "protection_needed"), ("pre_assessment", "do_not_open")]
     latest = seen.assessments[-1]
-    assert (latest.assessed, latest.not_heard_reason, latest.not_heard_detail) == (ASSESSED, "not_reached", "Sjukskriven")
+    assert (latest.assessed, latest.not_heard_reason, latest.not_heard_detail) == (
+        ASSESSED, "not_reached", "Sjukskriven")
     with db.read() as s:
         read = s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq.desc())).first()
     assert read is not None and b"assessments.assessed" in read.entry and ASSESSED[:12].encode() not in read.entry
