@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cases.models import Consent, ReferralPacket
+from cases.models import Communication, Consent, ReferralPacket
 from cases.reports.demo import demo_staff, fill_demo
 from cases.staff import accounts
 from cases.staff.ratelimit import Limits
@@ -46,7 +46,7 @@ SEED = 20261127
 # Which operations each role is fuzzed on, and how many examples per operation and phase.
 PLAN = (
     ("intake", r"^/api/v1/(cases|me|tokens)", 100),
-    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers)", 100),
+    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers|communication|assessments)", 100),
     ("decider", r"^/api/v1/cases", 85),
     ("reporter", r"^/api/v1/cases$", 100),
     ("partner", r"^/api/v1/referrals", 100),
@@ -73,7 +73,8 @@ class CountingServer(Served):
         super().__init__(counted)
 
 
-def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str]) -> Path:
+def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str],
+           communications: list[str]) -> Path:
     path = tmp_path / "schemathesis.toml"
     path.write_text(f"""
 [checks.positive_data_acceptance]
@@ -85,11 +86,14 @@ values = {json.dumps(refs)}
 values = {json.dumps(consents or ["00000000-0000-0000-0000-000000000000"])}
 [dictionaries.packets]
 values = {json.dumps(packets or ["00000000-0000-0000-0000-000000000000"])}
+[dictionaries.communications]
+values = {json.dumps(communications or ["00000000-0000-0000-0000-000000000000"])}
 
 [parameters]
 "path.ref" = {{ dictionary = "refs", probability = 0.8 }}
 "path.consent_id" = {{ dictionary = "consents", probability = 0.8 }}
 "path.packet_id" = {{ dictionary = "packets", probability = 0.8 }}
+"path.communication_id" = {{ dictionary = "communications", probability = 0.8 }}
 """)
     return path
 
@@ -100,6 +104,7 @@ def fuzzed_app(db, keys, tmp_path):
     with db.read() as session:
         consents = list(session.scalars(select(Consent.id)))
         packets = list(session.scalars(select(ReferralPacket.id)))
+        communications = list(session.scalars(select(Communication.id)))
     staff = demo_staff(db)
     for role in staff:
         if role != "system":
@@ -112,7 +117,7 @@ def fuzzed_app(db, keys, tmp_path):
                       # thousands of requests a minute per token: the limits would answer most of them 429
                       # (tests/web/test_api_limits.py checks those answers)
                       "VIDORO_API_LIMITS": Limits(10**9, 10**9)})
-    yield app, tokens, config(tmp_path, refs, consents, packets)
+    yield app, tokens, config(tmp_path, refs, consents, packets, communications)
     app.extensions["vidoro.db"].dispose()
 
 
