@@ -39,6 +39,12 @@ EXPECTED = {
     ("GET", "/cases/<ref>/assign"): {"intake", "decider"},
     ("POST", "/cases/<ref>/assign"): {"intake", "decider"},
     ("GET", "/cases/<ref>/diagram.svg"): CASE,
+    ("GET", "/cases/<ref>/communications/new"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/communications/new"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/communications/<communication_id>/answer"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/communications/<communication_id>/answer"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/communication-exceptions/new"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/communication-exceptions/new"): {"caseworker", "decider"},
     ("GET", "/concerns/new"): {"reporter"},
     ("POST", "/concerns/new"): {"reporter"},
     ("GET", "/concerns"): {"reporter"},
@@ -85,6 +91,11 @@ EXPECTED = {
     ("GET", "/api/v1/me"): frozenset(),
     ("GET", "/api/v1/tokens"): frozenset(),
     ("DELETE", "/api/v1/tokens/<token_id>"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/communications"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/assessments"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/communications"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/communications/<communication_id>/answer"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/communication-exceptions"): frozenset(),
 }
 
 
@@ -93,7 +104,8 @@ def _url(rule: str, ref: str) -> str:
               "<packet_id>": "00000000-0000-0000-0000-000000000000", "<int:seq>": "1", "<username>": "nobody-such",
               "<token_id>": "00000000-0000-0000-0000-000000000000", "<log>": "transitions",
               "<request_id>": "00000000-0000-0000-0000-000000000000",
-              "<grant_id>": "00000000-0000-0000-0000-000000000000"}
+              "<grant_id>": "00000000-0000-0000-0000-000000000000",
+              "<communication_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule
