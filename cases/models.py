@@ -37,11 +37,13 @@ __all__ = [
     "AdministrationLogNode",
     "ApiRequestCount",
     "ApiToken",
+    "AssessmentRecord",
     "Assignment",
     "Base",
     "Case",
     "CaseEvent",
     "Checkpoint",
+    "Communication",
     "Consent",
     "Deadline",
     "Disclosure",
@@ -598,6 +600,66 @@ class DecisionNotification(Base):
     recipient: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(16))
     notified_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime]
+
+
+
+# --- kommunicering and structured assessments (issue 17) ---
+
+
+class Communication(Base):
+    """Material communicated to a party before a decision that goes against the person (förvaltningslagen
+    (2017:900) 25 §), and the answer once it comes; or, with `kind` "exception", why it was not communicated.
+
+    What was sent, the answer and an exception's reason are sealed; `decision` (the trigger it prepares), the
+    recipients, the method and the dates are codes the engine decides on (`workflow.hearing`). Each record and
+    each answer has its entry in the transition log (`seq`, `answer_seq`): codes and a salted hash, no text.
+    """
+
+    __tablename__ = "communications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sent, exception
+    decision: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[list[str]]
+    method: Mapped[str | None] = mapped_column(String(16))
+    material: Mapped[bytes | None] = mapped_column(Sealed)
+    sent_on: Mapped[date | None] = mapped_column(Date)
+    answer_by: Mapped[date | None] = mapped_column(Date)
+    exception: Mapped[str | None] = mapped_column(String(32))
+    exception_reason: Mapped[bytes | None] = mapped_column(Sealed)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(16))  # re-derives the log entries' hashes of the text
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    recorded_at: Mapped[datetime]
+    seq: Mapped[int] = mapped_column(Integer)
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    answer: Mapped[bytes | None] = mapped_column(Sealed)
+    answer_recorded_by: Mapped[str | None] = mapped_column(String(36))
+    answer_recorded_at: Mapped[datetime | None]
+    answer_seq: Mapped[int | None] = mapped_column(Integer)
+
+
+class AssessmentRecord(Base):
+    """A protection assessment or pre-assessment as what it is, written with the step that decided it.
+
+    What was assessed, the child's own view and the detail of why a child was not heard are sealed; the kind,
+    the decision and the reason code are codes, also in the step's log entry (`seq`) with a salted hash of all.
+    """
+
+    __tablename__ = "assessments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    trigger: Mapped[str] = mapped_column(String(40))
+    decision: Mapped[str] = mapped_column(String(32))
+    assessed: Mapped[bytes] = mapped_column(Sealed)
+    child_view: Mapped[bytes | None] = mapped_column(Sealed)
+    not_heard_reason: Mapped[str | None] = mapped_column(String(32))
+    not_heard_detail: Mapped[bytes | None] = mapped_column(Sealed)
     recorded_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     recorded_at: Mapped[datetime]
 

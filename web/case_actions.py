@@ -32,9 +32,11 @@ from policies.law import cite
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now, today
 from web.diagram import to_case_svg
+from web.hearing import assessment_view, read_assessment
 from web.i18n import label, locale
 from web.step_forms import field_errors, field_view, meaning, refusal_text
 from workflow import InvalidInput, Refusal, RoleNotAllowed, TransitionRefused, UnknownTrigger
+from workflow.hearing import ASSESSMENT_FIELD
 
 __all__ = ["bp"]
 
@@ -96,20 +98,23 @@ def action(ref: str, trigger: str):
     step = transition or next(t for t in chart.transitions if t.trigger == trigger)  # for its label
     option = next((o for o in outline.options if o.trigger == trigger), None)
     view = {"outline": outline, "chart": chart, "trigger": trigger, "transition": transition, "step": step,
-            "option": option, "values": {}, "version": outline.version}
+            "option": option, "values": {}, "version": outline.version,
+            "assessment": assessment_view(trigger, outline.state, {}) if transition else None}
     if request.method == "GET":
         if option is None or not option.allowed:
             refusals = option.refusals if option else [Refusal("wrong_state", {"state": outline.state})]
             status = 403 if any(r.kind == "role" for r in refusals) else 422
             return _action_page(view, refusals=refusals, form=False), status
-        return _action_page(view, names=list(option.requires))
+        return _action_page(view, names=_fields(option.requires))
     # the fields this step asks for now; with no such step here, whatever was sent, to show it back
-    names = list(option.requires) if option else [name for name in chart.fields if name in request.form]
+    names = _fields(option.requires) if option else [name for name in chart.fields if name in request.form]
     values = {name: _read(chart, name) for name in names}
-    view.update(values=values, version=_version())
+    assessment, assessed = read_assessment()  # the structured assessment the step records (web.hearing)
+    view.update(values=values, version=_version(),
+                assessment=assessment_view(trigger, outline.state, assessed) if transition else None)
     try:
         fired = fire_trigger(_db(), signed_in().actor, ref, trigger, _payload(values),
-                             expected_version=view["version"], now=now())
+                             expected_version=view["version"], now=now(), assessment=assessment)
     except (CaseNotFound, AccessDenied, UnknownTrigger):
         abort(404)
     except NotPermitted:
@@ -141,6 +146,11 @@ def _action_page(view, *, names=(), refusals=(), errors=None, general=(), stale=
         warnings=[w.text(locale()) for w in option.warnings] if option else [],
         labels={name: label(chart.fields[name].label) for name in names},
     )
+
+
+def _fields(requires) -> list[str]:
+    """The flowchart's fields a step asks for; the structured assessment has its own fieldset."""
+    return [name for name in requires if name != ASSESSMENT_FIELD]
 
 
 def _read(chart, name: str):

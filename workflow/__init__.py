@@ -14,7 +14,7 @@ from workflow.errors import (
     UnknownTrigger,
     VidoroError,
 )
-from workflow.facts import Actor, CaseFacts, ConsentFacts, age_on
+from workflow.facts import Actor, CaseFacts, CommunicationFacts, ConsentFacts, age_on
 from workflow.guards import GUARDS
 from workflow.log import (
     GENESIS,
@@ -35,6 +35,7 @@ __all__ = [
     "Actor",
     "AdministrationEntry",
     "CaseFacts",
+    "CommunicationFacts",
     "ConsentFacts",
     "ConsentMissing",
     "Engine",

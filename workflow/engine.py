@@ -32,6 +32,7 @@ from workflow.guards import (
     decision_warnings,
     rules,
 )
+from workflow.hearing import Assessment, assessment_codes, hearing_refusals, normalised_assessment
 from workflow.log import LogEntry, payload_hash
 from workflow.refusals import Refusal
 
@@ -63,6 +64,7 @@ class Outcome:
     payload: Mapping[str, Any]
     warnings: tuple[Refusal, ...] = ()
     shared_with: frozenset[str] = field(default_factory=frozenset)
+    assessment: Assessment | None = None  # normalised, for the caller to store sealed with the step
 
 
 class _Decision:
@@ -116,14 +118,15 @@ class Engine:
         return tuple(out)
 
     def check(
-        self, case: CaseFacts, actor: Actor, trigger: str, payload: Mapping[str, Any], now: datetime
+        self, case: CaseFacts, actor: Actor, trigger: str, payload: Mapping[str, Any], now: datetime,
+        assessment: Assessment | None = None,
     ) -> tuple[Refusal, ...]:
         """Every reason firing `trigger` with `payload` would be refused (warnings excluded)."""
         transition = self._transition(case, trigger)
         if transition is None:
             return (self._wrong_state(case, trigger),)
         clean, field_refusals = validate_payload(self.chart, transition, payload, _optional(transition))
-        refusals = self._refusals(transition, case, actor, now, clean)
+        refusals = _evaluate(Context(self.chart, transition, case, actor, now, clean, assessment))
         return tuple(r for r in (*field_refusals, *refusals) if r.kind != "warning")
 
     def fire(
@@ -135,8 +138,12 @@ class Engine:
         now: datetime,
         *,
         salt: bytes,
+        assessment: Assessment | None = None,
     ) -> Outcome:
-        """Decide `trigger`; return what to write, or raise a `TransitionRefused` naming every reason."""
+        """Decide `trigger`; return what to write, or raise a `TransitionRefused` naming every reason.
+
+        An `assessment` (`workflow.hearing`) comes with a step that records one; its codes and a salted hash
+        of all of it enter the log entry, its text goes back in the outcome to be stored sealed."""
         _require_aware(now)
         transition = self._transition(case, trigger)
         if transition is None:
@@ -145,7 +152,7 @@ class Engine:
         if field_refusals:
             refusals = [*self._role(transition, actor), *field_refusals]
             raise TransitionRefused.for_refusals(case.ref, trigger, refusals)
-        decision = _Decision(Context(self.chart, transition, case, actor, now, clean))
+        decision = _Decision(Context(self.chart, transition, case, actor, now, clean, assessment))
         if not self.machine.events[trigger].trigger(decision):
             blocking = [r for r in decision.refusals if r.kind != "warning"]
             raise TransitionRefused.for_refusals(case.ref, trigger, blocking)
@@ -157,13 +164,17 @@ class Engine:
         stops = tuple(dict.fromkeys(stops))
         shared = frozenset(transition.consent.recipients) | frozenset(clean.get("recipients", ())) \
             if transition.consent and "consent" in transition.guards else frozenset()
+        codes = self._codes(clean)
+        stored = normalised_assessment(decision.ctx)
+        if stored is not None:
+            codes.update(assessment_codes(decision.ctx, stored), assessment_hash=payload_hash(stored.form(), salt))
         entry = LogEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=trigger,
             from_state=case.state, to_state=decision.state, flowchart_version=self.version,
-            codes={**self._codes(clean), **age_codes(decision.ctx), **_warning_codes(warnings)},
+            codes={**codes, **age_codes(decision.ctx), **_warning_codes(warnings)},
             payload_hash=payload_hash(clean, salt),
         )
-        return Outcome(decision.state, starts, stops, entry, clean, warnings, shared)
+        return Outcome(decision.state, starts, stops, entry, clean, warnings, shared, stored)
 
     def register(
         self, case_ref: str, actor: Actor, received_at: datetime, birth_date: date, now: datetime, *, salt: bytes,
@@ -247,12 +258,14 @@ class Engine:
 
 
 def _evaluate(ctx: Context) -> list[Refusal]:
-    """Role first, then every guard and warning of the transition."""
+    """Role first, then every guard and warning of the transition, then the rules every version obeys
+    (kommunicering and structured assessments: `workflow.hearing`)."""
     refusals = Engine._role(ctx.transition, ctx.actor)
     for name in (*ctx.transition.guards, *ctx.transition.warnings):
         refusals.extend(GUARDS[name](ctx))
     if ctx.case.birth_date is not None:  # an erased case decides nothing about a person any more
         refusals.extend(decision_warnings(ctx))
+    refusals.extend(hearing_refusals(ctx))
     return refusals
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-__all__ = ["Actor", "CaseFacts", "ConsentFacts", "age_on"]
+__all__ = ["Actor", "CaseFacts", "CommunicationFacts", "ConsentFacts", "age_on"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,20 @@ class ConsentFacts:
 
 
 @dataclass(frozen=True)
+class CommunicationFacts:
+    """A communication before a decision (förvaltningslagen 25 §), or an exception from it, as the engine sees it.
+
+    `decision` is the trigger it prepares. A communication has the last day to answer and whether the answer
+    came; an exception has its code (policies/hearing.toml) and no day.
+    """
+
+    decision: str
+    answer_by: date | None = None
+    answered: bool = False
+    exception: str | None = None
+
+
+@dataclass(frozen=True)
 class CaseFacts:
     """A case as the engine sees it for one decision."""
 
@@ -59,6 +73,7 @@ class CaseFacts:
     deadlines: Mapping[str, date] = field(default_factory=dict)
     shared_with: frozenset[str] = frozenset()
     last_entry_at: datetime | None = None
+    communications: tuple[CommunicationFacts, ...] = ()
 
 
 def age_on(birth_date: date | None, day: date) -> int:

@@ -42,6 +42,7 @@ class Context:
     actor: Actor
     now: datetime
     payload: Mapping[str, Any]
+    assessment: Any = None  # a `workflow.hearing.Assessment` brought with the step, or None
 
     @property
     def today(self) -> date:

@@ -130,6 +130,57 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "SIG riktar sig till personer 15–25 år; personen är {age} år",
         "SIG is meant for ages 15–25; the person is {age}",
     ),
+    # Kommunicering and structured assessments (workflow.hearing, policies/hearing.toml).
+    "communication_missing": (
+        "guard",
+        "beslutet går den enskilde emot: kommunicera först materialet och ge en tid att svara, eller registrera "
+        "ett undantag med skäl ({provision})",
+        "the decision goes against the person: first communicate the material and give a time to answer, or "
+        "record an exception with its reason ({provision})",
+    ),
+    "communication_pending": (
+        "guard",
+        "tiden att svara på kommuniceringen löper till och med {answer_by}: beslutet kan fattas när svaret har "
+        "kommit, eller från {from_day} ({provision})",
+        "the time to answer the communication runs until {answer_by} inclusive: the decision can be taken once "
+        "the answer has come, or from {from_day} ({provision})",
+    ),
+    "communication_may_be_needed": (
+        "warning",
+        "med utfallet {outcomes} går beslutet den enskilde emot och materialet ska kommuniceras först ({provision})",
+        "with the outcome {outcomes} the decision goes against the person and the material is communicated "
+        "first ({provision})",
+    ),
+    "assessment_missing": (
+        "field",
+        "för ett barn registreras bedömningen med steget: vad som bedömts, bedömningen och barnets egen "
+        "uppfattning eller varför barnet inte har hörts ({provision})",
+        "for a child the assessment is recorded with the step: what was assessed, the assessment, and the "
+        "child's own view or why the child was not heard ({provision})",
+    ),
+    "assessment_text_missing": (
+        "field", "ange vad som har bedömts", "say what was assessed",
+    ),
+    "assessment_decision_invalid": (
+        "field",
+        "välj bedömningen bland de som hör till steget ({allowed})",
+        "choose the assessment among those of this step ({allowed})",
+    ),
+    "child_not_heard_unexplained": (
+        "field",
+        "ange barnets egen uppfattning eller varför barnet inte har hörts ({provision})",
+        "give the child's own view or why the child was not heard ({provision})",
+    ),
+    "child_view_for_adult": (
+        "field",
+        "personen är inte barn: barnets uppfattning hör inte till bedömningen",
+        "the person is not a child: a child's view does not belong to the assessment",
+    ),
+    "assessment_not_for_step": (
+        "field",
+        "detta steg registrerar ingen strukturerad bedömning",
+        "this step records no structured assessment",
+    ),
 }
 
 # invalid_field problems -> (Swedish, English)

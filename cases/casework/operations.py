@@ -32,18 +32,21 @@ from cases.events import operation
 from cases.flowcharts import engine_for_version, pin_current
 from cases.models import (
     NO_DEADLINE,
+    AssessmentRecord,
     Assignment,
     Case,
     CaseEvent,
     CaseLink,
+    Communication,
     Consent,
     Deadline,
     Person,
     ReferralPacket,
 )
 from cases.text import text_fault
-from workflow import Actor, CaseFacts, ConsentFacts, Engine, Option, Outcome, Refusal
+from workflow import Actor, CaseFacts, CommunicationFacts, ConsentFacts, Engine, Option, Outcome, Refusal
 from workflow.errors import InvalidInput
+from workflow.hearing import ASSESSMENT_FIELD, Assessment
 
 if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
@@ -159,10 +162,13 @@ def fire_trigger(
     expected_version: int | None = None,
     now: datetime | None = None,
     claim: Claim | None = None,
+    assessment: Assessment | None = None,
 ) -> Fired:
     """Fire `trigger` on case `ref` as `actor`, or raise without writing anything.
 
     With a `claim` (`cases.casework.idempotency`), its key is held first and the answer kept last, in this transaction.
+    A step that decides a protection assessment or pre-assessment takes its `assessment` (`workflow.hearing`),
+    stored sealed as a record of its own in the same transaction.
     """
     now = now or utcnow()
     with case_write(db, actor, ref, now=now, claim=claim, expected_version=expected_version) as opened:
@@ -171,14 +177,36 @@ def fire_trigger(
         key = case_key(db, case)
         facts, running = case_facts(session, case, key)
         _refuse_unstorable_text(ref, trigger, payload)
+        if assessment is not None:
+            _refuse_unstorable_text(ref, trigger, {ASSESSMENT_FIELD: " ".join(
+                t for t in (assessment.assessed, assessment.child_view, assessment.not_heard_detail)
+                if isinstance(t, str))})
         salt = secrets.token_bytes(16)
-        outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt)
+        outcome = engine.fire(facts, actor, trigger, payload, now, salt=salt, assessment=assessment)
         require_delegation(actor.role, trigger)  # a decision step needs the delegation for its kind
         # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
         key = key or CaseKey(case.id, secrets.token_bytes(32))
         seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
+        if outcome.assessment is not None:
+            _record_assessment(session, key, case, outcome, seq, now)
         session.flush()  # the new version, for the answer
         return opened.settled(Fired(ref, case.state, case.version, seq, outcome.warnings))
+
+
+def _record_assessment(session: Session, key: CaseKey, case: Case, outcome: Outcome, seq: int, now: datetime) -> None:
+    """The step's assessment as a record of its own, sealed, beside the step's log entry (which holds its codes)."""
+    given, codes = outcome.assessment, outcome.entry.codes
+    if given is None:
+        return
+    record_id = str(uuid.uuid4())
+    session.add(AssessmentRecord(
+        id=record_id, case_id=case.id, seq=seq, kind=codes["assessment"], trigger=outcome.entry.trigger,
+        decision=given.decision or "", not_heard_reason=None if given.child_view else given.not_heard_reason,
+        recorded_by=outcome.entry.actor_id, recorded_at=now,
+        **_sealed(key, "assessments", record_id, {"assessed": given.assessed, "child_view": given.child_view,
+                                                  "not_heard_detail": given.not_heard_detail}),
+    ))
+    session.flush()
 
 
 def _refuse_unstorable_text(ref: str, trigger: str, payload: Mapping[str, Any]) -> None:
@@ -226,6 +254,10 @@ def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseF
         )
     }
     birth = key.open("persons", case.person.id, "birth_date", case.person.birth_date) if key else None
+    communications = session.execute(
+        select(Communication.decision, Communication.answer_by, Communication.answered_on, Communication.exception)
+        .where(Communication.case_id == case.id)
+    ).all()
     facts = CaseFacts(
         ref=case.ref,
         state=case.state,
@@ -235,6 +267,8 @@ def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseF
         deadlines={name: d.due_on for name, d in running.items()},
         shared_with=frozenset(case.shared_with or ()),
         last_entry_at=case.updated_at,
+        communications=tuple(CommunicationFacts(c.decision, c.answer_by, c.answered_on is not None, c.exception)
+                             for c in communications),
     )
     return facts, running
 

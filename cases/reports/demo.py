@@ -20,10 +20,12 @@ from cases.casework.forms import ConcernForm
 from cases.casework.operations import fire_trigger, register_concern
 from cases.crypto.identity import generate_identity_number
 from cases.db import Database
+from cases.hearing.communications import CommunicationForm, record_communication
 from cases.models import Staff
 from cases.staff.members import add_staff
 from policies.access import SYSTEM_ROLE
 from workflow import Actor
+from workflow.hearing import Assessment
 
 __all__ = ["DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]
 
@@ -33,27 +35,32 @@ SIG_RECIPIENTS = ["police", "school", "social_services"]
 
 @dataclass(frozen=True)
 class Step:
-    """One thing staff do on the way to a state: fire a trigger, or record a consent."""
+    """One thing staff do on the way to a state: fire a trigger (with its assessment), record a consent, or
+    communicate the material before an adverse decision (`communicate` names it)."""
 
     role: str
     trigger: str | None = None
     payload: dict | None = None
     consent: tuple[str, str] | None = None  # (given_by, purpose)
     days_later: int = 0
+    assessment: Assessment | None = None
+    communicate: str | None = None
 
 
 def _consent(given_by: str, purpose: str, days: int = 0) -> Step:
     return Step("caseworker", consent=(given_by, purpose), days_later=days)
 
 
-def _fire(role: str, trigger: str, days: int = 0, **payload) -> Step:
-    return Step(role, trigger, payload, days_later=days)
+def _fire(role: str, trigger: str, days: int = 0, *, assessment: Assessment | None = None, **payload) -> Step:
+    return Step(role, trigger, payload, days_later=days, assessment=assessment)
 
 
 _PRE = [_fire("intake", "start_pre_assessment", 1)]
 _CHILD_PRE = [
     _fire("intake", "assess_protection"),
-    _fire("intake", "start_pre_assessment", protection_assessment="Ingen akut fara. Skolan och familjen informerade."),
+    _fire("intake", "start_pre_assessment", protection_assessment="Ingen akut fara. Skolan och familjen informerade.",
+          assessment=Assessment("Demo: hemsituationen och skolan.", "no_protection_needed",
+                                child_view="Demo: barnet känner sig tryggt hemma.")),
 ]
 _OPEN = [_consent("subject", "investigation", 2),
          _fire("decider", "open_investigation", 3, reason="Behov av utredning.", legal_basis="sol_11_1")]
@@ -77,8 +84,10 @@ PATHS: dict[str, tuple[bool, list[Step]]] = {
     "follow_up": (False, _PRE + _OPEN + _ASK + _SIG + [_fire("caseworker", "start_follow_up", 90)]),
     "closed": (True, [
         *_CHILD_PRE,
-        _fire("decider", "open_investigation", 5, reason="Utredning inleds.", legal_basis="sol_11_1"),
-        _fire("decider", "close_case", 60, reason="Inget behov.", outcome="no_need"),
+        _fire("decider", "open_investigation", 5, reason="Utredning inleds.", legal_basis="sol_11_1",
+              assessment=Assessment("Demo: oron och barnets behov.", not_heard_reason="not_reached")),
+        Step("caseworker", communicate="close_case", days_later=40),
+        _fire("decider", "close_case", 20, reason="Inget behov.", outcome="no_need"),
     ]),
     "erased": (False, [
         *_PRE,
@@ -125,10 +134,14 @@ def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], st
                 data_categories=tuple(data), method="written", evidence="Skriftligt samtycke, arkiverat.",
                 valid_from=now.date(), valid_until=now.date() + timedelta(days=365),
             ), now=now)
+        elif step.communicate:
+            record_communication(db, actor, ref, CommunicationForm(
+                decision=step.communicate, recipients=("person", "guardians"), method="letter",
+                material="Demo: utredningen skickad för yttrande.", sent_on=now.date()), now=now)
         else:
-            if step.trigger is None:  # a step fires a trigger or records a consent
-                raise ValueError(f"a demo step of {step.role} does neither")
-            fire_trigger(db, actor, ref, step.trigger, step.payload or {}, now=now)
+            if step.trigger is None:  # a step fires a trigger, records a consent or communicates
+                raise ValueError(f"a demo step of {step.role} does nothing")
+            fire_trigger(db, actor, ref, step.trigger, step.payload or {}, now=now, assessment=step.assessment)
     return now
 
 

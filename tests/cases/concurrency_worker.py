@@ -46,6 +46,7 @@ from cases.errors import AccessDenied
 from cases.models import Assignment, Case
 from workflow import Actor, TransitionRefused
 from workflow.deadlines import local_date
+from workflow.hearing import Assessment
 
 TIMEZONE = "Europe/Stockholm"
 OUTCOMES = ("no_need", "completed", "referred_elsewhere")
@@ -71,7 +72,8 @@ def plan(state: str, child: bool, version: int, rng: random.Random) -> tuple[str
             # grows, and the fire is pinned to this version.
             today = local_date(datetime.now(UTC), TIMEZONE)
             return "extend_investigation", "decider", {**reason, "new_due_on": today + timedelta(400 + version)}
-        return "close_case", "decider", {**reason, "outcome": rng.choice(OUTCOMES)}
+        # not no_need: closing an investigation finding no need waits for kommunicering (workflow.hearing)
+        return "close_case", "decider", {**reason, "outcome": rng.choice(OUTCOMES[1:])}
     if state == "awaiting_consent":
         if rng.random() < 0.6:
             return "consent_refused", "caseworker", reason
@@ -84,6 +86,15 @@ def plan(state: str, child: bool, version: int, rng: random.Random) -> tuple[str
     if state == "closed":
         return "reopen", "decider", reason
     raise AssertionError(f"the workload never leads to {state!r}")
+
+
+def assessment(state: str, trigger: str, child: bool) -> Assessment | None:
+    """A child's structured assessment for the steps that record one (workflow.hearing)."""
+    if not child or (state, trigger) not in (("protection_assessment", "start_pre_assessment"),
+                                             ("pre_assessment", "open_investigation")):
+        return None
+    decision = "no_protection_needed" if state == "protection_assessment" else None
+    return Assessment("Bedömning enligt rutin.", decision, child_view="Barnets uppfattning.")
 
 
 def plan_bad(state: str, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
@@ -145,7 +156,8 @@ def run(config: dict[str, Any], incarnation: int, journal: Journal) -> dict[str,
                 time.sleep(rng.uniform(0, 0.005))  # widen the window between reading and firing
             journal.write({"k": "try", "ref": case["ref"], "trigger": trigger, "expected": version, "bad": bad})
             try:
-                fired = fire_trigger(db, actors[role], case["ref"], trigger, payload, expected_version=version)
+                fired = fire_trigger(db, actors[role], case["ref"], trigger, payload, expected_version=version,
+                                     assessment=assessment(state, trigger, case["child"]))
             except StaleCase:
                 counts["stale"] += 1
                 journal.write({"k": "stale", "ref": case["ref"]})

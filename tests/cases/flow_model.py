@@ -107,6 +107,14 @@ KNOWN_BUGS = {
 # The interventions that rest on a consent, by the purpose of that consent.
 CONSENT_STATES = {"sig": "sig", "exit_support": "exit_support", "family_support": "family_support",
                   "other_support": "other_support"}
+# The structured assessments (policies/hearing.toml): (trigger, from) -> (kind, the decision the model records).
+ASSESSED = {("start_pre_assessment", "protection_assessment"): ("protection", "no_protection_needed"),
+            ("open_investigation", "pre_assessment"): ("pre_assessment", "open_investigation"),
+            ("close_without_investigation", "pre_assessment"): ("pre_assessment", "do_not_open")}
+ASSESSED_TEXT, CHILD_VIEW = "Det som bedömdes", "Barnets egen uppfattning"
+# Kommunicering (förvaltningslagen 25 §, policies/hearing.toml): closing an investigation finding no need goes
+# against the person; the model never records a communication, so that decision is always refused.
+ADVERSE = ("close_case", "investigation", "no_need")
 INVESTIGATION_DEADLINES = ("investigation", "investigation_extended")
 
 
@@ -265,6 +273,7 @@ class Entry:
     at: datetime
     codes: Mapping[str, Any]
     fields: Mapping[str, Any]
+    assessment: Mapping[str, Any] | None = None  # the form whose salted hash the entry's codes hold
 
 
 @dataclass(frozen=True)
@@ -339,6 +348,15 @@ def check_form(move: Move, payload: Mapping[str, Any]) -> tuple[dict[str, Any], 
         if ok:
             clean[name] = normalised
     return clean, wrong
+
+
+def assessment_form(case: CaseModel, trigger: str, now: datetime) -> dict[str, Any] | None:
+    """The assessment the test brings to a step that records one: with the child's view while a child."""
+    if (trigger, case.state) not in ASSESSED:
+        return None
+    view = CHILD_VIEW if case.age(now) < 18 else None
+    return {"assessed": ASSESSED_TEXT, "decision": ASSESSED[trigger, case.state][1], "child_view": view,
+            "not_heard_reason": None, "not_heard_detail": None}
 
 
 def logged_codes(clean: Mapping[str, Any]) -> dict[str, Any]:
@@ -434,6 +452,8 @@ class FlowModel:
                     kinds.add("guard")
             elif guard == "retention_over" and today < add_months(local(case.updated_at).date(), RETENTION_MONTHS):
                 kinds.add("guard")
+        if (move.trigger, case.state, clean.get("outcome")) == ADVERSE:
+            kinds.add("guard")
         return kinds
 
     def warnings(self, case: CaseModel, move: Move, now: datetime) -> tuple[str, ...]:
@@ -471,8 +491,10 @@ class FlowModel:
         for move in moves_from(case.state):
             kinds = self.refusal_kinds(case, move, {}, now)
             late = ("special_reason",) if "field" in kinds else ()
-            out[move.trigger] = (role in move.roles and not kinds - {"field"}, (*move.requires, *late),
-                                 self.warnings(case, move, now))
+            assessed = ("assessment",) if (move.trigger, case.state) in ASSESSED and case.age(now) < 18 else ()
+            adverse = ("communication_may_be_needed",) if (move.trigger, case.state) == ADVERSE[:2] else ()
+            out[move.trigger] = (role in move.roles and not kinds - {"field"}, (*move.requires, *late, *assessed),
+                                 (*self.warnings(case, move, now), *adverse))
         return out
 
     def fire(self, case: CaseModel, move: Move, clean: Mapping[str, Any], actor_id: str, role: str,
@@ -486,13 +508,17 @@ class FlowModel:
                 deadlines[name] = add_months(today, 4)
             elif name == "investigation_extended":
                 deadlines[name] = clean["new_due_on"]
-        codes = logged_codes(clean)
+        codes, form = logged_codes(clean), assessment_form(case, move.trigger, now)
+        if form is not None:
+            codes.update(assessment=ASSESSED[move.trigger, case.state][0], assessment_decision=form["decision"])
+            if form["child_view"]:
+                codes["child_heard"] = "heard"
         if move.trigger in DECISIONS:
             codes["age_group"] = age_group(case.age(now))
         if self.warnings(case, move, now):  # the warnings gone ahead despite, as codes
             codes["warnings"] = list(self.warnings(case, move, now))
         entry = Entry(case.ref, move.trigger, case.state, move.to, actor_id, role, now, codes,
-                      {k: stored(v) for k, v in clean.items()})
+                      {k: stored(v) for k, v in clean.items()}, form)
         if move.to in CONSENT_STATES and "consent" in move.guards:  # an adult's own consent shares nothing
             case.shared_with = NEEDS[move.need].recipients | frozenset(clean.get("recipients", ()))
         else:

@@ -34,6 +34,7 @@ from cases.reports.demo import PATHS, SIG_RECIPIENTS, Step, drive
 from policies.law import cite
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
+from workflow.hearing import Assessment
 
 CONCERN = "Eleven har spridit propaganda för en våldsbejakande rörelse i skolans chatt och drar sig undan."
 GIVEN, FAMILY = "Signe", "Öberg-Testsson"
@@ -45,8 +46,10 @@ SIG_FIELDS = IDENTITY | {"concern", "protection_assessment"}
 
 CHILD_TO_SIG = [
     Step("intake", "assess_protection"),
-    Step("intake", "start_pre_assessment", {"protection_assessment": PROTECTION}),
-    Step("decider", "open_investigation", {"reason": OPENING, "legal_basis": "sol_11_1"}, days_later=3),
+    Step("intake", "start_pre_assessment", {"protection_assessment": PROTECTION},
+         assessment=Assessment("Hemmet och skolan.", "no_protection_needed", child_view="Vill ha stöd.")),
+    Step("decider", "open_investigation", {"reason": OPENING, "legal_basis": "sol_11_1"}, days_later=3,
+         assessment=Assessment("Oron och behoven.", not_heard_reason="not_reached")),
     Step("caseworker", "request_consent", {"proposed_intervention": "sig"}, days_later=10),
     Step("caseworker", consent=("subject", "sig"), days_later=2),
     Step("caseworker", consent=("guardians", "sig")),

@@ -24,6 +24,7 @@ from cases.models import Case, Checkpoint
 from cases.reports.demo import PATHS, drive, fill_demo
 from cases.staff.members import disable_staff
 from tests.conftest import NOW
+from workflow.hearing import Assessment
 from workflow.merkle import EMPTY_ROOT
 from workflow.vidoro_verify import Failed, check
 
@@ -222,7 +223,8 @@ def test_the_export_is_one_moment_while_others_write(db, staff, signer, few, adu
             concern=CONCERN, reporter_org="school", identity_number=adult_number), now=now).ref
         fire_trigger(db, staff["intake"], ref, "start_pre_assessment", {}, now=now + timedelta(days=1))
         fire_trigger(db, staff["intake"], few.refs[0], "start_pre_assessment",  # the child
-                     {"protection_assessment": "Ingen akut fara."}, now=now)
+                     {"protection_assessment": "Ingen akut fara."}, now=now,
+                     assessment=Assessment("Hemmet.", "no_protection_needed", child_view="Tryggt."))
         read_case(db, staff["intake"], ref, now=now + timedelta(days=1))
         disable_staff(db, "auditor-1", by=None, now=now)
         during.extend(issue_checkpoint(db, signer, name).note for name in LOGS)

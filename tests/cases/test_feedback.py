@@ -99,7 +99,7 @@ def test_not_opened_while_an_investigation_about_the_same_person_runs_is_already
 def test_an_investigation_that_ended_before_the_decision_is_not_already_running(db, staff):
     number = child()
     earlier, last = concern(db, staff, number, OPENING, by=staff["intake"])
-    fire_trigger(db, staff["decider"], earlier, "close_case", {"reason": "Klart.", "outcome": "no_need"},
+    fire_trigger(db, staff["decider"], earlier, "close_case", {"reason": "Klart.", "outcome": "referred_elsewhere"},
                  now=last + timedelta(days=1))
     ref, _ = concern(db, staff, number, NOT_OPENING, start=last + timedelta(days=2))
     assert concern_receipt(db, staff["reporter"], ref).category == NOT_OPENED

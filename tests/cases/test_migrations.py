@@ -189,7 +189,7 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
                      "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
                      "emergency_approvals", "api_request_counts", "administration_log",
                      "administration_log_nodes", "role_grants", "case_links", "journal_notes", "journal_log",
-                     "journal_log_nodes", "decisions", "decision_notifications"}
+                     "journal_log_nodes", "decisions", "decision_notifications", "communications", "assessments"}
 
 
 def test_upgrading_again_changes_nothing(db):
@@ -534,3 +534,14 @@ def test_the_journal_log_refuses_update_and_delete_in_sql(db, table):
                 f"DELETE FROM {table}"):
         with pytest.raises(DBAPIError, match="append-only"), db.write() as session:
             session.execute(text(sql))
+
+
+def test_0017_communications_and_assessments_downgrade_and_upgrade_again(blank_db):
+    """Kommunicering and structured assessments: both tables go with the downgrade and come back alike."""
+    blank_db.upgrade()
+    at_head = schema_snapshot(blank_db)
+    assert {"communications", "assessments"} <= set(at_head["tables"])
+    downgrade(blank_db, "0014")
+    assert {"communications", "assessments"}.isdisjoint(schema_snapshot(blank_db)["tables"])
+    blank_db.upgrade()
+    assert schema_snapshot(blank_db) == at_head

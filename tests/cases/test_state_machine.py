@@ -58,6 +58,7 @@ from cases.models import Assignment, Case, CaseEvent, Consent, Deadline, Referra
 from tests.cases import flow_model as fm
 from tests.conftest import _truncate
 from workflow import GENESIS, Actor, VidoroError, chain_hash
+from workflow.hearing import Assessment
 
 SOAK = os.environ.get("VIDORO_SOAK") == "1"
 MAX_CASES = 3
@@ -390,7 +391,10 @@ class Flow(RuleBasedStateMachine):
         verdict = self.model.judge_fire(case, role, trigger, payload, self.now, access)
         where = f"{trigger} as {role} on a case in {case.state} with {sorted(payload)}"
         try:
-            fired = fire_trigger(self.db, actor, ref, trigger, payload, expected_version=version, now=self.now)
+            form = fm.assessment_form(case, trigger, self.now)  # a step's structured assessment (workflow.hearing)
+            assessment = Assessment(**form) if form is not None else None
+            fired = fire_trigger(self.db, actor, ref, trigger, payload, expected_version=version, now=self.now,
+                                 assessment=assessment)
         except VidoroError as exc:
             assert type(exc) is verdict.error, f"{where}: expected {verdict.error}, got {exc!r}"
             return
@@ -572,19 +576,25 @@ class Flow(RuleBasedStateMachine):
             assert json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() == row.entry
             event, case = events[row.seq], cases[expected.ref]
             assert event.case_id == case.id, f"event {row.seq}"
-            payload_hash = body["payload"]
+            payload_hash, expected_codes = body["payload"], expected.codes
             if case.state == "erased":  # its key is gone: the log still verifies, the form is unreadable
                 with pytest.raises(KeyDestroyed):
                     self.db.vault.case_key(case.id)
+                if expected.assessment is not None:  # its salt is unreadable too: the hash is taken as it is
+                    expected_codes = {**expected.codes, "assessment_hash": body["codes"].get("assessment_hash")}
             else:
                 form = self.db.vault.case_key(case.id).open_json("case_events", str(row.seq), "payload", event.payload)
                 assert form["fields"] == expected.fields, f"event {row.seq}"
                 fields = json.dumps(expected.fields, sort_keys=True, separators=(",", ":")).encode()
                 payload_hash = hashlib.sha256(base64.b64decode(form["salt"]) + fields).hexdigest()
+                if expected.assessment is not None:
+                    assessed = json.dumps(expected.assessment, sort_keys=True, separators=(",", ":")).encode()
+                    expected_codes = {**expected.codes, "assessment_hash": hashlib.sha256(
+                        base64.b64decode(form["salt"]) + assessed).hexdigest()}
             assert body == {
                 "v": 1, "at": fm.utc_text(expected.at), "case": expected.ref, "actor": expected.actor_id,
                 "role": expected.role, "trigger": expected.trigger, "from": expected.from_state,
-                "to": expected.to_state, "flowchart": case.flowchart_version, "codes": expected.codes,
+                "to": expected.to_state, "flowchart": case.flowchart_version, "codes": expected_codes,
                 "payload": payload_hash,
             }, f"entry {row.seq}"
             leaked = [s for s in self.model.secrets if s.encode() in row.entry]

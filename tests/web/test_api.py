@@ -155,6 +155,11 @@ EXPECTED = {
     "latestCheckpoint": table({"auditor": 200}),
     "inclusionProof": table({"auditor": 200}),
     "consistencyProof": table({"auditor": 200}),
+    "listCommunications": table({"intake": 404, "caseworker": 200, "decider": 200}),  # intake: not in intake
+    "listAssessments": table({"intake": 404, "caseworker": 200, "decider": 200}),
+    "recordCommunication": table({"caseworker": 201, "decider": 201}),
+    "recordAnswer": table({"caseworker": 200, "decider": 200}),
+    "recordCommunicationException": table({"caseworker": 201, "decider": 201}),
     "me": EVERYONE,
     "listTokens": EVERYONE,
     "revokeToken": table({}, others=204),
@@ -241,6 +246,8 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
                 "expected_version": version}
         return ("POST", "/decisions/{decision_id}/notifications", f"/decisions/{decision}/notifications", body,
                 True)
+    if operation in HEARING_OPERATIONS:
+        return hearing_request(operation, api, db, staff)
     if operation == "me":
         return "GET", "/me", "/me", None, False
     if operation == "listTokens":
@@ -248,6 +255,30 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
     assert operation == "revokeToken"
     spare = create_token(db, staff[role], "spare", password=PASSWORD)
     return "DELETE", "/tokens/{token_id}", f"/tokens/{spare.id}", None, False
+
+
+HEARING_OPERATIONS = ("listCommunications", "listAssessments", "recordCommunication", "recordAnswer",
+                      "recordCommunicationException")
+
+
+def hearing_request(operation: str, api, db, staff):
+    """Kommunicering and assessments (web.api.hearing_routes) on a fresh case in investigation."""
+    ref = case_in(db, staff, "investigation")
+    if operation in ("listCommunications", "listAssessments"):
+        suffix = "/communications" if operation == "listCommunications" else "/assessments"
+        return "GET", "/cases/{ref}" + suffix, f"/cases/{ref}{suffix}", None, False
+    version = api("GET", f"/cases/{ref}/triggers", "decider").get_json()["version"]
+    sent = {"expected_version": version, "decision": "close_case", "recipients": ["person"], "method": "letter",
+            "material": "Utredningen.", "sent_on": date.today().isoformat()}
+    if operation == "recordCommunication":
+        return "POST", "/cases/{ref}/communications", f"/cases/{ref}/communications", sent, True
+    if operation == "recordCommunicationException":
+        body = {"expected_version": version, "decision": "close_case", "exception": "urgent", "reason": "Brådskar."}
+        return "POST", "/cases/{ref}/communication-exceptions", f"/cases/{ref}/communication-exceptions", body, True
+    answer = api("POST", f"/cases/{ref}/communications", "decider", json=sent, key=key()).get_json()
+    body = {"expected_version": answer["version"], "answer": "Svar.", "answered_on": date.today().isoformat()}
+    return ("POST", "/cases/{ref}/communications/{communication_id}/answer",
+            f"/cases/{ref}/communications/{answer['communication_id']}/answer", body, True)
 
 
 @pytest.mark.parametrize("operation", EXPECTED)

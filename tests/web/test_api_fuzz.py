@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from cases.errors import KeyDestroyed
 from cases.journal import NoteForm, write_note
-from cases.models import Consent, Decision, ReferralPacket
+from cases.models import Communication, Consent, Decision, ReferralPacket
 from cases.reports.demo import demo_staff, fill_demo
 from cases.staff import accounts
 from cases.staff.ratelimit import Limits
@@ -49,7 +49,7 @@ SEED = 20261127
 # Which operations each role is fuzzed on, and how many examples per operation and phase.
 PLAN = (
     ("intake", r"^/api/v1/(cases|me|tokens)", 100),
-    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers)", 100),
+    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers|communication|assessments)", 100),
     ("decider", r"^/api/v1/cases", 85),
     ("reporter", r"^/api/v1/cases$", 100),
     ("partner", r"^/api/v1/referrals", 100),
@@ -78,7 +78,7 @@ class CountingServer(Served):
 
 
 def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str], notes: list[str],
-           decisions: list[str]) -> Path:
+           decisions: list[str], communications: list[str]) -> Path:
     path = tmp_path / "schemathesis.toml"
     path.write_text(f"""
 [checks.positive_data_acceptance]
@@ -96,12 +96,16 @@ values = {json.dumps(decisions or ["00000000-0000-0000-0000-000000000000"])}
 [dictionaries.notes]
 values = {json.dumps(notes or ["00000000-0000-0000-0000-000000000000"])}
 
+[dictionaries.communications]
+values = {json.dumps(communications or ["00000000-0000-0000-0000-000000000000"])}
+
 [parameters]
 "path.ref" = {{ dictionary = "refs", probability = 0.8 }}
 "path.consent_id" = {{ dictionary = "consents", probability = 0.8 }}
 "path.packet_id" = {{ dictionary = "packets", probability = 0.8 }}
 "path.note_id" = {{ dictionary = "notes", probability = 0.8 }}
 "path.decision_id" = {{ dictionary = "decisions", probability = 0.8 }}
+"path.communication_id" = {{ dictionary = "communications", probability = 0.8 }}
 """)
     return path
 
@@ -126,6 +130,7 @@ def fuzzed_app(db, keys, tmp_path):
         consents = list(session.scalars(select(Consent.id)))
         packets = list(session.scalars(select(ReferralPacket.id)))
         decisions = list(session.scalars(select(Decision.id)))
+        communications = list(session.scalars(select(Communication.id)))
     staff = demo_staff(db)
     notes = journal_drafts(db, staff, refs)
     for role in staff:
@@ -139,7 +144,7 @@ def fuzzed_app(db, keys, tmp_path):
                       # thousands of requests a minute per token: the limits would answer most of them 429
                       # (tests/web/test_api_limits.py checks those answers)
                       "VIDORO_API_LIMITS": Limits(10**9, 10**9)})
-    yield app, tokens, config(tmp_path, refs, consents, packets, notes, decisions)
+    yield app, tokens, config(tmp_path, refs, consents, packets, notes, decisions, communications)
     app.extensions["vidoro.db"].dispose()
 
 

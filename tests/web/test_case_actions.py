@@ -84,13 +84,20 @@ def test_a_child_case_goes_through_every_action_page(client_as, db, staff, child
 
     page = intake.get(f"{base}/start_pre_assessment")
     assert 'name="protection_assessment"' in text(page) and "What this step means" in text(page)
+    assert 'name="child_view"' in text(page)  # the structured assessment (web.hearing)
+    refused = submit(intake, f"{base}/start_pre_assessment", {"protection_assessment": "Ingen akut fara."})
+    assert refused.status_code == 400 and "the child's own view" in text(refused)
     assert submit(intake, f"{base}/start_pre_assessment",
-                  {"protection_assessment": "Ingen akut fara."}).status_code == 303
+                  {"protection_assessment": "Ingen akut fara.", "assessed": "Hemmet och skolan.",
+                   "assessment_decision": "no_protection_needed", "child_view": "Känner sig trygg."}
+                  ).status_code == 303
 
     page = decider.get(f"{base}/open_investigation")
-    assert re.findall(r'<option value="(\w+)"', text(page)) == ["sol_11_1"]  # the transition's choices only
+    legal_bases = re.search(r'name="legal_basis".*?</select>', text(page), re.S)
+    assert legal_bases and re.findall(r'<option value="(\w+)"', legal_bases.group()) == ["sol_11_1"]  # the choices
     assert submit(decider, f"{base}/open_investigation",
-                  {"reason": "Behov av utredning.", "legal_basis": "sol_11_1"}).status_code == 303
+                  {"reason": "Behov av utredning.", "legal_basis": "sol_11_1", "assessed": "Oron och behoven.",
+                   "not_heard_reason": "not_reached"}).status_code == 303
     assert case_row(db, ref)[0] == "investigation"
 
     assert caseworker.get(f"{base}/request_consent").status_code == 404  # not assigned yet

@@ -50,6 +50,12 @@ EXPECTED = {
     ("GET", "/cases/<ref>/decisions/<decision_id>/letter.pdf"): CASE,
     ("GET", "/cases/<ref>/decisions/<decision_id>/notifications"): {"caseworker", "decider"},
     ("POST", "/cases/<ref>/decisions/<decision_id>/notifications"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/communications/new"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/communications/new"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/communications/<communication_id>/answer"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/communications/<communication_id>/answer"): {"caseworker", "decider"},
+    ("GET", "/cases/<ref>/communication-exceptions/new"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/communication-exceptions/new"): {"caseworker", "decider"},
     ("GET", "/concerns/new"): {"reporter"},
     ("POST", "/concerns/new"): {"reporter"},
     ("GET", "/concerns"): {"reporter"},
@@ -103,6 +109,11 @@ EXPECTED = {
     ("GET", "/api/v1/cases/<ref>/decisions"): frozenset(),
     ("GET", "/api/v1/decisions/<decision_id>/letter"): frozenset(),
     ("POST", "/api/v1/decisions/<decision_id>/notifications"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/communications"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/assessments"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/communications"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/communications/<communication_id>/answer"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/communication-exceptions"): frozenset(),
 }
 
 
@@ -113,7 +124,8 @@ def _url(rule: str, ref: str) -> str:
               "<request_id>": "00000000-0000-0000-0000-000000000000",
               "<grant_id>": "00000000-0000-0000-0000-000000000000",
               "<note_id>": "00000000-0000-0000-0000-000000000000",
-              "<decision_id>": "00000000-0000-0000-0000-000000000000"}
+              "<decision_id>": "00000000-0000-0000-0000-000000000000",
+              "<communication_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from workflow import Actor, CaseFacts, ConsentFacts, default_flowchart, engine_for
+from policies.hearing import load_hearing
+from workflow import Actor, CaseFacts, CommunicationFacts, ConsentFacts, age_on, default_flowchart, engine_for
+from workflow.hearing import Assessment
 
 ENGINE = engine_for(default_flowchart())
 SALT = b"0123456789abcdef"
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning in Stockholm (10:00 CET)
 CHILD = date(2012, 5, 17)  # 13 on receipt
 ADULT = date(2001, 1, 9)  # 25 on receipt
+# What a child's protection assessment or pre-assessment records, as staff would fill it in (workflow.hearing).
+HEARD = Assessment(assessed="Barnets situation och skyddsbehov", decision=None, child_view="Barnets egen bild")
 
 
 def actor(role: str) -> Actor:
@@ -45,8 +49,20 @@ class Sim:
         self.facts = replace(self.facts, consents=tuple(replace(c, status="withdrawn") for c in self.facts.consents))
         return self
 
-    def fire(self, role: str, trigger: str, **payload):
-        outcome = ENGINE.fire(self.facts, actor(role), trigger, payload, self.now, salt=SALT)
+    def communicate(self, decision: str, *, answer_by: date | None = None, answered: bool = False,
+                    exception: str | None = None) -> Sim:
+        """The material before `decision` was communicated (or an exception recorded), as `cases/` records it."""
+        fact = CommunicationFacts(decision, answer_by, answered, exception)
+        self.facts = replace(self.facts, communications=(*self.facts.communications, fact))
+        return self
+
+    def fire(self, role: str, trigger: str, *, assessment: Assessment | None = None, **payload):
+        """Fire `trigger`; a step that records an assessment gets the usual one unless one is given."""
+        rule = load_hearing().assessment_for(trigger, self.facts.state)
+        if assessment is None and rule is not None and age_on(self.facts.birth_date, self.now.date()) < 18:
+            decision = "no_protection_needed" if rule.kind == "protection" else None
+            assessment = replace(HEARD, decision=decision)
+        outcome = ENGINE.fire(self.facts, actor(role), trigger, payload, self.now, salt=SALT, assessment=assessment)
         deadlines = {k: v for k, v in self.facts.deadlines.items() if k not in outcome.stops}
         deadlines.update(outcome.starts)
         shared = outcome.shared_with if ENGINE.chart.states[outcome.state].consent_purpose else frozenset()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.workflow.sim import ADULT, CHILD, ENGINE, SALT, Sim, actor, consent
+from tests.workflow.sim import ADULT, CHILD, ENGINE, HEARD, SALT, Sim, actor, consent
 from workflow import (
     CaseFacts,
     ConsentMissing,
@@ -78,7 +78,7 @@ def test_adult_without_investigation():
 
 @pytest.mark.parametrize("start", [child_to_investigation, adult_to_investigation], ids=["child", "adult"])
 def test_investigation_closed_directly(start):
-    sim = start()
+    sim = start().communicate("close_case", answer_by=date(2026, 4, 1))
     sim.later(days=40).fire("decider", "close_case", reason=TEXT, outcome="no_need")
     assert sim.facts.state == "closed"
     assert sim.facts.deadlines == {}
@@ -428,7 +428,7 @@ def test_options_list_each_trigger_with_its_reasons():
     assert not reporter["assess_protection"].allowed
     assert reporter["assess_protection"].refusals[0].code == "role"
     sim.fire("intake", "assess_protection")
-    assert sim.options("intake")["start_pre_assessment"].requires == ("protection_assessment",)
+    assert sim.options("intake")["start_pre_assessment"].requires == ("protection_assessment", "assessment")
 
 
 def test_log_entry_holds_codes_and_a_salted_hash_but_no_free_text():
@@ -436,15 +436,16 @@ def test_log_entry_holds_codes_and_a_salted_hash_but_no_free_text():
     sim.fire("intake", "assess_protection")
     out = sim.fire("intake", "start_pre_assessment", protection_assessment="Hemlig fritext om personen")
     data = out.entry.canonical()
-    assert b"Hemlig" not in data
-    assert out.entry.codes == {}
+    assert b"Hemlig" not in data and b"Barnets" not in data
+    assert set(out.entry.codes) == {"assessment", "assessment_decision", "child_heard", "assessment_hash"}
     closed = sim.fire("decider", "close_without_investigation", reason="Hemlig motivering", outcome="not_opened")
-    assert closed.entry.codes == {"outcome": "not_opened", "age_group": "child"}
+    assert closed.entry.codes["outcome"] == "not_opened"
+    assert closed.entry.codes["age_group"] == "child"
     assert b"Hemlig" not in closed.entry.canonical()
     other_salt = ENGINE.fire(
         CaseFacts("VO-TEST0001", "pre_assessment", sim.facts.received_at, CHILD, deadlines={}),
         actor("decider"), "close_without_investigation", {"reason": "Hemlig motivering", "outcome": "not_opened"},
-        sim.now, salt=b"another salt 16b",
+        sim.now, salt=b"another salt 16b", assessment=HEARD,
     )
     assert other_salt.entry.payload_hash != closed.entry.payload_hash
 

@@ -19,6 +19,7 @@ from cases.casework.forms import MAX_NAME
 from cases.casework.worklist import MAX_CURSOR
 from cases.text import text_fault
 from policies import Flowchart
+from policies.hearing import load_hearing
 from policies.limits import ARRIVAL_MAX_AGE, ARRIVAL_REASON_MIN_CHARS, ARRIVAL_REASON_MIN_WORDS
 from workflow.fields import MAX_TEXT
 
@@ -126,11 +127,25 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         payload_fields[name] = (kind | None, Field(None, description=spec.label.en, **constraints))
     payload = create_model("TransitionFields", __base__=Closed, **payload_fields)
 
+    hearing = load_hearing()  # the structured assessment a step may bring (policies/hearing.toml)
+    assessment: Any = create_model(
+        "StepAssessment", __base__=Closed,
+        assessed=(Text, Field(min_length=1, max_length=MAX_TEXT, description="What was assessed")),
+        decision=(_literal(hearing.decisions) | None, Field(None, description=(
+            "The assessment's decision; left out where the step itself is the decision"))),
+        child_view=(Text | None, Field(None, max_length=MAX_TEXT, description="For a child: the child's own view")),
+        not_heard_reason=(_literal(hearing.not_heard_reasons) | None, Field(None, description=(
+            "For a child not heard: why"))),
+        not_heard_detail=(Text | None, Field(None, max_length=MAX_TEXT)),
+    )
     transition = create_model(
         "TransitionRequest", __base__=Closed,
         trigger=(triggers, Field(description="The trigger to fire (GET …/triggers lists those allowed now)")),
         expected_version=(Whole, Field(ge=1, description="The case version the caller last saw")),
         fields=(payload, Field(default_factory=payload, description="What the trigger requires")),
+        assessment=(assessment | None, Field(None, description=(
+            "The protection assessment or pre-assessment the step decides: required for a child on the day of "
+            "the step (what was assessed, the decision, and the child's own view or why the child was not heard)"))),
     )
     concern = create_model(
         "ConcernRequest", __base__=Closed,

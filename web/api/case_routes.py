@@ -20,6 +20,7 @@ from web.api.bodies import flowchart_models
 from web.api.problems import language, responses
 from web.api.support import account, db, json_response, once, roles
 from web.clock import now, today
+from workflow.hearing import Assessment
 
 __all__ = ["blueprint"]
 
@@ -92,6 +93,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @roles(*firing_roles)
     def fire(path: s.CasePath, body: m.transition, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         payload = body.fields.model_dump(exclude_none=True, mode="json")
+        assessment = Assessment(**body.assessment.model_dump()) if body.assessment is not None else None
 
         def render(fired) -> tuple[int, dict[str, Any]]:
             return 200, s.Changed(ref=fired.ref, state=fired.state, version=fired.version, seq=fired.seq,
@@ -99,7 +101,8 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
 
         return once(header.idempotency_key, {"op": "fire", "ref": path.ref, **body.model_dump(mode="json")}, render,
                     lambda claim: fire_trigger(db(), account().actor, path.ref, body.trigger, payload,
-                                               expected_version=body.expected_version, now=now(), claim=claim))
+                                               expected_version=body.expected_version, now=now(), claim=claim,
+                                               assessment=assessment))
 
     @api.post("/cases/<ref>/consents", summary="Record a consent (given or refused)", operation_id="recordConsent",
               responses={201: s.ConsentRecorded, **responses(404, 409, 422)})
