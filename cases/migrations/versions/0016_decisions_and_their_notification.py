@@ -1,7 +1,7 @@
 """Decisions, written with the transition that took them, and the notification of each (issue 17).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import cases.types
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

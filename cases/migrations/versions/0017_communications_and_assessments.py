@@ -5,7 +5,7 @@ An instance upgraded to this revision has no such records for the steps taken be
 stay where they were written, in the sealed forms of the transitions.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import cases.types
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ A closed case is not reopened (flowchart version 2): registration finds the pers
 identity index and records a link to each. The link holds two case ids and when it was made, nothing else.
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import cases.types
 
 revision = "0018"
-down_revision = "0014"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
