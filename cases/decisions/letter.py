@@ -33,7 +33,7 @@ from cases.models import Decision, Staff, TransitionLogEntry
 from policies import Flowchart
 from policies.decisions import load_decisions
 from policies.law import load_law
-from workflow import AccessEntry, Actor
+from workflow import AccessEntry, Actor, LogEntry
 
 __all__ = ["LETTER_FIELDS", "Letter", "LetterContent", "decision_letter", "render_letter"]
 
@@ -61,6 +61,7 @@ class LetterContent:
     appealable: bool
     appeal: str
     outcome: str | None = None  # for a granted intervention, which one
+    details: tuple[tuple[str, str], ...] = ()  # the step's coded fields in words: the outcome, a new due date
 
     def __repr__(self) -> str:
         return f"LetterContent(ref={self.ref!r}, kind={self.kind!r})"
@@ -116,6 +117,7 @@ def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipalit
             delegation=delegation.label.sv if delegation else decision.delegation,
             appealable=decision.appealable, appeal=decisions.appeal_text(municipality, law=law),
             outcome=_intervention(session, chart, decision) if kind.name == "grant_intervention" else None,
+            details=_details(session, chart, decision),
         )
         log.append(session, AccessEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
@@ -129,6 +131,24 @@ def _intervention(session: Session, chart: Flowchart, decision: Decision) -> str
     """The intervention granted: the state the decision's transition led to, in words."""
     entry = session.get(TransitionLogEntry, decision.transition_seq)
     return chart.states[entry.to_state].label.sv if entry is not None and entry.to_state in chart.states else None
+
+
+# The coded fields of a decision step a letter names, in words: what came of it, and an extension's new date.
+_DETAILS = ("outcome", "new_due_on")
+
+
+def _details(session: Session, chart: Flowchart, decision: Decision) -> tuple[tuple[str, str], ...]:
+    """The decision step's outcome and new due date as the transition log has them (codes), in Swedish."""
+    entry = session.get(TransitionLogEntry, decision.transition_seq)
+    codes = LogEntry.from_canonical(entry.entry).codes if entry is not None else {}
+    found = []
+    for name in _DETAILS:
+        value, spec = codes.get(name), chart.fields.get(name)
+        if value is None or spec is None:
+            continue
+        words = chart.vocabularies.get(spec.vocabulary or "", {})
+        found.append((spec.label.sv, words[value].sv if value in words else str(value)))
+    return tuple(found)
 
 
 def render_letter(content: LetterContent) -> bytes:
@@ -156,6 +176,8 @@ def render_letter(content: LetterContent) -> bytes:
     _line(pdf, content.kind)
     if content.outcome:
         _section(pdf, "Insats", content.outcome)
+    for heading, value in content.details:
+        _section(pdf, heading, value)
     _section(pdf, "Lagrum", f"{content.provision} ({content.provision_words})")
     _section(pdf, "Motivering", content.reasons or NO_REASONS)
     _section(pdf, "Beslutsfattare", f"{content.decider}, {content.role.lower()}. Delegation: {content.delegation}.")

@@ -72,6 +72,7 @@ def test_a_letter_cites_an_en_dash_range_and_says_when_a_decision_is_not_appeala
     text = text_of(decision_letter(db, staff["decider"], extension.id, municipality=TOWN,
                                    now=NOW + timedelta(days=31)).pdf)
     assert "20 kap. 3–5 §§ socialtjänstlagen (2025:400)" in text
+    assert f"Nytt slutdatum {(NOW + timedelta(days=200)).date().isoformat()}" in text
     assert "Beslutet kan inte överklagas särskilt." in text and "förvaltningsrätten" not in text
 
 
@@ -131,3 +132,15 @@ def test_the_letter_draws_any_character_a_reason_may_hold():
     text = text_of(render_letter(content))
     assert "“citat” – ½ € ≥ 3 ŞĞ ø ß" in text and "Åsa Öberg-Ärlig" in text
     assert "Skäl" not in repr(content)
+
+
+def test_a_letter_not_to_open_an_investigation_names_the_outcome_in_words(db, staff, adult_number):
+    ref = register(db, staff, adult_number)
+    drive(db, staff, ref, PATHS["pre_assessment"][1], NOW)
+    fire_trigger(db, staff["decider"], ref, "close_without_investigation", {"reason": MARKER, "outcome": "moved"},
+                 now=NOW + timedelta(days=3))
+    [decision] = decisions_of(db, ref)
+    text = text_of(decision_letter(db, staff["decider"], decision.id, municipality=TOWN,
+                                   now=NOW + timedelta(days=3)).pdf)
+    assert "Beslut att inte inleda utredning" in text and "Utfall Flyttat från kommunen" in text
+    assert "moved" not in text
