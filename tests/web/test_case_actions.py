@@ -389,6 +389,8 @@ def test_the_decision_not_to_give_feedback_is_taken_on_its_page_and_the_reporter
     assert done.status_code == 303
     assert case_row(db, ref)[2] == before[2] + 1  # one entry in the log
     assert concern_receipt(db, staff["reporter"], ref).category == RECEIVED
+    after = decider.get(f"/cases/{ref}")  # the case page (a logged read) shows the decision in its journal
+    assert after.status_code == 200 and "Återkoppling kan skada barnet." in text(after)
     swedish = client_as("caseworker")
     assign_case(db, staff["decider"], ref, staff["caseworker"].id)
     assert "Besluta att inte lämna återkoppling till anmälaren" in text(swedish.get(f"/cases/{ref}/feedback/withhold"))
