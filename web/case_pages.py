@@ -20,6 +20,7 @@ from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WOR
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now
 from web.i18n import error_text
+from web.step_forms import refusal_text
 
 __all__ = ["bp", "open_case_or_404"]
 
@@ -84,7 +85,7 @@ def _render(record):
     options = (available_triggers(db, actor, record.ref, now=now())
                if record.ground != "emergency" and not record.erased else ())
     return render_template("case.html", record=record, chart=chart, options=options,
-                           time_in_states=_time_in_states(record))
+                           time_in_states=_time_in_states(record), why_not=lambda r: refusal_text(chart, r))
 
 
 def _time_in_states(record) -> list[tuple[str, object, object]]:

@@ -425,3 +425,5 @@ def test_a_childs_intervention_without_the_guardians_consent_is_refused_in_words
     assert "For a person under 18 on the day of the decision, the guardians must consent" in page
     assert "bestämmelserna om vårdnadshavares samtycke till insatser för barn" in page
     assert "other_support" not in page.split("<main", 1)[1].replace('actions/start_other_support', '')
+    case_page = text(as_english(client_as("caseworker")).get(f"/cases/{ref}"))  # the case page says it alike
+    assert "The person is under 18: “Other support” needs the guardians&#39; consent" in case_page
