@@ -21,6 +21,7 @@ from web.access import CASE_ROLES, page, signed_in
 from web.clock import now
 from web.i18n import error_text
 from web.journal import case_journal, kind_label
+from web.step_forms import refusal_text
 
 __all__ = ["bp", "open_case_or_404"]
 
@@ -86,7 +87,7 @@ def _render(record):
                if record.ground != "emergency" and not record.erased else ())
     return render_template("case.html", record=record, chart=chart, options=options,
                            time_in_states=_time_in_states(record), journal=case_journal(record),
-                           kind_label=kind_label)
+                           kind_label=kind_label, why_not=lambda r: refusal_text(chart, r))
 
 
 def _time_in_states(record) -> list[tuple[str, object, object]]:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext
 from policies.law import cite
 from web.i18n import label, locale, role_label
 from workflow.fields import MAX_TEXT
+from workflow.guards import rules
 
 __all__ = ["field_errors", "field_view", "meaning", "refusal_text"]
 
@@ -47,6 +48,9 @@ def refusal_text(chart, refusal) -> str:
             return _("No active consent from “%(giver)s” for “%(purpose)s”.", **terms)
         return _("The consent from “%(giver)s” for “%(purpose)s” does not cover: %(uncovered)s.", **terms,
                  uncovered=words(params["uncovered"], "recipients", "data_categories"))
+    if refusal.code == "guardians_consent_missing":
+        return _("The person is under 18: “%(purpose)s” needs the guardians' consent (%(law)s).",
+                 purpose=words([params["purpose"]], "purposes"), law=params["law"])
     return refusal.text(locale())
 
 
@@ -131,6 +135,9 @@ def meaning(chart, transition) -> list[str]:
                        "%(recipients)s and the data %(data)s.", **terms))
         if "consent" in guards:
             words.append(_("While the person is under 18, the guardians must consent too."))
+        elif rule.purpose in rules().child_consent.interventions:  # a child's voluntary intervention
+            words.append(_("For a person under 18 on the day of the decision, the guardians must consent (%(law)s).",
+                           law=cite(rules().child_consent.law)))
     if chart.states[transition.dest].consent_purpose:
         words.append(_("The recipients get a referral packet with only the data the consent covers, for as "
                        "long as the consent holds."))

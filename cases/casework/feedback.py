@@ -157,7 +157,8 @@ def _about_child(db: Database, session: Session, case: Case, age_group: str | No
     key = case_key(db, case)
     if key is None:  # erased: nothing is left to decide on, and nothing more is said
         return False
-    birth = key.open("persons", case.person.id, "birth_date", case.person.birth_date)
+    person = session.get_one(Person, case.person_id)
+    birth = key.open("persons", person.id, "birth_date", person.birth_date)
     received = local_date(case.received_at, engine_for_version(session, case.flowchart_version).chart.timezone)
     return birth is not None and age_on(date.fromisoformat(birth), received) < rules().adult_age
 

@@ -251,3 +251,15 @@ def test_only_staff_with_a_ground_decide_not_to_give_feedback_and_they_say_why(d
     with pytest.raises(AccessDenied):  # a caseworker who is not assigned has no ground on the case
         withhold_feedback(db, staff["caseworker"], ref, "Olämpligt.", now=last)
     assert concern_receipt(db, staff["reporter"], ref).category == OPENED
+
+
+def test_a_case_registered_before_the_age_group_was_logged_is_judged_by_its_birth_date(db, staff):
+    """Without the age group in its first entry (cases registered before it was logged), whether the concern
+    was about a child is decided from the birth date, opened for that decision only (law.toml sol_feedback)."""
+    about_child, _ = concern(db, staff, child())
+    about_adult, _ = concern(db, staff, adult())
+    with db.read() as s:
+        for ref, expected in ((about_child, True), (about_adult, False)):
+            case = s.scalars(select(Case).where(Case.ref == ref)).one()
+            assert feedback_module._about_child(db, s, case, None) is expected
+            assert feedback_module._about_child(db, s, case, "child") is True  # the logged code decides first

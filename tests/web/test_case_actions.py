@@ -396,6 +396,8 @@ def test_the_decision_not_to_give_feedback_is_taken_on_its_page_and_the_reporter
     assert done.status_code == 303
     assert case_row(db, ref)[2] == before[2] + 1  # one entry in the log
     assert concern_receipt(db, staff["reporter"], ref).category == RECEIVED
+    after = decider.get(f"/cases/{ref}")  # the case page (a logged read) shows the decision in its journal
+    assert after.status_code == 200 and "Återkoppling kan skada barnet." in text(after)
     swedish = client_as("caseworker")
     assign_case(db, staff["decider"], ref, staff["caseworker"].id)
     assert "Besluta att inte lämna återkoppling till anmälaren" in text(swedish.get(f"/cases/{ref}/feedback/withhold"))
@@ -413,3 +415,22 @@ def test_a_decision_about_a_person_aged_18_to_20_shows_the_flag_in_words(client_
     assert "the person is 18–20" in page and "young_adult" not in page
     swedish = text(client_as("decider").get(f"/cases/{ref}/actions/open_investigation"))
     assert "personen är 18–20 år" in swedish
+
+
+def test_a_childs_intervention_without_the_guardians_consent_is_refused_in_words(client_as, db, staff,
+                                                                                 child_number):
+    """The refusal names the intervention by its label and the rule in words (law.toml sol_child_consent)."""
+    from cases import fire_trigger
+    ref = register(db, staff, child_number)
+    fire_trigger(db, staff["intake"], ref, "assess_protection", {})
+    fire_trigger(db, staff["intake"], ref, "start_pre_assessment", {"protection_assessment": "Ingen akut fara."})
+    fire_trigger(db, staff["decider"], ref, "open_investigation", {"reason": "Behov.", "legal_basis": "sol_11_1"})
+    assign_case(db, staff["decider"], ref, staff["caseworker"].id)
+    fire_trigger(db, staff["caseworker"], ref, "request_consent", {"proposed_intervention": "other_support"})
+    page = text(as_english(client_as("caseworker")).get(f"/cases/{ref}/actions/start_other_support"))
+    assert "The person is under 18: “Other support” needs the guardians&#39; consent" in page
+    assert "For a person under 18 on the day of the decision, the guardians must consent" in page
+    assert "bestämmelserna om vårdnadshavares samtycke till insatser för barn" in page
+    assert "other_support" not in page.split("<main", 1)[1].replace('actions/start_other_support', '')
+    case_page = text(as_english(client_as("caseworker")).get(f"/cases/{ref}"))  # the case page says it alike
+    assert "The person is under 18: “Other support” needs the guardians&#39; consent" in case_page
