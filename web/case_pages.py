@@ -16,6 +16,7 @@ from cases import available_triggers
 from cases.casework.access import read_case
 from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, InvalidConcern
 from cases.flowcharts import chart_of
+from cases.links import linked_cases
 from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WORDS
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now
@@ -87,7 +88,21 @@ def _render(record):
                if record.ground != "emergency" and not record.erased else ())
     return render_template("case.html", record=record, chart=chart, options=options,
                            time_in_states=_time_in_states(record), journal=case_journal(record),
-                           kind_label=kind_label, why_not=lambda r: refusal_text(chart, r))
+                           kind_label=kind_label, why_not=lambda r: refusal_text(chart, r),
+                           links=_links(db, actor, record))
+
+
+def _links(db, actor, record) -> list[dict[str, object]]:
+    """The cases about the same person this person may also read, each state in its own version's words.
+
+    Only on a ground of their own (not emergency access): `cases.links` shows a link only with a ground on
+    both cases, and logs that it was shown.
+    """
+    if record.ground == "emergency":
+        return []
+    return [{"ref": link.ref, "earlier": link.relation == "earlier", "received_at": link.received_at,
+             "state": chart_of(db, link.flowchart_version).states[link.state].label}
+            for link in linked_cases(db, actor, record.ref, now=now())]
 
 
 def _time_in_states(record) -> list[tuple[str, object, object]]:
