@@ -100,6 +100,8 @@ def new_note(ref: str):
     if corrected is not None and not corrected.signed:
         abort(404)
     values = {"kind": "", "occurred_on": today().isoformat(), "text": ""}
+    if corrected is not None:  # a correction is usually of the same event: its kind and date to start from
+        values.update(kind=corrected.note_kind, occurred_on=corrected.occurred_on.isoformat())
     if request.method == "GET":
         return _form(ref, values, {}, corrected=corrected)
     values, form, errors = _read_form(corrects)

@@ -145,7 +145,8 @@ def test_verification_summary_holds_counts_and_roots_and_no_personal_data(db, st
     text = json.dumps(summary)
     assert summary["ok"] and summary["cases"] == 3 and summary["findings"] == []
     assert {log["name"]: (log["entries"], log["checkpoints"]) for log in summary["logs"]} == {
-        "transitions": (4, 1), "access": (2, 0), "administration": (len(ROLES), 0)}  # each account's creation
+        "transitions": (4, 1), "access": (2, 0), "administration": (len(ROLES), 0),  # each account's creation
+        "journal": (0, 0)}
     for secret in (CONCERN, GIVEN, FAMILY, "Hot i väntrummet"):
         assert secret not in text
     with db.write() as session:

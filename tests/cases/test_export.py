@@ -20,6 +20,7 @@ from cases.audit.log import LOGS
 from cases.audit.signing import LogSigner
 from cases.audit.verify import verify
 from cases.casework.access import assign_case, read_case
+from cases.journal import NoteForm, sign_note, write_note
 from cases.models import Case, Checkpoint
 from cases.reports.demo import PATHS, drive, fill_demo
 from cases.staff.members import disable_staff
@@ -32,6 +33,7 @@ MARK = secrets.token_hex(6)  # makes this run's free text findable, and nobody's
 CONCERN = f"Oro {MARK}: eleven har visat våldsbejakande filmer för klasskamraterna."
 GIVEN, FAMILY = f"Gunvor{MARK}", f"Lindqvist-{MARK}"
 EMERGENCY = f"Hot i väntrummet {MARK}; behöver se tidigare kontakter nu."
+NOTE_TEXT = f"Hembesök {MARK}: familjen berättade om helgen."
 FREE_TEXT_FIELDS = ("reason", "protection_assessment")
 
 
@@ -81,6 +83,9 @@ def build(db, staff, signer, child_number: str, adult_number: str, refs: list[st
         personal |= {v for v in record.person.values() if v} | {record.concern}
         personal |= {c["evidence"] for c in record.consents if c["evidence"]}
         personal |= {str(e["fields"][f]) for e in record.journal for f in FREE_TEXT_FIELDS if e["fields"].get(f)}
+    note = NoteForm(kind="meeting", occurred_on=NOW.date(), text=NOTE_TEXT)  # the journal log, and its text
+    sign_note(db, staff["decider"], adult, write_note(db, staff["decider"], adult, note, now=later).note_id, now=later)
+    personal.add(NOTE_TEXT)
     held = [issue_checkpoint(db, signer, name).note for name in LOGS]
     read_case(db, staff["intake"], adult, emergency_reason=EMERGENCY, now=later)
     assign_case(db, staff["intake"], child, staff["caseworker"].id, now=later)
@@ -226,6 +231,7 @@ def test_the_export_is_one_moment_while_others_write(db, staff, signer, few, adu
                      {"protection_assessment": "Ingen akut fara."}, now=now,
                      assessment=Assessment("Hemmet.", "no_protection_needed", child_view="Tryggt."))
         read_case(db, staff["intake"], ref, now=now + timedelta(days=1))
+        write_note(db, staff["intake"], ref, NoteForm(kind="other", occurred_on=NOW.date(), text=NOTE_TEXT), now=now)
         disable_staff(db, "auditor-1", by=None, now=now)
         during.extend(issue_checkpoint(db, signer, name).note for name in LOGS)
 

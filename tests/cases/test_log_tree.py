@@ -15,7 +15,7 @@ from cases.audit.log import LOGS, append
 from cases.audit.tree import consistency, inclusion, tree_head, tree_size
 from cases.errors import LogTampered
 from tests.conftest import NOW
-from workflow import AccessEntry, AdministrationEntry, LogEntry
+from workflow import AccessEntry, AdministrationEntry, JournalEntry, LogEntry
 from workflow.merkle import MemoryTree, leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
 
 SIZE = 37  # odd, not a power of two: every kind of right border occurs below it
@@ -37,6 +37,11 @@ def account_change(n: int) -> AdministrationEntry:
                                action="disable")
 
 
+def note_change(n: int) -> JournalEntry:
+    return JournalEntry(at=NOW + timedelta(seconds=n), case_ref=f"VO-J{n:07d}", actor_id="staff-3", role="decider",
+                        action="write", note_id=f"note-{n}", kind="contact", content=f"{n:064x}")
+
+
 @pytest.fixture
 def filled(db):
     """Every log with SIZE entries, appended one transaction at a time as the operations do."""
@@ -45,6 +50,7 @@ def filled(db):
             append(session, transition(n))
             append(session, read(n))
             append(session, account_change(n))
+            append(session, note_change(n))
     return db
 
 

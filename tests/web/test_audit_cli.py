@@ -149,20 +149,23 @@ def test_checkpoint_prints_signed_notes_and_writes_each_once_to_a_folder(instanc
     assert_ok(first)
     notes = NOTE.findall(first.stdout)
     assert len(notes) == len(LOGS) and first.stdout == "\n".join(notes)
-    for note, log, expected_size in zip(notes, LOGS, (size, 0, accounts), strict=True):
+    for note, log, expected_size in zip(notes, LOGS, (size, 0, accounts, 0), strict=True):
         checkpoint = parse_and_verify(note, instance.key, origin=f"{instance.name}/{log}")
         assert checkpoint.size == expected_size
         assert (share / f"{log}-{expected_size:012d}.checkpoint").read_text(encoding="utf-8") == note
     assert sorted(p.name for p in share.iterdir()) == ["access-000000000000.checkpoint",
                                                        f"administration-{accounts:012d}.checkpoint",
+                                                       "journal-000000000000.checkpoint",
                                                        f"transitions-{size:012d}.checkpoint"]
-    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", accounts)]
+    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", accounts),
+                                    ("journal", 0)]
 
     again = instance.audit("checkpoint", "--to", str(share))
     assert_ok(again)
     assert again.stdout == first.stdout
     assert again.stderr.count("already there") == len(LOGS), again.stderr
-    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", accounts)]
+    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", accounts),
+                                    ("journal", 0)]
 
     one, two, off = tmp_path / "one", tmp_path / "two", tmp_path / "off"
     assert_ok(instance.audit("checkpoint", "--log", "transitions", VIDORO_CHECKPOINT_TARGETS=f"{one},{two}"))
@@ -194,7 +197,8 @@ def test_a_folder_holding_another_note_of_the_same_size_is_reported_and_kept(ins
     assert "already holds a different checkpoint of the same size" in result.stderr
     assert held.read_text(encoding="utf-8") == other
     assert (share / "access-000000000000.checkpoint").is_file()
-    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", admin_size(instance.url))]
+    assert stored(instance.url) == [("transitions", size), ("access", 0), ("administration", admin_size(instance.url)),
+                                    ("journal", 0)]
 
 
 class _Recorder(BaseHTTPRequestHandler):
