@@ -110,8 +110,8 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "communication_may_be_needed": (
         "warning",
-        "med utfallet {outcomes} går beslutet den enskilde emot och materialet ska kommuniceras först ({provision})",
-        "with the outcome {outcomes} the decision goes against the person and the material is communicated "
+        "med vissa utfall går beslutet den enskilde emot: då ska materialet först ha kommunicerats ({provision})",
+        "with some outcomes the decision goes against the person: then the material must have been communicated "
         "first ({provision})",
     ),
     "assessment_missing": (
