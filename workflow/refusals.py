@@ -126,8 +126,8 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "assessment_decision_invalid": (
         "field",
-        "välj bedömningen bland de som hör till steget ({allowed})",
-        "choose the assessment among those of this step ({allowed})",
+        "välj bedömningen bland de som hör till steget",
+        "choose the assessment among those of this step",
     ),
     "child_not_heard_unexplained": (
         "field",
