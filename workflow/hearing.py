@@ -27,7 +27,8 @@ from workflow.refusals import Refusal
 if TYPE_CHECKING:
     from workflow.guards import Context
 
-__all__ = ["ASSESSMENT_FIELD", "LOG_ACTIONS", "Assessment", "assessment_codes", "hearing_refusals", "normalised_assessment"]
+__all__ = ["ASSESSMENT_FIELD", "LOG_ACTIONS", "Assessment", "assessment_codes", "hearing_refusals",
+           "normalised_assessment"]
 
 ADULT_AGE = 18
 ASSESSMENT_FIELD = "assessment"
