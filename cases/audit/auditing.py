@@ -33,6 +33,7 @@ from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, Transiti
 from policies.access import AUDITING_ROLES
 from workflow import Actor
 from workflow.engine import REGISTER
+from workflow.hearing import LOG_ACTIONS
 
 __all__ = [
     "ACTIONS",
@@ -129,8 +130,9 @@ class CheckpointInfo:
 
 
 def known_triggers() -> tuple[str, ...]:
-    """The triggers a transition entry can name: registration and every trigger of the current flowchart."""
-    return (REGISTER, *current_engine().chart.triggers)
+    """The triggers a transition entry can name: registration, every trigger of the current flowchart, and the
+    records of kommunicering (`workflow.hearing.LOG_ACTIONS`)."""
+    return (REGISTER, *current_engine().chart.triggers, *LOG_ACTIONS)
 
 
 def _require_auditor(session: Session, actor: Actor, what: str) -> None:
