@@ -39,6 +39,7 @@ from policies.limits import (
 )
 from web.access import page, signed_in
 from web.clock import now
+from web.hearing import COMMUNICATION_LABELS
 from web.i18n import error_text, label, locale
 
 __all__ = ["LAST_VERIFICATION", "bp"]
@@ -164,6 +165,7 @@ def transitions():
     kinds = [(auditing.known_triggers()[0], _("Register a concern"))]
     kinds += [(trigger, _trigger_label(chart, trigger)) for trigger in chart.triggers]
     kinds.append((NOTIFIED, _("Notification of a decision")))
+    kinds += [(action, str(text)) for action, text in COMMUNICATION_LABELS.items()]
     return _log_page("audit/transitions.html", auditing.transition_entries, kinds, chart=chart)
 
 

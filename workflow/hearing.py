@@ -27,10 +27,13 @@ from workflow.refusals import Refusal
 if TYPE_CHECKING:
     from workflow.guards import Context
 
-__all__ = ["ASSESSMENT_FIELD", "Assessment", "assessment_codes", "hearing_refusals", "normalised_assessment"]
+__all__ = ["ASSESSMENT_FIELD", "LOG_ACTIONS", "Assessment", "assessment_codes", "hearing_refusals",
+           "normalised_assessment"]
 
 ADULT_AGE = 18
 ASSESSMENT_FIELD = "assessment"
+# The transition log's entries of kommunicering (`cases.hearing`): the state stays, so they are no stay on the path.
+LOG_ACTIONS = ("communication_sent", "communication_answered", "communication_exception")
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,8 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "communication_may_be_needed": (
         "warning",
-        "med utfallet {outcomes} går beslutet den enskilde emot och materialet ska kommuniceras först ({provision})",
-        "with the outcome {outcomes} the decision goes against the person and the material is communicated "
+        "med vissa utfall går beslutet den enskilde emot: då ska materialet först ha kommunicerats ({provision})",
+        "with some outcomes the decision goes against the person: then the material must have been communicated "
         "first ({provision})",
     ),
     "assessment_missing": (
@@ -163,8 +163,8 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "assessment_decision_invalid": (
         "field",
-        "välj bedömningen bland de som hör till steget ({allowed})",
-        "choose the assessment among those of this step ({allowed})",
+        "välj bedömningen bland de som hör till steget",
+        "choose the assessment among those of this step",
     ),
     "child_not_heard_unexplained": (
         "field",

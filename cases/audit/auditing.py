@@ -34,6 +34,7 @@ from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
 from workflow import Actor
 from workflow.engine import REGISTER
+from workflow.hearing import LOG_ACTIONS
 
 __all__ = [
     "ACTIONS",
@@ -131,8 +132,9 @@ class CheckpointInfo:
 
 def known_triggers() -> tuple[str, ...]:
     """The triggers a transition entry can name: registration, every trigger of the current flowchart, and the
-    notification of a decision (`cases.decisions`)."""
-    return (REGISTER, *current_engine().chart.triggers, NOTIFIED)
+    notification of a decision (`cases.decisions`) and the records of kommunicering
+    (`workflow.hearing.LOG_ACTIONS`)."""
+    return (REGISTER, *current_engine().chart.triggers, NOTIFIED, *LOG_ACTIONS)
 
 
 def _require_auditor(session: Session, actor: Actor, what: str) -> None:

@@ -25,6 +25,7 @@ from cases.flowcharts import engine_for_version
 from cases.models import Assignment, Case, Consent, Staff, TransitionLogEntry
 from policies.access import ASSIGNING_ROLES
 from workflow import Actor, LogEntry, Option
+from workflow.hearing import LOG_ACTIONS
 
 __all__ = ["Assignees", "CaseOutline", "ConsentTerms", "LastChange", "Stay", "assignees", "case_outline"]
 
@@ -95,11 +96,12 @@ def case_outline(
         session, case = opened.session, opened.case
         rows = session.execute(
             select(TransitionLogEntry.seq, TransitionLogEntry.at, TransitionLogEntry.to_state,
-                   TransitionLogEntry.entry)
+                   TransitionLogEntry.entry, TransitionLogEntry.trigger)
             .where(TransitionLogEntry.case_ref == case.ref).order_by(TransitionLogEntry.seq)
         ).all()
-        stays = tuple(Stay(to, at, rows[i + 1].at if i + 1 < len(rows) else None)
-                      for i, (_, at, to, _) in enumerate(rows))
+        moves = [r for r in rows if r.trigger not in LOG_ACTIONS]  # a communication leaves the state as it was
+        stays = tuple(Stay(to, at, moves[i + 1].at if i + 1 < len(moves) else None)
+                      for i, (_, at, to, _, _) in enumerate(moves))
         consents = session.scalars(select(Consent).where(Consent.case_id == case.id)
                                    .order_by(Consent.recorded_at)).all()
         terms = tuple(ConsentTerms(c.id, c.given_by, tuple(c.purposes), tuple(c.recipients),

@@ -34,6 +34,7 @@ from policies.hearing import load_hearing
 from workflow import Actor, LogEntry, payload_hash
 from workflow.deadlines import local_date
 from workflow.fields import MAX_TEXT
+from workflow.hearing import LOG_ACTIONS
 
 if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 SENT, EXCEPTION = "sent", "exception"
+LOGGED_SENT, LOGGED_ANSWER, LOGGED_EXCEPTION = LOG_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def record_communication(
         key, row_id, salt = _key(db, case), str(uuid.uuid4()), secrets.token_bytes(16)
         codes = {"communication": row_id, "decision": form.decision, "recipients": recipients,
                  "method": form.method, "sent_on": form.sent_on.isoformat(), "answer_by": answer_by.isoformat()}
-        seq = _log(session, actor, case, "communication_sent", codes, {"material": material}, salt, now)
+        seq = _log(session, actor, case, LOGGED_SENT, codes, {"material": material}, salt, now)
         session.add(Communication(
             id=row_id, case_id=case.id, kind=SENT, decision=form.decision, recipients=recipients,
             method=form.method, material=key.seal("communications", row_id, "material", material),
@@ -138,7 +140,7 @@ def record_answer(
                                  "dagen svaret kom: inte före utskicket och inte efter i dag")
         key = _key(db, case)
         codes = {"communication": row.id, "decision": row.decision, "answered_on": answered_on.isoformat()}
-        seq = _log(session, actor, case, "communication_answered", codes, {"answer": text}, row.salt, now)
+        seq = _log(session, actor, case, LOGGED_ANSWER, codes, {"answer": text}, row.salt, now)
         row.answered_on, row.answer = answered_on, key.seal("communications", row.id, "answer", text)
         row.answer_recorded_by, row.answer_recorded_at, row.answer_seq = actor.id, now, seq
         bump(session, case, now)
@@ -161,7 +163,7 @@ def record_exception(
         session, case = opened.session, opened.case
         key, row_id, salt = _key(db, case), str(uuid.uuid4()), secrets.token_bytes(16)
         codes = {"communication": row_id, "decision": decision, "exception": exception}
-        seq = _log(session, actor, case, "communication_exception", codes, {"reason": text}, salt, now)
+        seq = _log(session, actor, case, LOGGED_EXCEPTION, codes, {"reason": text}, salt, now)
         session.add(Communication(
             id=row_id, case_id=case.id, kind=EXCEPTION, decision=decision, recipients=[], exception=exception,
             exception_reason=key.seal("communications", row_id, "exception_reason", text), salt=salt,

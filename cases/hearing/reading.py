@@ -76,8 +76,8 @@ class HearingRecord:
 
 @operation("hearing_read")
 def read_hearing(db: Database, actor: Actor, ref: str, *, now: datetime | None = None) -> HearingRecord:
-    """Open the communications and assessments of case `ref` for `actor` and log the read (nothing to open on an
-    erased case, so nothing logged); `AccessDenied` without a ground, as if the case were not there."""
+    """Open the communications and assessments of case `ref` for `actor` and log the read (a case without any,
+    or an erased one, opens nothing and logs nothing); `AccessDenied` without a ground, as if not there."""
     now = now or utcnow()
     with db.write() as session:
         require_staff(session, actor)
@@ -109,6 +109,7 @@ def read_hearing(db: Database, actor: Actor, ref: str, *, now: datetime | None =
             not_heard_detail=key.open("assessments", a.id, "not_heard_detail", a.not_heard_detail),
             recorded_by=names.get(a.recorded_by, ""), recorded_at=a.recorded_at,
         ) for a in records)
-        log.append(session, AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role,
-                                        action="read", ground=ground, fields=FIELDS))
+        if communications or assessments:  # nothing opened, nothing to log
+            log.append(session, AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role,
+                                            action="read", ground=ground, fields=FIELDS))
         return HearingRecord(case.ref, communications, assessments)

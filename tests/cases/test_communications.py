@@ -168,3 +168,11 @@ def test_an_answer_is_recorded_once_and_only_to_a_communication_of_the_case(db, 
     record_answer(db, staff["caseworker"], investigation, recorded.id, ANSWER, NOW.date(), now=NOW)
     with pytest.raises(InvalidConcern):
         record_answer(db, staff["caseworker"], investigation, recorded.id, ANSWER, NOW.date(), now=NOW)
+
+
+def test_a_communication_is_no_stay_on_the_cases_path(db, staff, investigation):
+    from cases.casework.outline import case_outline
+
+    before = [s.state for s in case_outline(db, staff["decider"], investigation, now=NOW).stays]
+    communicate(db, staff, investigation)
+    assert [s.state for s in case_outline(db, staff["decider"], investigation, now=NOW).stays] == before
