@@ -50,7 +50,6 @@ class Rules:
     age_law: str
     adult_age: int
     young_adult_until: int
-    decision_triggers: frozenset[str]
     child_consent: ChildConsent
     feedback_law: str
     feedback_disclosure_law: str
@@ -86,12 +85,11 @@ class DisclosureRules:
 def parse_rules(text: str, *, source: str) -> Rules:
     """Validate the rules given as TOML text; `source` names them in error messages."""
     raw = _toml(text, source)
-    age, decisions = _table(source, raw, "age"), _table(source, raw, "decisions")
+    age = _table(source, raw, "age")
     child, feedback = _table(source, raw, "child_consent"), _table(source, raw, "feedback")
     return Rules(
         age_law=_law(source, age, "age"), adult_age=_int(source, age, "adult", "age"),
         young_adult_until=_int(source, age, "young_adult_until", "age"),
-        decision_triggers=_codes(source, decisions, "triggers", "decisions"),
         child_consent=ChildConsent(
             law=_law(source, child, "child_consent"), interventions=_codes(source, child, "interventions", "child"),
             own_consent_law=_law(source, child, "child_consent", key="own_consent_law"),

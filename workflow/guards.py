@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from policies import ConsentRule, Flowchart, Transition
+from policies.decisions import load_decisions
 from policies.law import cite
 from policies.rules import Rules, load_rules
 from workflow.deadlines import add_months, local_date
@@ -20,7 +21,7 @@ from workflow.facts import Actor, CaseFacts, age_on
 from workflow.refusals import Refusal
 
 __all__ = ["ADULT_AGE", "GUARDS", "OPTIONAL_FIELDS", "Context", "age_codes", "child_intervention_refusals",
-           "consent_refusals", "decision_warnings", "rules"]
+           "consent_refusals", "decision_warnings", "is_decision", "rules"]
 
 
 def rules() -> Rules:
@@ -115,15 +116,20 @@ def child_intervention_refusals(case: CaseFacts, rule: ConsentRule, today: date)
         yield Refusal("guardians_consent_missing", {**refusal.params, "law": cite(policy.law)})
 
 
+def is_decision(trigger: str) -> bool:
+    """Whether the step `trigger` is a decision: `policies/decisions.toml` gives it a kind (defined there once)."""
+    return load_decisions().kind_of(trigger) is not None
+
+
 def decision_warnings(ctx: Context) -> Iterator[Refusal]:
     """At a decision, a person aged 18–20 is flagged: rules for those under 21 may still apply to them."""
-    if ctx.transition.trigger in rules().decision_triggers and rules().age_group(ctx.age) == "young_adult":
+    if is_decision(ctx.transition.trigger) and rules().age_group(ctx.age) == "young_adult":
         yield Refusal("young_adult", {"law": cite(rules().age_law)})
 
 
 def age_codes(ctx: Context) -> dict[str, str]:
     """The age group at a decision, as a code for the log (never the birth date or the age itself)."""
-    if ctx.transition.trigger not in rules().decision_triggers or ctx.case.birth_date is None:
+    if not is_decision(ctx.transition.trigger) or ctx.case.birth_date is None:
         return {}
     return {"age_group": rules().age_group(ctx.age)}
 

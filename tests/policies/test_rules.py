@@ -23,7 +23,6 @@ def test_the_shipped_rules_cite_provisions_of_law_toml_and_name_the_flowcharts_c
     for name in (rules.age_law, rules.child_consent.law, rules.child_consent.own_consent_law, rules.feedback_law,
                  rules.feedback_disclosure_law, *(b.law for b in bases.bases.values())):
         assert name in law
-    assert rules.decision_triggers <= set(chart.triggers)
     assert rules.child_consent.interventions <= set(chart.vocabularies["purposes"])
     assert rules.mandatory_reporters <= set(chart.vocabularies["reporter_orgs"])
     known = {*chart.vocabularies["recipients"], *bases.recipients}
@@ -42,7 +41,6 @@ BROKEN_RULES = {
     "unknown law": (DEFAULT_RULES_PATH.read_text().replace('law = "sol_child_age"', 'law = "sol_99_1"'),
                     "naming a provision"),
     "age not a number": (DEFAULT_RULES_PATH.read_text().replace("adult = 18", 'adult = "18"'), "whole number"),
-    "no decisions": (DEFAULT_RULES_PATH.read_text().replace("[decisions]", "[decisions_]"), "[decisions]"),
 }
 
 
