@@ -20,6 +20,7 @@ from policies.model import Label
 __all__ = [
     "DEFAULT_DISCLOSURE_PATH",
     "DEFAULT_RULES_PATH",
+    "WITHHOLD_FEEDBACK",
     "Basis",
     "ChildConsent",
     "DisclosureRules",
@@ -30,6 +31,8 @@ __all__ = [
     "parse_rules",
 ]
 
+# The transition log's name for a decision not to give the reporter feedback ([feedback]): no flowchart step.
+WITHHOLD_FEEDBACK = "withhold_feedback"
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 DEFAULT_DISCLOSURE_PATH = Path(__file__).with_name("disclosure.toml")
 

@@ -30,7 +30,6 @@ from cases.casework.emergency import NOT_JUSTIFIED, REVIEWING_ROLES, decide_appr
 from cases.casework.reviews import approval_reviews, emergency_reviews
 from cases.errors import InvalidConcern, KeyMaterialError, NotPermitted, RecordNotFound
 from cases.flowcharts import current_engine
-from policies.decisions import NOTIFIED
 from policies.limits import (
     EMERGENCY_APPROVING_ROLES,
     EMERGENCY_FREE_PER_WINDOW,
@@ -39,8 +38,8 @@ from policies.limits import (
 )
 from web.access import page, signed_in
 from web.clock import now
-from web.hearing import COMMUNICATION_LABELS
 from web.i18n import error_text, label, locale
+from web.journal import OTHER_ENTRIES
 
 __all__ = ["LAST_VERIFICATION", "bp"]
 
@@ -164,8 +163,7 @@ def transitions():
     chart = current_engine().chart
     kinds = [(auditing.known_triggers()[0], _("Register a concern"))]
     kinds += [(trigger, _trigger_label(chart, trigger)) for trigger in chart.triggers]
-    kinds.append((NOTIFIED, _("Notification of a decision")))
-    kinds += [(action, str(text)) for action, text in COMMUNICATION_LABELS.items()]
+    kinds += [(code, label(words)) for code, words in OTHER_ENTRIES.items()]
     return _log_page("audit/transitions.html", auditing.transition_entries, kinds, chart=chart)
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from cases import StaleCase
 from cases.casework.outline import case_outline
@@ -27,15 +26,11 @@ from policies.law import cite
 from web.access import page, signed_in
 from web.clock import now, today
 from web.i18n import label, locale
-from workflow.hearing import LOG_ACTIONS, Assessment
+from workflow.hearing import Assessment
 
-__all__ = ["COMMUNICATION_LABELS", "assessment_view", "bp", "read_assessment"]
+__all__ = ["assessment_view", "bp", "read_assessment"]
 
 bp = Blueprint("hearing", __name__)
-# The transition log's entries of kommunicering, in words for the auditor's page (web.audit).
-COMMUNICATION_LABELS = dict(zip(LOG_ACTIONS, (lazy_gettext("Material communicated before a decision"),
-                                              lazy_gettext("Answer to a communication recorded"),
-                                              lazy_gettext("Exception from communication recorded")), strict=True))
 WRITERS = tuple(sorted(load_hearing().roles))
 
 

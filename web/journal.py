@@ -30,12 +30,16 @@ from cases.errors import (
 )
 from cases.flowcharts import chart_of
 from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_note, read_journal, sign_note, write_note
+from policies.decisions import NOTIFIED
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
+from policies.model import Label
+from policies.rules import WITHHOLD_FEEDBACK
 from web.access import page, signed_in
 from web.clock import now, today
 from web.i18n import label, locale, role_label
+from workflow.hearing import LOG_ACTIONS
 
-__all__ = ["bp", "case_journal", "step_name"]
+__all__ = ["OTHER_ENTRIES", "bp", "case_journal", "step_name"]
 
 bp = Blueprint("journal", __name__)
 
@@ -47,10 +51,28 @@ def _db():
     return current_app.extensions["vidoro.db"]
 
 
+# The transition log's entries that are no step of the flowchart (the case stays in its state), named once for
+# the case's timeline, the API's journal and the auditor's log page.
+OTHER_ENTRIES = {
+    NOTIFIED: Label("Underrättelse om beslut", "Notification of a decision"),
+    **dict(zip(LOG_ACTIONS, (Label("Material kommunicerat före beslut", "Material communicated before a decision"),
+                             Label("Svar på kommunicering registrerat", "Answer to a communication recorded"),
+                             Label("Undantag från kommunicering registrerat",
+                                   "Exception from communication recorded")), strict=True)),
+    WITHHOLD_FEEDBACK: Label("Beslut att inte lämna återkoppling till anmälaren",
+                             "Decision not to give the reporter feedback"),
+}
+
+
 def step_name(chart, trigger: str, from_state: str | None, to_state: str, lang: str) -> str:
-    """A transition's own name from the flowchart: the step's label, or the state it began in (registering)."""
+    """A log entry's own name: the flowchart step's label, an entry beside the steps (`OTHER_ENTRIES`), or the
+    state a case began in (registering)."""
     step = chart.transition(trigger, from_state) if from_state else None
-    return step.label(lang) if step is not None else chart.states[to_state].label(lang)
+    if step is not None:
+        return step.label(lang)
+    if trigger in OTHER_ENTRIES:
+        return OTHER_ENTRIES[trigger](lang)
+    return chart.states[to_state].label(lang)
 
 
 def kind_label(code: str) -> str:

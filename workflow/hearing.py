@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from policies.hearing import AssessmentRule, Hearing, load_hearing
 from policies.law import cite
-from workflow.facts import age_on
 from workflow.fields import MAX_TEXT
 from workflow.refusals import Refusal
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["ASSESSMENT_FIELD", "LOG_ACTIONS", "Assessment", "assessment_codes", "hearing_refusals",
            "normalised_assessment"]
 
-ADULT_AGE = 18
 ASSESSMENT_FIELD = "assessment"
 # The transition log's entries of kommunicering (`cases.hearing`): the state stays, so they are no stay on the path.
 LOG_ACTIONS = ("communication_sent", "communication_answered", "communication_exception")
@@ -118,7 +116,7 @@ def _assessed(ctx: Context, hearing: Hearing) -> Iterator[Refusal]:
         return
     if ctx.case.birth_date is None:
         return  # an erased case: no step takes an assessment from there
-    child = age_on(ctx.case.birth_date, ctx.today) < ADULT_AGE  # on the decision day, not at receipt
+    child = ctx.child  # on the decision day, not at receipt (rules.toml [age])
     heard = cite("sol_child_heard")
     if given is None:
         if child:

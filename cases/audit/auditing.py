@@ -32,6 +32,7 @@ from cases.flowcharts import current_engine
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
+from policies.rules import WITHHOLD_FEEDBACK
 from workflow import Actor
 from workflow.engine import REGISTER
 from workflow.hearing import LOG_ACTIONS
@@ -132,9 +133,9 @@ class CheckpointInfo:
 
 def known_triggers() -> tuple[str, ...]:
     """The triggers a transition entry can name: registration, every trigger of the current flowchart, and the
-    notification of a decision (`cases.decisions`) and the records of kommunicering
-    (`workflow.hearing.LOG_ACTIONS`)."""
-    return (REGISTER, *current_engine().chart.triggers, NOTIFIED, *LOG_ACTIONS)
+    notification of a decision (`cases.decisions`), the records of kommunicering (`workflow.hearing.LOG_ACTIONS`)
+    and the decision not to give the reporter feedback (`cases.casework.feedback`)."""
+    return (REGISTER, *current_engine().chart.triggers, NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK)
 
 
 def _require_auditor(session: Session, actor: Actor, what: str) -> None:

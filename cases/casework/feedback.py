@@ -36,6 +36,7 @@ from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, Person
 from cases.models import TransitionLogEntry as Entry
 from cases.text import check_text
+from policies.rules import WITHHOLD_FEEDBACK
 from workflow import Actor, LogEntry, payload_hash
 from workflow.deadlines import local_date
 from workflow.facts import age_on
@@ -65,7 +66,7 @@ RECEIVED, OPENED, NOT_OPENED, ALREADY_RUNNING = "received", "investigation_opene
 CATEGORIES = (RECEIVED, OPENED, NOT_OPENED, ALREADY_RUNNING)
 FEEDBACK_ROLES = frozenset({"reporter"})  # deny by default: staff who handle cases see them in their own pages
 WITHHOLDING_ROLES = frozenset({"caseworker", "decider"})
-WITHHOLD_TRIGGER = "withhold_feedback"  # the log's name for the decision not to give feedback (no transition)
+WITHHOLD_TRIGGER = WITHHOLD_FEEDBACK  # the log's name for the decision not to give feedback (no transition)
 WITHHELD = "withheld"
 
 # The flowchart's words for the decisions the law lets a reporter hear about.

@@ -94,3 +94,20 @@ def test_roles_without_a_ground_never_reach_the_note_form(client_as, ref, role):
 def test_a_caseworker_without_the_case_gets_404(client_as, ref):
     caseworker = client_as("caseworker")
     assert caseworker.get(f"/cases/{ref}/notes/new").status_code == 404
+
+
+def test_every_log_entry_beside_the_flowchart_has_a_name_in_both_languages():
+    """Entries that are no flowchart step (a decision's notification, kommunicering, a decision not to give
+    feedback) are named in words on the timeline, the API's journal and the audit page, never by their code."""
+    from cases.audit.auditing import known_triggers
+    from cases.flowcharts import current_engine
+    from web.journal import OTHER_ENTRIES, step_name
+
+    chart = current_engine().chart
+    beside = set(known_triggers()) - set(chart.triggers) - {known_triggers()[0]}
+    assert beside == set(OTHER_ENTRIES)
+    for code in beside:
+        for lang in ("sv", "en"):
+            name = step_name(chart, code, "investigation", "investigation", lang)
+            assert name == OTHER_ENTRIES[code](lang)
+            assert name != chart.states["investigation"].label(lang) and "_" not in name

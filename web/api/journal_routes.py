@@ -18,6 +18,7 @@ from web.api.bodies import Closed, IsoDate, Text
 from web.api.problems import language, responses
 from web.api.support import account, db, json_response, once, roles
 from web.clock import now
+from web.journal import step_name
 
 __all__ = ["NotePath", "Timeline", "TimelineNote", "TimelineStep", "blueprint"]
 
@@ -111,8 +112,7 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
             else:
                 chart = charts.get(item.flowchart_version) or chart_of(db(), item.flowchart_version)
                 charts[item.flowchart_version] = chart
-                step = chart.transition(item.trigger, item.from_state or "") if item.from_state else None
-                name = step.label(lang) if step is not None else chart.states[item.to_state].label(lang)
+                name = step_name(chart, item.trigger, item.from_state, item.to_state, lang)
                 items.append(TimelineStep(seq=item.seq, at=item.at, trigger=item.trigger, step=name,
                                           from_state=item.from_state, to_state=item.to_state,
                                           actor_id=item.actor_id, actor_name=item.actor_name, role=item.role))
