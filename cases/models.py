@@ -403,7 +403,7 @@ class Disclosure(Base):
     data_categories: Mapped[list[str]]
     legal_basis: Mapped[str] = mapped_column(String(32))
     reason: Mapped[bytes] = mapped_column(Sealed)
-    # the act or ordinance a duty to disclose rests on (OSL 10 kap. 28 §), sealed like the reason (issue 17)
+    # the act or ordinance a duty to disclose rests on (10 kap. 28 § OSL), sealed like the reason (issue 17)
     named_law: Mapped[bytes | None] = mapped_column(Sealed)
     requested_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
     requested_at: Mapped[datetime]

@@ -84,7 +84,7 @@ def _checks(
 ) -> list[Refusal]:
     """The request's own shape: a disclosing role and known codes (a legal basis may know more of them).
 
-    Social services itself is no recipient of a disclosure, unless the basis cited names it (OSL 10 kap. 2 §).
+    Social services itself is no recipient of a disclosure, unless the basis cited names it (10 kap. 2 § OSL).
     """
     policy = disclosure_rules()
     recipients = {*vocabularies["recipients"], *(policy.recipients if legal else ())}
@@ -128,7 +128,7 @@ def condition_refusals(
 ) -> list[Refusal]:
     """Each condition of the provision cited that the request does not meet (policies/disclosure.toml)."""
     law = cite(basis.law)
-    if basis.feedback_only:  # OSL 26 kap. 9 a §: the reporter's feedback page, never a disclosure of data
+    if basis.feedback_only:  # 26 kap. 9 a § OSL: the reporter's feedback page, never a disclosure of data
         return [Refusal("basis_feedback_only", {"law": law})]
     out = []
     if basis.recipients is not None and recipient not in basis.recipients:

@@ -128,7 +128,7 @@ def request_disclosure(
     """Ask for a disclosure on a legal basis; a second person decides it (`decide_requested_disclosure`).
 
     A request that does not meet the conditions of the basis cited is refused now, and logged as refused;
-    `named_law` names the act or ordinance for a basis that rests on a duty to disclose (OSL 10 kap. 28 §).
+    `named_law` names the act or ordinance for a basis that rests on a duty to disclose (10 kap. 28 § OSL).
     """
     now = now or utcnow()
     if actor.role not in DISCLOSING_ROLES:

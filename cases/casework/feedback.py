@@ -3,7 +3,7 @@
 Feedback is given where the law gives it (policies/rules.toml [feedback]): to a mandatory reporter, about a
 concern about a child (under 18 on the day of receipt), and then only whether an investigation is opened, is
 not opened or is already running (socialtjänstlagen (2025:400), the provision on feedback to the reporter,
-in words: its number is not verified; the secrecy rule that lets it be given is OSL 26 kap. 9 a §). Before
+in words: its number is not verified; the secrecy rule that lets it be given is 26 kap. 9 a § OSL). Before
 the decision, and always for an adult's concern, the concern is "received". A caseworker or decision maker
 may decide that feedback would be inappropriate (`withhold_feedback`, with a sealed reason); the reporter
 then sees "received" only.

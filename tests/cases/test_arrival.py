@@ -60,7 +60,8 @@ def test_intake_records_an_earlier_arrival_and_the_log_says_so(db, staff):
     assert case.received_at == EARLIER
     assert deadlines == {"protection_assessment", "pre_assessment"}  # a child on the day it arrived
     body = json.loads(entry.entry)
-    assert body["codes"] == {"reporter_org": "school", "acute_danger": False, "arrival": "recorded_by_intake"}
+    assert body["codes"] == {"reporter_org": "school", "acute_danger": False, "arrival": "recorded_by_intake",
+                             "age_group": "child"}  # the age group on the day it arrived, as every decision logs
     assert REASON.encode() not in entry.entry and REASON.encode() not in event.payload  # sealed, not logged
     form_ = key.open_json("case_events", str(fired.seq), "payload", event.payload)
     fields = form_["fields"]

@@ -460,7 +460,7 @@ def test_an_unassigned_caseworker_gets_no_case_data_through_a_disclosure(db, sta
 
 
 NAMED_LAW = "lag (1998:620) om belastningsregister"
-TERROR = "prevent_terrorist_crime"  # the purpose OSL 10 kap. 18 b § allows (policies/disclosure.toml)
+TERROR = "prevent_terrorist_crime"  # the purpose 10 kap. 18 b § OSL allows (policies/disclosure.toml)
 
 
 def _request(db, staff, ref, later, requester="caseworker", legal_basis="osl_10_18b", reason=REASON):
@@ -578,8 +578,8 @@ def test_a_legal_basis_outside_the_closed_list_is_refused_when_requested(db, sta
 
 
 def test_a_request_is_checked_against_the_conditions_of_its_legal_basis(db, staff, adult_in_investigation):
-    """Each basis's own conditions, when asked for and again when decided (policies/disclosure.toml): OSL 10
-    kap. 18 a § only about a person under 21 (osl_10_18a), 10 kap. 28 § only with the act named (osl_10_28),
+    """Each basis's own conditions, when asked for and again when decided (policies/disclosure.toml):
+    10 kap. 18 a § OSL only about a person under 21 (osl_10_18a), 10 kap. 28 § only with the act named (osl_10_28),
     26 kap. 9 a § only as feedback (osl_26_9a). The refusal is logged and names the provision."""
     ref, later = adult_in_investigation  # the person is 19 (tests.conftest): under 21
     for args, kw, expected in (

@@ -55,6 +55,8 @@ ADULT_NUMBER = generate_identity_number(date(1985, 3, 14), 123)
 CHILD_NUMBER = generate_identity_number(date(2012, 9, 3), 517)
 GIVEN, FAMILY = "Zenobia-Åsleif", "Qvarnhjelm-Ytterbö"
 PHRASE = "Kvastfenixen på Östra Ödmjukgatan lånade ut bågfilen"
+# A disclosure these people meet the conditions of: 10 kap. 18 b § OSL has no age limit (policies/disclosure.toml).
+TERROR = "prevent_terrorist_crime"
 TEXT_FIELDS = frozenset(name for name, f in current_engine().chart.fields.items() if f.personal)
 LONG_AGO = NOW - timedelta(days=2000)  # far enough back for a case to reach the end of retention by NOW
 
@@ -187,8 +189,8 @@ def run_the_flowchart(db, staff) -> dict[str, str]:
     emergency = read_case(db, stranger, refs["investigation"], emergency_reason=f"{PHRASE} (nödläge)",
                           now=NOW + timedelta(days=10))
     assert emergency.ground == "emergency"
-    request_disclosure(db, staff["decider"], refs["investigation"], "police", "investigation", ["identity"],
-                       "osl_10_18a", f"{PHRASE} (utlämnande)", now=NOW + timedelta(days=11))
+    request_disclosure(db, staff["decider"], refs["investigation"], "police", TERROR, ["identity"],
+                       "osl_10_18b", f"{PHRASE} (utlämnande)", now=NOW + timedelta(days=11))
     return refs
 
 
@@ -384,8 +386,8 @@ def test_a_truncated_or_foreign_ciphertext_is_refused(db, staff, two_cases):
 
 def test_a_disclosure_reason_moved_from_another_request_stops_the_decision(db, staff, two_cases):
     a = two_cases["a"]
-    first, second = (request_disclosure(db, staff["decider"], a.ref, "police", "investigation", ["identity"],
-                                        "osl_10_18a", f"{PHRASE} {n}", now=NOW + timedelta(days=6)) for n in (1, 2))
+    first, second = (request_disclosure(db, staff["decider"], a.ref, "police", TERROR, ["identity"],
+                                        "osl_10_18b", f"{PHRASE} {n}", now=NOW + timedelta(days=6)) for n in (1, 2))
     raw_put(db, "disclosures", "reason", second, raw_get(db, "disclosures", "reason", first))
     second_decider = add_staff(db, "decider-2", "Second decider", "decider")
     with pytest.raises(CiphertextRejected) as caught:

@@ -32,6 +32,7 @@ from cases.models import Case, CaseEvent, TransitionLogEntry
 from cases.reports.demo import PATHS, Step, drive
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
+from workflow.hearing import Assessment
 
 V1 = Path(__file__).with_name("fixtures") / "vid_oro_v1.toml"
 GIVEN, FAMILY = "Vera", "Testsson-Åberg"
@@ -39,7 +40,8 @@ GIVEN, FAMILY = "Vera", "Testsson-Åberg"
 CHILD_PRE = PATHS["closed"][1][:2]
 OPENING = PATHS["closed"][1][:3]
 NOT_OPENING = [*CHILD_PRE,
-               Step("decider", "close_without_investigation", {"reason": "Ej aktuellt.", "outcome": "not_opened"})]
+               Step("decider", "close_without_investigation", {"reason": "Ej aktuellt.", "outcome": "not_opened"},
+                    assessment=Assessment("Oron och behoven.", not_heard_reason="not_reached"))]
 
 
 def concern(db, staff, number: str, steps=(), *, by: Actor | None = None, start=NOW, org="school"):

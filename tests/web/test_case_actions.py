@@ -421,10 +421,13 @@ def test_a_childs_intervention_without_the_guardians_consent_is_refused_in_words
                                                                                  child_number):
     """The refusal names the intervention by its label and the rule in words (law.toml sol_child_consent)."""
     from cases import fire_trigger
+    from workflow.hearing import Assessment
     ref = register(db, staff, child_number)
     fire_trigger(db, staff["intake"], ref, "assess_protection", {})
-    fire_trigger(db, staff["intake"], ref, "start_pre_assessment", {"protection_assessment": "Ingen akut fara."})
-    fire_trigger(db, staff["decider"], ref, "open_investigation", {"reason": "Behov.", "legal_basis": "sol_11_1"})
+    fire_trigger(db, staff["intake"], ref, "start_pre_assessment", {"protection_assessment": "Ingen akut fara."},
+                 assessment=Assessment("Hemmet och skolan.", "no_protection_needed", child_view="Vill ha stöd."))
+    fire_trigger(db, staff["decider"], ref, "open_investigation", {"reason": "Behov.", "legal_basis": "sol_11_1"},
+                 assessment=Assessment("Oron och behoven.", not_heard_reason="not_reached"))
     assign_case(db, staff["decider"], ref, staff["caseworker"].id)
     fire_trigger(db, staff["caseworker"], ref, "request_consent", {"proposed_intervention": "other_support"})
     page = text(as_english(client_as("caseworker")).get(f"/cases/{ref}/actions/start_other_support"))

@@ -15,12 +15,14 @@ from cases.models import Case
 from cases.reports.demo import PATHS, Step, drive
 from cases.staff import accounts
 from tests.web.conftest import PASSWORD, post_form, sign_in
+from workflow.hearing import Assessment
 
 CONCERN = "Eleven har slutat komma till lektionerna och säger att hen inte får umgås med klasskamraterna."
 # A child's path (feedback is about a concern about a child): opened, or not opened after the pre-assessment.
 CHILD_OPENING = PATHS["closed"][1][:3]
 NOT_OPENING = [*PATHS["closed"][1][:2],
-               Step("decider", "close_without_investigation", {"reason": "Ej aktuellt.", "outcome": "not_opened"})]
+               Step("decider", "close_without_investigation", {"reason": "Ej aktuellt.", "outcome": "not_opened"},
+                    assessment=Assessment("Oron och behoven.", not_heard_reason="not_reached"))]
 
 
 OTHER_ROLES = ("coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin")

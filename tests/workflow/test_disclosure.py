@@ -35,7 +35,7 @@ RECEIVED = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 MAY_DISCLOSE = {"caseworker", "decider", "partner"}
 INSIDE = "social_services"
 # A request that meets each basis's own conditions (policies/disclosure.toml; tested one by one in
-# tests/workflow/test_disclosure_bases.py). OSL 26 kap. 9 a § is feedback only, never a disclosure.
+# tests/workflow/test_disclosure_bases.py). 26 kap. 9 a § OSL is feedback only, never a disclosure.
 MEETING = {
     "osl_10_2": {"recipient": "social_services", "purpose": "own_activity"},
     "osl_10_18a": {"recipient": "police", "purpose": "prevent_crime"},
@@ -338,7 +338,7 @@ APPROVER = Actor("staff-decider-2", "decider")
 @pytest.mark.parametrize("requester", ["caseworker", "decider"])
 @pytest.mark.parametrize("basis", CLOSED_LIST)
 def test_each_legal_basis_of_the_closed_list_with_reason_and_approval_is_allowed(basis, requester):
-    case = _case(AGES["child"])  # under 21, as OSL 10 kap. 18 a § asks
+    case = _case(AGES["child"])  # under 21, as 10 kap. 18 a § OSL asks
     decision = _decide(requester, case=case, legal_basis=basis, reason=REASON, approved_by=APPROVER, **MEETING[basis])
     assert (decision.allowed, decision.ground, decision.refusals) == (True, "legal_basis", ())
 

@@ -35,7 +35,7 @@ def codes(decision) -> list[str]:
 
 
 def test_osl_10_2_only_within_social_services_own_activity():
-    """osl_10_2 (OSL 10 kap. 2 §): necessary for the authority's own activity, so the recipient is the
+    """osl_10_2 (10 kap. 2 § OSL): necessary for the authority's own activity, so the recipient is the
     municipality's own social services and the purpose its own work."""
     assert decide("osl_10_2", recipient="social_services", purpose="own_activity").allowed
     outside = decide("osl_10_2", recipient="police", purpose="own_activity")
@@ -46,7 +46,7 @@ def test_osl_10_2_only_within_social_services_own_activity():
 
 
 def test_osl_10_18a_only_to_the_police_about_a_person_under_21_to_prevent_crime():
-    """osl_10_18a (OSL 10 kap. 18 a §): to the police, about a person under 21, to prevent crime."""
+    """osl_10_18a (10 kap. 18 a § OSL): to the police, about a person under 21, to prevent crime."""
     assert decide("osl_10_18a", recipient="police", purpose="prevent_crime").allowed
     too_old = decide("osl_10_18a", born=AGE_21, recipient="police", purpose="prevent_crime")
     assert codes(too_old) == ["basis_age"]
@@ -60,7 +60,7 @@ def test_osl_10_18a_only_to_the_police_about_a_person_under_21_to_prevent_crime(
 
 
 def test_osl_10_18b_only_to_the_police_or_security_service_about_terrorist_crime():
-    """osl_10_18b (OSL 10 kap. 18 b §): to the police or the Security Service, to prevent terrorist crime."""
+    """osl_10_18b (10 kap. 18 b § OSL): to the police or the Security Service, to prevent terrorist crime."""
     for recipient in ("police", "security_service"):
         assert decide("osl_10_18b", born=AGE_21, recipient=recipient, purpose="prevent_terrorist_crime").allowed
     refused = decide("osl_10_18b", recipient="probation", purpose="prevent_terrorist_crime")
@@ -71,7 +71,7 @@ def test_osl_10_18b_only_to_the_police_or_security_service_about_terrorist_crime
 
 @pytest.mark.parametrize("named_law", [None, "", "   "])
 def test_osl_10_28_needs_the_act_that_imposes_the_duty_named(named_law):
-    """osl_10_28 (OSL 10 kap. 28 §): a duty to disclose under another act or ordinance, which is named."""
+    """osl_10_28 (10 kap. 28 § OSL): a duty to disclose under another act or ordinance, which is named."""
     refused = decide("osl_10_28", recipient="police", purpose="duty_to_disclose", named_law=named_law)
     assert codes(refused) == ["basis_law_not_named"]
     assert refused.refusals[0].field_name == "named_law"
@@ -80,7 +80,7 @@ def test_osl_10_28_needs_the_act_that_imposes_the_duty_named(named_law):
 
 
 def test_osl_26_9a_is_only_feedback_to_the_reporter_never_a_disclosure():
-    """osl_26_9a (OSL 26 kap. 9 a §): feedback to the reporter, given on the reporter's own page only."""
+    """osl_26_9a (26 kap. 9 a § OSL): feedback to the reporter, given on the reporter's own page only."""
     for recipient in ("reporter", "police"):
         refused = decide("osl_26_9a", recipient=recipient, purpose="investigation")
         assert codes(refused) == ["basis_feedback_only"]

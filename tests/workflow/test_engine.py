@@ -183,7 +183,7 @@ def test_a_closed_case_is_not_reopened():
                                                    ("consent_missing", True), ("moved", True)])
 def test_closing_an_investigation_offers_only_the_outcomes_that_fit_it(outcome, allowed):
     """No intervention has run during an investigation: not "completed"; "not opened" is the pre-assessment's."""
-    sim = adult_to_investigation()
+    sim = adult_to_investigation().communicate("close_case", answered=True)  # no_need goes against the person
     if not allowed:
         with pytest.raises(InvalidInput):
             sim.later(days=30).fire("decider", "close_case", reason=TEXT, outcome=outcome)

@@ -1,4 +1,4 @@
-"""A disclosure on a legal basis names the act or ordinance that imposes a duty to disclose (OSL 10 kap. 28 §),
+"""A disclosure on a legal basis names the act or ordinance that imposes a duty to disclose (10 kap. 28 § OSL),
 sealed like its reason.
 
 Revision ID: 0019
