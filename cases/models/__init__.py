@@ -1,0 +1,73 @@
+"""The records: cases, the person a case is about, staff, consents, deadlines, assignments, referral
+packets, disclosures, role grants waiting for approval, and the transition, access and administration logs.
+
+Personal data sits only in `Sealed` columns: AES-GCM ciphertext under the case's data key, sealed and
+opened by `cases.crypto.vault` with the table, row and field as associated data. The logs hold none: they name a
+case by its pseudonym (`Case.ref`) and staff by id, and commit to free text by salted hashes.
+"""
+
+from cases.models.base import NO_DEADLINE, Base
+from cases.models.case import (
+    Assignment,
+    Case,
+    CaseEvent,
+    Consent,
+    Deadline,
+    Disclosure,
+    EmergencyAccess,
+    EmergencyApproval,
+    FlowchartVersion,
+    Person,
+    ReferralPacket,
+)
+from cases.models.logs import (
+    AccessLogEntry,
+    AccessLogNode,
+    AdministrationLogEntry,
+    AdministrationLogNode,
+    Checkpoint,
+    JournalLogEntry,
+    JournalLogNode,
+    TransitionLogEntry,
+    TransitionLogNode,
+)
+from cases.models.records import AssessmentRecord, CaseLink, Communication, Decision, DecisionNotification, JournalNote
+from cases.models.staff import ApiRequestCount, ApiToken, IdempotencyRecord, RoleGrant, SignInAttempt, Staff, WebSession
+
+__all__ = [
+    "NO_DEADLINE",
+    "AccessLogEntry",
+    "AccessLogNode",
+    "AdministrationLogEntry",
+    "AdministrationLogNode",
+    "ApiRequestCount",
+    "ApiToken",
+    "AssessmentRecord",
+    "Assignment",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "CaseLink",
+    "Checkpoint",
+    "Communication",
+    "Consent",
+    "Deadline",
+    "Decision",
+    "DecisionNotification",
+    "Disclosure",
+    "EmergencyAccess",
+    "EmergencyApproval",
+    "FlowchartVersion",
+    "IdempotencyRecord",
+    "JournalLogEntry",
+    "JournalLogNode",
+    "JournalNote",
+    "Person",
+    "ReferralPacket",
+    "RoleGrant",
+    "SignInAttempt",
+    "Staff",
+    "TransitionLogEntry",
+    "TransitionLogNode",
+    "WebSession",
+]
