@@ -140,16 +140,19 @@ CYCLE = {
     "awaiting_consent": ("consent_refused", {"reason": "Samtycke lämnades inte vid mötet."}, "investigation"),
 }
 
-# For the memory pass: one allowed trigger out of every live state (role, trigger, payload, assessment). The
-# protection assessment's step takes its structured assessment, as the demo gives it (issue 17); a closed case
-# has no step left in flowchart version 2 (no `reopen`, and erasing waits for the retention time).
+# For the memory pass: one allowed trigger out of every live state (role, trigger, payload, assessment). For a
+# child, the steps that decide the protection assessment and the pre-assessment take a structured assessment
+# (issue 17; the protection assessment's as the demo gives it), for an adult none, as before; a closed case has
+# no step left in flowchart version 2 (no `reopen`, and erasing waits for the retention time).
 _PROTECTION = _CHILD_PRE[-1]
 NEXT: dict[str, tuple[str, str, dict[str, Any], Assessment | None]] = {
     "registered": ("intake", "start_pre_assessment", {}, None),
     "protection_assessment": ("intake", "start_pre_assessment", dict(_PROTECTION.payload or {}),
                               _PROTECTION.assessment),
     "pre_assessment": ("decider", "close_without_investigation",
-                       {"reason": "Ej aktuellt.", "outcome": "not_opened", "special_reason": "Sjukdom."}, None),
+                       {"reason": "Ej aktuellt.", "outcome": "not_opened", "special_reason": "Sjukdom."},
+                       Assessment("Bench: oron och barnets behov.", "do_not_open",
+                                  child_view="Bench: barnet vill inte ha någon utredning.")),
     "investigation": ("caseworker", "request_consent", {"proposed_intervention": "sig"}, None),
     "awaiting_consent": ("caseworker", "consent_refused", {"reason": "Samtycke lämnades inte."}, None),
     "sig": ("caseworker", "start_follow_up", {}, None),
@@ -158,6 +161,8 @@ NEXT: dict[str, tuple[str, str, dict[str, Any], Assessment | None]] = {
     "other_support": ("caseworker", "start_follow_up", {}, None),
     "follow_up": ("decider", "close_case", {"reason": "Insatsen är avslutad.", "outcome": "completed"}, None),
 }
+# The states whose case reaches a step with an assessment in the memory pass and the window after it.
+ASSESSED_ON_THE_WAY = ("registered", "protection_assessment", "pre_assessment")
 
 # The baseline writes its log rows here: the transition_log's columns, without the chain.
 BASELINE_META = MetaData()
@@ -720,7 +725,7 @@ class Workload:
             # view, an adult's may not; the birth dates are opened here, before anything is measured.
             for ref, case_id, person_id, sealed in s.execute(
                     select(Case.ref, Case.id, Person.id, Person.birth_date).join(Person, Person.id == Case.person_id)
-                    .where(Case.state.in_([state for state, step in NEXT.items() if step[3] is not None]))):
+                    .where(Case.state.in_(ASSESSED_ON_THE_WAY))):
                 key = self.db.vault.case_key(case_id)
                 self.born[ref] = date.fromisoformat(key.open("persons", person_id, "birth_date", sealed))
 
@@ -767,7 +772,7 @@ class Workload:
         now = self.clock.tick()
         today = local_date(now, current_engine().chart.timezone)
         if assessment is not None and age_on(self.born[ref], today) >= ADULT_AGE:
-            assessment = Assessment(assessment.assessed, assessment.decision)  # an adult's: no child's view
+            assessment = None  # an adult's step may take one, and did not before issue 17
         fired = fire_trigger(self.db, self.staff[role], ref, trigger, payload, now=now, assessment=assessment)
         self.state[ref] = sys.intern(fired.state)
 
@@ -891,15 +896,18 @@ def measure_memory(work: Workload, settings: Settings, cases: int) -> Memory:
     count and the garbage collector's object count (all free to read), and tracemalloc watches a window
     of `settings.traced` transitions on distinct cases after it, the same window at every database size.
     """
-    targets = work.live()
+    live = work.live()
+    warm: dict[str, str] = {}
+    for ref in live:  # warm up: every kind of transition of the pass once, outside the measurement
+        warm.setdefault(work.state[ref], ref)
+    for ref in warm.values():  # on cases of their own: a step may leave a case with none (closed, issue 17)
+        work.next_step(ref)
+    warmed = set(warm.values())
+    targets = [ref for ref in live if ref not in warmed]
     if settings.memory_cases is not None:
         targets = targets[: settings.memory_cases]
-    warm: dict[str, str] = {}
-    for ref in targets:  # warm up: every kind of transition of the pass once, outside the measurement
-        warm.setdefault(work.state[ref], ref)
-    for ref in warm.values():
-        work.next_step(ref)
-    say(f"    memory: one transition on each of {len(targets):,} distinct live cases (every state but erased)")
+    say(f"    memory: one transition on each of {len(targets):,} distinct live cases "
+        "(every state but closed and erased)")
     sample_every = max(500, len(targets) // 10)
     rss_before, blocks_before, objects_before = _settled()
     rss_max = rss_before
