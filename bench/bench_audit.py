@@ -79,7 +79,18 @@ from cases.audit.signing import LogSigner
 from cases.audit.tree import consistency, inclusion, tree_head
 from cases.audit.verify import verify
 from cases.flowcharts import current_engine
-from cases.models import Case, Consent, Deadline, Person, ReferralPacket, TransitionLogEntry, TransitionLogNode
+from cases.models import (
+    AssessmentRecord,
+    Case,
+    Communication,
+    Consent,
+    Deadline,
+    Decision,
+    Person,
+    ReferralPacket,
+    TransitionLogEntry,
+    TransitionLogNode,
+)
 from cases.reports.demo import PATHS, demo_staff, fill_demo
 from workflow import GENESIS, LogEntry
 from workflow.checkpoint import parse_and_verify
@@ -89,8 +100,10 @@ POSTGRES_URL = os.environ.get("VIDORO_BENCH_POSTGRES_URL", "postgresql+psycopg:/
 VERIFY_GOAL_S, SCALE_GOAL, PROOF_GOAL_MS = 10.0, 1.3, 5.0
 READ_BATCH = 5000  # cases.audit.verify.BATCH: the read baseline fetches the same batches
 LOG_COLUMNS = ("seq", "case_ref", "at", "trigger", "from_state", "to_state", "entry", "chain_hash")
-# How many log entries a generated case in each state writes: its registration and each trigger it fires.
-CASE_ENTRIES = {state: 1 + sum(1 for s in steps if s.trigger) for state, (_child, steps) in PATHS.items()}
+# How many log entries a generated case in each state writes: its registration, each trigger it fires and
+# each communication before an adverse decision (issue 17: an entry with the state unchanged).
+CASE_ENTRIES = {state: 1 + sum(1 for s in steps if s.trigger or s.communicate)
+                for state, (_child, steps) in PATHS.items()}
 
 
 @dataclass(frozen=True)
@@ -156,7 +169,9 @@ class LogSeeder(Seeder):
         assert len(stored) == sum(self.seq >> lv for lv in range(self.seq.bit_length())), "stray stored nodes"
 
     def _log(self, rows: Rows, key, case_id: str, outcome, salt: bytes) -> int:
-        entry = outcome.entry
+        return self._chain(rows, outcome.entry)  # no case_event
+
+    def _chain(self, rows: Rows, entry) -> int:
         data = entry.canonical()
         leaf = leaf_hash(data)
         self.seq += 1
@@ -186,8 +201,11 @@ class LogSeeder(Seeder):
                     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                         for value in values:
                             copy.write_row(value)
-            if rows.packets:
-                conn.execute(insert(ReferralPacket.__table__), rows.packets)
+            # after the log: a decision names its entry; issue 17's records, as the operations write them
+            for model, values in ((ReferralPacket, rows.packets), (Communication, rows.communications),
+                                  (AssessmentRecord, rows.assessments), (Decision, rows.decisions)):
+                if values:
+                    conn.execute(insert(model.__table__), values)
         self.nodes = []
 
     def build(self, target: int, batch: int) -> int:

@@ -57,7 +57,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +87,38 @@ from cases.crypto.keys import KEY_BYTES, FileKeyStore, _wrap
 from cases.crypto.vault import CaseKey
 from cases.errors import KeyDestroyed
 from cases.flowcharts import current_engine
-from cases.models import NO_DEADLINE, Case, CaseEvent, Consent, Deadline, Person, ReferralPacket, TransitionLogEntry
-from cases.reports.demo import _CONSENT_SCOPE, PATHS, demo_staff, fill_demo
+from cases.models import (
+    NO_DEADLINE,
+    AssessmentRecord,
+    Case,
+    CaseEvent,
+    Communication,
+    Consent,
+    Deadline,
+    Decision,
+    Person,
+    ReferralPacket,
+    TransitionLogEntry,
+)
+from cases.reports.demo import _CHILD_PRE, _CONSENT_SCOPE, PATHS, demo_staff, fill_demo
 from cases.types import UTCDateTime
-from workflow import GENESIS, Actor, CaseFacts, ConsentFacts, Engine, chain_hash
+from policies.decisions import load_decisions
+from policies.hearing import load_hearing
+from workflow import (
+    GENESIS,
+    Actor,
+    CaseFacts,
+    CommunicationFacts,
+    ConsentFacts,
+    Engine,
+    LogEntry,
+    chain_hash,
+    payload_hash,
+)
+from workflow.deadlines import local_date
+from workflow.facts import age_on
+from workflow.guards import ADULT_AGE
+from workflow.hearing import LOG_ACTIONS, Assessment
 
 BENCH_DIR = Path(__file__).resolve().parent
 README = BENCH_DIR / "README.md"
@@ -112,22 +140,29 @@ CYCLE = {
     "awaiting_consent": ("consent_refused", {"reason": "Samtycke lämnades inte vid mötet."}, "investigation"),
 }
 
-# For the memory pass: one allowed trigger out of every live state (role, trigger, payload).
-NEXT = {
-    "registered": ("intake", "start_pre_assessment", {}),
-    "protection_assessment": ("intake", "start_pre_assessment",
-                              {"protection_assessment": "Ingen akut fara. Skolan och familjen informerade."}),
+# For the memory pass: one allowed trigger out of every live state (role, trigger, payload, assessment). For a
+# child, the steps that decide the protection assessment and the pre-assessment take a structured assessment
+# (issue 17; the protection assessment's as the demo gives it), for an adult none, as before; a closed case has
+# no step left in flowchart version 2 (no `reopen`, and erasing waits for the retention time).
+_PROTECTION = _CHILD_PRE[-1]
+NEXT: dict[str, tuple[str, str, dict[str, Any], Assessment | None]] = {
+    "registered": ("intake", "start_pre_assessment", {}, None),
+    "protection_assessment": ("intake", "start_pre_assessment", dict(_PROTECTION.payload or {}),
+                              _PROTECTION.assessment),
     "pre_assessment": ("decider", "close_without_investigation",
-                       {"reason": "Ej aktuellt.", "outcome": "not_opened", "special_reason": "Sjukdom."}),
-    "investigation": ("caseworker", "request_consent", {"proposed_intervention": "sig"}),
-    "awaiting_consent": ("caseworker", "consent_refused", {"reason": "Samtycke lämnades inte."}),
-    "sig": ("caseworker", "start_follow_up", {}),
-    "exit_support": ("caseworker", "start_follow_up", {}),
-    "family_support": ("caseworker", "start_follow_up", {}),
-    "other_support": ("caseworker", "start_follow_up", {}),
-    "follow_up": ("decider", "close_case", {"reason": "Insatsen är avslutad.", "outcome": "completed"}),
-    "closed": ("decider", "reopen", {"reason": "Ny oro har kommit in."}),
+                       {"reason": "Ej aktuellt.", "outcome": "not_opened", "special_reason": "Sjukdom."},
+                       Assessment("Bench: oron och barnets behov.", "do_not_open",
+                                  child_view="Bench: barnet vill inte ha någon utredning.")),
+    "investigation": ("caseworker", "request_consent", {"proposed_intervention": "sig"}, None),
+    "awaiting_consent": ("caseworker", "consent_refused", {"reason": "Samtycke lämnades inte."}, None),
+    "sig": ("caseworker", "start_follow_up", {}, None),
+    "exit_support": ("caseworker", "start_follow_up", {}, None),
+    "family_support": ("caseworker", "start_follow_up", {}, None),
+    "other_support": ("caseworker", "start_follow_up", {}, None),
+    "follow_up": ("decider", "close_case", {"reason": "Insatsen är avslutad.", "outcome": "completed"}, None),
 }
+# The states whose case reaches a step with an assessment in the memory pass and the window after it.
+ASSESSED_ON_THE_WAY = ("registered", "protection_assessment", "pre_assessment")
 
 # The baseline writes its log rows here: the transition_log's columns, without the chain.
 BASELINE_META = MetaData()
@@ -249,17 +284,22 @@ class Rows:
     log: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     packets: list[dict] = field(default_factory=list)
+    assessments: list[dict] = field(default_factory=list)  # issue 17: a step's structured assessment
+    decisions: list[dict] = field(default_factory=list)  # issue 17: a decision step's decision record
+    communications: list[dict] = field(default_factory=list)  # issue 17: kommunicering before an adverse decision
 
 
 class Seeder:
     """Generates cases the way the operations would write them, and bulk-inserts them in batches.
 
-    Each case runs the steps of `cases.reports.demo.PATHS` for its state through the real engine; the rows mirror
-    `register_concern`, `record_consent` and `fire_trigger` (`apply_outcome` / `close_referrals` / `_write`)
-    field by field: a data key per case, wrapped under the key store's current KEK as
-    `FileKeyStore.create_data_key` wraps it (and left out for erased cases, whose key the erasure
-    destroyed); personal fields sealed under it with the same table, row and field; the identity number's
-    blind index; the sealed forms of case_events; referral packets opened and closed. The log continues the
+    Each case runs the steps of `cases.reports.demo.PATHS` for its state through the real engine (with the
+    steps' structured assessments and the communication before an adverse decision, as the demo gives them);
+    the rows mirror `register_concern`, `record_consent`, `record_communication` and `fire_trigger`
+    (`apply_outcome` / `close_referrals` / `_write` / `record_decision` / `_record_assessment`) field by field:
+    a data key per case, wrapped under the key store's current KEK as `FileKeyStore.create_data_key` wraps it
+    (and left out for erased cases, whose key the erasure destroyed); personal fields sealed under it with the
+    same table, row and field; the identity number's blind index; the sealed forms of case_events; referral
+    packets opened and closed; decision records, assessment records and communications. The log continues the
     chain from the database's current head.
     """
 
@@ -296,8 +336,8 @@ class Seeder:
                datetime.now(UTC).isoformat())
         return CaseKey(case_id, dek), row
 
-    def _log(self, rows: Rows, key: CaseKey, case_id: str, outcome, salt: bytes) -> int:
-        entry = outcome.entry
+    def _chain(self, rows: Rows, entry: LogEntry) -> int:
+        """`cases.audit.log.append`: the entry chained onto the log's head."""
         data = entry.canonical()
         self.seq += 1
         self.head = chain_hash(self.head, data)
@@ -305,6 +345,10 @@ class Seeder:
             "seq": self.seq, "case_ref": entry.case_ref, "at": entry.at, "trigger": entry.trigger,
             "from_state": entry.from_state, "to_state": entry.to_state, "entry": data, "chain_hash": self.head,
         })
+        return self.seq
+
+    def _log(self, rows: Rows, key: CaseKey, case_id: str, outcome, salt: bytes) -> int:
+        self._chain(rows, outcome.entry)
         payload = key.seal_json("case_events", str(self.seq), "payload", _event_payload(outcome, salt))
         rows.events.append({"seq": self.seq, "case_id": case_id, "payload": payload})
         return self.seq
@@ -347,6 +391,7 @@ class Seeder:
         running: dict[str, dict] = {}
         packets: list[dict] = []  # the case's open referral packets
         consents: list[ConsentFacts] = []
+        communications: list[CommunicationFacts] = []
 
         def write(outcome, salt: bytes) -> int:  # cases.casework.operations._write
             for name in (*outcome.stops, *outcome.starts):
@@ -380,13 +425,20 @@ class Seeder:
                 case["updated_at"] = now
                 case["version"] += 1
                 continue
+            if step.communicate:  # cases.hearing.communications.record_communication, then bump
+                self._communicate(rows, key, case, actor, step.communicate, now)
+                communications.append(CommunicationFacts(
+                    step.communicate, rows.communications[-1]["answer_by"], False, None))
+                continue
             facts = CaseFacts(  # cases.casework.operations.case_facts
                 ref=ref, state=case["state"], received_at=start, birth_date=number.birth_date,
                 consents=tuple(consents), deadlines={name: d["due_on"] for name, d in running.items()},
                 shared_with=frozenset(case["shared_with"]), last_entry_at=case["updated_at"],
+                communications=tuple(communications),
             )
             salt = rng.randbytes(16)
-            outcome = engine.fire(facts, actor, step.trigger, step.payload or {}, now, salt=salt)
+            outcome = engine.fire(facts, actor, step.trigger, step.payload or {}, now, salt=salt,
+                                  assessment=step.assessment)
             # cases.casework.operations.apply_outcome
             case["state"], case["updated_at"] = outcome.state, now
             case["version"] += 1
@@ -404,8 +456,9 @@ class Seeder:
                     packet["closed_at"] = now
                 packets.clear()
             seq = write(outcome, salt)
+            self._decision(rows, key, case_id, outcome, seq, now)  # cases.casework.decisions.record_decision
             rule = chart.transition(outcome.entry.trigger, outcome.entry.from_state).consent
-            if target.consent_purpose and rule is not None:
+            if target.consent_purpose and rule is not None and outcome.shared_with:  # nothing shared, no packet
                 packet = {
                     "id": self._uuid(), "case_id": case_id, "transition_seq": seq, "purpose": rule.purpose,
                     "recipients": sorted(outcome.shared_with), "data_categories": sorted(rule.data_categories),
@@ -413,6 +466,8 @@ class Seeder:
                 }
                 rows.packets.append(packet)
                 packets.append(packet)
+            if outcome.assessment is not None:  # cases.casework.operations._record_assessment
+                self._assessment(rows, key, case_id, outcome, seq, now)
             if target.erases:  # the vault destroys the case's data key
                 key_row = None
         assert case["state"] == state, (state, case["state"])
@@ -424,6 +479,59 @@ class Seeder:
             rows.keys.append(key_row)
         return state
 
+    def _communicate(self, rows: Rows, key: CaseKey, case: dict, actor: Actor, decision: str,
+                     now: datetime) -> None:
+        """`record_communication` as `cases.reports.demo.drive` calls it: a log entry with the state unchanged
+        (codes, and the material only as a salted hash), the communication row with the material sealed."""
+        hearing = load_hearing()
+        row_id, salt = self._uuid(), self.rng.randbytes(16)
+        recipients, material = ["guardians", "person"], "Bench: utredningen skickad för yttrande."
+        sent_on = now.date()
+        answer_by = sent_on + timedelta(days=hearing.default_answer_days)
+        codes = {"communication": row_id, "decision": decision, "recipients": recipients, "method": "letter",
+                 "sent_on": sent_on.isoformat(), "answer_by": answer_by.isoformat()}
+        entry = LogEntry(at=now, case_ref=case["ref"], actor_id=actor.id, role=actor.role, trigger=LOG_ACTIONS[0],
+                         from_state=case["state"], to_state=case["state"], flowchart_version=case["flowchart_version"],
+                         codes=codes, payload_hash=payload_hash({"material": material}, salt))
+        seq = self._chain(rows, entry)
+        rows.communications.append({
+            "id": row_id, "case_id": case["id"], "kind": "sent", "decision": decision, "recipients": recipients,
+            "method": "letter", "material": key.seal("communications", row_id, "material", material),
+            "sent_on": sent_on, "answer_by": answer_by, "exception": None, "exception_reason": None, "salt": salt,
+            "recorded_by": actor.id, "recorded_at": now, "seq": seq, "answered_on": None, "answer": None,
+            "answer_recorded_by": None, "answer_recorded_at": None, "answer_seq": None,
+        })
+        case["updated_at"] = now
+        case["version"] += 1
+
+    def _decision(self, rows: Rows, key: CaseKey, case_id: str, outcome, seq: int, now: datetime) -> None:
+        entry, decisions = outcome.entry, load_decisions()
+        kind = decisions.kind_of(entry.trigger)
+        if kind is None:
+            return
+        delegation = decisions.delegation_for(entry.role, kind.name)
+        assert delegation is not None, (entry.role, kind.name)  # the operation refuses the step without one
+        decision_id, reason = self._uuid(), outcome.payload.get("reason")
+        rows.decisions.append({
+            "id": decision_id, "case_id": case_id, "transition_seq": seq, "trigger": entry.trigger, "kind": kind.name,
+            "provision": kind.provision, "appealable": kind.appealable, "decided_by": entry.actor_id,
+            "role": entry.role, "delegation": delegation.name, "decided_at": now,
+            "reasons": key.seal("decisions", decision_id, "reasons", reason)
+            if isinstance(reason, str) and reason else None,
+        })
+
+    def _assessment(self, rows: Rows, key: CaseKey, case_id: str, outcome, seq: int, now: datetime) -> None:
+        given, codes, record_id = outcome.assessment, outcome.entry.codes, self._uuid()
+        rows.assessments.append({
+            "id": record_id, "case_id": case_id, "seq": seq, "kind": codes["assessment"],
+            "trigger": outcome.entry.trigger, "decision": given.decision or "",
+            "not_heard_reason": None if given.child_view else given.not_heard_reason,
+            "recorded_by": outcome.entry.actor_id, "recorded_at": now,
+            **{name: key.seal("assessments", record_id, name, value) for name, value in {
+                "assessed": given.assessed, "child_view": given.child_view,
+                "not_heard_detail": given.not_heard_detail}.items()},
+        })
+
     def _insert(self, rows: Rows) -> None:
         # The data keys first, as register_concern creates a case's key before its transaction commits;
         # the batch's keys in one keyring transaction (not one commit per key, as create_data_key does).
@@ -431,7 +539,8 @@ class Seeder:
             keyring.executemany("INSERT INTO data_keys VALUES (?, ?, ?, ?)", rows.keys)
         tables = ((Person, rows.persons), (Case, rows.cases), (Consent, rows.consents),
                   (Deadline, rows.deadlines), (TransitionLogEntry, rows.log), (CaseEvent, rows.events),
-                  (ReferralPacket, rows.packets))
+                  (ReferralPacket, rows.packets), (Communication, rows.communications),
+                  (AssessmentRecord, rows.assessments), (Decision, rows.decisions))
         with writer(self.db).begin() as conn:
             for model, values in tables:
                 if values:
@@ -466,6 +575,12 @@ class Seeder:
 
 
 _SEALED_TAIL = re.compile(r"^(Demo|Bench)( [A-Z]$)?")  # "Demo A", "Demo: eleven …" / "Bench …"
+# Codes of a log entry that differ between two cases on the same path: ids, times, salted hashes, days.
+_ENTRY_VARIES = re.compile(
+    r'"(at|case|actor|payload|reporter_org|assessment_hash|communication|sent_on|answer_by)":"[^"]*"')
+# An adult is 19–24 at receipt (as in the demo), so a decision logs "young_adult" (18–20, with its warning) or
+# "adult" by the random birth date (issue 17): both are the same path.
+_YOUNG_ADULT = re.compile(r'"age_group":"young_adult"|,"warnings":\["young_adult"\]|"warnings":\["young_adult"\],?')
 
 
 def fingerprint(db: Database, ref: str) -> dict[str, Any]:
@@ -488,6 +603,9 @@ def fingerprint(db: Database, ref: str) -> dict[str, Any]:
         packets = s.execute(select(ReferralPacket.__table__, TransitionLogEntry.trigger)
                             .join(TransitionLogEntry, TransitionLogEntry.seq == ReferralPacket.transition_seq)
                             .where(ReferralPacket.case_id == case.id)).all()
+        decisions = s.execute(select(Decision.__table__).where(Decision.case_id == case.id)).all()
+        assessments = s.execute(select(AssessmentRecord.__table__).where(AssessmentRecord.case_id == case.id)).all()
+        communications = s.execute(select(Communication.__table__).where(Communication.case_id == case.id)).all()
     try:
         key: CaseKey | None = db.vault.case_key(case.id)
     except KeyDestroyed:
@@ -502,7 +620,8 @@ def fingerprint(db: Database, ref: str) -> dict[str, Any]:
 
     number = key.open("persons", person.id, "identity_number", person.identity_number) if key else None
     parsed = parse_identity_number(number) if number else None
-    entries = [re.sub(r'"(at|case|actor|payload|reporter_org)":"[^"]*"', r'"\1":_', r.entry.decode()) for r in log]
+    entries = [_YOUNG_ADULT.sub(lambda m: '"age_group":"adult"' if m[0].startswith('"age') else "",
+                                _ENTRY_VARIES.sub(r'"\1":_', r.entry.decode())) for r in log]
     forms = [key.open_json("case_events", str(e.seq), "payload", bytes(e.payload)) for e in events] if key else []
     return {
         "state": case.state, "version": case.version, "shared_with": case.shared_with, "outcome": case.outcome,
@@ -527,6 +646,16 @@ def fingerprint(db: Database, ref: str) -> dict[str, Any]:
                             c.withdrawal_reason) for c in consents),
         "packets": sorted((p.trigger, p.purpose, tuple(p.recipients), tuple(p.data_categories),
                            p.closed_at is None) for p in packets),
+        "decisions": sorted((d.trigger, d.kind, d.provision, d.appealable, d.role, d.delegation,
+                             opened("decisions", d.id, "reasons", d.reasons)) for d in decisions),
+        "assessments": sorted((a.kind, a.trigger, a.decision, a.not_heard_reason,
+                               opened("assessments", a.id, "assessed", a.assessed),
+                               opened("assessments", a.id, "child_view", a.child_view),
+                               opened("assessments", a.id, "not_heard_detail", a.not_heard_detail))
+                              for a in assessments),
+        "communications": sorted((c.kind, c.decision, tuple(c.recipients), c.method, c.exception,
+                                  opened("communications", c.id, "material", c.material),
+                                  (c.answer_by - c.sent_on).days, c.answered_on) for c in communications),
     }
 
 
@@ -572,6 +701,7 @@ class Workload:
         self.rng = random.Random(seed)
         self.state: dict[str, str] = {}
         self.case_id: dict[str, str] = {}
+        self.born: dict[str, date] = {}  # birth dates of the cases whose next step takes a child's assessment
         self.baseline_insert = insert(BASELINE_LOG)
         cases = Case.__table__
         self.baseline_update = (
@@ -591,6 +721,13 @@ class Workload:
                 # Interned, so that replacing a case's state later frees nothing the memory pass would count.
                 self.state[ref] = sys.intern(state)
                 self.case_id[ref] = case_id
+            # Child or adult is decided on the step's own day (issue 17): a child's assessment gives the child's
+            # view, an adult's may not; the birth dates are opened here, before anything is measured.
+            for ref, case_id, person_id, sealed in s.execute(
+                    select(Case.ref, Case.id, Person.id, Person.birth_date).join(Person, Person.id == Case.person_id)
+                    .where(Case.state.in_(ASSESSED_ON_THE_WAY))):
+                key = self.db.vault.case_key(case_id)
+                self.born[ref] = date.fromisoformat(key.open("persons", person_id, "birth_date", sealed))
 
     def cycle_pool(self) -> list[str]:
         return sorted(ref for ref, state in self.state.items() if state in CYCLE)
@@ -631,8 +768,12 @@ class Workload:
 
     def next_step(self, ref: str) -> None:
         """One allowed transition out of the case's state (the memory pass)."""
-        role, trigger, payload = NEXT[self.state[ref]]
-        fired = fire_trigger(self.db, self.staff[role], ref, trigger, payload, now=self.clock.tick())
+        role, trigger, payload, assessment = NEXT[self.state[ref]]
+        now = self.clock.tick()
+        today = local_date(now, current_engine().chart.timezone)
+        if assessment is not None and age_on(self.born[ref], today) >= ADULT_AGE:
+            assessment = None  # an adult's step may take one, and did not before issue 17
+        fired = fire_trigger(self.db, self.staff[role], ref, trigger, payload, now=now, assessment=assessment)
         self.state[ref] = sys.intern(fired.state)
 
 
@@ -755,15 +896,18 @@ def measure_memory(work: Workload, settings: Settings, cases: int) -> Memory:
     count and the garbage collector's object count (all free to read), and tracemalloc watches a window
     of `settings.traced` transitions on distinct cases after it, the same window at every database size.
     """
-    targets = work.live()
+    live = work.live()
+    warm: dict[str, str] = {}
+    for ref in live:  # warm up: every kind of transition of the pass once, outside the measurement
+        warm.setdefault(work.state[ref], ref)
+    for ref in warm.values():  # on cases of their own: a step may leave a case with none (closed, issue 17)
+        work.next_step(ref)
+    warmed = set(warm.values())
+    targets = [ref for ref in live if ref not in warmed]
     if settings.memory_cases is not None:
         targets = targets[: settings.memory_cases]
-    warm: dict[str, str] = {}
-    for ref in targets:  # warm up: every kind of transition of the pass once, outside the measurement
-        warm.setdefault(work.state[ref], ref)
-    for ref in warm.values():
-        work.next_step(ref)
-    say(f"    memory: one transition on each of {len(targets):,} distinct live cases (every state but erased)")
+    say(f"    memory: one transition on each of {len(targets):,} distinct live cases "
+        "(every state but closed and erased)")
     sample_every = max(500, len(targets) // 10)
     rss_before, blocks_before, objects_before = _settled()
     rss_max = rss_before
@@ -874,10 +1018,10 @@ class TreeSeeder(Seeder):
         self.nodes = []
         assert size == self.seq, (size, self.seq)
 
-    def _log(self, rows, key, case_id: str, outcome, salt: bytes) -> int:
+    def _chain(self, rows, entry) -> int:
         from workflow.merkle import leaf_hash
 
-        seq = super()._log(rows, key, case_id, outcome, salt)
+        seq = super()._chain(rows, entry)
         self.nodes += self.frontier.append(leaf_hash(rows.log[-1]["entry"]))
         return seq
 
