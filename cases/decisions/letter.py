@@ -26,7 +26,7 @@ from cases.casework.grounds import read_ground
 from cases.casework.skeleton import case_write
 from cases.db import Database
 from cases.decisions.records import case_ref_of
-from cases.errors import RecordNotFound
+from cases.errors import AccessDenied, RecordNotFound
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.models import Decision, Staff, TransitionLogEntry
@@ -95,6 +95,9 @@ def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipalit
     ref = found
     with case_write(db, actor, ref, now=now, lock=False) as opened:
         session, case = opened.session, opened.case
+        ground = read_ground(session, actor, case)  # deny by default, here and not only in the pages' role lists
+        if ground is None:
+            raise AccessDenied(case.ref, emergency_possible=False)
         decision = session.get(Decision, decision_id)
         if decision is None or decision.case_id != case.id:
             raise RecordNotFound("decision", "no such decision", "inget sådant beslut")
@@ -121,7 +124,7 @@ def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipalit
         )
         log.append(session, AccessEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
-            ground=read_ground(session, actor, case) or "none", fields=LETTER_FIELDS,
+            ground=ground, fields=LETTER_FIELDS,
             codes={"decision": decision.id, "document": "decision_letter"},
         ))
     return Letter(decision_id, ref, render_letter(content))

@@ -20,7 +20,7 @@ from cases.audit import log
 from cases.casework.grounds import read_ground
 from cases.casework.skeleton import case_write
 from cases.db import Database
-from cases.errors import KeyDestroyed, NotPermitted
+from cases.errors import AccessDenied, KeyDestroyed, NotPermitted
 from cases.events import operation
 from cases.models import JournalNote, Staff, TransitionLogEntry
 from policies.journal import NOTE_ROLES
@@ -119,10 +119,13 @@ def read_journal(db: Database, actor: Actor, ref: str, *, now: datetime | None =
                            n.author_id, names.get(n.author_id), n.author_role, n.signed_at, n.corrects_id,
                            tuple(corrected.get(n.id, ()))) for n in notes]
         if key is not None and notes:
-            ground = read_ground(session, actor, case) or "none"
+            ground = read_ground(session, actor, case)
+            if ground is None:  # the skeleton's ground, checked again here: deny by default
+                raise AccessDenied(case.ref, emergency_possible=False)
+            # which notes were opened, by id (no content), so that an auditor can tell who read a given note
             log.append(session, AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role,
                                             action="read", ground=ground, fields=(NOTE_FIELD,),
-                                            codes={"notes": len(notes)}))
+                                            codes={"notes": sorted(n.id for n in notes)}))
         items.sort(key=lambda item: (item.at, isinstance(item, NoteItem)), reverse=True)
         return Journal(case.ref, tuple(items), erased=key is None)
 

@@ -178,7 +178,7 @@ def test_the_note_is_sealed_and_no_log_holds_its_text(db, staff, ref, caplog):
 
 
 def test_every_read_of_notes_is_in_the_access_log(db, staff, ref):
-    write_note(db, staff["intake"], ref, form(), now=NOW)
+    note = write_note(db, staff["intake"], ref, form(), now=NOW).note_id
     with db.read() as session:
         before = session.scalars(select(AccessLogEntry.seq)).all()
     read_journal(db, staff["intake"], ref, now=NOW)
@@ -187,7 +187,7 @@ def test_every_read_of_notes_is_in_the_access_log(db, staff, ref):
     (row,) = rows
     body = json.loads(bytes(row.entry))
     assert (row.case_ref, row.actor_id, row.action, row.ground) == (ref, staff["intake"].id, "read", "role")
-    assert body["fields"] == [NOTE_FIELD] and body["codes"] == {"notes": 1}
+    assert body["fields"] == [NOTE_FIELD] and body["codes"] == {"notes": [note]}  # which note, by id
 
 
 def test_the_timeline_holds_the_steps_and_the_notes_newest_first(db, staff, adult_number):
