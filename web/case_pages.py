@@ -21,7 +21,7 @@ from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WOR
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now
 from web.i18n import error_text
-from web.journal import case_journal, kind_label
+from web.journal import OTHER_ENTRIES, case_journal, kind_label
 from web.step_forms import refusal_text
 
 __all__ = ["bp", "open_case_or_404"]
@@ -109,6 +109,8 @@ def _time_in_states(record) -> list[tuple[str, object, object]]:
     """(state, entered, left) for each stay on the case's path; `left` is None for where it stands now."""
     stays: list[tuple[str, object, object]] = []
     for entry in record.journal:
+        if entry["trigger"] in OTHER_ENTRIES:  # a notification, kommunicering: the case stays where it is
+            continue
         if stays:
             stays[-1] = (stays[-1][0], stays[-1][1], entry["at"])
         stays.append((entry["to"], entry["at"], None))

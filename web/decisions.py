@@ -28,7 +28,7 @@ from cases.flowcharts import chart_of
 from policies.decisions import load_decisions
 from policies.law import load_law
 from web.access import CASE_ROLES, page, signed_in
-from web.clock import now
+from web.clock import now, today
 from web.i18n import error_text, label
 
 __all__ = ["bp", "decision_rows"]
@@ -94,7 +94,7 @@ def notify(ref: str, decision_id: str):
         abort(404)
     view: dict[str, Any] = {
         "ref": ref, "decision": row, "errors": {}, "stale": None,
-        "values": {"recipient": "person", "method": "letter", "notified_on": now().date().isoformat()},
+        "values": {"recipient": "person", "method": "letter", "notified_on": today().isoformat()},
         "recipients": [(code, label(words)) for code, words in policy.recipients.items()],
         "methods": [(code, label(words)) for code, words in policy.methods.items()],
         "version": outline.version,

@@ -39,6 +39,7 @@ from workflow.hearing import LOG_ACTIONS
 
 __all__ = [
     "ACTIONS",
+    "BESIDE_THE_STEPS",
     "PER_PAGE",
     "AccessRow",
     "AdministrationRow",
@@ -131,11 +132,16 @@ class CheckpointInfo:
     issued_at: datetime
 
 
+# The transition log's entries that are no flowchart step (the case stays in its state): a decision's
+# notification, the records of kommunicering, the decision not to give the reporter feedback.
+BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK)
+
+
 def known_triggers() -> tuple[str, ...]:
     """The triggers a transition entry can name: registration, every trigger of the current flowchart, and the
     notification of a decision (`cases.decisions`), the records of kommunicering (`workflow.hearing.LOG_ACTIONS`)
     and the decision not to give the reporter feedback (`cases.casework.feedback`)."""
-    return (REGISTER, *current_engine().chart.triggers, NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK)
+    return (REGISTER, *current_engine().chart.triggers, *BESIDE_THE_STEPS)
 
 
 def _require_auditor(session: Session, actor: Actor, what: str) -> None:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from cases.actors import utcnow
+from cases.audit.auditing import BESIDE_THE_STEPS
 from cases.casework.operations import case_facts, case_key
 from cases.casework.skeleton import case_read
 from cases.db import Database
@@ -25,7 +26,6 @@ from cases.flowcharts import engine_for_version
 from cases.models import Assignment, Case, Consent, Staff, TransitionLogEntry
 from policies.access import ASSIGNING_ROLES
 from workflow import Actor, LogEntry, Option
-from workflow.hearing import LOG_ACTIONS
 
 __all__ = ["Assignees", "CaseOutline", "ConsentTerms", "LastChange", "Stay", "assignees", "case_outline"]
 
@@ -99,7 +99,7 @@ def case_outline(
                    TransitionLogEntry.entry, TransitionLogEntry.trigger)
             .where(TransitionLogEntry.case_ref == case.ref).order_by(TransitionLogEntry.seq)
         ).all()
-        moves = [r for r in rows if r.trigger not in LOG_ACTIONS]  # a communication leaves the state as it was
+        moves = [r for r in rows if r.trigger not in BESIDE_THE_STEPS]  # they leave the state as it was
         stays = tuple(Stay(to, at, moves[i + 1].at if i + 1 < len(moves) else None)
                       for i, (_, at, to, _, _) in enumerate(moves))
         consents = session.scalars(select(Consent).where(Consent.case_id == case.id)

@@ -20,11 +20,13 @@ from cases.casework.forms import ConcernForm
 from cases.casework.operations import fire_trigger, register_concern
 from cases.crypto.identity import generate_identity_number
 from cases.db import Database
+from cases.flowcharts import current_engine
 from cases.hearing.communications import CommunicationForm, record_communication
 from cases.models import Staff
 from cases.staff.members import add_staff
 from policies.access import SYSTEM_ROLE
 from workflow import Actor
+from workflow.deadlines import local_date
 from workflow.hearing import Assessment
 
 __all__ = ["DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]
@@ -137,7 +139,8 @@ def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], st
         elif step.communicate:
             record_communication(db, actor, ref, CommunicationForm(
                 decision=step.communicate, recipients=("person", "guardians"), method="letter",
-                material="Demo: utredningen skickad för yttrande.", sent_on=now.date()), now=now)
+                material="Demo: utredningen skickad för yttrande.",
+                sent_on=local_date(now, current_engine().chart.timezone)), now=now)
         else:
             if step.trigger is None:  # a step fires a trigger, records a consent or communicates
                 raise ValueError(f"a demo step of {step.role} does nothing")

@@ -212,3 +212,16 @@ def test_a_notification_on_a_stale_version_is_refused(db, staff, adult_number):
 
 def test_the_decisions_file_is_loaded_once():
     assert load_decisions() is load_decisions()
+
+
+def test_a_notification_is_no_move_on_the_case_s_path(db, staff, adult_number):
+    """Entries beside the flowchart's steps leave the case where it is: the path shows no stay for them."""
+    from cases.casework.outline import case_outline
+
+    ref = to_investigation(db, staff, adult_number)
+    [decision] = decisions_of(db, ref)
+    before = case_outline(db, staff["decider"], ref).stays
+    notify(db, staff, decision.id)
+    after = case_outline(db, staff["decider"], ref).stays
+    assert [s.state for s in after] == [s.state for s in before]
+    assert after[-1].left is None

@@ -99,13 +99,13 @@ def test_a_caseworker_without_the_case_gets_404(client_as, ref):
 def test_every_log_entry_beside_the_flowchart_has_a_name_in_both_languages():
     """Entries that are no flowchart step (a decision's notification, kommunicering, a decision not to give
     feedback) are named in words on the timeline, the API's journal and the audit page, never by their code."""
-    from cases.audit.auditing import known_triggers
+    from cases.audit.auditing import BESIDE_THE_STEPS, known_triggers
     from cases.flowcharts import current_engine
     from web.journal import OTHER_ENTRIES, step_name
 
     chart = current_engine().chart
     beside = set(known_triggers()) - set(chart.triggers) - {known_triggers()[0]}
-    assert beside == set(OTHER_ENTRIES)
+    assert beside == set(OTHER_ENTRIES) == set(BESIDE_THE_STEPS)
     for code in beside:
         for lang in ("sv", "en"):
             name = step_name(chart, code, "investigation", "investigation", lang)
