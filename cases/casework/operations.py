@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -42,6 +42,7 @@ from cases.models import (
     Deadline,
     Person,
     ReferralPacket,
+    TransitionLogEntry,
 )
 from cases.text import text_fault
 from workflow import Actor, CaseFacts, CommunicationFacts, ConsentFacts, Engine, Option, Outcome, Refusal
@@ -255,9 +256,15 @@ def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseF
     }
     birth = key.open("persons", case.person.id, "birth_date", case.person.birth_date) if key else None
     communications = session.execute(
-        select(Communication.decision, Communication.answer_by, Communication.answered_on, Communication.exception)
+        select(Communication.decision, Communication.answer_by, Communication.answered_on, Communication.exception,
+               Communication.seq)
         .where(Communication.case_id == case.id)
     ).all()
+    if communications:  # only those of this stay in the state count: a reopened investigation communicates anew
+        entered = session.scalar(select(func.max(TransitionLogEntry.seq)).where(
+            TransitionLogEntry.case_ref == case.ref, TransitionLogEntry.to_state == case.state,
+            or_(TransitionLogEntry.from_state.is_(None), TransitionLogEntry.from_state != case.state)))
+        communications = [c for c in communications if entered is None or c.seq > entered]
     facts = CaseFacts(
         ref=case.ref,
         state=case.state,

@@ -176,3 +176,20 @@ def test_a_communication_is_no_stay_on_the_cases_path(db, staff, investigation):
     before = [s.state for s in case_outline(db, staff["decider"], investigation, now=NOW).stays]
     communicate(db, staff, investigation)
     assert [s.state for s in case_outline(db, staff["decider"], investigation, now=NOW).stays] == before
+
+
+def test_a_reopened_investigation_is_communicated_anew(db, staff, investigation):
+    """FL 25 § (fl_25): a reopened investigation has new material. What was communicated or excepted before the
+    case left the investigation does not count for the decision that ends the next one."""
+    first, whole = PATHS["investigation"][1], PATHS["follow_up"][1]
+    assert whole[:len(first)] == first
+    record_exception(db, staff["decider"], investigation, "close_case", "urgent",
+                     "Beslutet kan inte vänta på grund av flytt.", now=NOW - timedelta(days=35))
+    last = drive(db, staff, investigation, whole[len(first):], NOW - timedelta(days=34))
+    fire_trigger(db, staff["decider"], investigation, "reopen", {"reason": "Ny oro."}, now=last + timedelta(days=1))
+    with pytest.raises(GuardFailed) as caught:
+        close(db, staff, investigation, at=last + timedelta(days=2))
+    assert caught.value.refusals[0].code == "communication_missing"
+    record_exception(db, staff["decider"], investigation, "close_case", "urgent",
+                     "Beslutet kan inte vänta på grund av flytt.", now=last + timedelta(days=2))
+    assert close(db, staff, investigation, at=last + timedelta(days=3)).state == "closed"
