@@ -288,10 +288,18 @@ def test_the_metrics_add_up_every_serving_process(metrics_folder, server, tmp_pa
     process, port, log = server
     token = _admin_token(tmp_path / "instance")
     assert wait_for(lambda: len(children(process.pid)) == 3, 10), log.read_text()
-    with ThreadPoolExecutor(8) as pool:  # several connections at once, so that both processes answer some
-        assert set(pool.map(lambda _: get(f"http://127.0.0.1:{port}/health/live")[0], range(40))) == {200}
-    assert wait_for(lambda: len({p.name.rsplit("_", 1)[1] for p in metrics_folder.glob("histogram_*.db")}) == 2,
-                    10), sorted(p.name for p in metrics_folder.iterdir())  # both processes served some
+    sent = 0
+
+    def both_served() -> bool:
+        """Another 40 requests, several connections at once, until both processes have answered some: which
+        process the kernel hands a connection is its choice, and on a busy machine one may take a whole batch."""
+        nonlocal sent
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(lambda _: get(f"http://127.0.0.1:{port}/health/live")[0], range(40))) == {200}
+        sent += 40
+        return len({p.name.rsplit("_", 1)[1] for p in metrics_folder.glob("histogram_*.db")}) == 2
+
+    assert wait_for(both_served, 20), sorted(p.name for p in metrics_folder.iterdir())  # bounded: 20 s
     for _ in range(6):
         request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
                                          headers={"Authorization": f"Bearer {token}"})
@@ -299,7 +307,7 @@ def test_the_metrics_add_up_every_serving_process(metrics_folder, server, tmp_pa
             text = response.read().decode()
         served = sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
                      if s.name == "vidoro_request_duration_seconds_count" and s.labels["route"] == "/health/live")
-        assert served >= 40, text
+        assert served >= sent, text  # every request served, by whichever process
     # The checkpoint process, forked before the servers, writes the same JSON lines (web.logs).
     assert wait_for(lambda: any(line.startswith("{") and json.loads(line).get("event") == "checkpoint_delivery"
                                 for line in log.read_text().splitlines()), 10), log.read_text()
