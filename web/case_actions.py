@@ -34,7 +34,7 @@ from web.clock import now, today
 from web.diagram import to_case_svg
 from web.hearing import assessment_view, read_assessment
 from web.i18n import label, locale
-from web.step_forms import field_errors, field_view, meaning, refusal_text
+from web.step_forms import field_errors, field_view, form_version, meaning, outline_or_404, refusal_text
 from workflow import InvalidInput, Refusal, RoleNotAllowed, TransitionRefused, UnknownTrigger
 from workflow.hearing import ASSESSMENT_FIELD
 
@@ -48,21 +48,8 @@ def _db():
     return current_app.extensions["vidoro.db"]
 
 
-def _outline_or_404(ref: str, *, options: bool = False):
-    try:
-        return case_outline(_db(), signed_in().actor, ref, options=options, now=now())
-    except (CaseNotFound, AccessDenied):
-        abort(404)
-    except NotPermitted:
-        abort(403)
 
 
-def _version() -> int:
-    """The case version the form was opened on; a form without one is refused, never applied blindly."""
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
 
 
 def _stale(ref: str) -> str:
@@ -90,7 +77,7 @@ def _to_case(ref: str):
 @page(*CASE_ROLES)
 def action(ref: str, trigger: str):
     """Offer one step out of the case's state with the fields it requires, or say why it is not possible."""
-    outline = _outline_or_404(ref, options=True)
+    outline = outline_or_404(ref, options=True)
     chart = chart_of(_db(), outline.flowchart_version)
     if trigger not in chart.triggers:
         abort(404)
@@ -110,7 +97,7 @@ def action(ref: str, trigger: str):
     names = _fields(option.requires) if option else [name for name in chart.fields if name in request.form]
     values = {name: _read(chart, name) for name in names}
     assessment, assessed = read_assessment()  # the structured assessment the step records (web.hearing)
-    view.update(values=values, version=_version(),
+    view.update(values=values, version=form_version(),
                 assessment=assessment_view(trigger, outline.state, assessed) if transition else None)
     try:
         fired = fire_trigger(_db(), signed_in().actor, ref, trigger, _payload(values),
@@ -172,7 +159,7 @@ def _payload(values):
 @page(*CONSENT_ROLES)
 def new_consent(ref: str):
     """Record a given or refused consent (DESIGN.md §3): a record, not a checkbox."""
-    outline = _outline_or_404(ref)
+    outline = outline_or_404(ref)
     chart = chart_of(_db(), outline.flowchart_version)
     values: dict[str, Any] = {"given_by": "", "purposes": [], "recipients": [], "data_categories": [], "method": "",
               "evidence": "", "valid_from": today().isoformat(), "valid_until": "", "status": "given"}
@@ -181,7 +168,7 @@ def new_consent(ref: str):
         return _consent_page(view, values)
     values = {name: request.form.getlist(name) if isinstance(default, list) else request.form.get(name, "").strip()
               for name, default in values.items()}
-    view["version"] = _version()
+    view["version"] = form_version()
     errors = {name: str(CONSENT_PROBLEMS[name]) for name in ("given_by", "purposes", "recipients",
                                                              "data_categories", "method", "evidence", "status")
               if not values[name]}
@@ -248,7 +235,7 @@ def _consent_page(view, values):
 @page(*CONSENT_ROLES)
 def withdraw_consent_page(ref: str, consent_id: str):
     """Withdraw a consent in force; it takes effect at once and may move the case on."""
-    outline = _outline_or_404(ref)
+    outline = outline_or_404(ref)
     consent = next((c for c in outline.consents if c.id == consent_id and c.status == "given"), None)
     if consent is None:
         abort(404)
@@ -257,7 +244,7 @@ def withdraw_consent_page(ref: str, consent_id: str):
             "errors": {}, "reason": ""}
     if request.method == "GET":
         return render_template("case_actions/withdraw.html", **view)
-    view.update(reason=request.form.get("reason", "").strip(), version=_version())
+    view.update(reason=request.form.get("reason", "").strip(), version=form_version())
     if not view["reason"] or len(view["reason"]) > MAX_REASON:
         view["errors"] = {"reason": _("Say why the consent was withdrawn (at most %(n)d characters).", n=MAX_REASON)}
         return render_template("case_actions/withdraw.html", **view), 400
@@ -289,13 +276,13 @@ def withdraw_consent_page(ref: str, consent_id: str):
 def withhold_feedback_page(ref: str):
     """Decide not to give the reporter feedback where it would be inappropriate; the reporter then sees only
     that the concern was received (`cases.casework.feedback`)."""
-    outline = _outline_or_404(ref)
+    outline = outline_or_404(ref)
     chart = chart_of(_db(), outline.flowchart_version)
     view = {"outline": outline, "chart": chart, "version": outline.version, "stale": None, "errors": {},
             "reason": "", "law": cite("sol_feedback"), "secrecy": cite("osl_26_9a")}
     if request.method == "GET":
         return render_template("case_actions/withhold_feedback.html", **view)
-    view.update(reason=request.form.get("reason", "").strip(), version=_version())
+    view.update(reason=request.form.get("reason", "").strip(), version=form_version())
     problem = _("Say why feedback would be inappropriate (at most %(n)d characters).", n=MAX_REASON)
     if not view["reason"] or len(view["reason"]) > MAX_REASON:
         view["errors"] = {"reason": problem}
@@ -366,7 +353,7 @@ def diagram(ref: str):
     No read is logged: the picture holds states and times from the transition log, no personal data; it
     is still only for those with a ground on the case, as the path says something about the person.
     """
-    outline = _outline_or_404(ref)
+    outline = outline_or_404(ref)
     chart = chart_of(_db(), outline.flowchart_version)
     wanted = request.args.get("lang")
     lang = wanted if wanted in ("sv", "en") else locale()

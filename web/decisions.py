@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from cases.casework.outline import case_outline
 from cases.decisions import NotificationForm, case_decisions, decision_letter, record_notification
 from cases.errors import (
     AccessDenied,
@@ -30,6 +29,7 @@ from policies.law import load_law
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now, today
 from web.i18n import error_text, label
+from web.step_forms import outline_or_404
 
 __all__ = ["bp", "decision_rows"]
 
@@ -88,7 +88,7 @@ def notify(ref: str, decision_id: str):
     policy = load_decisions()
     if signed_in().role not in policy.notifying_roles:
         abort(403)
-    outline = _outline(ref)
+    outline = outline_or_404(ref)
     row = next((r for r in decision_rows(ref, outline.flowchart_version) if r["id"] == decision_id), None)
     if row is None:
         abort(404)
@@ -122,7 +122,7 @@ def notify(ref: str, decision_id: str):
         abort(403)
     except StaleCase:
         view["stale"] = _("Someone changed this case since you opened this form. Nothing was saved.")
-        view["version"] = _outline(ref).version
+        view["version"] = outline_or_404(ref).version
         return render_template("decisions/notify.html", **view), 409
     except InvalidConcern as exc:
         view["errors"] = {exc.field if exc.field in values else "recipient": error_text(exc)}
@@ -130,11 +130,3 @@ def notify(ref: str, decision_id: str):
     flash(_("The notification was recorded."), "success")
     return redirect(url_for("case_pages.case", ref=ref, _anchor="h-decisions"), code=303)
 
-
-def _outline(ref: str):
-    try:
-        return case_outline(_db(), signed_in().actor, ref, now=now())
-    except (CaseNotFound, AccessDenied):
-        abort(404)
-    except NotPermitted:
-        abort(403)

@@ -17,7 +17,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from cases import StaleCase
-from cases.casework.outline import case_outline
 from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, KeyDestroyed, NotPermitted, RecordNotFound
 from cases.flowcharts import chart_of
 from cases.hearing import CommunicationForm, read_hearing, record_answer, record_communication, record_exception
@@ -26,6 +25,7 @@ from policies.law import cite
 from web.access import page, signed_in
 from web.clock import now, today
 from web.i18n import label, locale
+from web.step_forms import form_version, outline_or_404
 from workflow.hearing import Assessment
 
 __all__ = ["assessment_view", "bp", "read_assessment"]
@@ -99,20 +99,8 @@ def read_assessment() -> tuple[Assessment | None, dict[str, str]]:
 # --- recording a communication, an answer, an exception ---------------------------------------------------
 
 
-def _outline_or_404(ref: str):
-    try:
-        return case_outline(_db(), signed_in().actor, ref, now=now())
-    except (CaseNotFound, AccessDenied):
-        abort(404)
-    except NotPermitted:
-        abort(403)
 
 
-def _version() -> int:
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
 
 
 def _date(value: str) -> date | None:
@@ -153,14 +141,14 @@ def _error(exc: InvalidConcern) -> dict[str, str]:
 @page(*WRITERS)
 def new_communication(ref: str):
     """Record what was communicated before a decision that goes against the person, and the time to answer."""
-    outline = _outline_or_404(ref)
+    outline = outline_or_404(ref)
     values: dict[str, Any] = {"decision": "", "recipients": [], "method": "", "material": "",
                               "sent_on": today().isoformat(), "answer_by": ""}
     if request.method == "GET":
         return _render("hearing/communication.html", outline, values, {})
     values = {name: request.form.getlist(name) if name == "recipients" else request.form.get(name, "").strip()
               for name in values}
-    values["version"] = _version()
+    values["version"] = form_version()
     errors = {}
     sent_on, answer_by = _date(values["sent_on"]), _date(values["answer_by"]) if values["answer_by"] else None
     if sent_on is None:
@@ -200,13 +188,13 @@ def new_communication(ref: str):
 @page(*WRITERS)
 def answer(ref: str, communication_id: str):
     """Record the answer to a communication."""
-    outline = _outline_or_404(ref)
+    outline = outline_or_404(ref)
     values: dict[str, Any] = {"answer": "", "answered_on": today().isoformat()}
     extra = {"communication_id": communication_id}
     if request.method == "GET":
         return _render("hearing/answer.html", outline, values, {}, **extra)
     values = {name: request.form.get(name, "").strip() for name in values}
-    values["version"] = _version()
+    values["version"] = form_version()
     answered_on = _date(values["answered_on"])
     errors = {} if answered_on else {"answered_on": _("Enter a date as YYYY-MM-DD.")}
     if not values["answer"]:
@@ -233,12 +221,12 @@ def answer(ref: str, communication_id: str):
 @page(*WRITERS)
 def new_exception(ref: str):
     """Record why the material is not communicated before a decision: an exception the law allows."""
-    outline = _outline_or_404(ref)
+    outline = outline_or_404(ref)
     values: dict[str, Any] = {"decision": "", "exception": "", "reason": ""}
     if request.method == "GET":
         return _render("hearing/exception.html", outline, values, {})
     values = {name: request.form.get(name, "").strip() for name in values}
-    values["version"] = _version()
+    values["version"] = form_version()
     errors = {name: str(_("Choose one.")) for name in ("decision", "exception") if not values[name]}
     if not values["reason"]:
         errors["reason"] = _("Fill in this field.")

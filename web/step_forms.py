@@ -7,15 +7,39 @@ the forms without a change here. Nothing here decides: the engine's refusals are
 
 from __future__ import annotations
 
+from flask import abort, current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from cases.casework.outline import case_outline
+from cases.errors import AccessDenied, CaseNotFound, NotPermitted
 from policies.law import cite
+from web.access import signed_in
+from web.clock import now
 from web.i18n import label, locale, role_label
 from workflow.fields import MAX_TEXT
 from workflow.guards import rules
 
-__all__ = ["field_errors", "field_view", "meaning", "refusal_text"]
+__all__ = ["field_errors", "field_view", "form_version", "meaning", "outline_or_404", "refusal_text"]
+
+def outline_or_404(ref: str, *, options: bool = False):
+    """The case's outline for the signed-in member of staff: 404 where they have no ground, 403 for a role that
+    reads no case (the same answer for a case that is not there, so a page tells nobody which refs exist)."""
+    try:
+        return case_outline(current_app.extensions["vidoro.db"], signed_in().actor, ref, options=options, now=now())
+    except (CaseNotFound, AccessDenied):
+        abort(404)
+    except NotPermitted:
+        abort(403)
+
+
+def form_version() -> int:
+    """The case version the form was opened on; a form without one is refused, never applied blindly."""
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+
 
 # Hints that steer what is written (DESIGN.md §2: behaviour and need, never beliefs).
 FIELD_HINTS = {
