@@ -189,7 +189,8 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
                      "checkpoints", "web_sessions", "sign_in_attempts", "api_tokens", "idempotency_keys",
                      "emergency_approvals", "api_request_counts", "administration_log",
                      "administration_log_nodes", "role_grants", "case_links", "journal_notes", "journal_log",
-                     "journal_log_nodes", "decisions", "decision_notifications", "communications", "assessments", "interventions"}
+                     "journal_log_nodes", "decisions", "decision_notifications", "communications", "assessments",
+                     "interventions"}
 
 
 def test_upgrading_again_changes_nothing(db):
