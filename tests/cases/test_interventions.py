@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from cases.audit.signing import LogSigner
 from cases.audit.verify import verify
 from cases.casework.consents import withdraw_consent
 from cases.casework.disclosures import read_referral
-from cases.audit.signing import LogSigner
 from cases.casework.idempotency import claim, recall
 from cases.casework.operations import fire_trigger
 from cases.errors import DisclosureRefused, InterventionNotFound, NotPermitted, StaleCase, StaleIntervention
