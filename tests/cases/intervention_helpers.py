@@ -43,6 +43,8 @@ def investigating(db, staff, *, birth: date, serial: int, start: datetime, org: 
     ref = register_concern(db, staff["reporter" if org != "police_exit_programme" else "intake"], ConcernForm(
         concern="Oro för radikalisering.", reporter_org=org, identity_number=number), now=start).ref
     last = drive(db, staff, ref, CHILD_STEPS if child else ADULT_STEPS, start)
+    if child:  # no caseworker step on the child's way to the investigation: the decider assigns one
+        assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=last)
     return ref, last + timedelta(minutes=5)
 
 
