@@ -130,3 +130,75 @@ def test_unreadable_file_is_named(tmp_path):
 def test_loading_checks_guards_against_what_the_engine_implements():
     with pytest.raises(PolicyError, match="unknown guard 'child'"):
         parse_flowchart(TEXT, source="x.toml", guards=set(GUARDS) - {"child"})
+
+
+# --- the interventions' lifecycle (version 3) ------------------------------------------------------------
+
+
+def test_the_shipped_lifecycle():
+    lifecycle = load_flowchart(guards=GUARDS).interventions
+    assert set(lifecycle.kinds) == {"sig", "exit_support", "other_support"}  # support to relatives is its own matter
+    assert (lifecycle.initial, lifecycle.running) == ("proposed", "running")
+    assert set(lifecycle.states) == {"proposed", "decided", "running", "ended"} and lifecycle.ended("ended")
+    assert lifecycle.kinds["sig"].warnings == ("sig_age_range",)
+    assert lifecycle.kinds["exit_support"].referral_sources == ("police_exit_programme",)
+    assert lifecycle.kinds["exit_support"].consent.recipients == ("exit_service",)
+    start = lifecycle.transition("start", "decided")
+    assert start.guards == ("consent",) and start.roles == {"caseworker"}
+    assert lifecycle.transition("decide", "proposed").roles == {"decider"}
+    assert lifecycle.transition("consent_ended", "running").automatic
+    assert (lifecycle.begin, lifecycle.end) == ("begin_interventions", "end_interventions")
+
+
+def test_an_earlier_version_without_the_section_still_loads():
+    """Running cases keep their version: version 2 (kept byte for byte as a test fixture) has no lifecycle."""
+    from pathlib import Path
+
+    v2 = Path(__file__).parents[1] / "cases" / "fixtures" / "vid_oro_v2.toml"
+    chart = parse(v2.read_text(encoding="utf-8"))
+    assert chart.interventions is None and "sig" in chart.states
+
+
+BROKEN_LIFECYCLE = {
+    "unknown kind's purpose": (('consent = { purpose = "other_support"', 'consent = { purpose = "othr"'),
+                               "unknown purposes ['othr']"),
+    "kind without consent": (('consent = { purpose = "other_support", recipients = ["social_services"], '
+                              'data_categories = ["identity", "concern"] }\n', ''),
+                             "intervention kind 'other_support' needs a 'consent' table"),
+    "unknown warning": (('warnings = ["sig_age_range"]', 'warnings = ["too_young"]'),
+                        "intervention kind 'sig' names unknown warning 'too_young'"),
+    "unknown referral source": (('referral_sources = ["police_exit_programme"]', 'referral_sources = ["fbi"]'),
+                                "unknown reporter_orgs ['fbi']"),
+    "unknown state": (('from = ["decided"]\nto = "running"', 'from = ["decided"]\nto = "runing"'),
+                      "unknown intervention state 'runing'"),
+    "unknown role": (('roles = ["decider"]\nrequires = ["reason"]\n\n', 'roles = ["boss"]\nrequires = ["reason"]\n\n'),
+                     "intervention step #1 'decide' names unknown role 'boss'"),
+    "unknown step": (('trigger = "withdraw_proposal"', 'trigger = "abandon"'),
+                     "intervention step #5 'abandon' is no step the engine knows"),
+    "unknown guard": (('guards = ["consent"]\n', 'guards = ["consent", "full_moon"]\n'),
+                      "names unknown guard 'full_moon'"),
+    "unknown end reason": (('end_reason = "not_granted"', 'end_reason = "nope"'),
+                           "ends with unknown end_reason 'nope'"),
+    "ending without a reason": (('requires = ["end_reason", "reason"]', 'requires = ["reason"]'),
+                                "step 'end' ends an intervention but gives no end reason"),
+    "two running states": (('[interventions.states.decided]\n', '[interventions.states.decided]\nrunning = true\n'),
+                           "exactly one state marked running = true"),
+    "terminal with steps out": (('from = ["proposed", "decided", "running"]', 'from = ["proposed", "ended"]'),
+                                "terminal state 'ended' has steps out of it"),
+    "proposing in an unknown case state": (('propose_in = ["investigation",', 'propose_in = ["limbo",'),
+                                           "propose_in names unknown case state 'limbo'"),
+    "begin naming no case step": (('begin = "begin_interventions"', 'begin = "start_interventions"'),
+                                  "begin names 'start_interventions'"),
+}
+
+
+@pytest.mark.parametrize("change, fault", BROKEN_LIFECYCLE.values(), ids=BROKEN_LIFECYCLE.keys())
+def test_a_broken_lifecycle_is_refused_naming_the_fault(change, fault):
+    old, new = change
+    section = TEXT.index("\n[interventions]")
+    assert old in TEXT[section:], old
+    text = TEXT[:section] + TEXT[section:].replace(old, new, 1)
+    with pytest.raises(PolicyError) as caught:
+        parse(text)
+    assert str(caught.value).startswith("broken.toml: ")
+    assert fault in str(caught.value)
