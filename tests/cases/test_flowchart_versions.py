@@ -101,3 +101,41 @@ def test_labels_and_citations_render_for_both_versions(db, staff, v1_cases):
         assert laws["pre_assessment"] == "20 kap. 2 § socialtjänstlagen (2025:400)"
         assert laws["protection_assessment"] == "socialtjänstlagen (2025:400), bestämmelsen om skyddsbedömning"
         assert all("2001:453" not in text and "11 kap" not in text for text in laws.values())
+
+
+# --- version 2 (interventions as states of the case) beside version 3 (interventions as records) ----------
+
+V2 = Path(__file__).with_name("fixtures") / "vid_oro_v2.toml"
+
+
+def test_a_version_2_case_in_sig_keeps_its_route_after_version_3_ships(db, staff, monkeypatch):
+    """Running cases keep their version (issue 18): a case in SIG on version 2 is shown in its state, withdrawing
+    its consent moves it on by version 2's own step, and no intervention record can be proposed on it."""
+    from cases.casework.consents import withdraw_consent
+    from cases.errors import InvalidConcern
+    from cases.interventions import InterventionForm, propose_intervention
+    from cases.models import Consent
+    from cases.reports.demo import Step
+    from tests.cases.intervention_helpers import ADULT_STEPS
+
+    monkeypatch.setenv("VIDORO_FLOWCHART", str(V2))
+    steps = [*ADULT_STEPS, Step("caseworker", "request_consent", {"proposed_intervention": "sig"}, days_later=2),
+             Step("caseworker", consent=("subject", "sig"), days_later=1),
+             Step("caseworker", "refer_sig", {"recipients": ["police", "school", "social_services"]}, days_later=1)]
+    ref = _concern(db, staff, 415, NOW, close=False, steps=steps)
+    monkeypatch.delenv("VIDORO_FLOWCHART")
+    v2 = chart_of(db, _version(db, ref))
+    assert v2.interventions is None and v2.version != current_engine().version
+    assert current_engine().chart.interventions is not None
+    with db.read() as session:
+        case = session.scalars(select(Case).where(Case.ref == ref)).one()
+        state, case_id = case.state, case.id
+        held = session.scalars(select(Consent.id).where(Consent.case_id == case_id, Consent.status == "given")
+                               .order_by(Consent.recorded_at.desc())).first()
+    assert state == "sig" and v2.states[state].label("sv") == "Social insatsgrupp"
+    later = NOW + timedelta(days=40)
+    with pytest.raises(InvalidConcern):
+        propose_intervention(db, staff["caseworker"], ref, InterventionForm("sig", "Mål."), now=later)
+    withdrawn = withdraw_consent(db, staff["caseworker"], ref, held, "Återkallat.", now=later)
+    assert withdrawn.state == "follow_up" and withdrawn.seq is not None
+    assert _version(db, ref) == v2.version
