@@ -11,7 +11,8 @@ from policies import DEFAULT_PATH, load_flowchart, parse_flowchart
 from web.diagram import to_mermaid, to_svg
 
 GUARDS = {"child", "adult", "consent", "adult_consent", "pre_assessment_in_time", "due_date_in_future",
-          "consent_withdrawn", "retention_over", "sig_age_range"}
+          "consent_withdrawn", "retention_over", "sig_age_range", "exit_programme_referral", "interventions_running",
+          "no_intervention_running"}
 SVG = "{http://www.w3.org/2000/svg}"
 PATH = ("registered", "pre_assessment")
 
@@ -82,7 +83,7 @@ def test_mermaid_is_a_state_diagram_with_start_end_and_joined_edges(chart):
     assert "    [*] --> registered" in lines
     assert "    erased --> [*]" in lines
     assert "    closed --> [*]" not in lines, "closed can still be reopened or erased"
-    assert "    sig --> follow_up : Samtycket har återkallats / Påbörja uppföljning" in lines
+    assert "    interventions --> follow_up : Sista insatsen avslutad" in lines
     assert "    investigation --> investigation : Förläng utredningstiden" in lines
     pairs = {(t.source, t.dest) for t in chart.transitions}
     assert sum(" --> " in line and "[*]" not in line for line in lines) == len(pairs)
@@ -172,7 +173,7 @@ def test_output_is_deterministic(chart):
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_boxes_do_not_overlap_and_fit_the_picture(chart, lang):
-    root = parse(to_svg(chart, lang=lang, path=PATH, current="sig", durations={"sig": "12 d"}))
+    root = parse(to_svg(chart, lang=lang, path=PATH, current="interventions", durations={"interventions": "12 d"}))
     x0, y0, width, height = map(float, root.get("viewBox").split())
     boxes = {}
     for group in root.iter(f"{SVG}g"):
@@ -186,7 +187,7 @@ def test_boxes_do_not_overlap_and_fit_the_picture(chart, lang):
         assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
 
 
-@pytest.mark.parametrize(("lang", "name"), [("sv", "sig"), ("sv", "exit_support"), ("en", "sig")])
+@pytest.mark.parametrize(("lang", "name"), [("sv", "interventions"), ("sv", "protection_assessment"), ("en", "interventions")])
 def test_long_labels_fit_their_box(chart, lang, name):
     group = node(to_svg(chart, lang=lang), name)
     label = group.find(f"{SVG}text")
