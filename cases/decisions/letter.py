@@ -119,7 +119,7 @@ def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipalit
             role=chart.roles[decision.role].sv if decision.role in chart.roles else decision.role,
             delegation=delegation.label.sv if delegation else decision.delegation,
             appealable=decision.appealable, appeal=decisions.appeal_text(municipality, law=law),
-            outcome=_intervention(session, chart, decision) if kind.name == "grant_intervention" else None,
+            outcome=_intervention(session, chart, decision) if kind.name in INTERVENTION_KINDS else None,
             details=_details(session, chart, decision),
         )
         log.append(session, AccessEntry(
@@ -130,10 +130,20 @@ def decision_letter(db: Database, actor: Actor, decision_id: str, *, municipalit
     return Letter(decision_id, ref, render_letter(content))
 
 
+# The kinds of decision on an intervention, whose letter names it.
+INTERVENTION_KINDS = ("grant_intervention", "intervention_declined")
+
+
 def _intervention(session: Session, chart: Flowchart, decision: Decision) -> str | None:
-    """The intervention granted: the state the decision's transition led to, in words."""
+    """The intervention decided on, in words: from version 3 its kind (an intervention's step names it), before
+    that the state the decision's transition led to."""
     entry = session.get(TransitionLogEntry, decision.transition_seq)
-    return chart.states[entry.to_state].label.sv if entry is not None and entry.to_state in chart.states else None
+    if entry is None:
+        return None
+    kind = LogEntry.from_canonical(entry.entry).codes.get("kind")
+    if chart.interventions is not None and kind in chart.interventions.kinds:
+        return chart.interventions.kinds[kind].label.sv
+    return chart.states[entry.to_state].label.sv if entry.to_state in chart.states else None
 
 
 # The coded fields of a decision step a letter names, in words: what came of it, and an extension's new date.

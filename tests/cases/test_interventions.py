@@ -279,3 +279,18 @@ def _partner(db, unit):
     from cases import add_staff
 
     return add_staff(db, f"partner-{unit}".replace("_", "-"), f"Partner {unit}", "partner", unit=unit)
+
+
+def test_the_letters_of_an_interventions_decisions_name_the_intervention(db, staff):
+    from cases.decisions import decision_letter
+    from tests.cases.test_decision_letter import text_of
+
+    ref, now = investigating(db, staff, birth=ADULT, serial=33, start=NOW)
+    granted = _propose(db, staff, ref, "exit_support", now)
+    fire_intervention(db, staff["decider"], granted.id, "decide", {"reason": "Beviljas."}, now=now)
+    declined = _propose(db, staff, ref, "sig", now)
+    fire_intervention(db, staff["decider"], declined.id, "decline", {"reason": "Avslås."}, now=now)
+    for made, words in ((granted.id, "Avhopparverksamhet"), (declined.id, "Social insatsgrupp")):
+        letter = decision_letter(db, staff["decider"], row(db, made).decision_id, municipality="Exempelstad", now=now)
+        text = text_of(letter.pdf)
+        assert words in text and "Utredning\n" not in text and "förvaltningsrätten" in text

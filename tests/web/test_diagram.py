@@ -187,7 +187,8 @@ def test_boxes_do_not_overlap_and_fit_the_picture(chart, lang):
         assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
 
 
-@pytest.mark.parametrize(("lang", "name"), [("sv", "interventions"), ("sv", "protection_assessment"), ("en", "interventions")])
+@pytest.mark.parametrize(("lang", "name"), [("sv", "interventions"), ("sv", "protection_assessment"),
+                                            ("en", "interventions")])
 def test_long_labels_fit_their_box(chart, lang, name):
     group = node(to_svg(chart, lang=lang), name)
     label = group.find(f"{SVG}text")
