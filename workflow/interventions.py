@@ -177,8 +177,8 @@ class InterventionMachine:
              now: datetime, *, salt: bytes, automatic: bool = False) -> Step:
         """Take step `trigger` on `iv`; return what to write, or raise `TransitionRefused` naming every reason."""
         _aware(now)
-        if trigger not in self.machine.events:
-            raise UnknownTrigger(trigger, self.lifecycle.triggers)
+        if not isinstance(trigger, str) or trigger not in self.machine.events:
+            raise UnknownTrigger(str(trigger)[:40], self.lifecycle.triggers)
         t = self.lifecycle.transition(trigger, iv.state)
         log_name = log_trigger(trigger)
         if t is None:

@@ -81,6 +81,7 @@ def propose_intervention(db: Database, actor: Actor, ref: str, form: Interventio
                          claim: Claim | None = None) -> InterventionFired:
     """Propose an intervention on case `ref`; `expected_version` is the case's."""
     now = now or utcnow()
+    _check_codes(form)
     goal = check_text("goal", (form.goal or "").strip()) if isinstance(form.goal, str) else ""
     if not goal or len(goal) > MAX_TEXT:
         raise InvalidConcern("goal", "say what the intervention is to achieve", "ange vad insatsen ska uppnå")
@@ -193,6 +194,15 @@ def _intervention_write(db: Database, actor: Actor, intervention_id: str, *, now
         raise StaleIntervention(ref, intervention_id, None, None) from None
 
 
+def _check_codes(form: InterventionForm) -> None:
+    """Codes are names (the flowchart's vocabularies decide which): anything else is refused before it is looked up."""
+    for name, values in (("kind", [form.kind]), ("recipients", form.recipients),
+                         ("data_categories", form.data_categories),
+                         ("origin", [] if form.origin is None else [form.origin])):
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in values):
+            raise InvalidConcern(name, "choose values from the list", "välj värden i listan")
+
+
 def _machines(session: Any, case: Case) -> tuple[Engine, InterventionMachine]:
     engine = engine_for_version(session, case.flowchart_version)
     if engine.chart.interventions is None:  # versions 1 and 2 keep their interventions as states of the case
@@ -213,5 +223,5 @@ def _refuse_unstorable_text(intervention_id: str, trigger: str, payload: Mapping
     faulty = [Refusal("invalid_field", {"field": str(name)[:64], "problem": "unstorable_text"})
               for name, value in payload.items() if isinstance(value, str) and text_fault(value) is not None]
     if faulty:
-        raise InvalidInput(intervention_id[:36], f"intervention_{trigger}"[:64], faulty)
+        raise InvalidInput(str(intervention_id)[:36], f"intervention_{str(trigger)[:40]}", faulty)
 

@@ -294,3 +294,21 @@ def test_the_letters_of_an_interventions_decisions_name_the_intervention(db, sta
         letter = decision_letter(db, staff["decider"], row(db, made).decision_id, municipality="Exempelstad", now=now)
         text = text_of(letter.pdf)
         assert words in text and "Utredning\n" not in text and "förvaltningsrätten" in text
+
+
+@pytest.mark.parametrize("form", [
+    InterventionForm(["sig"], "Mål."),  # type: ignore[arg-type]
+    InterventionForm("sig", "Mål.", recipients=(["police"],)),  # type: ignore[arg-type]
+    InterventionForm("sig", "Mål.", data_categories="identity"),  # type: ignore[arg-type]
+    InterventionForm("sig", "Mål.", origin=7),  # type: ignore[arg-type]
+    InterventionForm("sig", "   "),
+    InterventionForm("sig", "Mål.", recipients=("mars",)),
+], ids=["kind a list", "recipient a list", "categories a string", "origin a number", "no goal", "unknown recipient"])
+def test_a_malformed_proposal_is_refused_before_anything_is_written(db, staff, form):
+    from cases.errors import InvalidConcern
+
+    ref, now = investigating(db, staff, birth=ADULT, serial=34, start=NOW)
+    before = len(_entries(db, ref))
+    with pytest.raises((InvalidConcern, TransitionRefused)):
+        propose_intervention(db, staff["caseworker"], ref, form, now=now)
+    assert len(_entries(db, ref)) == before and interventions_of(db, staff["caseworker"], ref, now=now) == ()

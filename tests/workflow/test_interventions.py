@@ -154,3 +154,11 @@ def test_the_case_steps_that_follow_the_interventions_are_automatic_and_guarded(
                     salt=SALT, automatic=True)
     assert engine.fire(_case(ADULT, state="interventions"), Actor("sys", "system"), "end_interventions", {}, NOW,
                        salt=SALT, automatic=True).state == "follow_up"
+
+
+@pytest.mark.parametrize("trigger", ["fly", ["start"], None, 3])
+def test_an_unknown_step_is_refused_by_name(machine, trigger):
+    from workflow.errors import UnknownTrigger
+
+    with pytest.raises(UnknownTrigger):
+        machine.fire(_case(ADULT), SIG, CASEWORKER, trigger, {}, NOW, salt=SALT)
