@@ -141,7 +141,7 @@ def _intervention(session: Session, chart: Flowchart, decision: Decision) -> str
     if entry is None:
         return None
     kind = LogEntry.from_canonical(entry.entry).codes.get("kind")
-    if chart.interventions is not None and kind in chart.interventions.kinds:
+    if chart.interventions is not None and isinstance(kind, str) and kind in chart.interventions.kinds:
         return chart.interventions.kinds[kind].label.sv
     return chart.states[entry.to_state].label.sv if entry.to_state in chart.states else None
 
