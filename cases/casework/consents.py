@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cases.actors import utcnow
 from cases.casework.operations import apply_outcome, bump, case_facts
@@ -27,7 +27,7 @@ from cases.errors import InvalidConcern, KeyDestroyed, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.interventions.steps import end_lapsed
-from cases.models import Consent
+from cases.models import Consent, TransitionLogEntry
 from cases.text import check_text
 from policies.access import CONSENT_ROLES
 from workflow import Actor
@@ -127,7 +127,9 @@ def withdraw_consent(
         seq = None
         if before is not None:  # version 3 on: the interventions it covered end, each as a step of its own
             bump(session, case, now)
-            end_lapsed(db, session, engine, key, case, actor, now, end_reason="consent_withdrawn", before=before)
+            if end_lapsed(db, session, engine, key, case, actor, now, end_reason="consent_withdrawn", before=before):
+                seq = session.scalar(select(func.max(TransitionLogEntry.seq))
+                                     .where(TransitionLogEntry.case_ref == case.ref))  # the last step it took
             session.flush()
             return opened.settled(Withdrawn(consent.id, case.state, case.version, seq))
         facts, running = case_facts(session, case, key)

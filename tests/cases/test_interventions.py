@@ -193,7 +193,9 @@ def test_withdrawing_the_last_covering_consent_moves_the_case_to_follow_up(db, s
     fire_intervention(db, staff["decider"], waiting.id, "decide", {"reason": "x"}, now=now)
     unrelated = _propose(db, staff, ref, "other_support", now)  # never covered: stays
     (sig_consent,) = [c for c in _consent_ids(db, ref) if "sig" in _purposes(db, c)]
-    withdraw_consent(db, staff["caseworker"], ref, sig_consent, "Återkallat.", now=now + timedelta(hours=1))
+    withdrawn = withdraw_consent(db, staff["caseworker"], ref, sig_consent, "Återkallat.",
+                                 now=now + timedelta(hours=1))
+    assert (withdrawn.state, withdrawn.seq) == ("follow_up", len(_all_entries(db)))
     assert [row(db, i).state for i in (sig, waiting.id, unrelated.id)] == ["ended", "ended", "proposed"]
     assert case_state(db, ref) == "follow_up"
 
@@ -259,6 +261,11 @@ def test_the_log_with_interventions_verifies(db, staff, tmp_path):
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _all_entries(db) -> list[int]:
+    with db.read() as s:
+        return list(s.scalars(select(TransitionLogEntry.seq)))
 
 
 def _consent_ids(db, ref) -> list[str]:
