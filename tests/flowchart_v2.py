@@ -4,7 +4,8 @@ SIG, exit support, support for relatives and other interventions are states of t
 Cases started on version 2 keep running on it after a later version ships (DESIGN.md §2), so every test of
 that route runs on this file explicitly, never on whatever `policies/vid_oro.toml` is today:
 - a test that starts cases (in-process, through a served app or a subprocess that inherits the environment)
-  asks for the `flowchart_v2` fixture, which points `VIDORO_FLOWCHART` at the file;
+  asks for the `flowchart_v2` fixture, which points `VIDORO_FLOWCHART` at the file; a subprocess started with an
+  environment of its own (several drop every `VIDORO_*` variable) must be given `VIDORO_FLOWCHART` explicitly;
 - a pure `workflow` test loads `V2` itself (`default_flowchart(V2)`).
 """
 
