@@ -45,70 +45,7 @@ def _version(db, ref: str) -> str:
         return session.scalars(select(Case.flowchart_version).where(Case.ref == ref)).one()
 
 
-@pytest.fixture
-def v1_cases(db, staff, monkeypatch):
-    """Two cases started on version 1, one of them closed; then version 2 is what new cases start on."""
-    monkeypatch.setenv("VIDORO_FLOWCHART", str(V1))
-    closed = _concern(db, staff, 411, NOW, close=True)
-    running = _concern(db, staff, 412, NOW, close=False, steps=PATHS["investigation"][1])
-    monkeypatch.delenv("VIDORO_FLOWCHART")
-    assert current_engine().chart.source == str(DEFAULT_PATH)
-    return closed, running
-
-
-def test_a_case_closed_on_version_1_can_still_be_reopened_there(db, staff, v1_cases):
-    closed, _ = v1_cases
-    later = NOW + timedelta(days=30)
-    fired = fire_trigger(db, staff["decider"], closed, "reopen", {"reason": "Ny information."}, now=later)
-    assert fired.state == "investigation"
-    assert _version(db, closed) != current_engine().version
-
-
-def test_a_case_closed_on_version_2_is_not_reopened(db, staff, v1_cases):
-    """A closed case is not reopened: a new concern about the person is a new case (LAW.md, version 2)."""
-    ref = _concern(db, staff, 413, NOW, close=True)
-    assert _version(db, ref) == current_engine().version
-    with pytest.raises(TransitionNotAllowed):
-        fire_trigger(db, staff["decider"], ref, "reopen", {"reason": "Ny information."}, now=NOW + timedelta(days=30))
-
-
-def test_a_running_version_1_case_finishes_on_version_1(db, staff, v1_cases):
-    _, running = v1_cases
-    version = _version(db, running)
-    # Version 1 closes an investigation as "completed" without an intervention; version 2 refuses that.
-    fired = fire_trigger(db, staff["decider"], running, "close_case", {"reason": "Klart.", "outcome": "completed"},
-                         now=NOW + timedelta(days=20))
-    assert fired.state == "closed" and _version(db, running) == version
-
-
-def test_both_versions_are_stored_and_hash_to_themselves(db, staff, v1_cases):
-    _concern(db, staff, 414, NOW, close=False)
-    with db.read() as session:
-        stored = {row.version: row.source_text for row in session.scalars(select(FlowchartVersion))}
-    assert len(stored) == 2
-    for version, text in stored.items():
-        assert flowchart_from_text(text, source="stored").version == version
-
-
-def test_labels_and_citations_render_for_both_versions(db, staff, v1_cases):
-    """Version 1 cited the repealed act in its own words; it is shown with today's citation from law.toml."""
-    closed, _ = v1_cases
-    old, new = chart_of(db, _version(db, closed)), current_engine().chart
-    assert old.version != new.version
-    for chart in (old, new):
-        assert chart.states["closed"].label("sv") == "Avslutat"
-        assert chart.legal_bases["sol_11_1"] == "sol_14_2_1"
-        basis = chart.vocabularies["legal_bases"]["sol_11_1"]
-        assert basis("sv") == "14 kap. 2 § första stycket socialtjänstlagen (2025:400), skyldighet att utreda"
-        assert basis("en") == "14 kap. 2 § första stycket socialtjänstlagen (2025:400), duty to investigate"
-        laws = {name: cite(d.law) for name, d in chart.deadlines.items() if d.law}
-        assert laws["pre_assessment"] == "20 kap. 2 § socialtjänstlagen (2025:400)"
-        assert laws["protection_assessment"] == "socialtjänstlagen (2025:400), bestämmelsen om skyddsbedömning"
-        assert all("2001:453" not in text and "11 kap" not in text for text in laws.values())
-
-
-
-# --- version 2's cases after a later version ships ------------------------------------------------------------
+# --- version 2's cases after a later version ships (version 1's below) ----------------------------------------
 
 V2_ONLY_STATES = ("awaiting_consent", "sig", "exit_support", "family_support", "other_support")
 V2_ONLY_TRIGGERS = ("request_consent", "refer_sig", "refer_exit", "offer_family_support", "start_other_support",
@@ -244,3 +181,68 @@ def test_a_new_case_on_the_later_version_has_no_referral_step(db, staff, shaped_
     fired = fire_trigger(db, staff["caseworker"], earlier, "request_consent", {"proposed_intervention": "sig"},
                          now=later)
     assert fired.state == "awaiting_consent"
+
+
+# --- version 1's cases after version 2 ships ----------------------------------------------------------------
+
+
+@pytest.fixture
+def v1_cases(db, staff, monkeypatch):
+    """Two cases started on version 1, one of them closed; then version 2 is what new cases start on."""
+    monkeypatch.setenv("VIDORO_FLOWCHART", str(V1))
+    closed = _concern(db, staff, 411, NOW, close=True)
+    running = _concern(db, staff, 412, NOW, close=False, steps=PATHS["investigation"][1])
+    monkeypatch.delenv("VIDORO_FLOWCHART")
+    assert current_engine().chart.source == str(DEFAULT_PATH)
+    return closed, running
+
+
+def test_a_case_closed_on_version_1_can_still_be_reopened_there(db, staff, v1_cases):
+    closed, _ = v1_cases
+    later = NOW + timedelta(days=30)
+    fired = fire_trigger(db, staff["decider"], closed, "reopen", {"reason": "Ny information."}, now=later)
+    assert fired.state == "investigation"
+    assert _version(db, closed) != current_engine().version
+
+
+def test_a_case_closed_on_version_2_is_not_reopened(db, staff, v1_cases):
+    """A closed case is not reopened: a new concern about the person is a new case (LAW.md, version 2)."""
+    ref = _concern(db, staff, 413, NOW, close=True)
+    assert _version(db, ref) == current_engine().version
+    with pytest.raises(TransitionNotAllowed):
+        fire_trigger(db, staff["decider"], ref, "reopen", {"reason": "Ny information."}, now=NOW + timedelta(days=30))
+
+
+def test_a_running_version_1_case_finishes_on_version_1(db, staff, v1_cases):
+    _, running = v1_cases
+    version = _version(db, running)
+    # Version 1 closes an investigation as "completed" without an intervention; version 2 refuses that.
+    fired = fire_trigger(db, staff["decider"], running, "close_case", {"reason": "Klart.", "outcome": "completed"},
+                         now=NOW + timedelta(days=20))
+    assert fired.state == "closed" and _version(db, running) == version
+
+
+def test_both_versions_are_stored_and_hash_to_themselves(db, staff, v1_cases):
+    _concern(db, staff, 414, NOW, close=False)
+    with db.read() as session:
+        stored = {row.version: row.source_text for row in session.scalars(select(FlowchartVersion))}
+    assert len(stored) == 2
+    for version, text in stored.items():
+        assert flowchart_from_text(text, source="stored").version == version
+
+
+def test_labels_and_citations_render_for_both_versions(db, staff, v1_cases):
+    """Version 1 cited the repealed act in its own words; it is shown with today's citation from law.toml."""
+    closed, _ = v1_cases
+    old, new = chart_of(db, _version(db, closed)), current_engine().chart
+    assert old.version != new.version
+    for chart in (old, new):
+        assert chart.states["closed"].label("sv") == "Avslutat"
+        assert chart.legal_bases["sol_11_1"] == "sol_14_2_1"
+        basis = chart.vocabularies["legal_bases"]["sol_11_1"]
+        assert basis("sv") == "14 kap. 2 § första stycket socialtjänstlagen (2025:400), skyldighet att utreda"
+        assert basis("en") == "14 kap. 2 § första stycket socialtjänstlagen (2025:400), duty to investigate"
+        laws = {name: cite(d.law) for name, d in chart.deadlines.items() if d.law}
+        assert laws["pre_assessment"] == "20 kap. 2 § socialtjänstlagen (2025:400)"
+        assert laws["protection_assessment"] == "socialtjänstlagen (2025:400), bestämmelsen om skyddsbedömning"
+        assert all("2001:453" not in text and "11 kap" not in text for text in laws.values())

@@ -23,12 +23,6 @@ def chart():
 
 
 @pytest.fixture(scope="module")
-def chart_v2():
-    """Flowchart version 2, where the interventions are states of the case: running cases are drawn on it."""
-    return load_flowchart(V2, guards=GUARDS)
-
-
-@pytest.fixture(scope="module")
 def nasty_chart():
     """A definition whose labels hold every character that markup or Mermaid would read as syntax."""
     text = DEFAULT_PATH.read_text(encoding="utf-8")
@@ -83,8 +77,7 @@ def test_every_state_and_transition_label_is_drawn_in_the_language(chart, lang):
         assert any(label in text for text in drawn), label
 
 
-def test_mermaid_is_a_state_diagram_with_start_end_and_joined_edges(chart_v2):
-    chart = chart_v2
+def test_mermaid_is_a_state_diagram_with_start_end_and_joined_edges(chart):
     lines = to_mermaid(chart).splitlines()
     assert lines[0] == "stateDiagram-v2"
     assert "    [*] --> registered" in lines
@@ -179,8 +172,7 @@ def test_output_is_deterministic(chart):
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
-def test_boxes_do_not_overlap_and_fit_the_picture(chart_v2, lang):
-    chart = chart_v2
+def test_boxes_do_not_overlap_and_fit_the_picture(chart, lang):
     root = parse(to_svg(chart, lang=lang, path=PATH, current="sig", durations={"sig": "12 d"}))
     x0, y0, width, height = map(float, root.get("viewBox").split())
     boxes = {}
@@ -196,8 +188,7 @@ def test_boxes_do_not_overlap_and_fit_the_picture(chart_v2, lang):
 
 
 @pytest.mark.parametrize(("lang", "name"), [("sv", "sig"), ("sv", "exit_support"), ("en", "sig")])
-def test_long_labels_fit_their_box(chart_v2, lang, name):
-    chart = chart_v2
+def test_long_labels_fit_their_box(chart, lang, name):
     group = node(to_svg(chart, lang=lang), name)
     label = group.find(f"{SVG}text")
     lines = [span.text for span in label.iter(f"{SVG}tspan")]
@@ -217,3 +208,41 @@ def test_unknown_states_are_refused(chart, kwargs):
 def test_unknown_state_in_durations_is_refused(chart):
     with pytest.raises(ValueError, match="nowhere"):
         to_svg(chart, durations={"nowhere": "1 d"})
+
+
+# --- version 2: a case started on it is drawn on it, its interventions states of the case ---------------------
+
+
+@pytest.fixture(scope="module")
+def chart_v2():
+    return load_flowchart(V2, guards=GUARDS)
+
+
+def test_version_2_draws_its_interventions_as_states_with_their_steps(chart_v2):
+    lines = to_mermaid(chart_v2).splitlines()
+    assert "    awaiting_consent --> sig : Remittera till social insatsgrupp" in lines
+    assert "    sig --> follow_up : Samtycket har återkallats / Påbörja uppföljning" in lines
+    pairs = {(t.source, t.dest) for t in chart_v2.transitions}
+    assert sum(" --> " in line and "[*]" not in line for line in lines) == len(pairs)
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_version_2_boxes_do_not_overlap_with_a_case_in_sig(chart_v2, lang):
+    root = parse(to_svg(chart_v2, lang=lang, path=PATH, current="sig", durations={"sig": "12 d"}))
+    x0, y0, width, height = map(float, root.get("viewBox").split())
+    boxes = {group.get("id"): tuple(float(box(group).get(k)) for k in ("x", "y", "width", "height"))
+             for group in root.iter(f"{SVG}g") if group.get("id", "").startswith("vd-state-")}
+    assert len(boxes) == len(chart_v2.states)
+    for x, y, w, h in boxes.values():
+        assert x0 <= x and x + w <= x0 + width and y0 <= y and y + h <= y0 + height
+    for (a, (ax, ay, aw, ah)), (b, (bx, by, bw, bh)) in itertools.combinations(boxes.items(), 2):
+        assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
+
+
+@pytest.mark.parametrize(("lang", "name"), [("sv", "sig"), ("sv", "exit_support"), ("en", "sig")])
+def test_version_2_long_labels_fit_their_box(chart_v2, lang, name):
+    group = node(to_svg(chart_v2, lang=lang), name)
+    label = group.find(f"{SVG}text")
+    lines = [span.text for span in label.iter(f"{SVG}tspan")]
+    assert " ".join(lines) == chart_v2.states[name].label(lang)
+    assert float(box(group).get("width")) >= max(map(len, lines)) * float(label.get("font-size")) * 0.6
