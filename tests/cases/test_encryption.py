@@ -45,8 +45,8 @@ from cases.models import (
     Person,
     TransitionLogEntry,
 )
-from cases.reports import demo as demo_module
-from cases.reports.demo import PATHS, Step, drive
+from tests.cases import route_v2
+from tests.cases.route_v2 import PATHS, Step, drive
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
 
@@ -132,7 +132,8 @@ def sqlite_path(db: Database) -> Path:
 
 @pytest.fixture
 def phrased(monkeypatch):
-    """`cases.reports.demo.drive` writes PHRASE into every free-text field and every consent's evidence it fills in."""
+    """`tests.cases.route_v2.drive` writes PHRASE into every free-text field and every consent's evidence it fills
+    in."""
     def fire(db, actor, ref, trigger, payload, **options):
         payload = {k: f"{PHRASE} ({k})" if k in TEXT_FIELDS else v for k, v in payload.items()}
         return fire_trigger(db, actor, ref, trigger, payload, **options)
@@ -140,8 +141,8 @@ def phrased(monkeypatch):
     def consent(db, actor, ref, form, **options):
         return record_consent(db, actor, ref, replace(form, evidence=f"{PHRASE} (samtycke)"), **options)
 
-    monkeypatch.setattr(demo_module, "fire_trigger", fire)
-    monkeypatch.setattr(demo_module, "record_consent", consent)
+    monkeypatch.setattr(route_v2, "fire_trigger", fire)
+    monkeypatch.setattr(route_v2, "record_consent", consent)
 
 
 def register(db, staff, number, now=NOW, **names):
@@ -194,6 +195,7 @@ def run_the_flowchart(db, staff) -> dict[str, str]:
     return refs
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_no_personal_data_is_in_the_database_files_yet_all_of_it_reads_back(db, staff, phrased, tmp_path):
     refs = run_the_flowchart(db, staff)
     pseudonyms = sorted(refs.values())
@@ -308,6 +310,7 @@ MOVES = {
 
 
 @pytest.mark.parametrize("move", MOVES.values(), ids=MOVES.keys())
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_ciphertext_moved_elsewhere_is_refused(db, staff, two_cases, move):
     a, b = two_cases["a"], two_cases["b"]
     before_a, before_b = readable(db, staff, a.ref), readable(db, staff, b.ref)

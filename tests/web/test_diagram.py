@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from policies import DEFAULT_PATH, load_flowchart, parse_flowchart
+from tests.flowchart_v2 import V2
 from web.diagram import to_mermaid, to_svg
 
 GUARDS = {"child", "adult", "consent", "adult_consent", "pre_assessment_in_time", "due_date_in_future",
@@ -209,3 +210,41 @@ def test_unknown_states_are_refused(chart, kwargs):
 def test_unknown_state_in_durations_is_refused(chart):
     with pytest.raises(ValueError, match="nowhere"):
         to_svg(chart, durations={"nowhere": "1 d"})
+
+
+# --- version 2: a case started on it is drawn on it, its interventions states of the case ---------------------
+
+
+@pytest.fixture(scope="module")
+def chart_v2():
+    return load_flowchart(V2, guards=GUARDS)
+
+
+def test_version_2_draws_its_interventions_as_states_with_their_steps(chart_v2):
+    lines = to_mermaid(chart_v2).splitlines()
+    assert "    awaiting_consent --> sig : Remittera till social insatsgrupp" in lines
+    assert "    sig --> follow_up : Samtycket har återkallats / Påbörja uppföljning" in lines
+    pairs = {(t.source, t.dest) for t in chart_v2.transitions}
+    assert sum(" --> " in line and "[*]" not in line for line in lines) == len(pairs)
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_version_2_boxes_do_not_overlap_with_a_case_in_sig(chart_v2, lang):
+    root = parse(to_svg(chart_v2, lang=lang, path=PATH, current="sig", durations={"sig": "12 d"}))
+    x0, y0, width, height = map(float, root.get("viewBox").split())
+    boxes = {group.get("id"): tuple(float(box(group).get(k)) for k in ("x", "y", "width", "height"))
+             for group in root.iter(f"{SVG}g") if group.get("id", "").startswith("vd-state-")}
+    assert len(boxes) == len(chart_v2.states)
+    for x, y, w, h in boxes.values():
+        assert x0 <= x and x + w <= x0 + width and y0 <= y and y + h <= y0 + height
+    for (a, (ax, ay, aw, ah)), (b, (bx, by, bw, bh)) in itertools.combinations(boxes.items(), 2):
+        assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
+
+
+@pytest.mark.parametrize(("lang", "name"), [("sv", "sig"), ("sv", "exit_support"), ("en", "sig")])
+def test_version_2_long_labels_fit_their_box(chart_v2, lang, name):
+    group = node(to_svg(chart_v2, lang=lang), name)
+    label = group.find(f"{SVG}text")
+    lines = [span.text for span in label.iter(f"{SVG}tspan")]
+    assert " ".join(lines) == chart_v2.states[name].label(lang)
+    assert float(box(group).get("width")) >= max(map(len, lines)) * float(label.get("font-size")) * 0.6
