@@ -5,6 +5,7 @@ Pure: no database, no web, no clock. Everything here can be read by a person who
 
 from policies.errors import PolicyError, VidoroError
 from policies.flowchart import DEFAULT_PATH, load_flowchart, parse_flowchart
+from policies.interventions import InterventionKind, Lifecycle
 from policies.model import ConsentRule, Deadline, Field, Flowchart, Label, State, Transition
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "Deadline",
     "Field",
     "Flowchart",
+    "InterventionKind",
     "Label",
+    "Lifecycle",
     "PolicyError",
     "State",
     "Transition",

@@ -19,6 +19,7 @@ from typing import Any
 
 from policies.errors import PolicyError
 from policies.flowchart import DEFAULT_PATH as FLOWCHART_PATH
+from policies.interventions import log_trigger
 from policies.law import Law, load_law
 from policies.model import Label
 
@@ -84,6 +85,10 @@ def parse_decisions(text: str, *, source: str, triggers: Collection[str], roles:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, f"is not valid TOML ({exc})") from None
+    earlier = raw.get("earlier_triggers", [])
+    if not isinstance(earlier, list) or not all(isinstance(t, str) for t in earlier):
+        raise PolicyError(source, "'earlier_triggers' must be a list of trigger names")
+    triggers = {*triggers, *earlier}  # cases on an earlier flowchart version still take these decisions
     kinds = {name: _kind(source, name, spec, triggers, law) for name, spec in _table(source, raw, "kinds").items()}
     seen: dict[str, str] = {}
     for kind in kinds.values():
@@ -121,6 +126,8 @@ def load_decisions(path: Path = DEFAULT_DECISIONS_PATH, flowchart: Path = FLOWCH
     except OSError as exc:
         raise PolicyError(str(path), f"cannot be read ({exc.strerror})") from None
     triggers = {t.get("trigger") for t in chart.get("transitions", ())}
+    # an intervention's steps (version 3 on) are logged as `intervention_<step>` (policies.interventions)
+    triggers |= {log_trigger(t.get("trigger")) for t in chart.get("interventions", {}).get("transitions", ())}
     return parse_decisions(text, source=str(path), triggers=triggers, roles=set(chart.get("roles", {})))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.errors import PolicyError
+from policies.interventions import build_lifecycle
 from policies.law import Law, load_law
 from policies.model import (
     ConsentRule,
@@ -130,6 +131,8 @@ class _Builder:
                 raise self.fail(f"[initial] starts unknown deadline '{deadline}'")
 
         self.check_graph(initial_state, states, transitions)
+        interventions = build_lifecycle(self, raw, roles=roles, case_states=states, case_transitions=transitions,
+                                        fields=fields, vocabularies=vocabularies, guards=self.guards)
         retention = raw.get("retention_years", 5)
         if not isinstance(retention, int) or retention < 1:
             raise self.fail("'retention_years' must be a whole number of years, at least 1")
@@ -150,6 +153,7 @@ class _Builder:
             deadlines=deadlines,
             transitions=transitions,
             legal_bases=legal_bases,
+            interventions=interventions,
         )
 
     def provision(self, name: Any, where: str, *, table: str = "citations") -> str:
@@ -286,11 +290,14 @@ class _Builder:
             consent = self.consent(spec, where, vocabularies)
             if {"consent", "adult_consent"} & set(guard_names) and consent is None:
                 raise self.fail(f"{where} has a consent guard but no 'consent' table saying what it must cover")
+            automatic = spec.get("automatic", False)
+            if not isinstance(automatic, bool):
+                raise self.fail(f"{where}: 'automatic' must be true or false")
             for source in sources:
                 built.append(Transition(
                     trigger=trigger, label=label, source=source, dest=dest, roles=frozenset(role_names),
                     guards=guard_names, warnings=warnings, requires=requires, choices=choices,
-                    starts=starts, stops=stops, consent=consent,
+                    starts=starts, stops=stops, consent=consent, automatic=automatic,
                 ))
         duplicates = [k for k, n in Counter((t.trigger, t.source) for t in built).items() if n > 1]
         if duplicates:

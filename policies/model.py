@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from policies.interventions import Lifecycle
 
 __all__ = ["ConsentRule", "Deadline", "Field", "Flowchart", "Label", "State", "Transition"]
 
@@ -77,6 +81,8 @@ class Transition:
     starts: tuple[str, ...] = ()
     stops: tuple[str, ...] = ()
     consent: ConsentRule | None = None
+    automatic: bool = False  # fired by an operation in its own transaction, never chosen from a form
+    end_reason: str | None = None  # an intervention's step that ends it with this reason (policies.interventions)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,8 @@ class Flowchart:
     transitions: tuple[Transition, ...]
     # each legal basis code and the key of the provision in law.toml it names
     legal_bases: Mapping[str, str] = field(default_factory=dict)
+    # the interventions' lifecycle (version 3 on; `policies.interventions`), None in earlier versions
+    interventions: Lifecycle | None = None
 
     @property
     def triggers(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from workflow.errors import (
 )
 from workflow.facts import Actor, CaseFacts, CommunicationFacts, ConsentFacts, age_on
 from workflow.guards import GUARDS
+from workflow.interventions import InterventionFacts, InterventionMachine, Step, machine_for
 from workflow.log import (
     GENESIS,
     AccessEntry,
@@ -40,6 +41,8 @@ __all__ = [
     "ConsentMissing",
     "Engine",
     "GuardFailed",
+    "InterventionFacts",
+    "InterventionMachine",
     "InvalidInput",
     "JournalEntry",
     "LogEntry",
@@ -47,6 +50,7 @@ __all__ = [
     "Outcome",
     "Refusal",
     "RoleNotAllowed",
+    "Step",
     "TransitionNotAllowed",
     "TransitionRefused",
     "UnknownTrigger",
@@ -57,5 +61,6 @@ __all__ = [
     "engine_for",
     "flowchart_from_text",
     "leaf_hash",
+    "machine_for",
     "payload_hash",
 ]

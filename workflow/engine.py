@@ -104,6 +104,8 @@ class Engine:
         """Every trigger leaving the case's state, as this actor sees it before filling in a form."""
         out = []
         for t in self.chart.transitions_from(case.state):
+            if t.automatic:  # taken by the operations on interventions, never offered on a form
+                continue
             refusals = self._refusals(t, case, actor, now, {})
             blocking = tuple(r for r in refusals if r.kind not in ("field", "warning"))
             requires = tuple(dict.fromkeys([*t.requires, *(r.field_name for r in refusals if r.field_name)]))
@@ -139,15 +141,19 @@ class Engine:
         *,
         salt: bytes,
         assessment: Assessment | None = None,
+        automatic: bool = False,
     ) -> Outcome:
         """Decide `trigger`; return what to write, or raise a `TransitionRefused` naming every reason.
 
         An `assessment` (`workflow.hearing`) comes with a step that records one; its codes and a salted hash
-        of all of it enter the log entry, its text goes back in the outcome to be stored sealed."""
+        of all of it enter the log entry, its text goes back in the outcome to be stored sealed. An `automatic`
+        step (the case entering or leaving `interventions`) is fired only by the operation that causes it."""
         _require_aware(now)
         transition = self._transition(case, trigger)
         if transition is None:
             raise TransitionRefused.for_refusals(case.ref, trigger, [self._wrong_state(case, trigger)])
+        if transition.automatic and not automatic:
+            raise TransitionRefused.for_refusals(case.ref, trigger, [Refusal("automatic_step")])
         clean, field_refusals = validate_payload(self.chart, transition, payload, _optional(transition))
         if field_refusals:
             refusals = [*self._role(transition, actor), *field_refusals]

@@ -74,6 +74,8 @@ class CaseFacts:
     shared_with: frozenset[str] = frozenset()
     last_entry_at: datetime | None = None
     communications: tuple[CommunicationFacts, ...] = ()
+    origin: str | None = None  # the reporter organisation the concern came from (a code, e.g. a referral's)
+    interventions_running: int = 0  # how many of the case's interventions run (version 3 on)
 
 
 def age_on(birth_date: date | None, day: date) -> int:

@@ -213,6 +213,25 @@ def _sig_age_range(ctx: Context) -> Iterator[Refusal]:
         yield Refusal("sig_age_range", {"age": age})
 
 
+def _exit_programme_referral(ctx: Context) -> Iterator[Refusal]:
+    """Only a case that came on a referral from a source an intervention kind names (the police's exit
+    programme) may start that intervention during the pre-assessment."""
+    lifecycle = ctx.chart.interventions
+    sources = {s for k in lifecycle.kinds.values() for s in k.referral_sources} if lifecycle else set()
+    if ctx.case.origin not in sources:
+        yield Refusal("not_a_referral", {"allowed": sorted(sources)})
+
+
+def _interventions_running(ctx: Context) -> Iterator[Refusal]:
+    if ctx.case.interventions_running < 1:
+        yield Refusal("no_intervention_running")
+
+
+def _no_intervention_running(ctx: Context) -> Iterator[Refusal]:
+    if ctx.case.interventions_running > 0:
+        yield Refusal("interventions_still_running", {"count": ctx.case.interventions_running})
+
+
 GUARDS: Mapping[str, Guard] = {
     "child": _child,
     "adult": _adult,
@@ -223,6 +242,9 @@ GUARDS: Mapping[str, Guard] = {
     "consent_withdrawn": _consent_withdrawn,
     "retention_over": _retention_over,
     "sig_age_range": _sig_age_range,
+    "exit_programme_referral": _exit_programme_referral,
+    "interventions_running": _interventions_running,
+    "no_intervention_running": _no_intervention_running,
 }
 
 # Fields a guard may read although the transition does not require them.

@@ -130,6 +130,32 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "SIG riktar sig till personer 15–25 år; personen är {age} år",
         "SIG is meant for ages 15–25; the person is {age}",
     ),
+    # Interventions as records of their own (workflow.interventions).
+    "not_a_referral": (
+        "guard",
+        "insatsen kan påbörjas under förhandsbedömningen bara efter remiss från {allowed}",
+        "the intervention can start during the pre-assessment only on a referral from {allowed}",
+    ),
+    "no_intervention_running": ("guard", "ingen insats pågår", "no intervention is running"),
+    "interventions_still_running": (
+        "guard", "{count} insatser pågår fortfarande", "{count} interventions are still running",
+    ),
+    "automatic_step": (
+        "state",
+        "steget görs av systemet när en insats påbörjas eller avslutas, inte för sig",
+        "this step is taken by the system when an intervention starts or ends, not on its own",
+    ),
+    "kind_unknown": ("field", "okänd typ av insats: {kind}", "unknown kind of intervention: {kind}"),
+    "propose_wrong_state": (
+        "state",
+        "en insats kan inte föreslås i läget {state} (bara i {allowed})",
+        "an intervention cannot be proposed in state {state} (only in {allowed})",
+    ),
+    "consent_still_covers": (
+        "guard",
+        "samtycket för {purpose} gäller fortfarande för insatsen",
+        "the consent for {purpose} still covers the intervention",
+    ),
     # Kommunicering and structured assessments (workflow.hearing, policies/hearing.toml).
     "communication_missing": (
         "guard",

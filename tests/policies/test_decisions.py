@@ -15,7 +15,8 @@ DECISION_TRIGGERS = ("open_investigation", "close_without_investigation", "exten
                      "refer_exit", "offer_family_support", "start_other_support", "consent_refused", "close_case",
                      "reopen")
 CHART = tomllib.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
-TRIGGERS = {t["trigger"] for t in CHART["transitions"]}
+TRIGGERS = {t["trigger"] for t in CHART["transitions"]} | {
+    f"intervention_{t['trigger']}" for t in CHART["interventions"]["transitions"]}
 ROLES = set(CHART["roles"])
 
 
@@ -53,7 +54,24 @@ def test_only_a_granted_intervention_is_appealable():
     """Only a decision that can go against the person is appealed (förvaltningslagen (2017:900), law.toml
     `fl_33`): the steps of an investigation are not appealed on their own."""
     decisions = load_decisions()
-    assert {k.name for k in decisions.kinds.values() if k.appealable} == {"grant_intervention"}
+    assert {k.name for k in decisions.kinds.values() if k.appealable} == {"grant_intervention",
+                                                                          "intervention_declined"}
+
+
+def test_an_interventions_decision_steps_are_decisions_and_earlier_versions_steps_still_are():
+    """Version 3: deciding and declining an intervention (logged as intervention_decide, intervention_decline) are
+    decisions; declining goes against the person and is appealable. Version 2's steps (a case keeps its
+    version) still record their decisions, so the file names them as earlier triggers."""
+    decisions = load_decisions()
+    assert decisions.kind_of("intervention_decide").name == "grant_intervention"
+    declined = decisions.kind_of("intervention_decline")
+    assert declined.appealable and declined.provision in load_law()
+    assert decisions.delegation_for("decider", declined.name) is not None
+    for step in ("intervention_start", "intervention_end", "intervention_propose", "begin_interventions"):
+        assert decisions.kind_of(step) is None
+    assert decisions.kind_of("refer_sig").name == "grant_intervention"
+    with pytest.raises(PolicyError, match="earlier_triggers"):
+        _parse(_shipped_with('earlier_triggers = [', 'earlier_triggers = "refer_sig"\nx = ['))
 
 
 def test_the_appeal_text_names_the_court_the_municipality_three_weeks_and_fl_in_swedish():

@@ -19,9 +19,10 @@ def parse(text: str):
 def test_shipped_flowchart_has_every_state_of_design():
     chart = load_flowchart(guards=GUARDS)
     assert set(chart.states) == {
-        "registered", "protection_assessment", "pre_assessment", "investigation", "awaiting_consent", "sig",
-        "exit_support", "family_support", "other_support", "follow_up", "closed", "erased",
+        "registered", "protection_assessment", "pre_assessment", "investigation", "interventions", "follow_up",
+        "closed", "erased",
     }
+    assert chart.states["interventions"].label("sv") == "Insatser pågår"
     assert chart.states["registered"].label("sv") == "Oro anmäld"
     assert chart.states["registered"].label("en") == "Concern registered"
     assert chart.initial_state == "registered"
@@ -49,7 +50,7 @@ def _replace(old: str, new: str, count: int = 1) -> str:
 
 
 BROKEN = {
-    "unknown state": (_replace('to = "sig"\n', 'to = "sgi"\n'), "unknown state 'sgi'"),
+    "unknown state": (_replace('to = "follow_up"\n', 'to = "folow_up"\n'), "unknown state 'folow_up'"),
     "unknown source state": (_replace('from = ["registered"]\nto = "protection_assessment"',
                                       'from = ["registred"]\nto = "protection_assessment"'),
                              "unknown state 'registred'"),
@@ -58,25 +59,25 @@ BROKEN = {
         "state 'limbo' is unreachable",
     ),
     "no way to closed": (
-        _replace('from = ["sig", "exit_support", "family_support", "other_support"]\nto = "follow_up"',
-                 'from = ["sig", "exit_support", "family_support"]\nto = "follow_up"', count=2),
-        "state 'other_support' has no path to 'closed'",
+        _replace('from = ["follow_up"]\nto = "closed"', 'from = ["follow_up"]\nto = "follow_up"')
+        .replace('from = ["follow_up"]\nto = "investigation"', 'from = ["follow_up"]\nto = "interventions"'),
+        "has no path to 'closed'",
     ),
     "trigger without roles": (
-        _replace('roles = ["caseworker"]\nrequires = ["proposed_intervention"]',
-                 'roles = []\nrequires = ["proposed_intervention"]'),
-        "'request_consent' has no roles",
+        _replace('roles = ["decider"]\nguards = ["due_date_in_future"]', 'roles = []\nguards = ["due_date_in_future"]'),
+        "'extend_investigation' has no roles",
     ),
     "unknown role": (_replace('roles = ["system"]', 'roles = ["robot"]'), "unknown role 'robot'"),
     "unknown guard": (_replace('guards = ["child"]', 'guards = ["is_minor"]'), "unknown guard 'is_minor'"),
-    "unknown warning": (_replace('warnings = ["sig_age_range"]', 'warnings = ["too_old"]'), "unknown guard 'too_old'"),
+    "unknown warning": (_replace('guards = ["child"]', 'guards = ["child"]\nwarnings = ["too_old"]'),
+                        "unknown guard 'too_old'"),
     "duplicate trigger": (
-        TEXT + '\n[[transitions]]\ntrigger = "start_follow_up"\nlabel = { sv = "x", en = "x" }\n'
-               'from = ["sig"]\nto = "follow_up"\nroles = ["caseworker"]\n',
-        "duplicate trigger 'start_follow_up' from state 'sig'",
+        TEXT.replace("\n[interventions]", '\n[[transitions]]\ntrigger = "reopen"\nlabel = { sv = "x", en = "x" }\n'
+                     'from = ["follow_up"]\nto = "investigation"\nroles = ["decider"]\n\n[interventions]'),
+        "duplicate trigger 'reopen' from state 'follow_up'",
     ),
-    "unknown field": (_replace('requires = ["proposed_intervention"]', 'requires = ["proposal"]'),
-                      "requires unknown field 'proposal'"),
+    "unknown field": (_replace('requires = ["reason", "new_due_on"]', 'requires = ["reason", "new_due"]'),
+                      "requires unknown field 'new_due'"),
     "unknown deadline": (_replace('starts = ["investigation_extended"]', 'starts = ["investigation_longer"]'),
                          "unknown deadline 'investigation_longer'"),
     "missing English label": (_replace('label = { sv = "Utredning", en = "Investigation" }',
@@ -84,11 +85,11 @@ BROKEN = {
     "unknown vocabulary code": (_replace('choices = { legal_basis = ["sol_11_1"] }',
                                          'choices = { legal_basis = ["sol_99"] }'), "unknown legal_bases ['sol_99']"),
     "consent guard without rule": (
-        _replace('guards = ["consent_withdrawn"]', 'guards = ["consent_withdrawn", "consent"]'),
+        _replace('guards = ["no_intervention_running"]', 'guards = ["no_intervention_running", "consent"]'),
         "consent guard but no 'consent' table",
     ),
     "unknown consent purpose": (_replace('consent = { purpose = "exit_support"', 'consent = { purpose = "exit"'),
-                                "unknown purposes ['exit']"),
+                                "intervention kind 'exit_support' consent names unknown purposes ['exit']"),
     "deadline rule": (_replace('rule = "months"', 'rule = "weeks"'), "unknown rule 'weeks'"),
     "terminal state with exits": (
         TEXT + '\n[[transitions]]\ntrigger = "restore"\nlabel = { sv = "x", en = "x" }\n'
