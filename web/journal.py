@@ -38,6 +38,7 @@ from web.access import page, signed_in
 from web.clock import now, today
 from web.i18n import label, locale, role_label
 from workflow.hearing import LOG_ACTIONS
+from workflow.interventions import LOG_TRIGGERS as INTERVENTION_TRIGGERS
 
 __all__ = ["OTHER_ENTRIES", "bp", "case_journal", "step_name"]
 
@@ -61,6 +62,16 @@ OTHER_ENTRIES = {
                                    "Exception from communication recorded")), strict=True)),
     WITHHOLD_FEEDBACK: Label("Beslut att inte lämna återkoppling till anmälaren",
                              "Decision not to give the reporter feedback"),
+    # an intervention's own steps (version 3 on, `workflow.interventions`): the case stays where it is
+    **dict(zip(INTERVENTION_TRIGGERS, (
+        Label("Insats föreslagen", "Intervention proposed"),
+        Label("Insats beviljad", "Intervention granted"),
+        Label("Insats inte beviljad", "Intervention not granted"),
+        Label("Insats påbörjad", "Intervention started"),
+        Label("Insats avslutad", "Intervention ended"),
+        Label("Förslag om insats tillbakataget", "Intervention proposal withdrawn"),
+        Label("Insats avslutad: samtycket gäller inte längre", "Intervention ended: the consent no longer holds"),
+    ), strict=True)),
 }
 
 
