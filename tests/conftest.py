@@ -26,6 +26,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
+# `flowchart_v2`: the tests of flowchart version 2's intervention route run on that version explicitly.
+pytest_plugins = ["tests.flowchart_v2"]
+
 
 POSTGRES_SKIP = "PostgreSQL not reachable"  # the skip's reason, counted by the summary's banner below
 

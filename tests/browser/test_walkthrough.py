@@ -7,7 +7,8 @@ person's consent, opens the investigation (after submitting its form empty) and 
 caseworker proposes other support, starts it and starts the follow-up; the decision maker closes the case;
 the reporter sees that it was received (an adult's concern gets no other feedback); the coordinator sees
 the overview; the auditor verifies the logs and reads the case's transitions and reads; the administrator
-sees the accounts.
+sees the accounts. The walk is flowchart version 2's, where an intervention is a state of the case
+(tests/cases/fixtures/vid_oro_v2.toml, the `flowchart_v2` fixture): cases started on it keep running on it.
 
 Elements are found by id, name and address, and by role and English name only in English: the Swedish
 catalogue is being written, so no Swedish word of it is relied on. Flowchart labels (states, steps) come
@@ -158,6 +159,7 @@ def _audit(person, ref: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_concern_walks_to_a_closed_case_through_accessible_pages(visitor, db, keys, accounts_by_role, lang):
     LogSigner.create(keys.folder, "test.example/vidoro")  # as `vidoro init` makes: the auditor can verify
     reporter = visitor("reporter-1", lang)

@@ -1,10 +1,11 @@
 """An independent model of the vid oro flowchart, for the state-machine test of the operations.
 
-Written by hand from `policies/vid_oro.toml`, DESIGN.md §2–§3 and docs/decisions.md, never by asking the
-engine or the flowchart loader, so that a change in either shows up as a disagreement with this file. It
-predicts, for each operation, the error it must raise or what it must write: the state, the running
-deadlines, the consents, the sharing, the assignments, the case version and the log entry. Where the product
-is known to differ from the documents, `KNOWN_BUGS` says so.
+Written by hand from flowchart version 2 (`policies/vid_oro.toml` when it was written, kept byte for byte as
+tests/cases/fixtures/vid_oro_v2.toml, the file the state-machine test starts its cases on), DESIGN.md §2–§3 and
+docs/decisions.md, never by asking the engine or the flowchart loader, so that a change in either shows up as a
+disagreement with this file. It predicts, for each operation, the error it must raise or what it must write: the
+state, the running deadlines, the consents, the sharing, the assignments, the case version and the log entry.
+Where the product is known to differ from the documents, `KNOWN_BUGS` says so.
 """
 
 from __future__ import annotations

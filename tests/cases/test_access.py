@@ -17,7 +17,7 @@ from cases.casework.access import AccessDenied, assign_case, emergency_accesses,
 from cases.crypto.identity import generate_identity_number
 from cases.errors import RecordNotFound
 from cases.models import AccessLogEntry, Case, EmergencyAccess, Staff
-from cases.reports.demo import PATHS, drive
+from tests.cases.route_v2 import PATHS, drive
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
 
@@ -107,6 +107,7 @@ def _id(role, setup, reason, _):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.usefixtures("flowchart_v2")
 def test_read_permission_table(db, staff, numbers, role):
     """Every row of TABLE for `role`, each on a case of its own set-up; all failing rows are reported."""
     rows = [row for row in TABLE if row[0] == role]

@@ -50,6 +50,7 @@ def shut_out(db, actor, ref: str, later) -> None:
     assert ref not in listed(db, actor, later)
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_reassigning_ends_the_former_caseworkers_ground(db, staff, numbers):
     ref, _, later = open_case(db, staff, numbers, "investigation")
     first, second, driver = staff["caseworker"], staff["colleague"], staff["driver"]
@@ -83,6 +84,7 @@ def test_reassigning_to_one_already_on_the_case_ends_only_the_others(db, staff, 
     ("follow_up", "close_case", {"reason": "Insatsen är avslutad.", "outcome": "no_need"}),
     ("pre_assessment", "close_without_investigation", {"reason": "Ej aktuellt.", "outcome": "not_opened"}),
 ])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_closing_a_case_ends_its_assignments_in_the_same_transaction(db, staff, numbers, state, trigger, fields):
     ref, _, later = open_case(db, staff, numbers, state)
     if state == "pre_assessment":

@@ -16,8 +16,8 @@ from cases import ConcernForm, NotPermitted, fire_trigger, register_concern
 from cases.errors import InvalidConcern, RecordNotFound
 from cases.hearing import CommunicationForm, read_hearing, record_answer, record_communication, record_exception
 from cases.models import AccessLogEntry, Case, Communication, TransitionLogEntry
-from cases.reports.demo import PATHS, drive
 from policies.law import cite
+from tests.cases.route_v2 import PATHS, drive
 from tests.cases.test_operations import verify_log
 from tests.conftest import NOW
 from workflow import GuardFailed, LogEntry
@@ -104,6 +104,7 @@ def test_a_decision_that_does_not_go_against_the_person_needs_no_communication(d
     assert close(db, staff, investigation, outcome="referred_elsewhere").state == "closed"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_communication_for_another_decision_does_not_count(db, staff, investigation):
     with pytest.raises(InvalidConcern):
         record_exception(db, staff["decider"], investigation, "refer_sig", "urgent", "Brådskande.", now=NOW)
@@ -178,6 +179,7 @@ def test_a_communication_is_no_stay_on_the_cases_path(db, staff, investigation):
     assert [s.state for s in case_outline(db, staff["decider"], investigation, now=NOW).stays] == before
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_reopened_investigation_is_communicated_anew(db, staff, investigation):
     """FL 25 § (fl_25): a reopened investigation has new material. What was communicated or excepted before the
     case left the investigation does not count for the decision that ends the next one."""

@@ -18,7 +18,7 @@ from cases.decisions import decision_letter
 from cases.decisions.letter import LETTER_FIELDS, LetterContent, render_letter
 from cases.errors import AccessDenied, KeyDestroyed, NotPermitted, RecordNotFound
 from cases.models import AccessLogEntry
-from cases.reports.demo import PATHS, drive
+from tests.cases.route_v2 import PATHS, drive
 from tests.cases.test_decisions import FAMILY, GIVEN, MARKER, decisions_of, register, to_investigation
 from tests.conftest import NOW
 
@@ -46,6 +46,7 @@ def reads(db):
         return s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq)).all()
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_an_appealable_decision_s_letter_names_provision_reasons_and_how_to_appeal_in_swedish(db, staff,
                                                                                            adult_number):
     """How to appeal to förvaltningsrätten through the municipality within three weeks (förvaltningslagen
@@ -79,6 +80,7 @@ def test_a_letter_cites_an_en_dash_range_and_says_when_a_decision_is_not_appeala
     assert "Beslutet kan inte överklagas särskilt." in text and "förvaltningsrätten" not in text
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_reading_a_letter_is_logged_in_the_access_log_by_fields_never_values(db, staff, adult_number):
     """Every read of personal data is logged: who, role, when, which case, which fields, on what ground."""
     ref, decision = granted(db, staff, adult_number)
@@ -93,6 +95,7 @@ def test_reading_a_letter_is_logged_in_the_access_log_by_fields_never_values(db,
     assert MARKER not in entry.entry.decode() and GIVEN not in entry.entry.decode()
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_producing_a_letter_puts_no_personal_data_in_any_log_line(db, staff, adult_number, caplog):
     """No personal data in log lines (GDPR art. 5.1 c): the reasons and the name stay in the letter."""
     caplog.set_level(logging.DEBUG)
@@ -105,6 +108,7 @@ def test_producing_a_letter_puts_no_personal_data_in_any_log_line(db, staff, adu
         assert personal not in logged
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_letter_is_refused_without_a_ground_and_nothing_is_logged(db, staff, adult_number):
     """Deny by default: an intake officer has no ground on a case in an intervention."""
     _, decision = granted(db, staff, adult_number)

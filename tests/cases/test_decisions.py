@@ -18,8 +18,8 @@ from cases.decisions import NotificationForm, case_decisions, record_notificatio
 from cases.decisions.records import NOTIFIED
 from cases.errors import AccessDenied, InvalidConcern, NotPermitted, RecordNotFound, StaleCase
 from cases.models import Case, Decision, DecisionNotification, TransitionLogEntry
-from cases.reports.demo import PATHS, drive
 from policies.decisions import DEFAULT_DECISIONS_PATH, load_decisions, parse_decisions
+from tests.cases.route_v2 import PATHS, drive
 from tests.conftest import NOW
 from tests.policies.test_decisions import ROLES, TRIGGERS
 
@@ -75,6 +75,7 @@ def test_steps_that_decide_nothing_leave_no_decision(db, staff, adult_number):
     assert decisions_of(db, ref) == []
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_every_path_records_one_decision_per_decision_step(db, staff, adult_number):
     ref = register(db, staff, adult_number)
     drive(db, staff, ref, PATHS["other_support"][1], NOW)
@@ -103,6 +104,7 @@ def test_a_decision_that_cannot_be_written_takes_its_transition_with_it(db, staf
         assert s.scalars(select(Case.state).where(Case.ref == ref)).one() == "pre_assessment"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_role_without_delegation_for_the_kind_cannot_take_the_decision(db, staff, adult_number, monkeypatch):
     """Deny by default: the decision maker's delegation is named in every decision, and a role without one for
     the kind may not take it, whatever the flowchart lets it fire."""

@@ -30,8 +30,8 @@ from cases.casework.disclosures import (
 )
 from cases.errors import DisclosureRefused, RecordNotFound
 from cases.models import AccessLogEntry, Base, Case, Consent, Disclosure, ReferralPacket, TransitionLogEntry
-from cases.reports.demo import PATHS, SIG_RECIPIENTS, Step, drive
 from policies.law import cite
+from tests.cases.route_v2 import PATHS, SIG_RECIPIENTS, Step, drive
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
 from workflow.hearing import Assessment
@@ -126,14 +126,14 @@ def partner(db, unit: str) -> Actor:
 
 
 @pytest.fixture
-def adult_sig(db, staff, adult_number):
-    """An adult referred to SIG (police, school, social services) on their consent."""
+def adult_sig(db, staff, adult_number, flowchart_v2):
+    """An adult referred to SIG (police, school, social services) on their consent (flowchart version 2)."""
     return open_case(db, staff, adult_number, PATHS["sig"][1])
 
 
 @pytest.fixture
-def child_sig(db, staff, child_number):
-    """A 14-year-old referred to SIG on their own and their guardians' consent."""
+def child_sig(db, staff, child_number, flowchart_v2):
+    """A 14-year-old referred to SIG on their own and their guardians' consent (flowchart version 2)."""
     return open_case(db, staff, child_number, CHILD_TO_SIG)
 
 
@@ -191,6 +191,7 @@ def test_a_partner_of_another_recipient_category_is_refused_and_it_is_logged(db,
         assert body["codes"]["packet"] == packet.id
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_partner_reads_only_what_the_referral_shared_even_if_the_consent_allows_more(db, staff, adult_number):
     """The consent would allow school and healthcare; the caseworker referred to the police only."""
     ref, later = open_case(db, staff, adult_number, PATHS["awaiting_consent"][1])

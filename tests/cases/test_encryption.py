@@ -46,7 +46,7 @@ from cases.models import (
     TransitionLogEntry,
 )
 from cases.reports import demo as demo_module
-from cases.reports.demo import PATHS, Step, drive
+from tests.cases.route_v2 import PATHS, Step, drive
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
 
@@ -194,6 +194,7 @@ def run_the_flowchart(db, staff) -> dict[str, str]:
     return refs
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_no_personal_data_is_in_the_database_files_yet_all_of_it_reads_back(db, staff, phrased, tmp_path):
     refs = run_the_flowchart(db, staff)
     pseudonyms = sorted(refs.values())
@@ -308,6 +309,7 @@ MOVES = {
 
 
 @pytest.mark.parametrize("move", MOVES.values(), ids=MOVES.keys())
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_ciphertext_moved_elsewhere_is_refused(db, staff, two_cases, move):
     a, b = two_cases["a"], two_cases["b"]
     before_a, before_b = readable(db, staff, a.ref), readable(db, staff, b.ref)

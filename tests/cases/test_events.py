@@ -18,8 +18,8 @@ from cases.casework.operations import fire_trigger
 from cases.errors import CaseNotFound, SignInRefused
 from cases.events import LOGGER, target_id
 from cases.models import Consent
-from cases.reports.demo import PATHS, drive
 from cases.staff.accounts import set_password, sign_in, use_cheap_hashing_for_tests
+from tests.cases.route_v2 import PATHS, drive
 from tests.conftest import NOW
 from workflow.errors import TransitionRefused
 
@@ -48,6 +48,7 @@ def _everything_logged(caplog) -> str:
                      for r in caplog.records)
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_case_s_path_is_logged_by_reference_and_staff_id_never_by_person(db, staff, adult_number, events, caplog):
     ref = register_concern(db, staff["reporter"], ConcernForm(
         concern=CONCERN, reporter_org="school", identity_number=adult_number, given_name=GIVEN,

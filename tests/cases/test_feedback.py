@@ -29,7 +29,7 @@ from cases.crypto.identity import generate_identity_number
 from cases.crypto.vault import CaseKey, Vault
 from cases.errors import AccessDenied, InvalidConcern
 from cases.models import Case, CaseEvent, TransitionLogEntry
-from cases.reports.demo import PATHS, Step, drive
+from tests.cases.route_v2 import PATHS, Step, drive
 from tests.conftest import NOW, ROLES
 from workflow import GENESIS, Actor, chain_hash
 from workflow.hearing import Assessment
@@ -76,6 +76,7 @@ CHILD_PATHS = {"pre_assessment": CHILD_PRE, "investigation": OPENING, "not_opene
     ("sig", False, RECEIVED),
     ("erased", False, RECEIVED),
 ])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_each_path_gives_the_category_the_law_allows(db, staff, path, is_child, expected):
     steps = CHILD_PATHS[path] if is_child and path in CHILD_PATHS else PATHS[path][1]
     ref, last = concern(db, staff, child() if is_child else adult(), steps,

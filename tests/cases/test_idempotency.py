@@ -46,6 +46,7 @@ def test_a_refused_operation_keeps_no_answer(db, staff, child_number):
     assert records(db) == [] and recall(db, mine, now=NOW) is None
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_held_key_cannot_be_held_twice(db, staff, child_number):
     ref = register_concern(db, staff["reporter"], concern(child_number), now=NOW).ref
     mine = claim(db, staff["intake"], "k-3", b"fire", render)

@@ -32,7 +32,7 @@ from cases.crypto import keys as keys_module
 from cases.crypto.identity import generate_identity_number
 from cases.crypto.keys import FileKeyStore, MemoryKeyStore
 from cases.errors import KeyDestroyed, KeyMaterialError, KeysStillWrapped
-from cases.reports.demo import PATHS, drive
+from tests.cases.route_v2 import PATHS, drive
 from tests.conftest import NOW
 from web.cli import main
 
@@ -419,6 +419,7 @@ def rotate_and_kill(folder: Path, home: Path, rng: random.Random, when: str | No
     return when, moved_count(folder, current) if current != start_version else -1
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_sigkill_during_vidoro_keys_rotate_then_resume_loses_nothing(db, keys, staff, tmp_path):
     refs = []
     for target in ("investigation", "sig", "closed"):

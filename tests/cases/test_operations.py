@@ -37,8 +37,8 @@ from cases.models import (
     ReferralPacket,
     TransitionLogEntry,
 )
-from cases.reports.demo import PATHS, drive
 from policies import DEFAULT_PATH
+from tests.cases.route_v2 import PATHS, drive
 from tests.conftest import NOW
 from workflow import (
     GENESIS,
@@ -90,6 +90,7 @@ def verify_log(db):
 
 
 @pytest.mark.parametrize("target", list(PATHS))
+@pytest.mark.usefixtures("flowchart_v2")
 def test_every_state_is_reached_through_the_operations(db, staff, child_number, adult_number, target):
     child, steps = PATHS[target]
     if target == "erased":
@@ -224,6 +225,7 @@ def _to_sig(db, staff, number):
     return ref
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_withdrawing_the_consent_ends_sharing_and_moves_the_case_at_once(db, staff, adult_number):
     ref = _to_sig(db, staff, adult_number)
     with db.read() as s:
@@ -262,6 +264,7 @@ def test_withdrawing_an_unrelated_consent_only_records_it(db, staff, adult_numbe
         withdraw_consent(db, staff["caseworker"], ref, recorded.id, "igen", now=NOW)
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_referral_on_a_form_opened_before_the_consent_was_withdrawn_is_stale(db, staff, adult_number):
     ref = register(db, staff, adult_number).ref
     steps = PATHS["sig"][1]
@@ -344,6 +347,7 @@ def test_an_erasure_cut_short_after_the_key_was_destroyed_can_be_finished(db, st
     assert verify_log(db)[-1].trigger == "erase"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_deciders_withdrawal_moves_the_case_too(db, staff, adult_number):
     ref = _to_sig(db, staff, adult_number)
     with db.read() as s:
@@ -393,6 +397,7 @@ def assert_denied(db, ref, calls, why):
         assert (snapshot(db, ref), access_log_size(db)) == before, f"{name}, {why}: a refusal wrote something"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_only_staff_with_a_ground_on_the_case_move_it_on(db, staff, adult_number):
     """Intake on cases in intake, the decider on every case, a caseworker on the cases assigned to them, and
     nobody else; emergency access reads a case but never moves it on."""

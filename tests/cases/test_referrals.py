@@ -15,9 +15,12 @@ from cases.crypto.identity import generate_identity_number
 from cases.crypto.vault import CaseKey
 from cases.errors import DisclosureRefused
 from cases.models import AccessLogEntry, Case, Consent, ReferralPacket
-from cases.reports.demo import PATHS, drive
+from tests.cases.route_v2 import PATHS, drive
 from tests.conftest import NOW, ROLES
 from workflow import Actor
+
+# Referral packets as flowchart version 2 makes them: a referral is a step of the case (refer_sig, refer_exit).
+pytestmark = pytest.mark.usefixtures("flowchart_v2")
 
 
 def referred(db, staff, serial: int, path: str = "sig", start=NOW):

@@ -18,8 +18,8 @@ from cases.audit.checkpoints import issue_checkpoint
 from cases.audit.signing import LogSigner
 from cases.crypto.identity import generate_identity_number
 from cases.models import Case, Consent, Decision, IdempotencyRecord, ReferralPacket, TransitionLogEntry
-from cases.reports.demo import PATHS, drive
 from cases.staff.tokens import create_token, revoke_token
+from tests.cases.route_v2 import PATHS, drive
 from tests.web.conftest import PASSWORD, STAFF_ROLES
 
 API = "/api/v1"
@@ -282,6 +282,7 @@ def hearing_request(operation: str, api, db, staff):
 
 
 @pytest.mark.parametrize("operation", EXPECTED)
+@pytest.mark.usefixtures("flowchart_v2")
 def test_every_operation_as_every_role(api, app, staff, tmp_path, operation):
     got = {}
     for role in STAFF_ROLES:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -14,6 +15,8 @@ from tests.web import test_api
 from tests.web.test_api import PROBLEM, case_in, key
 
 api = test_api.api  # the same client and tokens as the API's own tests
+# The decision is a granted intervention as flowchart version 2 makes it: a referral to SIG, a step of the case.
+pytestmark = pytest.mark.usefixtures("flowchart_v2")
 
 NOTIFY = ("/decisions/{decision_id}/notifications", "POST")
 

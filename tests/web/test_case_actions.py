@@ -70,6 +70,7 @@ def consent(db, actor, ref, given_by: str, purpose: str = "sig", recipients=("so
         valid_from=today - timedelta(days=1), valid_until=today + timedelta(days=365)))
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_child_case_goes_through_every_action_page(client_as, db, staff, child_number):
     ref = register(db, staff, child_number)
     intake, decider, caseworker = (as_english(client_as(role)) for role in ("intake", "decider", "caseworker"))
@@ -417,6 +418,7 @@ def test_a_decision_about_a_person_aged_18_to_20_shows_the_flag_in_words(client_
     assert "personen är 18–20 år" in swedish
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_childs_intervention_without_the_guardians_consent_is_refused_in_words(client_as, db, staff,
                                                                                  child_number):
     """The refusal names the intervention by its label and the rule in words (law.toml sol_child_consent)."""

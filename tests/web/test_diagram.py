@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from policies import DEFAULT_PATH, load_flowchart, parse_flowchart
+from tests.flowchart_v2 import V2
 from web.diagram import to_mermaid, to_svg
 
 GUARDS = {"child", "adult", "consent", "adult_consent", "pre_assessment_in_time", "due_date_in_future",
@@ -19,6 +20,12 @@ PATH = ("registered", "pre_assessment")
 @pytest.fixture(scope="module")
 def chart():
     return load_flowchart(guards=GUARDS)
+
+
+@pytest.fixture(scope="module")
+def chart_v2():
+    """Flowchart version 2, where the interventions are states of the case: running cases are drawn on it."""
+    return load_flowchart(V2, guards=GUARDS)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +83,8 @@ def test_every_state_and_transition_label_is_drawn_in_the_language(chart, lang):
         assert any(label in text for text in drawn), label
 
 
-def test_mermaid_is_a_state_diagram_with_start_end_and_joined_edges(chart):
+def test_mermaid_is_a_state_diagram_with_start_end_and_joined_edges(chart_v2):
+    chart = chart_v2
     lines = to_mermaid(chart).splitlines()
     assert lines[0] == "stateDiagram-v2"
     assert "    [*] --> registered" in lines
@@ -171,7 +179,8 @@ def test_output_is_deterministic(chart):
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
-def test_boxes_do_not_overlap_and_fit_the_picture(chart, lang):
+def test_boxes_do_not_overlap_and_fit_the_picture(chart_v2, lang):
+    chart = chart_v2
     root = parse(to_svg(chart, lang=lang, path=PATH, current="sig", durations={"sig": "12 d"}))
     x0, y0, width, height = map(float, root.get("viewBox").split())
     boxes = {}
@@ -187,7 +196,8 @@ def test_boxes_do_not_overlap_and_fit_the_picture(chart, lang):
 
 
 @pytest.mark.parametrize(("lang", "name"), [("sv", "sig"), ("sv", "exit_support"), ("en", "sig")])
-def test_long_labels_fit_their_box(chart, lang, name):
+def test_long_labels_fit_their_box(chart_v2, lang, name):
+    chart = chart_v2
     group = node(to_svg(chart, lang=lang), name)
     label = group.find(f"{SVG}text")
     lines = [span.text for span in label.iter(f"{SVG}tspan")]

@@ -50,6 +50,7 @@ def test_the_metrics_are_refused_without_a_token_of_an_auditor_or_admin(app, cli
 
 
 @pytest.mark.parametrize("role", ["auditor", "admin"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_the_metrics_count_requests_transitions_and_cases_by_state(app, db, staff, tokens, child_number,
                                                                     client_as, monkeypatch, role):
     ref = register_concern(db, staff["reporter"], ConcernForm(

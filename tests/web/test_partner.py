@@ -12,9 +12,9 @@ from sqlalchemy import select
 from cases import ConcernForm, add_staff, register_concern, withdraw_consent
 from cases.crypto.identity import generate_identity_number
 from cases.models import AccessLogEntry, Case, Consent, ReferralPacket
-from cases.reports.demo import PATHS, drive
 from cases.staff import accounts
 from cases.staff.tokens import create_token
+from tests.cases.route_v2 import PATHS, drive
 from tests.web.conftest import PASSWORD, sign_in
 from tests.web.test_reporter import assert_accessible, english, text
 
@@ -53,6 +53,7 @@ def police(client_as):
     return english(client_as("partner"), "/referrals")
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_the_partner_sees_their_units_referrals_and_opens_one(app, db, staff, police):
     ref, packet, number = referred(db, staff, "sig", 101)
     exit_ref, _, _ = referred(db, staff, "exit_support", 102)
@@ -75,6 +76,7 @@ def test_the_partner_sees_their_units_referrals_and_opens_one(app, db, staff, po
     assert (entry.case_ref, entry.actor_id, entry.ground) == (ref, staff["partner"].id, "referral")
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_withdrawing_the_consent_ends_the_partners_access_at_once(app, db, staff, police):
     ref, packet, _ = referred(db, staff, "sig", 111)
     assert police.get(f"/referrals/{packet}").status_code == 200
@@ -92,6 +94,7 @@ def test_withdrawing_the_consent_ends_the_partners_access_at_once(app, db, staff
     assert refused.case_ref == ref
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_partner_of_another_unit_sees_nothing_and_gets_404(app, db, staff):
     _, packet, _ = referred(db, staff, "sig", 121)
     add_staff(db, "partner-healthcare", "Partner at healthcare", "partner", unit="healthcare")
@@ -111,6 +114,7 @@ def test_only_partners_use_the_referral_pages(client_as):
 
 
 @pytest.mark.parametrize("refusal", ["withdrawn", "another_unit"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_the_api_answers_a_packet_the_partner_may_not_read_as_one_that_does_not_exist(app, db, staff, refusal):
     ref, packet, _ = referred(db, staff, "sig", 131)
     partner = staff["partner"]

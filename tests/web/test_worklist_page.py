@@ -130,6 +130,7 @@ def test_the_page_shows_a_registered_case_with_its_running_deadline_in_both_lang
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_the_state_filter_offers_every_state_by_its_label_with_the_chosen_one_selected(client_as, db, lang):
     chart = current_engine().chart
     client = client_as("decider")
