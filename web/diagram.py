@@ -99,12 +99,12 @@ def _draw(chart: Flowchart, lang: str, path: Sequence[str], current: str | None,
     taken = set(pairwise(route))
     layout = _Layout(chart, lang, words, durations, visited, current)
     summary = _summary(chart, lang, visited, current, detail=True)
-    if describe_durations and durations:
-        summary += f" {words['time']}: " + "; ".join(
-            f"{chart.states[n].label(lang)}: {durations[n]}" for n in chart.states if n in durations) + "."
     beside = _beside(chart, lang, layout, lanes)
     if beside:
         summary += " " + beside[0]
+    if describe_durations and durations:
+        summary += f" {words['time']}: " + "; ".join(
+            f"{chart.states[n].label(lang)}: {durations[n]}" for n in chart.states if n in durations) + "."
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" lang="{lang}" role="img" '
            f'aria-labelledby="vd-title vd-desc" viewBox="{layout.viewbox}" width="{_n(layout.width)}" '
            f'height="{_n(layout.height)}" font-family="sans-serif">',

@@ -92,7 +92,7 @@ def panel(chart: Flowchart, lang: str, lanes: Sequence[Lane], x0: float, y0: flo
     above = max((len(texts[k]) for k in near), default=0) * LINE + 8
     depth = {k: _ARC * (i + 1) for i, k in enumerate(far)}
     below = (max(depth.values()) if depth else 0) + 6
-    below_first = below + max((len(texts[k]) for k in far), default=0) * LINE * len(far) / max(len(far), 1) + 10
+    below_first = below + max((len(texts[k]) for k in far), default=0) * LINE + 10
 
     parts = ['<g class="interventions">']
     title = [words["title"]]
@@ -127,9 +127,9 @@ def panel(chart: Flowchart, lang: str, lanes: Sequence[Lane], x0: float, y0: flo
                              f'Q{n(sx)},{n(low)} {n(sx + (6 if forward else -6))},{n(low)} '
                              f'H{n(dx - (6 if forward else -6))} Q{n(dx)},{n(low)} {n(dx)},{n(low - 6)} '
                              f'V{n(bottom)}"/>')
-                if first:
+                if first:  # below the deepest arc, by the arc's own start: the arcs' names never meet
                     lines = texts[source, dest]
-                    parts.append(text((sx + dx) / 2, low + 6 + len(lines) * LINE / 2, lines))
+                    parts.append(text(sx + 4, top + h + below + 4 + len(lines) * LINE / 2, lines, "start"))
         for name in order:
             parts.append(_box(name, labels[name], xs[name], top, w, h, lane, words))
         y = top + h + (below_first if first else below) + 12
