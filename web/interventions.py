@@ -31,11 +31,12 @@ from cases.interventions import (
 )
 from web.access import CASE_ROLES, page, signed_in
 from web.clock import now
+from web.diagram_lanes import Lane
 from web.i18n import label, locale, words
 from web.step_forms import field_errors, field_view, form_version, outline_or_404, refusal_text
 from workflow import InvalidInput, RoleNotAllowed, TransitionRefused, UnknownTrigger
 
-__all__ = ["bp", "ending_with", "interventions_section"]
+__all__ = ["bp", "case_lanes", "ending_with", "interventions_section"]
 
 bp = Blueprint("interventions", __name__)
 
@@ -118,6 +119,25 @@ def ending_with(outline, consent_id: str) -> list[str]:
     return [_("%(kind)s (%(state)s)", kind=label(life.kinds[v.kind].label) if v.kind in life.kinds else v.kind,
               state=label(life.states[v.state].label))
             for v in found if not life.ended(v.state) and consent_id in v.covering_consent_ids]
+
+
+def case_lanes(chart, ref: str, lang: str) -> list[Lane]:
+    """The case's interventions as lanes of its picture (`web.diagram_lanes`), each with the states it passed."""
+    life = chart.interventions
+    if life is None:
+        return []
+    try:
+        found = interventions_of(_db(), signed_in().actor, ref, now=now())
+    except (CaseNotFound, AccessDenied, NotPermitted):
+        return []
+    decided = next((t.dest for t in life.transitions if t.trigger == "decide"), life.initial)
+    lanes = []
+    for view in found:
+        passed = {life.initial: True, decided: view.decided_at is not None, life.running: view.started_at is not None}
+        visited = tuple(s for s in life.states if passed.get(s) and s != view.state)
+        kind = life.kinds.get(view.kind)
+        lanes.append(Lane(kind.label(lang) if kind else view.kind, view.state, visited))
+    return lanes
 
 
 # --- proposing one ----------------------------------------------------------------------------------------
