@@ -1,10 +1,13 @@
 """Every error of the records layer, by concern; they extend the tree drawn in `policies.errors`.
 
     VidoroError
-    ├── InvalidIdentityNumber, InvalidConcern (`field` names the field), StaleCase, LogTampered
+    ├── InvalidIdentityNumber, InvalidConcern (`field` names the field), LogTampered
+    ├── StaleCase
+    │   └── StaleIntervention        the intervention changed since the caller read it
     ├── RecordNotFound               no such record, or none this person may see (404); `kind` says what
     │   ├── CaseNotFound
-    │   └── NoteNotFound             no such journal note on the case, or another's draft
+    │   ├── NoteNotFound             no such journal note on the case, or another's draft
+    │   └── InterventionNotFound     no such intervention, or none this person may see
     ├── NotPermitted                 not for this role
     │   └── ArrivalNotPermitted
     ├── AccessDenied                 no ground to read this case
@@ -34,6 +37,7 @@ __all__ = [
     "EmergencyApprovalNeeded",
     "EmergencyReasonTooShort",
     "IdempotencyKeyReused",
+    "InterventionNotFound",
     "InvalidConcern",
     "InvalidIdentityNumber",
     "InvalidPassword",
@@ -50,6 +54,7 @@ __all__ = [
     "SignInRefused",
     "SignInThrottled",
     "StaleCase",
+    "StaleIntervention",
     "TokenRefused",
 ]
 
@@ -363,3 +368,34 @@ class NoteNotSigned(VidoroError):
                          message_sv=f"journalanteckning {note_id} i ärende {ref} är ett utkast; bara en signerad "
                          "anteckning kan rättas")
         self.ref, self.note_id = ref, note_id
+
+
+# --- interventions as records of their own (issue 18) ------------------------------------------------------
+
+
+class InterventionNotFound(RecordNotFound):
+    """No intervention with this id, or one on a case this person has no ground on: told alike, as a 404."""
+
+    code = "intervention_not_found"
+
+    def __init__(self, intervention_id: str) -> None:
+        super().__init__("intervention", f"no intervention {intervention_id[:36]!r}",
+                         f"ingen insats {intervention_id[:36]!r}")
+        self.intervention_id = intervention_id
+
+
+class StaleIntervention(StaleCase):
+    """Someone else changed the intervention since the caller read it; nothing was written. Reload and retry."""
+
+    code = "stale_intervention"
+
+    def __init__(self, ref: str, intervention_id: str, expected: int | None, current: int | None) -> None:
+        VidoroError.__init__(
+            self,
+            f"intervention {intervention_id[:36]} of case {ref} was changed by someone else (you saw version "
+            f"{expected}, it is now {current}); reload and try again",
+            message_sv=f"insats {intervention_id[:36]} i ärende {ref} har ändrats av någon annan (du såg version "
+            f"{expected}, nu {current}); ladda om och försök igen",
+        )
+        self.ref, self.expected, self.current = ref, expected, current
+        self.intervention_id = intervention_id

@@ -36,6 +36,7 @@ from policies.rules import WITHHOLD_FEEDBACK
 from workflow import Actor
 from workflow.engine import REGISTER
 from workflow.hearing import LOG_ACTIONS
+from workflow.interventions import LOG_TRIGGERS as INTERVENTION_STEPS
 
 __all__ = [
     "ACTIONS",
@@ -133,8 +134,9 @@ class CheckpointInfo:
 
 
 # The transition log's entries that are no flowchart step (the case stays in its state): a decision's
-# notification, the records of kommunicering, the decision not to give the reporter feedback.
-BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK)
+# notification, the records of kommunicering, the decision not to give the reporter feedback, and the steps of
+# an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …).
+BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS)
 
 
 def known_triggers() -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 Both operations change the case's version: a decision taken on a form opened before a consent changed
 must be taken again, so a referral can never be committed on a consent withdrawn a moment earlier.
-Withdrawal takes effect at once: if the case is in an intervention that rested on the consent, the
-flowchart's `withdraw_consent` trigger moves it on in the same transaction.
+Withdrawal takes effect at once: on a case of flowchart version 3 on, exactly the interventions the consent
+covered and nothing else covers end in the same transaction (their referral packets close; the case moves to
+follow-up when none runs any more: `cases.interventions`); on versions 1 and 2, if the case is in an intervention
+that rested on the consent, the flowchart's `withdraw_consent` trigger moves it on.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cases.db import Database
 from cases.errors import InvalidConcern, KeyDestroyed, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
+from cases.interventions.steps import end_lapsed
 from cases.models import Consent
 from cases.text import check_text
 from policies.access import CONSENT_ROLES
@@ -116,12 +119,18 @@ def withdraw_consent(
             raise InvalidConcern("consent_id", "no consent in force with that id on this case",
                                  "inget gällande samtycke med det id:t i ärendet")
         key = _key(db, case)
+        engine = engine_for_version(session, case.flowchart_version)
+        before = case_facts(session, case, key)[0] if engine.chart.interventions is not None else None
         consent.status, consent.withdrawn_at = "withdrawn", now
         consent.withdrawal_reason = key.seal("consents", consent.id, "withdrawal_reason", reason)
         session.flush()
-        engine = engine_for_version(session, case.flowchart_version)
-        facts, running = case_facts(session, case, key)
         seq = None
+        if before is not None:  # version 3 on: the interventions it covered end, each as a step of its own
+            bump(session, case, now)
+            end_lapsed(db, session, engine, key, case, actor, now, end_reason="consent_withdrawn", before=before)
+            session.flush()
+            return opened.settled(Withdrawn(consent.id, case.state, case.version, seq))
+        facts, running = case_facts(session, case, key)
         if engine.chart.transition("withdraw_consent", case.state) is not None and not engine.check(
             facts, actor, "withdraw_consent", {"reason": reason}, now
         ):

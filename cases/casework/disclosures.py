@@ -26,12 +26,13 @@ from cases.db import Database
 from cases.errors import DisclosureRefused, InvalidConcern, NotPermitted, RecordNotFound
 from cases.events import operation
 from cases.flowcharts import engine_for_version
-from cases.models import Case, CaseEvent, Disclosure, ReferralPacket, Staff
+from cases.models import Case, CaseEvent, Disclosure, Intervention, ReferralPacket, Staff
 from cases.text import check_text
 from policies.access import DISCLOSING_ROLES
-from workflow import AccessEntry, Actor, Refusal
+from workflow import AccessEntry, Actor, InterventionFacts, Refusal
 from workflow.deadlines import local_date
 from workflow.disclosure import APPROVING_ROLE, Decision, decide_disclosure
+from workflow.interventions import coverage_refusals
 
 __all__ = [
     "Packet",
@@ -89,13 +90,19 @@ def referral_decision(db: Database, session: Session, staff: Staff, partner: Act
     """Whether `partner` may read `packet` now, and the case key if it had to be opened to decide.
 
     The one decision for reading a packet and for listing it (`cases.casework.referrals`): a listed recipient, the
-    packet still open, and the consents in force covering it (or the legal basis it was released on)."""
+    packet still open, and the consents in force covering it (or the legal basis it was released on). A packet made
+    for an intervention (flowchart version 3 on) is read only while that intervention runs and a consent in force
+    covers the intervention as a whole (its purpose, every recipient it shares with and its data)."""
     recipient = staff.unit or ""
     if partner.role != "partner" or recipient not in packet.recipients:
         return Decision(False, None, (Refusal("not_a_recipient", {"recipient": recipient or partner.role}),)), None
     if packet.closed_at is not None:
         return Decision(False, None, (Refusal("referral_closed", {"purpose": packet.purpose}),)), None
     key = case_key(db, case)
+    if packet.intervention_id is not None:
+        refused = _intervention_refusals(session, case, key, packet, now)
+        if refused:
+            return Decision(False, None, refused), key
     decision = _decide(session, case, key, partner, recipient, packet.purpose, packet.data_categories, now)
     return (Decision(True, "referral") if decision.allowed else decision), key
 
@@ -199,6 +206,20 @@ def decide_requested_disclosure(
     if not approve:
         return None
     return _raise_or_return(result)
+
+
+def _intervention_refusals(session: Session, case: Case, key: CaseKey | None, packet: ReferralPacket,
+                           now: datetime) -> tuple[Refusal, ...]:
+    """Why the packet's intervention no longer lets it be read: it does not run, or no consent covers it."""
+    chart = engine_for_version(session, case.flowchart_version).chart
+    row = session.get(Intervention, packet.intervention_id)
+    lifecycle = chart.interventions
+    if row is None or lifecycle is None or row.state != lifecycle.running:
+        return (Refusal("referral_closed", {"purpose": packet.purpose}),)
+    facts, _ = case_facts(session, case, key)
+    iv = InterventionFacts(id=row.id, kind=row.kind, state=row.state, recipients=frozenset(row.recipients),
+                           data_categories=frozenset(row.data_categories))
+    return tuple(coverage_refusals(lifecycle, facts, iv, local_date(now, chart.timezone)))
 
 
 def _case(session: Session, case_id: str) -> Case:

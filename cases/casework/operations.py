@@ -40,6 +40,7 @@ from cases.models import (
     Communication,
     Consent,
     Deadline,
+    Intervention,
     Person,
     ReferralPacket,
     TransitionLogEntry,
@@ -276,8 +277,19 @@ def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseF
         last_entry_at=case.updated_at,
         communications=tuple(CommunicationFacts(c.decision, c.answer_by, c.answered_on is not None, c.exception)
                              for c in communications),
+        origin=case.reporter_org,
+        interventions_running=_running_interventions(session, case),
     )
     return facts, running
+
+
+def _running_interventions(session: Session, case: Case) -> int:
+    """How many of the case's interventions run (flowchart version 3 on; none in earlier versions)."""
+    lifecycle = engine_for_version(session, case.flowchart_version).chart.interventions
+    if lifecycle is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(Intervention).where(
+        Intervention.case_id == case.id, Intervention.state == lifecycle.running)) or 0
 
 
 def apply_outcome(

@@ -20,6 +20,7 @@ from cases.models.case import (
     Person,
     ReferralPacket,
 )
+from cases.models.interventions import Intervention
 from cases.models.logs import (
     AccessLogEntry,
     AccessLogNode,
@@ -59,6 +60,7 @@ __all__ = [
     "EmergencyApproval",
     "FlowchartVersion",
     "IdempotencyRecord",
+    "Intervention",
     "JournalLogEntry",
     "JournalLogNode",
     "JournalNote",

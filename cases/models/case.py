@@ -221,6 +221,8 @@ class ReferralPacket(Base):
     data_categories: Mapped[list[str]]
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # the intervention it was made for (flowchart version 3 on): it closes when that intervention ends
+    intervention_id: Mapped[str | None] = mapped_column(ForeignKey("interventions.id"), index=True)
 
 
 class Disclosure(Base):
