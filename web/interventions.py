@@ -72,7 +72,7 @@ def interventions_section(record) -> dict[str, Any] | None:
     referral = any(record.reporter_org in k.referral_sources for k in life.kinds.values())
     may_propose = actor.role in life.propose_roles and (
         record.state in life.propose_in or (record.state == "pre_assessment" and referral))
-    return {"items": items, "may_propose": may_propose,
+    return {"entries": items, "may_propose": may_propose,
             "running": sum(1 for view in found if view.state == life.running)}
 
 
