@@ -212,7 +212,7 @@ def _mermaid_lanes(chart: Flowchart, lang: str, ids: Mapping[str, str]) -> list[
     words = LANE_WORDS["en" if lang == "en" else "sv"]
     home = next(t.dest for t in chart.transitions if t.trigger == life.begin)
     lines = [f'    state "{_mermaid_text(words["title"])}" as iv_lanes {{']
-    for number, (kind, spec) in enumerate(life.kinds.items()):
+    for number, spec in enumerate(life.kinds.values()):
         lane = f"iv{number}"
         if number:
             lines.append("        --")

@@ -140,7 +140,7 @@ def panel(chart: Flowchart, lang: str, lanes: Sequence[Lane], x0: float, y0: flo
     steps = "; ".join(f"{life.states[s].label(lang)} → {life.states[d].label(lang)}: {' / '.join(v)}"
                       for (s, d), v in edges.items() if s != d)
     marks = "; ".join(f"{lane.title}: {life.states[lane.current].label(lang)}" for lane in lanes
-                      if lane.current in life.states)
+                      if lane.current is not None and lane.current in life.states)
     summary = f"{words['title']}. {steps}." + (f" {words['lanes']}: {marks}." if marks else "")
     return Panel([frame, *parts], right - x0, y - y0, summary)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from cases.models import TransitionLogEntry
@@ -31,24 +30,24 @@ EXPECTED = {
 }
 
 
-def version(api, ref: str) -> int:
+def version(api, ref: str) -> int:  # noqa: F811
     return api("GET", f"/cases/{ref}/triggers", "caseworker").get_json()["version"]
 
 
-def propose(api, ref: str, kind: str = "sig", **extra):
+def propose(api, ref: str, kind: str = "sig", **extra):  # noqa: F811
     body = {"expected_version": version(api, ref), "kind": kind, "goal": "Bryta med miljön; tillbaka till skolan.",
             "recipients": SIG_RECIPIENTS if kind == "sig" else [], **extra}
     return api("POST", f"/cases/{ref}/interventions", "caseworker", json=body, key=key(),
                operation=("/cases/{ref}/interventions", "POST"))
 
 
-def step(api, intervention_id: str, trigger: str, role: str, *, expected: int, fields=None, idem=None, **headers):
+def step(api, intervention_id: str, trigger: str, role: str, *, expected: int, fields=None, idem=None, **headers):  # noqa: F811
     body = {"trigger": trigger, "expected_version": expected, "fields": fields or {}}
     return api("POST", f"/interventions/{intervention_id}/transitions", role, json=body, key=idem or key(),
                operation=("/interventions/{intervention_id}/transitions", "POST"), **headers)
 
 
-def consent(api, ref: str, purpose: str, recipients: list[str], given_by: str = "subject"):
+def consent(api, ref: str, purpose: str, recipients: list[str], given_by: str = "subject"):  # noqa: F811
     body = {"expected_version": version(api, ref), "given_by": given_by, "purposes": [purpose],
             "recipients": recipients, "data_categories": ["identity", "concern", "assessment"],
             "method": "written", "evidence": "Skriftligt samtycke, arkiverat.",
@@ -62,7 +61,7 @@ def investigating(app, staff) -> str:
     return case_in(app.extensions["vidoro.db"], staff, "investigation")
 
 
-def test_the_document_names_the_lifecycles_codes(api):
+def test_the_document_names_the_lifecycles_codes(api):  # noqa: F811
     schemas = api.document["components"]["schemas"]
     assert set(schemas["InterventionProposal"]["properties"]["kind"]["enum"]) == {"sig", "exit_support",
                                                                                   "other_support"}
@@ -74,7 +73,7 @@ def test_the_document_names_the_lifecycles_codes(api):
     assert "post" in paths[f"{API}/interventions/{{intervention_id}}/transitions"]
 
 
-def test_every_operation_as_every_role(api, app, staff):
+def test_every_operation_as_every_role(api, app, staff):  # noqa: F811
     ref = investigating(app, staff)
     first = propose(api, ref).get_json()["id"]
     got: dict[str, dict[str, int]] = {name: {} for name in EXPECTED}
@@ -102,7 +101,7 @@ def test_every_operation_as_every_role(api, app, staff):
     assert got == EXPECTED
 
 
-def test_two_interventions_run_at_once_and_the_case_follows(api, app, staff):
+def test_two_interventions_run_at_once_and_the_case_follows(api, app, staff):  # noqa: F811
     ref = investigating(app, staff)
     answer = propose(api, ref)
     assert answer.status_code == 201, answer.get_json()
@@ -138,7 +137,7 @@ def test_two_interventions_run_at_once_and_the_case_follows(api, app, staff):
     assert (read["end_reason"], read["end_reason_label"]) == ("moved", "Moved from the municipality")
 
 
-def test_a_repeated_step_is_taken_once_and_a_stale_one_is_409(api, app, staff):
+def test_a_repeated_step_is_taken_once_and_a_stale_one_is_409(api, app, staff):  # noqa: F811
     db = app.extensions["vidoro.db"]
     ref = investigating(app, staff)
     sig = propose(api, ref).get_json()
@@ -159,7 +158,7 @@ def test_a_repeated_step_is_taken_once_and_a_stale_one_is_409(api, app, staff):
     assert stale.get_json()["current_version"] == first.get_json()["version"]
 
 
-def test_proposing_on_a_stale_case_version_is_409_and_a_wrong_state_422(api, app, staff):
+def test_proposing_on_a_stale_case_version_is_409_and_a_wrong_state_422(api, app, staff):  # noqa: F811
     ref = investigating(app, staff)
     body = {"expected_version": version(api, ref) - 1, "kind": "sig", "goal": "Stöd."}
     stale = api("POST", f"/cases/{ref}/interventions", "caseworker", json=body, key=key(),
@@ -173,7 +172,7 @@ def test_proposing_on_a_stale_case_version_is_409_and_a_wrong_state_422(api, app
     assert refused.status_code in (404, 422), refused.get_json()  # 404: the caseworker has no ground in intake
 
 
-def test_no_ground_or_no_such_intervention_is_404_alike(api, app, staff):
+def test_no_ground_or_no_such_intervention_is_404_alike(api, app, staff):  # noqa: F811
     ref = investigating(app, staff)
     sig = propose(api, ref).get_json()
     for path in (f"/interventions/{sig['id']}", f"/interventions/{sig['id']}/triggers"):
@@ -186,7 +185,7 @@ def test_no_ground_or_no_such_intervention_is_404_alike(api, app, staff):
     assert answer.status_code == 404
 
 
-def test_an_automatic_step_cannot_be_sent(api, app, staff):
+def test_an_automatic_step_cannot_be_sent(api, app, staff):  # noqa: F811
     ref = investigating(app, staff)
     sig = propose(api, ref).get_json()
     answer = step(api, sig["id"], "consent_ended", "decider", expected=sig["version"],
@@ -194,7 +193,7 @@ def test_an_automatic_step_cannot_be_sent(api, app, staff):
     assert answer.status_code == 422 and answer.get_json()["code"] == "invalid-input"
 
 
-def test_the_options_say_why_a_step_is_refused(api, app, staff):
+def test_the_options_say_why_a_step_is_refused(api, app, staff):  # noqa: F811
     ref = investigating(app, staff)
     sig = propose(api, ref).get_json()
     options = api("GET", f"/interventions/{sig['id']}/triggers", "caseworker", **{"Accept-Language": "en"},

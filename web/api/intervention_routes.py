@@ -9,7 +9,8 @@ intervention routes.
 
 
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Optional
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, create_model
@@ -36,6 +37,7 @@ __all__ = ["blueprint"]
 TAG = Tag(name="interventions", description="Interventions (SIG, exit support, other): records of their own, "
                                             "several running at once")
 _ID = r"^[0-9a-f-]{1,36}$"
+_OPTIONAL_TEXT: Any = Optional[Text]  # noqa: UP045 - a value here, not an annotation
 
 
 class InterventionPath(BaseModel):
@@ -85,8 +87,10 @@ class InterventionOptions(BaseModel):
     triggers: list[s.Option]
 
 
-def _bodies(chart: Flowchart) -> Any:
-    """The request bodies, their codes those of the chart's `[interventions]` section and vocabularies."""
+def _bodies(chart: Flowchart) -> SimpleNamespace:
+    """The request bodies, their codes those of the chart's `[interventions]` section and vocabularies. As in
+    `web.api.bodies`, they are models built at run time, which flask-openapi3 reads from the views' annotations
+    where no static type can name them (hence the ignores on the views)."""
     life = chart.interventions
     assert life is not None  # noqa: S101 - the caller checks
     vocab = chart.vocabularies
@@ -103,10 +107,11 @@ def _bodies(chart: Flowchart) -> Any:
         origin=(_literal(sorted({src for k in life.kinds.values() for src in k.referral_sources})) | None,
                 Field(None, description="A referral the intervention came on, e.g. police_exit_programme")),
     )
+    end_codes: Any = _literal(vocab.get("end_reasons", {})) | None
     fields = create_model(
         "InterventionStepFields", __base__=Closed,
-        reason=(Text | None, Field(None, max_length=MAX_TEXT, description="Why (stored encrypted)")),
-        end_reason=(_literal(vocab.get("end_reasons", {})) | None, Field(None, description="Why it ends")),
+        reason=(_OPTIONAL_TEXT, Field(None, max_length=MAX_TEXT, description="Why (stored encrypted)")),
+        end_reason=(end_codes, Field(None, description="Why it ends")),
     )
     step = create_model(
         "InterventionStepRequest", __base__=Closed,
@@ -114,7 +119,7 @@ def _bodies(chart: Flowchart) -> Any:
         expected_version=(Whole, Field(ge=1, description="The intervention's version the caller last saw")),
         fields=(fields, Field(default_factory=fields, description="What the step requires")),
     )
-    return propose, step
+    return SimpleNamespace(propose=propose, step=step)
 
 
 def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlueprint | None:
@@ -122,7 +127,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     life = chart.interventions
     if life is None:
         return None
-    propose_body, step_body = _bodies(chart)
+    m = _bodies(chart)
     api = APIBlueprint("api_interventions", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(400, 401, 403, 422, 429))
     step_roles = sorted({r for t in life.transitions if not t.automatic for r in t.roles} - {SYSTEM_ROLE})
@@ -138,7 +143,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     @api.post("/cases/<ref>/interventions", summary="Propose an intervention", operation_id="proposeIntervention",
               responses={201: InterventionChanged, **responses(404, 409, 422)})
     @roles(*sorted(life.propose_roles))
-    def propose(path: s.CasePath, body: propose_body, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+    def propose(path: s.CasePath, body: m.propose, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         form = InterventionForm(kind=body.kind, goal=body.goal, recipients=tuple(body.recipients),
                                 data_categories=tuple(body.data_categories), origin=body.origin)
 
@@ -176,7 +181,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
               operation_id="fireInterventionTrigger",
               responses={200: InterventionChanged, **responses(404, 409, 422)})
     @roles(*step_roles)
-    def fire(path: InterventionPath, body: step_body, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+    def fire(path: InterventionPath, body: m.step, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         payload = body.fields.model_dump(exclude_none=True, mode="json")
 
         def render(fired) -> tuple[int, dict[str, Any]]:
