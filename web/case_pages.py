@@ -86,8 +86,6 @@ def _render(record):
     chart = chart_of(db, record.flowchart_version)
     options = (available_triggers(db, actor, record.ref, now=now())
                if record.ground != "emergency" and not record.erased else ())
-    automatic = {t.trigger for t in chart.transitions if getattr(t, "automatic", False)}
-    options = [o for o in options if o.trigger not in automatic]  # fired by the interventions' own steps
     return render_template("case.html", record=record, chart=chart, options=options,
                            time_in_states=_time_in_states(record), journal=case_journal(record),
                            kind_label=kind_label, why_not=lambda r: refusal_text(chart, r),
