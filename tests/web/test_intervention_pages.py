@@ -62,6 +62,10 @@ def test_a_caseworker_proposes_and_the_decider_grants_in_words(client_as, db, st
     granted = submit(decider, f"/interventions/{sig.id}/steps/decide", {"reason": "Behov av stöd."})
     assert granted.status_code == 303, text(granted)[:2000]
     assert interventions_of(db, staff["caseworker"], ref)[0].state == "decided"
+    page = text(caseworker.get(f"/cases/{ref}"))
+    assert "Intervention proposed" in page and "Intervention granted" in page  # the timeline, in words
+    path = page.split('id="h-path"', 1)[1].split("</ol>", 1)[0]
+    assert path.count("<li>") == 3  # registered, pre-assessment, investigation: the case did not move
 
 
 def test_starting_needs_the_consent_and_two_run_at_once(client_as, db, staff):
