@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases.actors import utcnow
 from cases.casework.decisions import require_delegation
 from cases.casework.operations import bump, case_facts, case_key, touch
-from cases.casework.skeleton import Opened, case_write
+from cases.casework.skeleton import Opened, case_write, load_case
 from cases.crypto.vault import CaseKey
 from cases.db import Database
 from cases.errors import AccessDenied, CaseNotFound, InterventionNotFound, InvalidConcern, StaleIntervention
@@ -156,9 +156,7 @@ def expire_consents(db: Database, *, now: datetime | None = None, actor: Actor =
     ended = 0
     for ref in refs:
         with db.write() as session:
-            case = session.scalars(select(Case).where(Case.ref == ref).with_for_update(of=Case)).first()
-            if case is None:
-                continue
+            case = load_case(session, ref, for_update=True)
             engine = engine_for_version(session, case.flowchart_version)
             key = case_key(db, case)
             if key is None or engine.chart.interventions is None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from cases import ConcernForm, register_concern
+from cases.casework.access import assign_case
 from cases.casework.consents import ConsentForm, record_consent
 from cases.crypto.identity import generate_identity_number
 from cases.models import Case, Intervention, ReferralPacket
@@ -42,6 +43,8 @@ def investigating(db, staff, *, birth: date, serial: int, start: datetime, org: 
     ref = register_concern(db, staff["reporter" if org != "police_exit_programme" else "intake"], ConcernForm(
         concern="Oro för radikalisering.", reporter_org=org, identity_number=number), now=start).ref
     last = drive(db, staff, ref, CHILD_STEPS if child else ADULT_STEPS, start)
+    if child:  # no caseworker step on the child's way to the investigation: the decider assigns one
+        assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=last)
     return ref, last + timedelta(minutes=5)
 
 
@@ -51,6 +54,7 @@ def registered(db, staff, *, birth: date, serial: int, start: datetime, org: str
     ref = register_concern(db, staff["intake"], ConcernForm(
         concern="Remiss.", reporter_org=org, identity_number=number), now=start).ref
     last = drive(db, staff, ref, ADULT_STEPS[:1], start)
+    assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=last)  # caseworkers work on their own cases
     return ref, last + timedelta(minutes=5)
 
 
