@@ -59,6 +59,7 @@ ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
 
 import bench_transitions as bt  # noqa: E402 - the seeder, the cycle, the databases and the report helpers
+from chart_option import add_flowchart_option, use_flowchart  # noqa: E402
 
 CYCLE = bt.CYCLE
 
@@ -714,7 +715,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
+    add_flowchart_option(parser)
     args = parser.parse_args(argv)
+    use_flowchart(args.flowchart)
     if args.serve:
         return serve(args)
     settings = QUICK if args.quick else FULL

@@ -69,6 +69,7 @@ from bench_transitions import (
     sqlite_database,
     writer,
 )
+from chart_option import add_flowchart_option, use_flowchart
 from sqlalchemy import func, insert, select, text
 
 from cases import Database
@@ -744,7 +745,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--tmpdir", default=None, help="where the SQLite files and key stores go")
     parser.add_argument("--seed", type=int, default=2026)
+    add_flowchart_option(parser)
     args = parser.parse_args(argv)
+    use_flowchart(args.flowchart)
     settings = QUICK if args.quick else FULL
     if args.entries is not None:
         settings = dataclasses.replace(settings, entries=args.entries)

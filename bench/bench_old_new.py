@@ -57,6 +57,7 @@ from sqlalchemy import create_engine, event, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/machine.py, when run from elsewhere
+from chart_option import add_flowchart_option, use_flowchart  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 
 POSTGRES_URL = os.environ.get("VIDORO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -163,7 +164,8 @@ class Side:
             [sys.executable, str(Path(__file__).resolve()), "--worker", "--root", str(root), "--url", url,
              "--keys", str(keys), "--cases", str(args.cases), "--seed", str(args.seed), "--label", label],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+            env={k: v for k, v in os.environ.items()  # --flowchart is the new side's: the old one keeps its own
+                 if k != "PYTHONPATH" and (label == "new" or k != "VIDORO_FLOWCHART")})
         self.runs: list[dict[str, float]] = []
 
     def ready(self) -> None:
@@ -321,7 +323,9 @@ def main() -> None:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--keys", help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
+    add_flowchart_option(parser)
     args = parser.parse_args()
+    use_flowchart(args.flowchart)
     if args.worker:
         worker(args)
         return

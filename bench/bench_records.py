@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chart_option import add_flowchart_option, use_flowchart
 from sqlalchemy import create_engine, select, text
 
 from cases import ConcernForm, ConsentForm, Database, fire_trigger, record_consent, register_concern
@@ -178,7 +179,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rotate", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke check")
+    add_flowchart_option(parser)
     args = parser.parse_args()
+    use_flowchart(args.flowchart)
     if args.quick:
         args.cases, args.transitions, args.rounds, args.rotate = 40, 200, 3, 5_000
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")

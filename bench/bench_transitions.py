@@ -63,6 +63,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy
+from chart_option import add_flowchart_option, use_flowchart
 from sqlalchemy import (
     Column,
     Integer,
@@ -1310,7 +1311,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="profile this many fire_trigger calls at the end (0: none)")
     parser.add_argument("--memory-cases", default=None, metavar="N|all",
                         help="distinct cases fired in a memory pass (default 30,000; 300 with --quick)")
+    add_flowchart_option(parser)
     args = parser.parse_args(argv)
+    use_flowchart(args.flowchart)
     settings = QUICK if args.quick else FULL
     if args.profile is not None:
         settings = Settings(**{**settings.__dict__, "profile": args.profile})

@@ -57,6 +57,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/machine.py, when run from elsewhere
+from chart_option import add_flowchart_option, use_flowchart  # noqa: E402
 from machine import describe as describe_machine  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -264,6 +265,8 @@ def serving(args, url: str, folder: Path, keys: Path) -> Iterator[tuple[str, int
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VIDORO_")}
     environment.update(VIDORO_DATABASE_URL=url, VIDORO_HOME=str(folder), VIDORO_KEYS=str(keys),
                        VIDORO_CHECKPOINT_INTERVAL="0", PYTHONPATH=str(ROOT))  # this checkout, whatever is installed
+    if os.environ.get("VIDORO_FLOWCHART"):  # --flowchart
+        environment["VIDORO_FLOWCHART"] = os.environ["VIDORO_FLOWCHART"]
     command = [str(Path(sys.executable).with_name("vidoro")), "serve", "--port", str(port)]
     command += ["--workers", str(args.workers)] if args.workers else []
     command += ["--threads", str(args.threads)] if args.threads else []
@@ -629,7 +632,9 @@ def main() -> None:
                         help="vidoro serve --threads, or waitress's threads with --waitress (default 8)")
     parser.add_argument("--waitress", action="store_true",
                         help="serve from one waitress process in this one, as vidoro serve did before")
+    add_flowchart_option(parser)
     args = parser.parse_args()
+    use_flowchart(args.flowchart)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     if args.cases < args.deep_page * PER_PAGE:

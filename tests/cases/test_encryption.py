@@ -45,7 +45,7 @@ from cases.models import (
     Person,
     TransitionLogEntry,
 )
-from cases.reports import demo as demo_module
+from tests.cases import route_v2
 from tests.cases.route_v2 import PATHS, Step, drive
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
@@ -132,7 +132,8 @@ def sqlite_path(db: Database) -> Path:
 
 @pytest.fixture
 def phrased(monkeypatch):
-    """`cases.reports.demo.drive` writes PHRASE into every free-text field and every consent's evidence it fills in."""
+    """`tests.cases.route_v2.drive` writes PHRASE into every free-text field and every consent's evidence it fills
+    in."""
     def fire(db, actor, ref, trigger, payload, **options):
         payload = {k: f"{PHRASE} ({k})" if k in TEXT_FIELDS else v for k, v in payload.items()}
         return fire_trigger(db, actor, ref, trigger, payload, **options)
@@ -140,8 +141,8 @@ def phrased(monkeypatch):
     def consent(db, actor, ref, form, **options):
         return record_consent(db, actor, ref, replace(form, evidence=f"{PHRASE} (samtycke)"), **options)
 
-    monkeypatch.setattr(demo_module, "fire_trigger", fire)
-    monkeypatch.setattr(demo_module, "record_consent", consent)
+    monkeypatch.setattr(route_v2, "fire_trigger", fire)
+    monkeypatch.setattr(route_v2, "record_consent", consent)
 
 
 def register(db, staff, number, now=NOW, **names):

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
+from policies import DEFAULT_PATH
 from policies.hearing import load_hearing
-from workflow import Actor, CaseFacts, CommunicationFacts, ConsentFacts, age_on, default_flowchart, engine_for
+from workflow import Actor, CaseFacts, CommunicationFacts, ConsentFacts, Engine, age_on, default_flowchart, engine_for
 from workflow.hearing import Assessment
 
-ENGINE = engine_for(default_flowchart())
+
+@cache
+def _engine(path: str) -> Engine:
+    return engine_for(default_flowchart(path))
+
+
+def current_engine() -> Engine:
+    """The flowchart a new case starts on, chosen as `cases.flowcharts` chooses it: `VIDORO_FLOWCHART` (which the
+    `flowchart_v2` fixture sets for the tests of version 2's route), or the one shipped in `policies/`."""
+    return _engine(os.environ.get("VIDORO_FLOWCHART") or str(DEFAULT_PATH))
+
+
+ENGINE = _engine(str(DEFAULT_PATH))
 SALT = b"0123456789abcdef"
 RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning in Stockholm (10:00 CET)
 CHILD = date(2012, 5, 17)  # 13 on receipt
@@ -32,7 +47,9 @@ class Sim:
     """One case: registers it, fires triggers, applies outcomes as `cases/` would."""
 
     def __init__(self, birth_date: date, received_at: datetime = RECEIVED) -> None:
-        outcome = ENGINE.register("VO-TEST0001", actor("reporter"), received_at, birth_date, received_at, salt=SALT)
+        self.engine = current_engine()  # a case stays on the version it started on
+        outcome = self.engine.register("VO-TEST0001", actor("reporter"), received_at, birth_date, received_at,
+                                       salt=SALT)
         self.now = received_at
         self.facts = CaseFacts("VO-TEST0001", outcome.state, received_at, birth_date, deadlines=outcome.starts)
         self.entries = [outcome.entry]
@@ -62,14 +79,15 @@ class Sim:
         if assessment is None and rule is not None and age_on(self.facts.birth_date, self.now.date()) < 18:
             decision = "no_protection_needed" if rule.kind == "protection" else None
             assessment = replace(HEARD, decision=decision)
-        outcome = ENGINE.fire(self.facts, actor(role), trigger, payload, self.now, salt=SALT, assessment=assessment)
+        outcome = self.engine.fire(self.facts, actor(role), trigger, payload, self.now, salt=SALT,
+                                   assessment=assessment)
         deadlines = {k: v for k, v in self.facts.deadlines.items() if k not in outcome.stops}
         deadlines.update(outcome.starts)
-        shared = outcome.shared_with if ENGINE.chart.states[outcome.state].consent_purpose else frozenset()
+        shared = outcome.shared_with if self.engine.chart.states[outcome.state].consent_purpose else frozenset()
         self.facts = replace(self.facts, state=outcome.state, deadlines=deadlines, shared_with=shared,
                              last_entry_at=self.now)
         self.entries.append(outcome.entry)
         return outcome
 
     def options(self, role: str):
-        return {o.trigger: o for o in ENGINE.options(self.facts, actor(role), self.now)}
+        return {o.trigger: o for o in self.engine.options(self.facts, actor(role), self.now)}

@@ -86,6 +86,7 @@ def test_investigation_closed_directly(start):
 
 @pytest.mark.parametrize("start, guardians", [(child_to_investigation, True), (adult_to_investigation, False)],
                          ids=["child", "adult"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_sig_then_follow_up_then_closed(start, guardians):
     sim = to_awaiting(start(), "sig").give(consent("subject", *SIG))
     if guardians:
@@ -99,6 +100,7 @@ def test_sig_then_follow_up_then_closed(start, guardians):
 
 @pytest.mark.parametrize("start, guardians", [(child_to_investigation, True), (adult_to_investigation, False)],
                          ids=["child", "adult"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_exit_support_consent_withdrawn_then_reopened_and_closed(start, guardians):
     sim = to_awaiting(start(), "exit_support").give(consent("subject", *EXIT))
     if guardians:
@@ -117,6 +119,7 @@ def test_exit_support_consent_withdrawn_then_reopened_and_closed(start, guardian
 
 @pytest.mark.parametrize("start, guardians", [(child_to_investigation, True), (adult_to_investigation, False)],
                          ids=["child", "adult"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_family_support_needs_the_relatives_consent(start, guardians):
     sim = to_awaiting(start(), "family_support")
     with pytest.raises(ConsentMissing) as caught:
@@ -131,6 +134,7 @@ def test_family_support_needs_the_relatives_consent(start, guardians):
     assert sim.facts.state == "closed"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_other_support_needs_the_guardians_consent_for_a_child_and_the_adults_own():
     child = to_awaiting(child_to_investigation(), "other_support")
     with pytest.raises(ConsentMissing):
@@ -148,6 +152,7 @@ def test_other_support_needs_the_guardians_consent_for_a_child_and_the_adults_ow
 
 
 @pytest.mark.parametrize("start", [child_to_investigation, adult_to_investigation], ids=["child", "adult"])
+@pytest.mark.usefixtures("flowchart_v2")
 def test_consent_refused_goes_back_to_investigation(start):
     sim = to_awaiting(start(), "sig")
     sim.fire("caseworker", "consent_refused", reason=TEXT)
@@ -193,6 +198,7 @@ def test_closing_an_investigation_offers_only_the_outcomes_that_fit_it(outcome, 
         assert (sim.facts.state, sim.entries[-1].codes["outcome"]) == ("closed", outcome)
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_closing_after_follow_up_offers_completed_but_never_not_opened():
     sim = to_awaiting(adult_to_investigation(), "other_support").give(consent("subject", *OTHER))
     sim.fire("caseworker", "start_other_support", reason=TEXT)
@@ -203,6 +209,7 @@ def test_closing_after_follow_up_offers_completed_but_never_not_opened():
     assert sim.facts.state == "closed"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_consent_can_be_withdrawn_from_other_support_too():
     """Consent withdrawal is available wherever an intervention runs (LAW.md; flowchart version 2)."""
     sim = to_awaiting(adult_to_investigation(), "other_support").give(consent("subject", *OTHER))
@@ -330,6 +337,7 @@ def test_bad_form_is_refused_naming_the_field(payload, code, field):
         assert payload["reason"][:20] not in str(caught.value)  # the text typed is never echoed
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_bad_date_and_bad_code_list():
     sim = child_to_investigation()
     with pytest.raises(InvalidInput) as caught:
@@ -370,10 +378,11 @@ CONSENT_CASES = {
 
 
 @pytest.mark.parametrize("birth, consents, expected", CONSENT_CASES.values(), ids=CONSENT_CASES.keys())
+@pytest.mark.usefixtures("flowchart_v2")
 def test_refer_sig_needs_consent_covering_purpose_recipients_and_data(birth, consents, expected):
     sim = awaiting_sig(birth).give(*consents)
-    refusals = ENGINE.check(sim.facts, actor("caseworker"), "refer_sig", {"recipients": ["police", "school"]},
-                            sim.now)
+    refusals = sim.engine.check(sim.facts, actor("caseworker"), "refer_sig", {"recipients": ["police", "school"]},
+                                sim.now)
     assert {(r.code, r.params["given_by"]) for r in refusals} == expected
     if expected:
         with pytest.raises(ConsentMissing):
@@ -382,6 +391,7 @@ def test_refer_sig_needs_consent_covering_purpose_recipients_and_data(birth, con
         assert sim.fire("caseworker", "refer_sig", recipients=["police", "school"]).state == "sig"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_guardians_consent_is_not_needed_once_the_person_has_turned_18():
     turns_18 = date(2008, 4, 1)  # a child on receipt (2 March 2026), 18 from 1 April 2026
     sim = Sim(turns_18)
@@ -405,6 +415,7 @@ def test_adult_investigation_needs_consent():
     assert not option.allowed and option.refusals[0].code == "consent_missing"
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_sig_outside_15_to_25_warns_but_is_allowed():
     sim = adult_to_investigation()  # 25 on receipt, 26 by the referral
     to_awaiting(sim, "sig").give(consent("subject", *SIG)).later(days=365)

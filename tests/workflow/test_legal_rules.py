@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from policies.rules import load_rules
-from tests.workflow.sim import CHILD, ENGINE, Sim, actor, consent
+from tests.workflow.sim import CHILD, Sim, actor, consent
 from workflow import ConsentMissing, GuardFailed
 from workflow import guards as guards_module
 
@@ -61,6 +61,7 @@ def test_child_or_adult_is_decided_at_each_decision():
     assert "investigation" not in sim.facts.deadlines  # the four months are a child's investigation's
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_child_at_receipt_who_turns_18_before_the_intervention_needs_their_own_consent():
     """The decision to grant an intervention judges age on its own day (law.toml sol_child_age, in words)."""
     sim = to_pre_assessment_as_child(Sim(TURNS_18))
@@ -68,9 +69,9 @@ def test_a_child_at_receipt_who_turns_18_before_the_intervention_needs_their_own
     assert "investigation" in sim.facts.deadlines
     sim.fire("caseworker", "request_consent", proposed_intervention="other_support")
     sim.give(consent("guardians", *OTHER))
-    assert ENGINE.check(sim.facts, actor("caseworker"), "start_other_support", {"reason": TEXT}, sim.now) == ()
+    assert sim.engine.check(sim.facts, actor("caseworker"), "start_other_support", {"reason": TEXT}, sim.now) == ()
     sim.later(days=10)  # 18 now: the guardians' consent no longer decides, the person's own does
-    refusals = ENGINE.check(sim.facts, actor("caseworker"), "start_other_support", {"reason": TEXT}, sim.now)
+    refusals = sim.engine.check(sim.facts, actor("caseworker"), "start_other_support", {"reason": TEXT}, sim.now)
     assert [(r.code, r.params["given_by"]) for r in refusals] == [("consent_missing", "subject")]
     outcome = sim.give(consent("subject", *OTHER)).fire("caseworker", "start_other_support", reason=TEXT)
     assert outcome.entry.codes["age_group"] == "young_adult"
@@ -111,6 +112,7 @@ def test_the_age_group_at_each_decision_is_logged_as_a_code_without_the_birth_da
 # --- 3. guardians' consent for a child's voluntary intervention ------------------------------------------
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_a_childs_voluntary_intervention_needs_the_guardians_consent():
     """Under 18 on the day of the decision, a voluntary intervention needs the guardians' consent (law.toml
     sol_child_consent: socialtjänstlagen (2025:400), the provisions on guardians' consent, in words)."""
@@ -139,6 +141,7 @@ def own_consent_for_other_support(monkeypatch):
     monkeypatch.setattr(guards_module, "rules", lambda: replace(rules, child_consent=child))
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_from_15_a_child_may_consent_alone_to_the_open_interventions_policy_lists(own_consent_for_other_support):
     """From 15, the child's own consent suffices for the open interventions rules.toml lists (law.toml
     sol_child_own_consent, in words); younger, the guardians' consent is needed."""
@@ -149,6 +152,7 @@ def test_from_15_a_child_may_consent_alone_to_the_open_interventions_policy_list
         fourteen.fire("caseworker", "start_other_support", reason=TEXT)
 
 
+@pytest.mark.usefixtures("flowchart_v2")
 def test_the_shipped_rules_let_no_child_consent_alone_until_a_lawyer_lists_the_interventions():
     """The list of open interventions a child of 15 may consent to is policy data, empty as shipped."""
     assert load_rules().child_consent.own_consent_interventions == frozenset()
