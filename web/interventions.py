@@ -106,8 +106,9 @@ def _item(chart, view, options) -> dict[str, Any]:
 
 @bp.app_template_global()
 def ending_with(outline, consent_id: str) -> list[str]:
-    """The interventions withdrawing this consent ends at once (those it covers now), in words, for the
-    withdrawal page; empty on a version without interventions."""
+    """The interventions withdrawing this consent ends at once, in words, for the withdrawal page: those it covers
+    now that no other consent of the same giver covers (`cases.interventions` ends exactly those no longer
+    covered); empty on a version without interventions."""
     chart = chart_of(_db(), outline.flowchart_version)
     life = chart.interventions
     if life is None:
@@ -116,9 +117,15 @@ def ending_with(outline, consent_id: str) -> list[str]:
         found = interventions_of(_db(), signed_in().actor, outline.ref, now=now())
     except (CaseNotFound, AccessDenied, NotPermitted):
         return []
+    giver = {c.id: c.given_by for c in outline.consents}
+
+    def rests_on_it(view) -> bool:  # covered by it, and by no other consent of the same giver
+        others = [c for c in view.covering_consent_ids if c != consent_id and giver.get(c) == giver.get(consent_id)]
+        return consent_id in view.covering_consent_ids and not others
+
     return [_("%(kind)s (%(state)s)", kind=label(life.kinds[v.kind].label) if v.kind in life.kinds else v.kind,
               state=label(life.states[v.state].label))
-            for v in found if not life.ended(v.state) and consent_id in v.covering_consent_ids]
+            for v in found if not life.ended(v.state) and rests_on_it(v)]
 
 
 def case_lanes(chart, ref: str, lang: str) -> list[Lane]:

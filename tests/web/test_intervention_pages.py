@@ -165,3 +165,18 @@ def test_a_case_of_version_2_is_shown_as_it_was(client_as, db, staff, flowchart_
     svg = text(caseworker.get(f"/cases/{ref}/diagram.svg?lang=en"))
     assert 'id="vd-state-sig"' in svg and 'class="interventions"' not in svg
     assert caseworker.get(f"/cases/{ref}/interventions/new").status_code == 404
+
+
+def test_a_withdrawal_that_leaves_it_covered_names_nothing_and_ends_nothing(client_as, db, staff):
+    ref = case_in(db, staff, "interventions", age=17)
+    with db.read() as session:
+        case_id = session.scalars(select(Case.id).where(Case.ref == ref)).one()
+        first = next(c.id for c in session.scalars(select(Consent).where(Consent.case_id == case_id))
+                     if c.given_by == "guardians" and "exit_support" in c.purposes)
+    consent(db, staff["caseworker"], ref, "guardians", "exit_support", ("exit_service",))  # a second one, as wide
+    caseworker = as_english(client_as("caseworker"))
+    page = caseworker.get(f"/cases/{ref}/consents/{first}/withdraw")
+    assert page.status_code == 200 and 'id="h-ending"' not in text(page)
+    assert submit(caseworker, f"/cases/{ref}/consents/{first}/withdraw", {"reason": "Ersatt."}).status_code == 303
+    states = {v.kind: v.state for v in interventions_of(db, staff["caseworker"], ref)}
+    assert states == {"sig": "running", "exit_support": "running"}  # the page told the truth
