@@ -38,7 +38,7 @@ from web.access import page, signed_in
 from web.clock import now, today
 from web.i18n import label, locale, role_label
 from workflow.hearing import LOG_ACTIONS
-from workflow.interventions import LOG_TRIGGERS as INTERVENTION_TRIGGERS
+from workflow.interventions import LOG_TRIGGERS as INTERVENTION_STEPS
 
 __all__ = ["OTHER_ENTRIES", "bp", "case_journal", "step_name"]
 
@@ -62,11 +62,11 @@ OTHER_ENTRIES = {
                                    "Exception from communication recorded")), strict=True)),
     WITHHOLD_FEEDBACK: Label("Beslut att inte lämna återkoppling till anmälaren",
                              "Decision not to give the reporter feedback"),
-    # an intervention's own steps (version 3 on, `workflow.interventions`): the case stays where it is
-    **dict(zip(INTERVENTION_TRIGGERS, (
+    # an intervention's steps (flowchart version 3 on: workflow.interventions.LOG_TRIGGERS)
+    **dict(zip(INTERVENTION_STEPS, (
         Label("Insats föreslagen", "Intervention proposed"),
-        Label("Insats beviljad", "Intervention granted"),
-        Label("Insats inte beviljad", "Intervention not granted"),
+        Label("Beslut om insats", "Intervention granted"),
+        Label("Beslut att inte bevilja insats", "Intervention not granted"),
         Label("Insats påbörjad", "Intervention started"),
         Label("Insats avslutad", "Intervention ended"),
         Label("Förslag om insats tillbakataget", "Intervention proposal withdrawn"),
