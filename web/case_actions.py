@@ -34,6 +34,7 @@ from web.clock import now, today
 from web.diagram import to_case_svg
 from web.hearing import assessment_view, read_assessment
 from web.i18n import label, locale
+from web.interventions import case_lanes
 from web.step_forms import field_errors, field_view, form_version, meaning, outline_or_404, refusal_text
 from workflow import InvalidInput, Refusal, RoleNotAllowed, TransitionRefused, UnknownTrigger
 from workflow.hearing import ASSESSMENT_FIELD
@@ -367,5 +368,5 @@ def diagram(ref: str):
                      for state, time in spent.items()}
         title = _("Case %(ref)s: its path through the flowchart", ref=outline.ref)
     svg = to_case_svg(chart, title=title, lang=lang, path=[s.state for s in outline.stays],
-                      current=outline.state, durations=durations)
+                      current=outline.state, durations=durations, lanes=case_lanes(chart, ref, lang))
     return Response(svg, mimetype="image/svg+xml")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from policies import Flowchart
+    from web.diagram_lanes import Lane
 
 __all__ = ["to_case_svg", "to_mermaid", "to_svg"]
 
@@ -59,6 +60,7 @@ def to_mermaid(chart: Flowchart, *, lang: str = "sv", path: Sequence[str] = (),
     for (source, dest), labels in _edges(chart, lang).items():
         lines.append(f"    {ids[source]} --> {ids[dest]} : {_mermaid_text(' / '.join(labels))}")
     lines += [f"    {ids[name]} --> [*]" for name in _ends(chart)]
+    lines += _mermaid_lanes(chart, lang, ids)
     if visited:
         lines.append(f"    classDef visited fill:#eef4fb,stroke:{_TAKEN},stroke-width:3px,"
                      "stroke-dasharray:6 3")
@@ -76,17 +78,20 @@ def to_svg(chart: Flowchart, *, lang: str = "sv", path: Sequence[str] = (), curr
 
 
 def to_case_svg(chart: Flowchart, *, title: str, lang: str = "sv", path: Sequence[str] = (),
-                current: str | None = None, durations: Mapping[str, str] | None = None) -> str:
+                current: str | None = None, durations: Mapping[str, str] | None = None,
+                lanes: Sequence[Lane] = ()) -> str:
     """Draw one case's path: `to_svg` with the caller's title, and the time in each state told in words too.
 
     The description (read by screen readers in place of the picture, WCAG 1.1.1) names the time spent in
-    each state as well, since the drawing shows it only as text inside the boxes.
+    each state as well, since the drawing shows it only as text inside the boxes. `lanes` are the case's
+    interventions, drawn side by side beside the path (`web.diagram_lanes`), for a version that has them.
     """
-    return _draw(chart, lang, path, current, durations, title, describe_durations=True)
+    return _draw(chart, lang, path, current, durations, title, describe_durations=True, lanes=lanes)
 
 
 def _draw(chart: Flowchart, lang: str, path: Sequence[str], current: str | None,
-          durations: Mapping[str, str] | None, title: str | None, *, describe_durations: bool) -> str:
+          durations: Mapping[str, str] | None, title: str | None, *, describe_durations: bool,
+          lanes: Sequence[Lane] = ()) -> str:
     durations, lang = dict(durations or {}), "en" if lang == "en" else "sv"
     _check_states(chart, durations, "durations")
     words = _words(lang)
@@ -94,6 +99,9 @@ def _draw(chart: Flowchart, lang: str, path: Sequence[str], current: str | None,
     taken = set(pairwise(route))
     layout = _Layout(chart, lang, words, durations, visited, current)
     summary = _summary(chart, lang, visited, current, detail=True)
+    beside = _beside(chart, lang, layout, lanes)
+    if beside:
+        summary += " " + beside[0]
     if describe_durations and durations:
         summary += f" {words['time']}: " + "; ".join(
             f"{chart.states[n].label(lang)}: {durations[n]}" for n in chart.states if n in durations) + "."
@@ -111,11 +119,32 @@ def _draw(chart: Flowchart, lang: str, path: Sequence[str], current: str | None,
            f'<rect x="{_n(layout.x0)}" y="{_n(layout.y0)}" width="{_n(layout.width)}" '
            f'height="{_n(layout.height)}" fill="#ffffff"/>']
     out += layout.legend() if layout.marked else []
+    out += beside[1] if beside else []
     out += [f'<path {_EDGE_STYLE[key in taken]} fill="none" d="{d}"/>' for key, d, _ in layout.edges]
     out += [layout.node(name) for name in chart.states]
     out += [label for _, _, label in layout.edges]
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _beside(chart: Flowchart, lang: str, layout: _Layout, lanes: Sequence[Lane]) -> tuple[str, list[str]] | None:
+    """The interventions' panel to the right of the path, joined to the case's state where they run, and what
+    it shows in words; None for a version without interventions (its drawing stays as it was)."""
+    life = chart.interventions
+    if life is None:
+        return None
+    from web.diagram_lanes import lanes_of_chart, panel  # it draws with this module's helpers
+
+    home = next(t.dest for t in chart.transitions if t.trigger == life.begin)
+    right = layout.x0 + layout.width
+    x, y = right + 28, max(layout.y0 + 8, layout.y[home] - layout.h / 2 - 60)
+    drawn = panel(chart, lang, list(lanes) or lanes_of_chart(chart, lang), x, y)
+    join = (f'<path class="join" stroke="{_INK}" stroke-width="1.5" stroke-dasharray="6 4" fill="none" '
+            f'd="M{_n(layout.x[home] + layout.w / 2)},{_n(layout.y[home])} H{_n(x)}"/>')
+    layout.width = x + drawn.width + 16 - layout.x0
+    layout.height = max(layout.height, y + drawn.height + 16 - layout.y0)
+    layout.viewbox = " ".join(_n(v) for v in (layout.x0, layout.y0, layout.width, layout.height))
+    return drawn.summary, [join, *drawn.parts]
 
 
 def _words(lang: str) -> dict[str, str]:
@@ -170,6 +199,40 @@ def _summary(chart: Flowchart, lang: str, visited: set[str], current: str | None
     if current is not None:
         parts.append(f"{words['current']}: {label(current)}.")
     return " ".join(parts)
+
+
+def _mermaid_lanes(chart: Flowchart, lang: str, ids: Mapping[str, str]) -> list[str]:
+    """The interventions side by side: a composite state with a concurrent region per kind, each running the
+    lifecycle, and a note on the case's state where they run; nothing for a version without interventions."""
+    life = chart.interventions
+    if life is None:
+        return []
+    from web.diagram_lanes import _WORDS as LANE_WORDS
+
+    words = LANE_WORDS["en" if lang == "en" else "sv"]
+    home = next(t.dest for t in chart.transitions if t.trigger == life.begin)
+    lines = [f'    state "{_mermaid_text(words["title"])}" as iv_lanes {{']
+    for number, spec in enumerate(life.kinds.values()):
+        lane = f"iv{number}"
+        if number:
+            lines.append("        --")
+        lines.append(f'        state "{_mermaid_text(spec.label(lang))}" as {lane} {{')
+        lines += [f'            state "{_mermaid_text(s.label(lang))}" as {lane}_{i}'
+                  for i, s in enumerate(life.states.values())]
+        index = {name: i for i, name in enumerate(life.states)}
+        lines.append(f"            [*] --> {lane}_{index[life.initial]}")
+        edges: dict[tuple[str, str], list[str]] = {}
+        for t in life.transitions:
+            names = edges.setdefault((t.source, t.dest), [])
+            if t.label(lang) not in names:
+                names.append(t.label(lang))
+        lines += [f"            {lane}_{index[s]} --> {lane}_{index[d]} : {_mermaid_text(' / '.join(v))}"
+                  for (s, d), v in edges.items()]
+        lines += [f"            {lane}_{index[name]} --> [*]" for name, s in life.states.items() if s.terminal]
+        lines.append("        }")
+    lines.append("    }")
+    lines.append(f"    note right of {ids[home]} : {_mermaid_text(words['note'])}")
+    return lines
 
 
 def _mermaid_ids(chart: Flowchart) -> dict[str, str]:

@@ -1,5 +1,9 @@
 """Demo data: generated staff and cases in every state of the flowchart, through the real operations.
 
+The paths follow the flowchart new cases start on (version 3: interventions are records of their own; the
+case in "interventions running" is a 17-year-old in SIG and exit support at once). Version 2's paths are kept
+with its tests (tests/cases/route_v2.py).
+
 Everyone here is made up. Identity numbers are generated to validate but belong to nobody real; names
 are plainly fictional ("Demo" + a letter). Every case reaches its state by the same operations staff use,
 so the demo also shows the flowchart working.
@@ -22,6 +26,7 @@ from cases.crypto.identity import generate_identity_number
 from cases.db import Database
 from cases.flowcharts import current_engine
 from cases.hearing.communications import CommunicationForm, record_communication
+from cases.interventions import InterventionForm, fire_intervention, propose_intervention
 from cases.models import Staff
 from cases.staff.members import add_staff
 from policies.access import SYSTEM_ROLE
@@ -29,7 +34,7 @@ from workflow import Actor
 from workflow.deadlines import local_date
 from workflow.hearing import Assessment
 
-__all__ = ["DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]
+__all__ = ["AGES", "DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]
 
 DEMO_ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
 SIG_RECIPIENTS = ["police", "school", "social_services"]
@@ -37,8 +42,9 @@ SIG_RECIPIENTS = ["police", "school", "social_services"]
 
 @dataclass(frozen=True)
 class Step:
-    """One thing staff do on the way to a state: fire a trigger (with its assessment), record a consent, or
-    communicate the material before an adverse decision (`communicate` names it)."""
+    """One thing staff do on the way to a state: fire a trigger (with its assessment), record a consent,
+    communicate the material before an adverse decision (`communicate` names it), propose an intervention
+    (`propose` names its kind) or take a step of one (`intervention`: its kind and the step)."""
 
     role: str
     trigger: str | None = None
@@ -47,6 +53,8 @@ class Step:
     days_later: int = 0
     assessment: Assessment | None = None
     communicate: str | None = None
+    propose: str | None = None
+    intervention: tuple[str, str] | None = None  # (kind, step) of the case's intervention of that kind
 
 
 def _consent(given_by: str, purpose: str, days: int = 0) -> Step:
@@ -55,6 +63,14 @@ def _consent(given_by: str, purpose: str, days: int = 0) -> Step:
 
 def _fire(role: str, trigger: str, days: int = 0, *, assessment: Assessment | None = None, **payload) -> Step:
     return Step(role, trigger, payload, days_later=days, assessment=assessment)
+
+
+def _propose(kind: str, days: int = 0, **extra) -> Step:
+    return Step("caseworker", propose=kind, payload=extra, days_later=days)
+
+
+def _step(role: str, kind: str, step: str, days: int = 0, **payload) -> Step:
+    return Step(role, intervention=(kind, step), payload=payload, days_later=days)
 
 
 _PRE = [_fire("intake", "start_pre_assessment", 1)]
@@ -66,8 +82,18 @@ _CHILD_PRE = [
 ]
 _OPEN = [_consent("subject", "investigation", 2),
          _fire("decider", "open_investigation", 3, reason="Behov av utredning.", legal_basis="sol_11_1")]
-_ASK = [_fire("caseworker", "request_consent", 20, proposed_intervention="sig")]
-_SIG = [_consent("subject", "sig", 5), _fire("caseworker", "refer_sig", 1, recipients=SIG_RECIPIENTS)]
+_CHILD_OPEN = [_fire("decider", "open_investigation", 5, reason="Utredning inleds.", legal_basis="sol_11_1",
+                     assessment=Assessment("Demo: oron och barnets behov.", not_heard_reason="not_reached"))]
+_SIG = [_consent("subject", "sig", 5), _propose("sig", recipients=SIG_RECIPIENTS),
+        _step("decider", "sig", "decide", 1, reason="Behov av stöd från social insatsgrupp."),
+        _step("caseworker", "sig", "start", 1)]
+# The action plan's route (issue 18): a 17-year-old in SIG and exit support at once, both on the consent of the
+# guardians and of the young person (rules.toml: from 15 their own consent too).
+_BOTH = [*(_consent(giver, kind, 1) for kind in ("sig", "exit_support") for giver in ("guardians", "subject")),
+         _propose("sig", 1, recipients=SIG_RECIPIENTS), _propose("exit_support"),
+         _step("decider", "sig", "decide", 1, reason="Behov av stöd från social insatsgrupp."),
+         _step("decider", "exit_support", "decide", reason="Vill lämna miljön; avhopparverksamheten kan stödja."),
+         _step("caseworker", "sig", "start", 1), _step("caseworker", "exit_support", "start")]
 
 # Paths from registration to each state; "child" paths need a child, the others an adult.
 PATHS: dict[str, tuple[bool, list[Step]]] = {
@@ -75,19 +101,12 @@ PATHS: dict[str, tuple[bool, list[Step]]] = {
     "protection_assessment": (True, [_fire("intake", "assess_protection")]),
     "pre_assessment": (False, _PRE),
     "investigation": (False, _PRE + _OPEN),
-    "awaiting_consent": (False, _PRE + _OPEN + _ASK),
-    "sig": (False, _PRE + _OPEN + _ASK + _SIG),
-    "exit_support": (False, _PRE + _OPEN + _ASK + [
-        _consent("subject", "exit_support", 4), _fire("caseworker", "refer_exit", 1)]),
-    "family_support": (False, _PRE + _OPEN + _ASK + [
-        _consent("relative", "family_support", 4), _fire("caseworker", "offer_family_support", 1)]),
-    "other_support": (False, _PRE + _OPEN + _ASK + [
-        _consent("subject", "other_support", 4), _fire("caseworker", "start_other_support", 1, reason="Stödsamtal.")]),
-    "follow_up": (False, _PRE + _OPEN + _ASK + _SIG + [_fire("caseworker", "start_follow_up", 90)]),
+    "interventions": (True, _CHILD_PRE + _CHILD_OPEN + _BOTH),
+    "follow_up": (False, _PRE + _OPEN + _SIG + [
+        _step("caseworker", "sig", "end", 90, end_reason="completed", reason="Målen uppnådda.")]),
     "closed": (True, [
         *_CHILD_PRE,
-        _fire("decider", "open_investigation", 5, reason="Utredning inleds.", legal_basis="sol_11_1",
-              assessment=Assessment("Demo: oron och barnets behov.", not_heard_reason="not_reached")),
+        *_CHILD_OPEN,
         Step("caseworker", communicate="close_case", days_later=40),
         _fire("decider", "close_case", 20, reason="Inget behov.", outcome="no_need"),
     ]),
@@ -97,6 +116,7 @@ PATHS: dict[str, tuple[bool, list[Step]]] = {
         _fire("system", "erase", 366 * 5 + 30),
     ]),
 }
+AGES = {"interventions": (17, 120)}  # whole years, and at most this many days more (17 on every step)
 
 _CONSENT_SCOPE = {
     "investigation": (["social_services"], ["identity", "concern"]),
@@ -122,6 +142,7 @@ def demo_staff(db: Database) -> dict[str, Actor]:
 def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], start: datetime) -> datetime:
     """Take case `ref` through `steps`, starting at `start`; returns the moment of the last step."""
     now, assigned = start, False
+    interventions: dict[str, str] = {}  # the case's intervention of each kind, by the id proposing gave it
     for step in steps:
         now += timedelta(days=step.days_later, minutes=7)
         actor = staff[step.role]
@@ -141,6 +162,14 @@ def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], st
                 decision=step.communicate, recipients=("person", "guardians"), method="letter",
                 material="Demo: utredningen skickad för yttrande.",
                 sent_on=local_date(now, current_engine().chart.timezone)), now=now)
+        elif step.propose:
+            extra = step.payload or {}
+            interventions[step.propose] = propose_intervention(db, actor, ref, InterventionForm(
+                kind=step.propose, goal="Demo: stöd att bryta med miljön och komma tillbaka till skolan.",
+                recipients=tuple(extra.get("recipients", ())), origin=extra.get("origin")), now=now).id
+        elif step.intervention:
+            kind, trigger = step.intervention
+            fire_intervention(db, actor, interventions[kind], trigger, step.payload or {}, now=now)
         else:
             if step.trigger is None:  # a step fires a trigger, records a consent or communicates
                 raise ValueError(f"a demo step of {step.role} does nothing")
@@ -158,12 +187,13 @@ def fill_demo(
     staff = demo_staff(db)
     refs: list[str] = []
     total = per_state * len(PATHS)
-    for _state, (child, steps) in PATHS.items():
+    for state, (child, steps) in PATHS.items():
         span = sum(s.days_later for s in steps) + 30
         for _ in range(per_state):
             start = now - timedelta(days=span + rng.randint(0, 20), hours=rng.randint(0, 8))
             age_years = rng.randint(12, 16) if child else rng.randint(19, 24)
-            born = start.date() - timedelta(days=365 * age_years + rng.randint(0, 300))
+            years, spare = AGES.get(state, (age_years, 300))
+            born = start.date() - timedelta(days=365 * years + rng.randint(0, spare))
             number = generate_identity_number(born, rng.randint(1, 999))
             fired = register_concern(db, staff["reporter"], ConcernForm(
                 concern="Demo: eleven har visat ett förändrat beteende och behöver stöd.",

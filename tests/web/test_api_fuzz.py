@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from cases.errors import KeyDestroyed
 from cases.journal import NoteForm, write_note
-from cases.models import Communication, Consent, Decision, ReferralPacket
+from cases.models import Communication, Consent, Decision, Intervention, ReferralPacket
 from cases.reports.demo import demo_staff, fill_demo
 from cases.staff import accounts
 from cases.staff.ratelimit import Limits
@@ -55,6 +55,8 @@ PLAN = (
     ("partner", r"^/api/v1/referrals", 100),
     ("auditor", r"^/api/v1/logs", 100),
     ("decider", r"^/api/v1/decisions", 60),
+    ("caseworker", r"^/api/v1/(cases/\{ref\}/interventions|interventions)", 60),
+    ("decider", r"^/api/v1/interventions", 60),
 )
 
 
@@ -78,7 +80,7 @@ class CountingServer(Served):
 
 
 def config(tmp_path: Path, refs: list[str], consents: list[str], packets: list[str], notes: list[str],
-           decisions: list[str], communications: list[str]) -> Path:
+           decisions: list[str], communications: list[str], interventions: list[str]) -> Path:
     path = tmp_path / "schemathesis.toml"
     path.write_text(f"""
 [checks.positive_data_acceptance]
@@ -99,6 +101,9 @@ values = {json.dumps(notes or ["00000000-0000-0000-0000-000000000000"])}
 [dictionaries.communications]
 values = {json.dumps(communications or ["00000000-0000-0000-0000-000000000000"])}
 
+[dictionaries.interventions]
+values = {json.dumps(interventions or ["00000000-0000-0000-0000-000000000000"])}
+
 [parameters]
 "path.ref" = {{ dictionary = "refs", probability = 0.8 }}
 "path.consent_id" = {{ dictionary = "consents", probability = 0.8 }}
@@ -106,6 +111,7 @@ values = {json.dumps(communications or ["00000000-0000-0000-0000-000000000000"])
 "path.note_id" = {{ dictionary = "notes", probability = 0.8 }}
 "path.decision_id" = {{ dictionary = "decisions", probability = 0.8 }}
 "path.communication_id" = {{ dictionary = "communications", probability = 0.8 }}
+"path.intervention_id" = {{ dictionary = "interventions", probability = 0.8 }}
 """)
     return path
 
@@ -131,6 +137,7 @@ def fuzzed_app(db, keys, tmp_path):
         packets = list(session.scalars(select(ReferralPacket.id)))
         decisions = list(session.scalars(select(Decision.id)))
         communications = list(session.scalars(select(Communication.id)))
+        interventions = list(session.scalars(select(Intervention.id)))
     staff = demo_staff(db)
     notes = journal_drafts(db, staff, refs)
     for role in staff:
@@ -144,7 +151,8 @@ def fuzzed_app(db, keys, tmp_path):
                       # thousands of requests a minute per token: the limits would answer most of them 429
                       # (tests/web/test_api_limits.py checks those answers)
                       "VIDORO_API_LIMITS": Limits(10**9, 10**9)})
-    yield app, tokens, config(tmp_path, refs, consents, packets, notes, decisions, communications)
+    yield app, tokens, config(tmp_path, refs, consents, packets, notes, decisions, communications,
+                                     interventions)
     app.extensions["vidoro.db"].dispose()
 
 

@@ -16,7 +16,7 @@ from cases import ConcernForm, register_concern
 from cases.casework.worklist import PER_PAGE, WorkItem, WorkList
 from cases.crypto.identity import generate_identity_number
 from cases.flowcharts import current_engine
-from cases.reports.demo import fill_demo
+from cases.reports.demo import PATHS, fill_demo
 from tests.conftest import NOW
 from web.worklist import labels
 
@@ -165,7 +165,7 @@ def test_the_state_filter_escapes_labels_and_marks_the_chosen_one(app):
 def test_the_links_of_the_work_list_follow_the_mount_point(client_as, db):
     """Served under a prefix (SCRIPT_NAME, e.g. behind a proxy at /vidoro), every link of the page carries it:
     the cases, the filter and the pages (the rows once linked to /cases/... whatever the mount point)."""
-    refs = fill_demo(db, per_state=5, now=NOW)
+    refs = fill_demo(db, per_state=2 * PER_PAGE // len(PATHS), now=NOW)  # the decider sees more than a page
     assert len(refs) > PER_PAGE
     client = client_as("decider")
     root = "http://localhost/vidoro"
