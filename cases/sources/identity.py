@@ -111,7 +111,7 @@ def complete_identity(db: Database, actor: Actor, ref: str, identity_number: str
         stopped, started = _deadlines(session, chart, case, child, now)
         linked = _link(session, chart, case, index, now)
 
-        salt, form = secrets.token_bytes(16), {}
+        salt, form = secrets.token_bytes(16), dict[str, str]()
         bump(session, case, now)  # the case row first: its lock is taken before the log's, always in that order
         row = log.append(session, LogEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=COMPLETE_IDENTITY,
@@ -153,7 +153,8 @@ def _deadlines(session: Session, chart: Flowchart, case: Case, child: bool,
             running[name] = due
             started.append(name)
     still = {n: due for n, due in running.items() if n not in stopped}
-    name, due = min(still.items(), key=lambda item: (item[1], item[0]), default=(None, NO_DEADLINE))
+    first: tuple[str | None, date] = min(still.items(), key=lambda item: (item[1], item[0]), default=(None, NO_DEADLINE))
+    name, due = first
     if (case.next_deadline, case.next_due_on) != (name, due):
         case.next_deadline, case.next_due_on = name, due
     return tuple(sorted(stopped)), tuple(sorted(started))
@@ -161,7 +162,7 @@ def _deadlines(session: Session, chart: Flowchart, case: Case, child: bool,
 
 def _stopped_ahead(chart: Flowchart, state: str) -> set[str]:
     """The deadlines some step reachable from `state` stops: those a case in `state` can still meet."""
-    seen, todo, stops = {state}, [state], set()
+    seen, todo, stops = {state}, [state], set[str]()
     while todo:
         here = todo.pop()
         for t in chart.transitions:
@@ -187,8 +188,9 @@ def _link(session: Session, chart: Flowchart, case: Case, index: str, now: datet
         select(Case.id, Case.ref, Case.received_at).join(Person, Person.id == Case.person_id)
         .where(Person.identity_index == index, Case.id != case.id, Case.state.not_in(done))
         .order_by(Case.received_at, Case.ref)).all()
-    existing = set(session.execute(select(CaseLink.case_id, CaseLink.earlier_case_id).where(
-        (CaseLink.case_id == case.id) | (CaseLink.earlier_case_id == case.id))).tuples())
+    existing = {(row.case_id, row.earlier_case_id) for row in session.execute(
+        select(CaseLink.case_id, CaseLink.earlier_case_id).where(
+            (CaseLink.case_id == case.id) | (CaseLink.earlier_case_id == case.id)))}
     for other_id, _ref, received_at in others:
         pair = (case.id, other_id) if received_at <= case.received_at else (other_id, case.id)
         if pair not in existing and pair[::-1] not in existing:
