@@ -153,10 +153,10 @@ def _deadlines(session: Session, chart: Flowchart, case: Case, child: bool,
             running[name] = due
             started.append(name)
     still = {n: due for n, due in running.items() if n not in stopped}
-    first: tuple[str | None, date] = min(still.items(), key=lambda item: (item[1], item[0]), default=(None, NO_DEADLINE))
-    name, due = first
-    if (case.next_deadline, case.next_due_on) != (name, due):
-        case.next_deadline, case.next_due_on = name, due
+    first = min(still.items(), key=lambda item: (item[1], item[0]), default=None)
+    nearest, due = first if first is not None else (None, NO_DEADLINE)
+    if (case.next_deadline, case.next_due_on) != (nearest, due):
+        case.next_deadline, case.next_due_on = nearest, due
     return tuple(sorted(stopped)), tuple(sorted(started))
 
 
