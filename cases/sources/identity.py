@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from cases.actors import utcnow
 from cases.audit import log
+from cases.casework.grounds import read_ground
 from cases.casework.operations import bump, case_key
 from cases.casework.skeleton import case_write
 from cases.crypto.identity import ACCEPTED_KINDS, parse_identity_number
@@ -43,7 +44,7 @@ from cases.models import NO_DEADLINE, Case, CaseEvent, CaseLink, Deadline, Perso
 from policies import Flowchart
 from policies.access import IDENTITY_ROLES
 from policies.rules import COMPLETE_IDENTITY
-from workflow import Actor, LogEntry, payload_hash
+from workflow import AccessEntry, Actor, LogEntry, payload_hash
 from workflow.deadlines import due_on, local_date
 from workflow.facts import age_on
 from workflow.guards import rules
@@ -64,6 +65,7 @@ class IdentityCompleted:
     version: int
     seq: int
     linked: tuple[str, ...] = ()
+    shown: tuple[str, ...] = ()  # those of `linked` the actor has a ground on: the only ones a page may name
     stopped: tuple[str, ...] = ()
     started: tuple[str, ...] = ()
     now_child: bool = False  # a child today whose case was taken for an adult's
@@ -110,6 +112,12 @@ def complete_identity(db: Database, actor: Actor, ref: str, identity_number: str
         person.identity_index, person.identity_kind, person.age_approximate = index, parsed.kind, False
         stopped, started = _deadlines(session, chart, case, child, now)
         linked = _link(session, chart, case, index, now)
+        session.flush()
+        shown = _shown(session, actor, linked)
+        if shown:  # naming them tells that they are about this person: a read, as `cases.links` logs it
+            log.append(session, AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role,
+                                            action="read", ground=_ground(session, actor, case),
+                                            fields=("case_links",)))
 
         salt, form = secrets.token_bytes(16), dict[str, str]()
         bump(session, case, now)  # the case row first: its lock is taken before the log's, always in that order
@@ -123,8 +131,8 @@ def complete_identity(db: Database, actor: Actor, ref: str, identity_number: str
                               payload=key.seal_json("case_events", str(row.seq), "payload", payload)))
         session.flush()
         now_child = child and "protection_assessment" not in started and _went_the_adults_way(session, case)
-        return opened.settled(IdentityCompleted(case.ref, case.state, case.version, row.seq, linked, stopped,
-                                                started, now_child))
+        return opened.settled(IdentityCompleted(case.ref, case.state, case.version, row.seq, linked, shown,
+                                                stopped, started, now_child))
 
 
 def _deadlines(session: Session, chart: Flowchart, case: Case, child: bool,
@@ -178,6 +186,17 @@ def _went_the_adults_way(session: Session, case: Case) -> bool:
     """Whether the case left registration without a protection assessment (it was taken for an adult's)."""
     states = set(session.scalars(select(TransitionLogEntry.to_state).where(TransitionLogEntry.case_ref == case.ref)))
     return "protection_assessment" not in states and states != {case.state}
+
+
+def _shown(session: Session, actor: Actor, refs: tuple[str, ...]) -> tuple[str, ...]:
+    """The cases of `refs` that `actor` may read on a ground of their own (deny by default, as `cases.links`)."""
+    cases = {c.ref: c for c in session.scalars(select(Case).where(Case.ref.in_(refs)))} if refs else {}
+    return tuple(ref for ref in refs if read_ground(session, actor, cases[ref]) is not None)
+
+
+def _ground(session: Session, actor: Actor, case: Case) -> str:
+    """The ground the skeleton found for `actor` on `case` (it refused the operation without one)."""
+    return read_ground(session, actor, case) or "none"
 
 
 def _link(session: Session, chart: Flowchart, case: Case, index: str, now: datetime) -> tuple[str, ...]:

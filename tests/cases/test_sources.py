@@ -199,7 +199,7 @@ def test_completing_the_identity_finds_and_links_the_same_persons_other_cases(db
     ref = unknown(db, staff, at=NOW + timedelta(hours=2))
     version = read_case(db, staff["intake"], ref, now=NOW).version
     done = complete_identity(db, staff["intake"], ref, CHILD, expected_version=version, now=NOW + timedelta(hours=3))
-    assert done.linked == (earlier,) and done.state == "registered" and done.version == version + 1
+    assert done.linked == done.shown == (earlier,) and done.state == "registered" and done.version == version + 1
     (link,) = linked_cases(db, staff["intake"], ref, now=NOW + timedelta(hours=3))
     assert (link.ref, link.relation) == (earlier, "earlier") and elsewhere != link.ref
     record = read_case(db, staff["intake"], ref, now=NOW + timedelta(hours=3))
@@ -290,3 +290,13 @@ def test_a_case_that_went_the_adults_way_gets_only_the_deadlines_still_ahead(db,
     fire_trigger(db, staff["intake"], ref, "start_pre_assessment", {}, now=NOW + timedelta(hours=1))
     done = complete_identity(db, staff["intake"], ref, CHILD, now=NOW + timedelta(hours=2))
     assert done.started == ("pre_assessment",) and done.now_child
+
+
+def test_other_cases_are_named_only_to_someone_with_a_ground_on_them(db, staff):
+    earlier = register_concern(db, staff["intake"], form("school", identity_number=CHILD), now=NOW).ref
+    ref = unknown(db, staff, at=NOW + timedelta(hours=1))
+    assign_case(db, staff["intake"], ref, staff["caseworker"].id, now=NOW + timedelta(hours=1))
+    done = complete_identity(db, staff["caseworker"], ref, CHILD, now=NOW + timedelta(hours=2))
+    assert done.linked == (earlier,) and done.shown == ()
+    with db.read() as session:
+        assert [json.loads(e)["fields"] for e in session.scalars(select(AccessLogEntry.entry))] == []
