@@ -300,3 +300,15 @@ def test_other_cases_are_named_only_to_someone_with_a_ground_on_them(db, staff):
     assert done.linked == (earlier,) and done.shown == ()
     with db.read() as session:
         assert [json.loads(e)["fields"] for e in session.scalars(select(AccessLogEntry.entry))] == []
+
+
+def test_the_local_picture_counts_concerns_by_their_new_sources(db, staff):
+    from cases.reports.statistics import local_picture
+
+    for n in range(5):
+        register_concern(db, staff["intake"], form("police", approximate_age=20 + n), now=NOW)
+        register_concern(db, staff["intake"], form("public", anonymous=True, approximate_age=30 + n), now=NOW)
+    picture = local_picture(db, staff["coordinator"], today=NOW.date())
+    counts = {cell.key: cell.count for cell in picture.by_reporter_org}
+    assert counts["police"] == counts["public"] == 5 and counts["school"] is None  # 0: below the smallest cell
+    assert list(counts)[:len(SOURCES)] == list(default_flowchart().vocabularies["reporter_orgs"])
