@@ -27,10 +27,10 @@ from cases.errors import (
     SourceNotPermitted,
 )
 from cases.flowcharts import current_engine
+from policies.rules import load_rules as rules
 from web.access import current_account, page, signed_in
 from web.clock import now
 from web.i18n import error_text, label
-from policies.rules import load_rules as rules
 
 __all__ = ["TEXT_FIELDS", "bp", "concern_form", "concern_values", "problem_text", "sources_of"]
 

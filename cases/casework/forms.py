@@ -24,8 +24,8 @@ from workflow.deadlines import local_date
 from workflow.fields import MAX_TEXT
 from workflow.guards import rules
 
-__all__ = ["MAX_APPROXIMATE_AGE", "MAX_CONTACT", "MAX_NAME", "CheckedConcern", "ConcernForm", "check_concern", "estimated_birth_date",
-           "says_enough"]
+__all__ = ["MAX_APPROXIMATE_AGE", "MAX_CONTACT", "MAX_NAME", "CheckedConcern", "ConcernForm", "check_concern",
+           "estimated_birth_date", "says_enough"]
 
 MAX_NAME = 200
 MAX_CONTACT = 200
