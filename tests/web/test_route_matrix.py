@@ -99,6 +99,7 @@ EXPECTED = {
     ("POST", "/api/v1/cases/<ref>/consents"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/consents/<consent_id>/withdrawal"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/feedback-withholding"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/identity"): frozenset(),
     ("GET", "/api/v1/referrals"): frozenset(),
     ("GET", "/api/v1/referrals/<packet_id>"): frozenset(),
     ("GET", "/api/v1/logs/<log>/checkpoint"): frozenset(),
