@@ -112,7 +112,7 @@ def complete_identity(db: Database, actor: Actor, ref: str, identity_number: str
         person.identity_index, person.identity_kind, person.age_approximate = index, parsed.kind, False
         stopped, started = _deadlines(session, chart, case, child, now)
         linked = _link(session, chart, case, index, now)
-        session.flush()
+        bump(session, case, now)  # the case row first: its lock is taken before the logs', always in that order
         shown = _shown(session, actor, linked)
         if shown:  # naming them tells that they are about this person: a read, as `cases.links` logs it
             log.append(session, AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role,
@@ -120,7 +120,6 @@ def complete_identity(db: Database, actor: Actor, ref: str, identity_number: str
                                             fields=("case_links",)))
 
         salt, form = secrets.token_bytes(16), dict[str, str]()
-        bump(session, case, now)  # the case row first: its lock is taken before the log's, always in that order
         row = log.append(session, LogEntry(
             at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=COMPLETE_IDENTITY,
             from_state=case.state, to_state=case.state, flowchart_version=case.flowchart_version,
