@@ -53,6 +53,7 @@ __all__ = [
     "RecordNotFound",
     "SignInRefused",
     "SignInThrottled",
+    "SourceNotPermitted",
     "StaleCase",
     "StaleIntervention",
     "TokenRefused",
@@ -166,6 +167,20 @@ class ArrivalNotPermitted(NotPermitted):
             message_sv="bara mottagningen får ange att en oro kom in tidigare (per telefon eller brev); lämna "
             "received_at tomt så räknas oron som mottagen när den registreras")
         self.action, self.role = "record an earlier arrival", role
+
+
+class SourceNotPermitted(NotPermitted):
+    """A concern registered from a source the role does not register (policies/rules.toml [sources])."""
+
+    code = "source_not_permitted"
+
+    def __init__(self, role: str) -> None:
+        VidoroError.__init__(
+            self, "your role does not register concerns from this source; choose one of your own kinds of "
+            "service, or ask intake to register it",
+            message_sv="din roll registrerar inte oro från den här källan; välj en av dina egna verksamheter, "
+            "eller be mottagningen registrera den")
+        self.action, self.role = "register a concern from this source", role
 
 
 class EmergencyReasonTooShort(AccessDenied):

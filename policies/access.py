@@ -22,6 +22,7 @@ __all__ = [
     "DISCLOSING_ROLES",
     "EMERGENCY_ROLES",
     "GROUNDS",
+    "IDENTITY_ROLES",
     "INTAKE_STATES",
     "MONITORING_ROLES",
     "REVIEWING_ROLES",
@@ -77,3 +78,6 @@ MONITORING_ROLES = frozenset({"auditor", "admin"})
 STATISTICS_ROLES = frozenset({"coordinator"})
 # The retention job's role: it moves cases on without a ground and is nobody's to sign in with or manage.
 SYSTEM_ROLE = "system"
+# The identity of a person registered by name and approximate age is completed by the social workers who hold
+# the case (intake while it is in intake, the assigned caseworker, the decision maker), each on their ground.
+IDENTITY_ROLES = frozenset({"intake", "caseworker", "decider"})

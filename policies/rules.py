@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from policies.law import load_law
 from policies.model import Label
 
 __all__ = [
+    "COMPLETE_IDENTITY",
     "DEFAULT_DISCLOSURE_PATH",
     "DEFAULT_RULES_PATH",
     "WITHHOLD_FEEDBACK",
@@ -33,6 +34,8 @@ __all__ = [
 
 # The transition log's name for a decision not to give the reporter feedback ([feedback]): no flowchart step.
 WITHHOLD_FEEDBACK = "withhold_feedback"
+# The transition log's name for completing the identity of a person registered without one: no step either.
+COMPLETE_IDENTITY = "complete_identity"
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 DEFAULT_DISCLOSURE_PATH = Path(__file__).with_name("disclosure.toml")
 
@@ -57,6 +60,14 @@ class Rules:
     feedback_law: str
     feedback_disclosure_law: str
     mandatory_reporters: frozenset[str]
+    # [sources]: the sources each role registers, those whose reporter may be anonymous or leave contact details
+    sources: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    anonymous_sources: frozenset[str] = frozenset()
+    contact_sources: frozenset[str] = frozenset()
+
+    def may_register(self, role: str, source: str) -> bool:
+        """Whether `role` registers a concern from `source` (deny by default)."""
+        return source in self.sources.get(role, frozenset())
 
     def age_group(self, age: int) -> str:
         """child, young_adult (18–20) or adult: the code logged with a decision instead of the birth date."""
@@ -102,7 +113,25 @@ def parse_rules(text: str, *, source: str) -> Rules:
         feedback_law=_law(source, feedback, "feedback"),
         feedback_disclosure_law=_law(source, feedback, "feedback", key="disclosure_law"),
         mandatory_reporters=_codes(source, feedback, "mandatory_reporters", "feedback"),
+        **_sources(source, _table(source, raw, "sources"), _codes(source, feedback, "mandatory_reporters", "feedback")),
     )
+
+
+def _sources(source: str, spec: Mapping[str, Any], mandatory: frozenset[str]) -> dict[str, Any]:
+    """[sources]: per role the sources it registers; the anonymous and contact sources among them."""
+    roles = spec.get("roles")
+    if not isinstance(roles, dict) or not roles:
+        raise PolicyError(source, "[sources] needs a non-empty table [sources.roles]")
+    by_role = {role: _codes(source, roles, role, f"sources.roles '{role}'") for role in roles}
+    reporters = _table(source, spec, "reporters")
+    anonymous = _codes(source, reporters, "anonymous", "sources.reporters", empty=True)
+    contact = _codes(source, reporters, "contact", "sources.reporters", empty=True)
+    known = frozenset().union(*by_role.values())
+    if not (anonymous | contact) <= known:
+        raise PolicyError(source, "[sources.reporters] names a source no role registers")
+    if anonymous & mandatory:
+        raise PolicyError(source, "a mandatory reporter ([feedback]) cannot be an anonymous source")
+    return {"sources": by_role, "anonymous_sources": anonymous, "contact_sources": contact}
 
 
 def parse_disclosure_rules(text: str, *, source: str) -> DisclosureRules:

@@ -24,7 +24,7 @@ def N_(message: str) -> str:
 NAV = {
     "reporter": [("reporter.new_concern", N_("Register a concern")), ("reporter.my_concerns", N_("My concerns"))],
     "coordinator": [("overview.statistics", N_("Overview"))],
-    "intake": [("worklist.work_list", N_("Work list"))],
+    "intake": [("worklist.work_list", N_("Work list")), ("sources.new_concern", N_("Register a concern"))],
     "caseworker": [("worklist.work_list", N_("Work list"))],
     "decider": [("worklist.work_list", N_("Work list")), ("audit.emergency", N_("Emergency accesses"))],
     "partner": [("partner.referrals", N_("Referrals"))],
@@ -72,6 +72,6 @@ def _register_pages(app: Flask) -> None:
     from importlib import import_module
 
     for name in ("auth", "worklist", "case_pages", "case_actions", "journal", "decisions", "hearing", "interventions",
-                 "reporter", "overview", "partner", "audit", "admin", "tokens"):
+                 "reporter", "overview", "partner", "audit", "admin", "tokens", "sources"):
         module = import_module(f"web.{name}")
         app.register_blueprint(module.bp)

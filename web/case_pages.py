@@ -9,6 +9,8 @@ approval, is refused by `cases.casework.access` with its reason shown).
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
@@ -17,12 +19,14 @@ from cases.casework.access import read_case
 from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, InvalidConcern
 from cases.flowcharts import chart_of
 from cases.links import linked_cases
+from policies.access import IDENTITY_ROLES
 from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WORDS
 from web.access import CASE_ROLES, page, signed_in
-from web.clock import now
+from web.clock import now, today
 from web.i18n import error_text
 from web.journal import OTHER_ENTRIES, case_journal, kind_label
 from web.step_forms import refusal_text
+from workflow.facts import age_on
 
 __all__ = ["bp", "open_case_or_404"]
 
@@ -89,7 +93,14 @@ def _render(record):
     return render_template("case.html", record=record, chart=chart, options=options,
                            time_in_states=_time_in_states(record), journal=case_journal(record),
                            kind_label=kind_label, why_not=lambda r: refusal_text(chart, r),
-                           links=_links(db, actor, record))
+                           links=_links(db, actor, record), approximate_age=_approximate_age(record),
+                           identity_roles=IDENTITY_ROLES)
+
+
+def _approximate_age(record) -> int | None:
+    """The approximate age today, from the birth date estimated at registration (`cases.casework.forms`)."""
+    birth = record.person.get("birth_date") if record.age_approximate and not record.erased else None
+    return age_on(date.fromisoformat(birth), today()) if birth else None
 
 
 def _links(db, actor, record) -> list[dict[str, object]]:

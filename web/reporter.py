@@ -18,13 +18,21 @@ from flask_babel import lazy_gettext
 
 from cases import ConcernForm, register_concern
 from cases.casework.feedback import ALREADY_RUNNING, NOT_OPENED, OPENED, RECEIVED, concern_receipt, reporter_feedback
-from cases.errors import ArrivalNotPermitted, CaseNotFound, InvalidConcern, InvalidIdentityNumber, NotPermitted
+from cases.errors import (
+    ArrivalNotPermitted,
+    CaseNotFound,
+    InvalidConcern,
+    InvalidIdentityNumber,
+    NotPermitted,
+    SourceNotPermitted,
+)
 from cases.flowcharts import current_engine
+from policies.rules import load_rules as rules
 from web.access import current_account, page, signed_in
 from web.clock import now
 from web.i18n import error_text, label
 
-__all__ = ["bp"]
+__all__ = ["TEXT_FIELDS", "bp", "concern_form", "concern_values", "problem_text", "sources_of"]
 
 bp = Blueprint("reporter", __name__)
 
@@ -42,8 +50,16 @@ FEEDBACK = {
 }
 
 ARRIVAL_FIELDS = ("received_at", "arrival_reason")  # intake's alone (`cases.casework.forms`): never on this page
-TEXT_FIELDS = ("concern", "reporter_org", "identity_number", "birth_date", "given_name", "family_name",
-               "police_contacted_at")
+TEXT_FIELDS = ("concern", "reporter_org", "identity_number", "birth_date", "approximate_age", "given_name",
+               "family_name", "police_contacted_at")
+
+
+def sources_of(role: str) -> list[tuple[str, str]]:
+    """The sources `role` registers concerns from (policies/rules.toml [sources]), in the vocabulary's order and
+    words: the list a form offers, so that it shows only what the server accepts."""
+    allowed = rules().sources.get(role, frozenset())
+    vocabulary = current_engine().chart.vocabularies.get("reporter_orgs", {})
+    return [(code, label(words)) for code, words in vocabulary.items() if code in allowed]
 
 
 @bp.route("/concerns/new", methods=["GET", "POST"])
@@ -51,29 +67,31 @@ TEXT_FIELDS = ("concern", "reporter_org", "identity_number", "birth_date", "give
 def new_concern():
     chart = current_engine().chart
     account = current_account()
-    orgs = chart.vocabularies.get("reporter_orgs", {})
+    options = sources_of(account.role)
     values = {name: "" for name in TEXT_FIELDS}
-    values.update(reporter_org=account.unit if account.unit in orgs else "", acute_danger=False,
+    values.update(reporter_org=account.unit if account.unit in dict(options) else "", acute_danger=False,
                   police_contacted=False)
     errors: dict[str, str] = {}
     status = 400
     if request.method == "POST":
-        values = _values()
-        form, errors = _form(values, chart.timezone)
+        values = concern_values()
+        form, errors = concern_form(values, chart.timezone)
         if form is not None:
             try:
                 fired = register_concern(current_app.extensions["vidoro.db"], account.actor, form, now=now())
             except ArrivalNotPermitted as exc:  # a posted arrival time is refused by the rule, not dropped
-                errors["received_at"] = _problem(exc, "")
+                errors["received_at"] = problem_text(exc, "")
+                status = 403
+            except SourceNotPermitted as exc:  # a source not theirs, posted anyway: refused by the rule
+                errors["reporter_org"] = problem_text(exc, "")
                 status = 403
             except InvalidConcern as exc:
-                errors[exc.field if exc.field in TEXT_FIELDS else "concern"] = _problem(exc, exc.field)
+                errors[exc.field if exc.field in TEXT_FIELDS else "concern"] = problem_text(exc, exc.field)
             except InvalidIdentityNumber as exc:
-                errors["identity_number"] = _problem(exc, "invalid identity number")
+                errors["identity_number"] = problem_text(exc, "invalid identity number")
             else:  # fired.existing is deliberately not shown: other cases about the person are secret
                 flash(_("Your concern has been registered. Thank you."), "success")
                 return redirect(url_for("reporter.receipt", ref=fired.ref), code=303)
-    options = [(code, label(words)) for code, words in orgs.items()]
     return render_template("reporter/new_concern.html", values=values, errors=errors, orgs=options), \
         status if errors else 200
 
@@ -96,16 +114,17 @@ def receipt(ref: str):
     return render_template("reporter/receipt.html", item=item, chart=current_engine().chart, feedback=FEEDBACK)
 
 
-def _values() -> dict[str, Any]:
-    values: dict[str, Any] = {name: request.form.get(name, "").strip() for name in TEXT_FIELDS}
-    values["acute_danger"] = request.form.get("acute_danger") == "yes"
-    values["police_contacted"] = request.form.get("police_contacted") == "yes"
+def concern_values(fields: tuple[str, ...] = TEXT_FIELDS) -> dict[str, Any]:
+    """The posted form's text fields (trimmed) and its checkboxes."""
+    values: dict[str, Any] = {name: request.form.get(name, "").strip() for name in fields}
+    for box in ("acute_danger", "police_contacted", "anonymous"):
+        values[box] = request.form.get(box) == "yes"
     return values
 
 
-def _form(values: dict[str, Any], timezone: str) -> tuple[ConcernForm | None, dict[str, str]]:
+def concern_form(values: dict[str, Any], timezone: str) -> tuple[ConcernForm | None, dict[str, str]]:
     """Turn the typed text into a ConcernForm; only the shape of the input is checked here, the rules in
-    `cases.casework.forms`."""
+    `cases.casework.forms`. Every shape error is returned at once."""
     errors: dict[str, str] = {}
     birth_date = None
     if values["birth_date"]:
@@ -113,6 +132,12 @@ def _form(values: dict[str, Any], timezone: str) -> tuple[ConcernForm | None, di
             birth_date = date.fromisoformat(values["birth_date"])
         except ValueError:
             errors["birth_date"] = _("Write the date as YYYY-MM-DD, for example 2011-04-23.")
+    approximate_age = None
+    if values["approximate_age"]:
+        try:
+            approximate_age = int(values["approximate_age"])
+        except ValueError:
+            errors["approximate_age"] = _("Write the age as a whole number of years, for example 16.")
     police_at = None
     if values["police_contacted_at"]:
         try:
@@ -140,11 +165,13 @@ def _form(values: dict[str, Any], timezone: str) -> tuple[ConcernForm | None, di
         identity_number=values["identity_number"] or None, birth_date=birth_date,
         given_name=values["given_name"] or None, family_name=values["family_name"] or None,
         acute_danger=values["acute_danger"], police_contacted_at=police_at,
-        received_at=received_at, arrival_reason=arrival_reason,
+        received_at=received_at, arrival_reason=arrival_reason, approximate_age=approximate_age,
+        anonymous=values.get("anonymous", False), reporter_name=values.get("reporter_name") or None,
+        reporter_contact=values.get("reporter_contact") or None,
     ), {}
 
 
-def _problem(exc, prefix: str) -> str:
+def problem_text(exc, prefix: str) -> str:
     """The refusal's own words (it carries both languages), without the field name, as a sentence."""
     text = error_text(exc, prefix, "ogiltigt id-nummer")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

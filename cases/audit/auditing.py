@@ -32,7 +32,7 @@ from cases.flowcharts import current_engine
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
-from policies.rules import WITHHOLD_FEEDBACK
+from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from workflow import Actor
 from workflow.engine import REGISTER
 from workflow.hearing import LOG_ACTIONS
@@ -134,9 +134,10 @@ class CheckpointInfo:
 
 
 # The transition log's entries that are no flowchart step (the case stays in its state): a decision's
-# notification, the records of kommunicering, the decision not to give the reporter feedback, and the steps of
-# an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …).
-BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS)
+# notification, the records of kommunicering, the decision not to give the reporter feedback, the steps of
+# an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …) and the completed
+# identity of a person registered by name and approximate age (`cases.sources`).
+BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY)
 
 
 def known_triggers() -> tuple[str, ...]:

@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 PERSON_FIELDS = ("identity_number", "given_name", "family_name", "birth_date")
+REPORTER_FIELDS = ("reporter_name", "reporter_contact")  # a named outside reporter's, opened only where left
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ class CaseRecord:
     acute_danger: bool
     flowchart_version: str = ""
     erased: bool = False
+    anonymous: bool = False  # nothing about the reporter was recorded
+    age_approximate: bool = False  # the birth date is estimated from an approximate age
     person: Mapping[str, str | None] = field(default_factory=dict)
+    reporter: Mapping[str, str | None] = field(default_factory=dict)  # a named outside reporter's name, contact
     concern: str | None = None
     consents: tuple[Mapping[str, Any], ...] = ()
     journal: tuple[Mapping[str, Any], ...] = ()
@@ -118,7 +122,8 @@ def read_case(
             ground = "emergency"
         plain: dict[str, Any] = {"ref": case.ref, "state": case.state, "version": case.version, "ground": ground,
                  "received_at": case.received_at, "reporter_org": case.reporter_org,
-                 "acute_danger": case.acute_danger, "flowchart_version": case.flowchart_version}
+                 "acute_danger": case.acute_danger, "flowchart_version": case.flowchart_version,
+                 "anonymous": case.anonymous, "age_approximate": case.person.age_approximate}
         try:
             key = db.vault.case_key(case.id)
         except KeyDestroyed:
@@ -137,7 +142,8 @@ def _read(session: Session, key: CaseKey, case: Case, actor: Actor, plain: dict[
     ground = plain["ground"]
     record = CaseRecord(**plain, **_open(session, key, case))
     fields = (*(f"persons.{f}" for f in PERSON_FIELDS), "cases.concern", "consents.evidence",
-              "consents.withdrawal_reason", "case_events.payload")
+              "consents.withdrawal_reason", "case_events.payload",
+              *(f"cases.{f}" for f in REPORTER_FIELDS if getattr(case, f) is not None))
     salt = secrets.token_bytes(16)
     entry = AccessEntry(at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, action="read",
                         ground=ground, fields=fields,
@@ -169,7 +175,9 @@ def _open(session: Session, key: CaseKey, case: Case) -> dict[str, Any]:
          "fields": key.open_json("case_events", str(e.seq), "payload", payload)["fields"]}
         for e, payload in rows
     )
-    return {"person": person, "concern": key.open("cases", case.id, "concern", case.concern),
+    reporter = {f: key.open("cases", case.id, f, getattr(case, f)) for f in REPORTER_FIELDS
+                if getattr(case, f) is not None}
+    return {"person": person, "reporter": reporter, "concern": key.open("cases", case.id, "concern", case.concern),
             "consents": consents, "journal": journal}
 
 

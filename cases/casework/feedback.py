@@ -138,7 +138,8 @@ def _feedback_given(db: Database, session: Session, cases: list[Case]) -> set[st
     """The cases whose reporter the law gives feedback: a mandatory reporter's concern about a child, and no
     decision recorded not to give it (policies/rules.toml [feedback])."""
     policy = rules()
-    wanted = {c.ref: c for c in cases if c.reporter_org in policy.mandatory_reporters}
+    # an anonymous concern never: nobody is known to give it to (and no anonymous source is a mandatory one)
+    wanted = {c.ref: c for c in cases if c.reporter_org in policy.mandatory_reporters and not c.anonymous}
     child, withheld = set(), set()
     for chunk in (list(wanted)[i:i + 500] for i in range(0, len(wanted), 500)):
         for ref, trigger, body in session.execute(select(Entry.case_ref, Entry.trigger, Entry.entry).where(

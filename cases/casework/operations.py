@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
 
 __all__ = [
+    "APPROXIMATE_AGE",
     "ARRIVAL_BY_INTAKE",
     "Fired",
     "apply_outcome",
@@ -67,6 +68,7 @@ __all__ = [
     "register_concern",
 ]
 
+APPROXIMATE_AGE = "approximate"  # the logged code: the birth date is estimated from an approximate age
 ARRIVAL_BY_INTAKE = "recorded_by_intake"  # the logged code: arrival recorded by intake, earlier than registration
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -108,6 +110,10 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         existing = tuple(ref for _, ref in earlier)
         ref, salt = new_ref(), secrets.token_bytes(16)
         codes, sealed = {"reporter_org": form.reporter_org, "acute_danger": form.acute_danger}, {}
+        if form.anonymous:  # codes only, and only when set: the entries of every other concern stay as they were
+            codes["anonymous"] = True
+        if concern.age_approximate:
+            codes["age"] = APPROXIMATE_AGE
         if concern.arrival_reason is not None:  # intake recorded an earlier arrival: the log says so, the
             codes["arrival"] = ARRIVAL_BY_INTAKE  # sealed form holds when and why (free text stays sealed)
             sealed = {"received_at": concern.received_at.astimezone(UTC).isoformat(),
@@ -117,6 +123,7 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         key = db.vault.new_case_key(case_id)  # only once the concern is accepted: a refusal leaves no key behind
         person = Person(
             id=person_id, identity_index=index, identity_kind=concern.identity_kind, created_at=now,
+            age_approximate=concern.age_approximate,
             **_sealed(key, "persons", person_id, {
                 "identity_number": concern.identity_number, "birth_date": concern.birth_date.isoformat(),
                 "given_name": form.given_name, "family_name": form.family_name,
@@ -129,6 +136,8 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
             police_contacted_at=form.police_contacted_at,
             police_contacted_by=actor.id if form.police_contacted_at else None,
             concern=key.seal("cases", case_id, "concern", concern.text), shared_with=[], updated_at=now,
+            anonymous=form.anonymous, **_sealed(key, "cases", case_id, {
+                "reporter_name": concern.reporter_name, "reporter_contact": concern.reporter_contact}),
             **_next_deadline({}, outcome),  # set here, so that registering is one version, not two
         )
         session.add_all([person, case])

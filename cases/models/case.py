@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -64,6 +65,8 @@ class Person(Base):
     given_name: Mapped[bytes | None] = mapped_column(Sealed)
     family_name: Mapped[bytes | None] = mapped_column(Sealed)
     created_at: Mapped[datetime]
+    # The birth date is estimated from an approximate age until the identity is completed (`cases.sources`).
+    age_approximate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Case(Base):
@@ -79,7 +82,12 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime]
     registered_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
-    reporter_org: Mapped[str] = mapped_column(String(32))
+    reporter_org: Mapped[str] = mapped_column(String(32))  # the concern's source (vocabulary reporter_orgs)
+    # An anonymous reporter leaves nothing; a named one from outside the municipality may leave a name and
+    # contact details, sealed (policies/rules.toml [sources]).
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reporter_name: Mapped[bytes | None] = mapped_column(Sealed)
+    reporter_contact: Mapped[bytes | None] = mapped_column(Sealed)
     acute_danger: Mapped[bool] = mapped_column(Boolean, default=False)
     police_contacted_at: Mapped[datetime | None]
     police_contacted_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))

@@ -58,7 +58,9 @@ def test_the_picture_counts_by_month_organisation_state_and_age_and_hides_small_
     assert list(months) == [f"{y}-{m:02d}" for y, m in [(2025, 12), *((2026, m) for m in range(1, 12))]] + [EARLIER]
     assert months["2026-11"] == 6 and months["2026-10"] is None and months[EARLIER] is None
     assert cells(picture.by_reporter_org) == {"school": 6, "preschool": None, "leisure": None,
-                                              "social_services": None, "other_city": None}
+                                              "social_services": None, "other_city": None, "police": None,
+                                              "healthcare": None, "relative": None, "public": None,
+                                              "own_application": None}  # every source, in the vocabulary's order
     assert cells(picture.by_state)["registered"] == 9
     assert cells(picture.by_age_band) == {"child": None, "adult": None}  # 2 children: adults hidden too
 

@@ -173,6 +173,7 @@ EXPECTED = {
     "listDecisions": table({"intake": 404, "caseworker": 200, "decider": 200}),  # intake: no ground on it
     "readDecisionLetter": table({"intake": 404, "caseworker": 200, "decider": 200}),
     "recordNotification": table({"caseworker": 201, "decider": 201}),
+    "completeIdentity": table({"intake": 200, "caseworker": 404, "decider": 200}),  # caseworker: not assigned
 }
 
 
@@ -190,6 +191,13 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
             return "POST", "/cases/{ref}/transitions", f"/cases/{ref}/transitions", body, True
         suffix = "/triggers" if operation == "listTriggers" else ""
         return "GET", "/cases/{ref}" + suffix, f"/cases/{ref}{suffix}", None, False
+    if operation == "completeIdentity":
+        unknown = {"concern": "Oro för en person.", "reporter_org": "public", "given_name": "Tove",
+                   "approximate_age": 16}
+        answer = api("POST", "/cases", "intake", json=unknown, key=key())
+        ref = answer.get_json()["ref"]
+        return ("POST", "/cases/{ref}/identity", f"/cases/{ref}/identity",
+                {"expected_version": 1, "identity_number": generate_identity_number(date(2010, 1, 2), 123)}, True)
     if operation == "withholdFeedback":
         ref = case_in(db, staff, "sig")
         version = api("GET", f"/cases/{ref}/triggers", "decider").get_json()["version"]

@@ -25,7 +25,15 @@ from cases.staff import ratelimit
 from cases.staff.tokens import identify_token
 from web import clock
 from web.access import public
-from web.api import case_routes, decision_routes, hearing_routes, intervention_routes, journal_routes, more_routes
+from web.api import (
+    case_routes,
+    decision_routes,
+    hearing_routes,
+    intervention_routes,
+    journal_routes,
+    more_routes,
+    source_routes,
+)
 from web.api.problems import from_error, problem
 from web.api.support import BoundedJSON, json_response
 
@@ -61,7 +69,8 @@ def init_app(app: OpenAPI) -> None:
     app.json = BoundedJSON(app)  # a body nested too deeply is a 400 problem, not a RecursionError
     blueprints = (case_routes.blueprint(chart, SECURITY), journal_routes.blueprint(SECURITY),
                   decision_routes.blueprint(SECURITY), hearing_routes.blueprint(SECURITY),
-                  intervention_routes.blueprint(chart, SECURITY), more_routes.blueprint(SECURITY))
+                  intervention_routes.blueprint(chart, SECURITY), more_routes.blueprint(SECURITY),
+                  source_routes.blueprint(chart, SECURITY))
     for blueprint in (b for b in blueprints if b is not None):  # a flowchart without interventions has none
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)

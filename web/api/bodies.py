@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from cases.casework.forms import MAX_NAME
+from cases.casework.forms import MAX_APPROXIMATE_AGE, MAX_CONTACT, MAX_NAME
 from cases.casework.worklist import MAX_CURSOR
 from cases.text import text_fault
 from policies import Flowchart
@@ -150,12 +150,26 @@ def _build(chart: Flowchart) -> SimpleNamespace:
     concern = create_model(
         "ConcernRequest", __base__=Closed,
         concern=text(),
-        reporter_org=(one_of("reporter_orgs"), ...),
+        reporter_org=(one_of("reporter_orgs"), Field(description=(
+            "Where the concern comes from (its source). A reporter registers for their own kinds of service, "
+            "intake for every source (policies/rules.toml [sources]); another source is refused (403)."))),
         identity_number=(str | None, Field(None, pattern=_IDENTITY, description="Personnummer or "
                                            "samordningsnummer; or give birth_date")),
         birth_date=(IsoDate | None, None),
+        approximate_age=(Whole | None, Field(None, ge=0, le=MAX_APPROXIMATE_AGE, description=(
+            "Instead of identity_number and birth_date: the person's approximate age in whole years, with "
+            "given_name or family_name. The birth date is estimated (the day of receipt that many years back) "
+            "and the age marked approximate until POST /cases/{ref}/identity completes it."))),
         given_name=(Name | None, Field(None, max_length=MAX_NAME)),
         family_name=(Name | None, Field(None, max_length=MAX_NAME)),
+        anonymous=(bool, Field(False, description=(
+            "The reporter stays anonymous: nothing about them is recorded (only for the sources that allow it, "
+            "a member of the public or a relative; never with reporter_name or reporter_contact)"))),
+        reporter_name=(Name | None, Field(None, max_length=MAX_CONTACT, description=(
+            "A named reporter from outside the municipality (police, healthcare, a relative, the public, the "
+            "person themself): stored encrypted with the case"))),
+        reporter_contact=(Name | None, Field(None, max_length=MAX_CONTACT, description=(
+            "How to reach that reporter (telephone, address): stored encrypted with the case"))),
         acute_danger=(bool, False),
         police_contacted_at=(IsoMoment | None, None),
         received_at=(IsoMoment | None, Field(None, description=(
@@ -181,6 +195,13 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         valid_until=(IsoDate | None, None),
         status=(_literal(("given", "refused")), "given"),
     )
+    identity = create_model(
+        "IdentityRequest", __base__=Closed,
+        expected_version=(Whole, Field(ge=1, description="The case version the caller last saw")),
+        identity_number=(str, Field(pattern=_IDENTITY, description=(
+            "The person's personnummer or samordningsnummer, once known: it replaces the estimated birth date "
+            "and links the case to the same person's other cases"))),
+    )
     withdrawal = create_model("WithdrawalRequest", __base__=Closed, expected_version=(Whole, Field(ge=1)),
                               reason=text())
     case_query = create_model(
@@ -197,4 +218,4 @@ def _build(chart: Flowchart) -> SimpleNamespace:
         per_page=(int, Field(50, ge=1, le=200)),
     )
     return SimpleNamespace(transition=transition, concern=concern, consent=consent, withdrawal=withdrawal,
-                           case_query=case_query)
+                           case_query=case_query, identity=identity)

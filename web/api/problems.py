@@ -31,6 +31,7 @@ from cases.errors import (
     RateLimited,
     RecordNotFound,
     SignInThrottled,
+    SourceNotPermitted,
     StaleCase,
     TokenRefused,
 )
@@ -116,6 +117,8 @@ def from_error(error: Exception) -> Response | None:
             return problem(404, "not-found")
         case ArrivalNotPermitted():  # before NotPermitted: the caller is told what to leave out
             return problem(403, "arrival-not-permitted", _text(error))
+        case SourceNotPermitted():
+            return problem(403, "source-not-permitted", _text(error))
         case NotPermitted():
             return problem(403, "role-not-allowed")
         case RoleNotAllowed():
