@@ -33,6 +33,7 @@ from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_no
 from policies.decisions import NOTIFIED
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
+from policies.relatives import RELATIVE_INFORMED
 from policies.rules import WITHHOLD_FEEDBACK
 from web.access import page, signed_in
 from web.clock import now, today
@@ -61,6 +62,7 @@ OTHER_ENTRIES = {
                                    "Exception from communication recorded")), strict=True)),
     WITHHOLD_FEEDBACK: Label("Beslut att inte lämna återkoppling till anmälaren",
                              "Decision not to give the reporter feedback"),
+    RELATIVE_INFORMED: Label("Anhörig informerad om stöd", "Relative told that support exists"),
 }
 
 
