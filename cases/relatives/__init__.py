@@ -4,6 +4,6 @@ Above `cases.casework`: it opens the subject's case as every case operation does
 matter on its own flowchart (`policies/relative_support.toml`).
 """
 
-from cases.relatives.informing import RelativeForm, RelativeInformed, inform_relative
+from cases.relatives.informing import RELATIONSHIPS, RelativeForm, RelativeInformed, caseworkers, inform_relative
 
-__all__ = ["RelativeForm", "RelativeInformed", "inform_relative"]
+__all__ = ["RELATIONSHIPS", "RelativeForm", "RelativeInformed", "caseworkers", "inform_relative"]

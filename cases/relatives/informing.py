@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.actors import utcnow
 from cases.audit import log
 from cases.casework.operations import bump, case_key, new_ref
-from cases.casework.skeleton import case_write
+from cases.casework.skeleton import case_read, case_write
 from cases.crypto.identity import ACCEPTED_KINDS, parse_identity_number
 from cases.crypto.vault import CaseKey
 from cases.db import Database
@@ -40,7 +41,7 @@ from workflow.deadlines import local_date
 if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
 
-__all__ = ["RELATIONSHIPS", "RelativeForm", "RelativeInformed", "inform_relative"]
+__all__ = ["RELATIONSHIPS", "RelativeForm", "RelativeInformed", "caseworkers", "inform_relative"]
 
 RELATIONSHIPS = "relationships"  # the vocabulary of relative_support.toml
 OPENED_BY = "social_services"  # the matter's `reporter_org`: opened by social services from the subject's case
@@ -204,3 +205,16 @@ def _check(chart: Flowchart, form: RelativeForm, now: datetime) -> _Relative:
         raise InvalidConcern("birth_date", "lies in the future", "ligger i framtiden")
     return _Relative(form.relationship or "", birth_date, number, kind, form.given_name or None,
                      form.family_name or None)
+
+
+def caseworkers(db: Database, actor: Actor, subject_ref: str) -> tuple[tuple[str, str], ...]:
+    """The active caseworkers a relative's matter opened from `subject_ref` may be assigned to: (id, name).
+
+    For the roles that tell relatives, with a ground on the subject's case (refused as if it were not there)."""
+    if actor.role not in INFORMING_ROLES:
+        raise NotPermitted("tell a relative that support exists", actor.role)
+    with case_read(db, actor, subject_ref) as opened:
+        rows = opened.session.execute(
+            select(Staff.id, Staff.display_name).where(Staff.role == "caseworker", Staff.active.is_(True))
+            .order_by(Staff.display_name, Staff.username)).all()
+        return tuple((staff_id, name) for staff_id, name in rows)
