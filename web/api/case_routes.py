@@ -13,6 +13,7 @@ from cases.casework.consents import CONSENT_ROLES, ConsentForm
 from cases.casework.feedback import WITHHOLDING_ROLES, withhold_feedback
 from cases.casework.outline import case_outline
 from cases.casework.worklist import work_list
+from cases.links import linked_cases
 from policies import Flowchart
 from policies.access import CASE_READING_ROLES, SYSTEM_ROLE
 from web.api import schemas as s
@@ -73,6 +74,9 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
             received_at=record.received_at, reporter_org=record.reporter_org, acute_danger=record.acute_danger,
             erased=record.erased, person=person, concern=record.concern,
             consents=[s.Consent(**c) for c in record.consents], journal=journal,
+            links=[] if record.ground == "emergency" else [  # as the page: only on a ground of one's own
+                s.CaseLink(ref=link.ref, relation=link.relation, state=link.state)
+                for link in linked_cases(db(), account().actor, path.ref, now=now())],
         ), headers={"Cache-Control": "no-store"})
 
     @api.get("/cases/<ref>/triggers", summary="What the caller may fire now, and why not the rest",
