@@ -106,6 +106,6 @@ def _check(values: dict[str, str], wants: bool, staff: dict[str, str], *, named_
             date.fromisoformat(values["birth_date"])
         except ValueError:
             errors["birth_date"] = _("Write the date as YYYY-MM-DD, for example 2011-04-23.")
-    if values["caseworker"] and values["caseworker"] not in staff or named_needed and not values["caseworker"]:
+    if (values["caseworker"] and values["caseworker"] not in staff) or (named_needed and not values["caseworker"]):
         errors["caseworker"] = _("Choose an active caseworker.")
     return errors

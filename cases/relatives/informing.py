@@ -13,9 +13,10 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -153,14 +154,14 @@ def _open_matter(db: Database, session: Session, engine, actor: Actor, subject: 
     session.flush()
     entry = log.append(session, outcome.entry)
     session.flush()
-    _event(session, key, case_id, entry.seq, dict(outcome.payload), salt)
+    _event(session, key, case_id, entry.seq, outcome.payload, salt)
     session.add(Assignment(case_id=case_id, staff_id=assignee, assigned_by=actor.id, assigned_at=now))
     session.add(CaseLink(case_id=case_id, earlier_case_id=subject.id, kind=RELATIVE_LINK, created_at=now))
     session.flush()
     return ref
 
 
-def _event(session: Session, key: CaseKey, case_id: str, seq: int, fields: dict[str, object], salt: bytes) -> None:
+def _event(session: Session, key: CaseKey, case_id: str, seq: int, fields: Mapping[str, Any], salt: bytes) -> None:
     """The entry's form, sealed, with the salt that lets an auditor re-derive its payload hash."""
     payload = {"salt": base64.b64encode(salt).decode(), "fields": fields}
     session.add(CaseEvent(seq=seq, case_id=case_id, payload=key.seal_json("case_events", str(seq), "payload", payload)))

@@ -24,8 +24,8 @@ from cases.flowcharts import RELATIVE, VID_ORO, current_engine
 from cases.journal import NoteForm, write_note
 from cases.links import linked_cases
 from cases.models import Assignment, Case, CaseEvent, CaseLink, Decision, Person, TransitionLogEntry
-from cases.reports.demo import PATHS, drive
 from cases.relatives import RelativeForm, inform_relative
+from cases.reports.demo import PATHS, drive
 from policies.relatives import RELATIVE_INFORMED
 from tests.conftest import NOW
 from workflow import ConsentMissing, TransitionRefused
@@ -57,7 +57,7 @@ def _state(db, ref) -> tuple[str, int, str]:
 def _consent(db, actor, ref, at, **changes) -> None:
     form = ConsentForm(given_by="subject", purposes=("family_support",),
                        recipients=("family_support_service",), data_categories=("identity", "contact"),
-                       method="written", evidence="Underskrivet samtycke.", valid_from=at.date()) 
+                       method="written", evidence="Underskrivet samtycke.", valid_from=at.date())
     record_consent(db, actor, ref, form if not changes else ConsentForm(**{**form.__dict__, **changes}), now=at)
 
 

@@ -54,8 +54,8 @@ def test_the_form_opens_the_relatives_matter_and_the_work_list_names_it(app, sta
 
 def test_a_caseworker_of_one_case_only_sees_no_link(app, staff, client_as):
     from cases import add_staff
-    from tests.web.conftest import PASSWORD
     from cases.staff import accounts
+    from tests.web.conftest import PASSWORD
 
     db = app.extensions["vidoro.db"]
     ref = case_in(db, staff, "investigation")

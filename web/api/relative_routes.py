@@ -3,6 +3,7 @@ relative's own matter opened if they want support. Calls `cases.relatives.inform
 page calls, with the same checks; the change takes the version the caller last saw and an Idempotency-Key."""
 
 
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
@@ -57,14 +58,14 @@ def _body() -> Any:
 
 
 def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
-    body_model = _body()
+    m = SimpleNamespace(relative=_body())  # a model built at run time: flask-openapi3 reads the annotation
     api = APIBlueprint("api_relatives", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(400, 401, 403, 422, 429))
 
     @api.post("/cases/<ref>/relatives", summary="Record that a relative was told support exists",
               operation_id="informRelative", responses={201: RelativeInformed, **responses(404, 409, 422)})
     @roles(*sorted(INFORMING_ROLES))
-    def inform(path: s.CasePath, body: body_model, header: s.IdempotencyHeader):  # type: ignore[valid-type]
+    def inform(path: s.CasePath, body: m.relative, header: s.IdempotencyHeader):  # type: ignore[name-defined]
         """The subject's case records only that a relative was told and whether they want support; a relative
         who does gets a case of their own on the relative_support flowchart, assigned and linked to this one."""
         values = body.model_dump(exclude={"expected_version"})
