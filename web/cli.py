@@ -284,7 +284,8 @@ def _fill_demo(database: Database, *, per_state: int) -> None:
     total = per_state * len(PATHS)
     with click.progressbar(length=total, label="demo cases", file=sys.stderr) as bar:
         fill_demo(database, per_state=per_state, progress=lambda done, _total: bar.update(1))
-    click.echo(f"demo: {total} generated cases in {len(PATHS)} states, one account per role (demo-<role>)")
+    click.echo(f"demo: {total} generated cases in {len(PATHS)} states, a relative's own matter linked to one, "
+               "one account per role (demo-<role>)")
     _demo_passwords(database)
 
 
