@@ -129,6 +129,7 @@ def test_the_document_is_public_and_names_the_flowcharts_codes(app):
     doc = app.test_client().get(f"{API}/openapi.json").get_json()
     schemas = doc["components"]["schemas"]
     assert "assess_protection" in schemas["TransitionRequest"]["properties"]["trigger"]["enum"]
+    assert "grant_support" in schemas["TransitionRequest"]["properties"]["trigger"]["enum"]  # a relative's matter
     assert schemas["TransitionRequest"]["additionalProperties"] is False
     assert "school" in schemas["ConcernRequest"]["properties"]["reporter_org"]["enum"]
 

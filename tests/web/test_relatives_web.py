@@ -122,3 +122,28 @@ def test_the_api_refuses_a_relationship_outside_the_vocabulary(api, app, staff):
             "birth_date": "1998-07-01"}
     answer = api("POST", f"/cases/{ref}/relatives", "caseworker", json=body, key=key())
     assert answer.status_code == 422 and _relative_refs(db) == []
+
+
+def test_the_relatives_matter_moves_on_through_the_same_endpoints(api, app, staff):  # noqa: F811
+    """Consent and transitions of a relative's matter go through the endpoints every case uses: the relative's
+    own consent, then the decision maker grants support (its codes are in the document's bodies)."""
+    db = app.extensions["vidoro.db"]
+    ref = case_in(db, staff, "investigation")
+    opened = api("POST", f"/cases/{ref}/relatives", "caseworker", key=key(), json={
+        "expected_version": _version(db, ref), "wants_support": True, "relationship": "parent",
+        "birth_date": "1970-03-04"}).get_json()
+    matter = opened["relative_ref"]
+    grant = {"trigger": "grant_support", "expected_version": _version(db, matter), "fields": {"reason": "Behov."}}
+    refused = api("POST", f"/cases/{matter}/transitions", "decider", json=grant, key=key())
+    assert refused.status_code == 422 and "consent_missing" in refused.get_data(as_text=True)
+    consent = api("POST", f"/cases/{matter}/consents", "caseworker", key=key(), json={
+        "expected_version": _version(db, matter), "given_by": "subject", "purposes": ["family_support"],
+        "recipients": ["family_support_service"], "data_categories": ["identity", "contact"], "method": "written",
+        "evidence": "Skriftligt samtycke.", "valid_from": date.today().isoformat()})
+    assert consent.status_code == 201, consent.get_json()
+    fired = api("POST", f"/cases/{matter}/transitions", "decider", key=key(),
+                json={**grant, "expected_version": _version(db, matter)},
+                operation=("/cases/{ref}/transitions", "POST"))
+    assert fired.status_code == 200 and fired.get_json()["state"] == "support", fired.get_json()
+    with db.read() as session:  # the subject's investigation goes on
+        assert session.scalars(select(Case.state).where(Case.ref == ref)).one() == "investigation"
