@@ -81,7 +81,7 @@ def inform(ref: str):
         return render_template("relatives/inform.html", **view), 400
     except InvalidConcern as exc:
         if exc.field == "case":
-            abort(404)  # erased
+            abort(404)  # erased, or itself a relative's matter (the page offers no form there)
         field = exc.field if exc.field in FIELDS else "relationship"
         view["errors"] = {field: error_text(exc)}
         return render_template("relatives/inform.html", **view), 400

@@ -30,7 +30,7 @@ from cases.crypto.vault import CaseKey
 from cases.db import Database
 from cases.errors import InvalidConcern, InvalidIdentityNumber, NotPermitted
 from cases.events import operation
-from cases.flowcharts import RELATIVE, pin_current
+from cases.flowcharts import RELATIVE, engine_for_version, pin_current
 from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, CaseLink, Person, Staff
 from cases.text import check_text
 from policies import Flowchart
@@ -111,6 +111,9 @@ def inform_relative(db: Database, actor: Actor, subject_ref: str, form: Relative
         if key is None:
             raise InvalidConcern("case", "the case has been erased; nothing more can be recorded on it",
                                  "ärendet är gallrat; inget mer kan registreras i det")
+        if engine_for_version(session, subject.flowchart_version).chart.name == RELATIVE:
+            raise InvalidConcern("case", "a relative's own matter opens no other; tell them from the subject's case",
+                                 "ett anhörigärende öppnar inget annat; informera från den enskildes ärende")
         engine = pin_current(session, now, RELATIVE)
         relative = _check(engine.chart, form, now) if form.wants_support else None
         assignee = _assignee(session, actor, form.caseworker_id) if relative is not None else None

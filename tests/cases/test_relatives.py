@@ -226,3 +226,22 @@ def test_a_decider_names_the_caseworker_of_the_matter(db, staff):
         inform_relative(db, staff["decider"], ref, _wants(), now=at)
     rel = inform_relative(db, staff["decider"], ref, _wants(caseworker_id=staff["caseworker"].id), now=at)
     assert rel.relative_ref is not None
+
+
+def test_a_relatives_matter_opens_no_matter_of_its_own(db, staff):
+    ref, at = _investigation(db, staff)
+    rel = inform_relative(db, staff["caseworker"], ref, _wants(), now=at).relative_ref
+    with pytest.raises(InvalidConcern) as refused:
+        inform_relative(db, staff["caseworker"], rel, _wants(identity_number=None, birth_date=date(1950, 1, 1)),
+                        now=at)
+    assert refused.value.field == "case"
+
+
+def test_the_local_picture_counts_concerns_not_relatives_matters(db, staff):
+    from cases.reports.statistics import local_picture
+
+    ref, at = _investigation(db, staff)
+    inform_relative(db, staff["caseworker"], ref, _wants(), now=at)
+    picture = local_picture(db, staff["coordinator"], today=at.date())
+    keys = {cell.key for cell in picture.by_state}
+    assert "investigation" in keys and not keys & {"opened", "support"}  # a relative's matter is no concern
