@@ -1,7 +1,9 @@
 """Which flowchart version a case runs on: new cases take the current file, old cases keep theirs.
 
-Each version's text is stored in the database the first time a case uses it, so a case can be decided on
-its own version long after the file in `policies/` has changed.
+There are two flowcharts, each with its current definition: `vid_oro` (the concern about a person) and
+`relative_support` (a relative's own matter, opened from a subject's case). Each is pinned by its name: a new
+case takes the current version of its own flowchart. Each version's text is stored in the database the first
+time a case uses it, so a case can be decided on its own version long after the file in `policies/` has changed.
 """
 
 from __future__ import annotations
@@ -14,15 +16,24 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from cases.models import FlowchartVersion
-from policies import DEFAULT_PATH, PolicyError
+from policies import DEFAULT_PATH, RELATIVE_PATH, PolicyError
 from workflow import Engine, default_flowchart, engine_for, flowchart_from_text
 
-__all__ = ["chart_of", "current_engine", "engine_for_version", "flowchart_path", "pin_current"]
+__all__ = ["FLOWCHARTS", "RELATIVE", "VID_ORO", "chart_of", "current_engine", "engine_for_version", "flowchart_path",
+           "pin_current"]
+
+VID_ORO, RELATIVE = "vid_oro", "relative_support"
+# Each flowchart's name: the environment variable that points new cases at another file, and the shipped file.
+FLOWCHARTS: dict[str, tuple[str, Path]] = {
+    VID_ORO: ("VIDORO_FLOWCHART", DEFAULT_PATH),
+    RELATIVE: ("VIDORO_RELATIVE_FLOWCHART", RELATIVE_PATH),
+}
 
 
-def flowchart_path() -> Path:
-    """The definition new cases start on: `VIDORO_FLOWCHART`, or the one shipped in `policies/`."""
-    return Path(os.environ.get("VIDORO_FLOWCHART") or DEFAULT_PATH)
+def flowchart_path(name: str = VID_ORO) -> Path:
+    """The definition new cases of flowchart `name` start on: its environment variable, or the shipped file."""
+    variable, shipped = FLOWCHARTS[name]
+    return Path(os.environ.get(variable) or shipped)
 
 
 @lru_cache(maxsize=8)
@@ -30,18 +41,23 @@ def _engine_at(path: Path, mtime_ns: int) -> Engine:
     return engine_for(default_flowchart(path))
 
 
-def current_engine() -> Engine:
-    path = flowchart_path()
+def current_engine(name: str = VID_ORO) -> Engine:
+    """The current engine of flowchart `name` (the subject's, unless named)."""
+    path = flowchart_path(name)
     try:
         changed = path.stat().st_mtime_ns  # every page asks: one system call, not two
     except FileNotFoundError:
         changed = 0
-    return _engine_at(path, changed)
+    engine = _engine_at(path, changed)
+    if engine.chart.name != name:  # a file pointed at the wrong flowchart never starts a case on it
+        raise PolicyError(str(path), f"is the flowchart '{engine.chart.name}', not '{name}'")
+    return engine
 
 
-def pin_current(session: Session, now: datetime) -> Engine:
-    """The current engine, with its version stored so cases started on it can be decided later."""
-    engine = current_engine()
+def pin_current(session: Session, now: datetime, name: str = VID_ORO) -> Engine:
+    """The current engine of flowchart `name`, with its version stored so cases started on it can be decided
+    later."""
+    engine = current_engine(name)
     if session.get(FlowchartVersion, engine.version) is None:
         session.add(FlowchartVersion(
             version=engine.version, name=engine.chart.name, source_text=engine.chart.text, first_used_at=now
@@ -54,14 +70,12 @@ _BY_VERSION: dict[str, Engine] = {}
 
 
 def engine_for_version(session: Session, version: str) -> Engine:
-    """The engine of a stored version, compiled once per process."""
+    """The engine of a stored version (of either flowchart), compiled once per process."""
     engine = _BY_VERSION.get(version)
     if engine is not None:
         return engine
-    current = current_engine()
-    if current.version == version:
-        engine = current
-    else:
+    engine = next((e for e in (current_engine(name) for name in FLOWCHARTS) if e.version == version), None)
+    if engine is None:
         row = session.get(FlowchartVersion, version)
         if row is None:
             raise PolicyError(f"flowchart version {version[:12]}", "is not stored in this database")

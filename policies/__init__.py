@@ -4,12 +4,13 @@ Pure: no database, no web, no clock. Everything here can be read by a person who
 """
 
 from policies.errors import PolicyError, VidoroError
-from policies.flowchart import DEFAULT_PATH, load_flowchart, parse_flowchart
+from policies.flowchart import DEFAULT_PATH, RELATIVE_PATH, load_flowchart, parse_flowchart
 from policies.interventions import InterventionKind, Lifecycle
 from policies.model import ConsentRule, Deadline, Field, Flowchart, Label, State, Transition
 
 __all__ = [
     "DEFAULT_PATH",
+    "RELATIVE_PATH",
     "ConsentRule",
     "Deadline",
     "Field",

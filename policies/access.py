@@ -23,6 +23,7 @@ __all__ = [
     "EMERGENCY_ROLES",
     "GROUNDS",
     "IDENTITY_ROLES",
+    "INFORMING_ROLES",
     "INTAKE_STATES",
     "MONITORING_ROLES",
     "REVIEWING_ROLES",
@@ -48,6 +49,9 @@ class Ground:
 
 
 INTAKE_STATES = frozenset({"registered", "protection_assessment", "pre_assessment"})
+# A relative's own matter (`relative_support.toml`) is opened by the subject's caseworker and assigned at once:
+# its states are deliberately no intake state (intake never sees a relative's matter), the decision maker's
+# ground covers every state of both flowcharts, and a caseworker's holds by assignment alone.
 
 GROUNDS: tuple[Ground, ...] = (
     Ground("intake", "role", states=INTAKE_STATES),
@@ -63,6 +67,9 @@ CASE_READING_ROLES = frozenset(ground.role for ground in GROUNDS)
 EMERGENCY_ROLES = CASE_READING_ROLES
 # Intake hands a case in intake to a caseworker; the decision maker assigns any case.
 ASSIGNING_ROLES = frozenset({"intake", "decider"})
+# A relative is told that support exists, and their own matter opened, by the social workers who hold the
+# subject's case and by those who decide on it.
+INFORMING_ROLES = frozenset({"caseworker", "decider"})
 # Consents are documented, and data disclosed on them, by the social workers who hold the case and by those
 # who decide on it.
 CONSENT_ROLES = frozenset({"caseworker", "decider"})

@@ -19,6 +19,7 @@ from typing import Any
 
 from policies.errors import PolicyError
 from policies.flowchart import DEFAULT_PATH as FLOWCHART_PATH
+from policies.flowchart import RELATIVE_PATH
 from policies.interventions import log_trigger
 from policies.law import Law, load_law
 from policies.model import Label
@@ -118,17 +119,23 @@ def parse_decisions(text: str, *, source: str, triggers: Collection[str], roles:
 
 
 @cache
-def load_decisions(path: Path = DEFAULT_DECISIONS_PATH, flowchart: Path = FLOWCHART_PATH) -> Decisions:
-    """Read and validate `path` against the flowchart at `flowchart` (read once per process)."""
+def load_decisions(path: Path = DEFAULT_DECISIONS_PATH, flowchart: Path = FLOWCHART_PATH,
+                   relative: Path = RELATIVE_PATH) -> Decisions:
+    """Read and validate `path` against the flowcharts at `flowchart` and `relative` (read once per process).
+
+    A trigger is a decision whichever of the two flowcharts it belongs to, so the two name their decision steps
+    differently (a relative's `grant_support` is no step of the subject's flowchart)."""
     try:
         text = path.read_text(encoding="utf-8")
-        chart = tomllib.loads(flowchart.read_text(encoding="utf-8"))
+        charts = [tomllib.loads(p.read_text(encoding="utf-8")) for p in (flowchart, relative)]
     except OSError as exc:
         raise PolicyError(str(path), f"cannot be read ({exc.strerror})") from None
-    triggers = {t.get("trigger") for t in chart.get("transitions", ())}
+    triggers = {t.get("trigger") for chart in charts for t in chart.get("transitions", ())}
     # an intervention's steps (version 3 on) are logged as `intervention_<step>` (policies.interventions)
-    triggers |= {log_trigger(t.get("trigger")) for t in chart.get("interventions", {}).get("transitions", ())}
-    return parse_decisions(text, source=str(path), triggers=triggers, roles=set(chart.get("roles", {})))
+    triggers |= {log_trigger(t.get("trigger")) for chart in charts
+                 for t in chart.get("interventions", {}).get("transitions", ())}
+    roles = {role for chart in charts for role in chart.get("roles", {})}
+    return parse_decisions(text, source=str(path), triggers=triggers, roles=roles)
 
 
 def _table(source: str, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -32,6 +32,8 @@ from policies.model import (
 FIELD_KINDS = ("text", "code", "codes", "date")
 DEADLINE_RULES = ("same_day", "days", "months", "field")
 DEFAULT_PATH = Path(__file__).with_name("vid_oro.toml")
+# The second flowchart: support to a relative, the relative's own matter (issue 18), linked to the subject's case.
+RELATIVE_PATH = Path(__file__).with_name("relative_support.toml")
 LEGAL_BASES = "legal_bases"  # the vocabulary whose entries are provisions of law.toml
 
 

@@ -18,7 +18,7 @@ from cases import available_triggers
 from cases.casework.access import read_case
 from cases.errors import AccessDenied, CaseNotFound, EmergencyApprovalNeeded, EmergencyReasonTooShort, InvalidConcern
 from cases.flowcharts import chart_of
-from cases.links import linked_cases
+from cases.links import EARLIER, LATER, RELATIVE_MATTER, SUBJECT_CASE, linked_cases
 from policies.access import IDENTITY_ROLES
 from policies.limits import EMERGENCY_REASON_MIN_CHARS, EMERGENCY_REASON_MIN_WORDS
 from web.access import CASE_ROLES, page, signed_in
@@ -104,16 +104,26 @@ def _approximate_age(record) -> int | None:
 
 
 def _links(db, actor, record) -> list[dict[str, object]]:
-    """The cases about the same person this person may also read, each state in its own version's words.
+    """The linked cases this person may also read (the same person's, or a relative's own matter), each state
+    in its own version's words.
 
     Only on a ground of their own (not emergency access): `cases.links` shows a link only with a ground on
     both cases, and logs that it was shown.
     """
     if record.ground == "emergency":
         return []
-    return [{"ref": link.ref, "earlier": link.relation == "earlier", "received_at": link.received_at,
+    return [{"ref": link.ref, "relation": RELATIONS[link.relation](), "received_at": link.received_at,
              "state": chart_of(db, link.flowchart_version).states[link.state].label}
             for link in linked_cases(db, actor, record.ref, now=now())]
+
+
+# How a linked case stands to the one shown, in words (`cases.links`).
+RELATIONS = {
+    EARLIER: lambda: _("Earlier case"),
+    LATER: lambda: _("Later case"),
+    RELATIVE_MATTER: lambda: _("Relative's own matter"),
+    SUBJECT_CASE: lambda: _("The case the support was offered from"),
+}
 
 
 def _time_in_states(record) -> list[tuple[str, object, object]]:

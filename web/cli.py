@@ -177,13 +177,15 @@ def keys_retire(config) -> None:
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True)
 @click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+@click.option("--name", type=click.Choice(["vid_oro", "relative_support"]), default="vid_oro", show_default=True,
+              help="Which flowchart: the concern's, or a relative's own matter's.")
 @friendly
-def flowchart(fmt: str, lang: str, output: str | None) -> None:
+def flowchart(fmt: str, lang: str, output: str | None, name: str) -> None:
     """Draw the flowchart new cases start on, as Mermaid text or an SVG picture."""
     from cases.flowcharts import current_engine
     from web.diagram import to_mermaid, to_svg
 
-    chart = current_engine().chart
+    chart = current_engine(name).chart
     text = to_mermaid(chart, lang=lang) if fmt == "mermaid" else to_svg(chart, lang=lang)
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -284,7 +286,8 @@ def _fill_demo(database: Database, *, per_state: int) -> None:
     total = per_state * len(PATHS)
     with click.progressbar(length=total, label="demo cases", file=sys.stderr) as bar:
         fill_demo(database, per_state=per_state, progress=lambda done, _total: bar.update(1))
-    click.echo(f"demo: {total} generated cases in {len(PATHS)} states, one account per role (demo-<role>)")
+    click.echo(f"demo: {total} generated cases in {len(PATHS)} states, a relative's own matter linked to one, "
+               "one account per role (demo-<role>)")
     _demo_passwords(database)
 
 

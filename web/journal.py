@@ -33,6 +33,7 @@ from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_no
 from policies.decisions import NOTIFIED
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
+from policies.relatives import RELATIVE_INFORMED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from web.access import page, signed_in
 from web.clock import now, today
@@ -73,6 +74,7 @@ OTHER_ENTRIES = {
         Label("Insats avslutad: samtycket gäller inte längre", "Intervention ended: the consent no longer holds"),
     ), strict=True)),
     COMPLETE_IDENTITY: Label("Identiteten kompletterad", "Identity completed"),
+    RELATIVE_INFORMED: Label("Anhörig informerad om stöd", "Relative told that support exists"),
 }
 
 

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from cases.casework import worklist
 from cases.errors import BadCursor
-from cases.flowcharts import current_engine
+from cases.flowcharts import RELATIVE, chart_of, current_engine
 from policies import Flowchart
 from web.access import CASE_ROLES, current_account, page
 from web.clock import today
@@ -38,7 +38,19 @@ def work_list() -> ResponseReturnValue:
         listing = worklist.work_list(db, account.actor, today=on, state=state)
     states, deadlines = labels(chart)
     return render_template("worklist.html", listing=listing, states=states, deadlines=deadlines, state=state,
-                           bad_cursor=bad_cursor, first_page=cursor is None or bad_cursor)
+                           bad_cursor=bad_cursor, first_page=cursor is None or bad_cursor,
+                           matters=_relatives_matters(db, listing.items))
+
+
+def _relatives_matters(db, items) -> dict[str, str]:
+    """Each relative's own matter on the page (issue 18), by ref: its state in its own flowchart's words.
+
+    A relative's matter runs on its own flowchart; the list names it as a relative's matter, not by a code."""
+    charts = {version: chart_of(db, version) for version in {item.flowchart_version for item in items}
+              if version}
+    return {item.ref: label(charts[item.flowchart_version].states[item.state].label) for item in items
+            if item.flowchart_version in charts and charts[item.flowchart_version].name == RELATIVE
+            and item.state in charts[item.flowchart_version].states}
 
 
 def labels(chart: Flowchart) -> tuple[dict[str, str], dict[str, str]]:

@@ -28,10 +28,11 @@ from cases.audit.log import LOGS
 from cases.audit.verify import KINDS, Report, verify
 from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
-from cases.flowcharts import current_engine
+from cases.flowcharts import FLOWCHARTS, current_engine
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
+from policies.relatives import RELATIVE_INFORMED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from workflow import Actor
 from workflow.engine import REGISTER
@@ -135,16 +136,19 @@ class CheckpointInfo:
 
 # The transition log's entries that are no flowchart step (the case stays in its state): a decision's
 # notification, the records of kommunicering, the decision not to give the reporter feedback, the steps of
-# an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …) and the completed
-# identity of a person registered by name and approximate age (`cases.sources`).
-BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY)
+# an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …), the completed
+# identity of a person registered by name and approximate age (`cases.sources`) and a relative told that support
+# exists.
+BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY, RELATIVE_INFORMED)
 
 
 def known_triggers() -> tuple[str, ...]:
-    """The triggers a transition entry can name: registration, every trigger of the current flowchart, and the
-    notification of a decision (`cases.decisions`), the records of kommunicering (`workflow.hearing.LOG_ACTIONS`)
-    and the decision not to give the reporter feedback (`cases.casework.feedback`)."""
-    return (REGISTER, *current_engine().chart.triggers, *BESIDE_THE_STEPS)
+    """The triggers a transition entry can name: registration, every trigger of the current flowcharts (the
+    subject's and a relative's matter's), and the entries beside the steps: the notification of a decision
+    (`cases.decisions`), the records of kommunicering (`workflow.hearing.LOG_ACTIONS`), the decision not to give
+    the reporter feedback (`cases.casework.feedback`), a relative told that support exists (`cases.relatives`)."""
+    steps = dict.fromkeys(t for name in FLOWCHARTS for t in current_engine(name).chart.triggers)
+    return (REGISTER, *steps, *BESIDE_THE_STEPS)
 
 
 def _require_auditor(session: Session, actor: Actor, what: str) -> None:

@@ -51,6 +51,7 @@ class WorkItem(NamedTuple):
     due_on: date | None
     overdue: bool
     soon: bool  # due within SOON_DAYS
+    flowchart_version: str = ""  # which flowchart the case runs on: a relative's matter is shown as one
 
 
 class PageKey(NamedTuple):
@@ -108,7 +109,7 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
         raise NotPermitted("see a work list", actor.role)
     key, backwards = decode_cursor(cursor) if cursor is not None else (None, False)
     query = _visible(select(Case.ref, Case.state, Case.received_at, Case.acute_danger, Case.next_deadline,
-                            Case.next_due_on).where(ACTS_AS), actor.role)
+                            Case.next_due_on, Case.flowchart_version).where(ACTS_AS), actor.role)
     if state:
         query = query.where(Case.state == state)
     if due_by is not None:
@@ -127,8 +128,8 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
     soon = date.fromordinal(today.toordinal() + SOON_DAYS)
     items = tuple(
         WorkItem(ref, in_state, received_at, acute, deadline, None if due_on == NO_DEADLINE else due_on,
-                 due_on < today, today <= due_on <= soon)
-        for ref, in_state, received_at, acute, deadline, due_on in page)
+                 due_on < today, today <= due_on <= soon, version)
+        for ref, in_state, received_at, acute, deadline, due_on, version in page)
     # Read forwards from a cursor, there is a page before (the cursor's own row); read backwards, one after.
     has_next = more if not backwards else key is not None
     has_previous = more if backwards else key is not None

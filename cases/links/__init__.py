@@ -3,6 +3,6 @@
 Above `cases.casework`: it asks the grounds there whether a member of staff may read each case.
 """
 
-from cases.links.earlier import LinkedCase, linked_cases
+from cases.links.earlier import EARLIER, LATER, RELATIVE_MATTER, SUBJECT_CASE, LinkedCase, linked_cases
 
-__all__ = ["LinkedCase", "linked_cases"]
+__all__ = ["EARLIER", "LATER", "RELATIVE_MATTER", "SUBJECT_CASE", "LinkedCase", "linked_cases"]

@@ -1,9 +1,12 @@
-"""The cases linked to a case: the earlier ones about the same person, and the later ones linked to it.
+"""The cases linked to a case: the earlier ones about the same person, the later ones linked to it, and a
+relative's own matter linked to the subject's case it was opened from (issue 18).
 
 A closed case is not reopened: a new concern about the same person is a new case, with its own protection
 assessment and pre-assessment, linked at registration to the earlier cases (LAW.md, the rules found missing).
 That two cases are about one person is itself something about the person, so a link is shown only to staff
-with a ground on both cases (deny by default), never to a reporter, and showing one is logged as a read.
+with a ground on both cases (deny by default), never to a reporter, and showing one is logged as a read. The
+same holds for a relative's matter: a reader of one sees the other's pseudonym and kind only with a ground on it
+too, and nothing of the other's data.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ from cases.db import Database
 from cases.errors import AccessDenied
 from cases.events import operation
 from cases.models import Case, CaseLink
+from policies.relatives import RELATIVE_LINK
 from workflow import AccessEntry, Actor
 
-__all__ = ["LinkedCase", "linked_cases"]
+__all__ = ["EARLIER", "LATER", "RELATIVE_MATTER", "SUBJECT_CASE", "LinkedCase", "linked_cases"]
 
 EARLIER, LATER = "earlier", "later"
+# A relative's own matter opened from the case read; the subject's case the relative's matter read was opened from.
+RELATIVE_MATTER, SUBJECT_CASE = "relative_matter", "subject_case"
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,10 @@ class LinkedCase:
     """A case linked to the one being read: its pseudonym, state and flowchart version, and which way."""
 
     ref: str
-    relation: str  # "earlier": the case read was registered after this one; "later": before it
+    # "earlier": the case read was registered after this one; "later": before it; "relative_matter": this is a
+    # relative's own matter opened from the case read; "subject_case": the case read is a relative's matter
+    # opened from this one
+    relation: str
     state: str
     flowchart_version: str
     received_at: datetime
@@ -65,8 +74,9 @@ def _visible(session: Session, actor: Actor, case: Case) -> Iterator[LinkedCase]
     links = session.scalars(select(CaseLink).where(
         or_(CaseLink.case_id == case.id, CaseLink.earlier_case_id == case.id)))
     for link in links:
-        other_id, relation = ((link.earlier_case_id, EARLIER) if link.case_id == case.id
-                              else (link.case_id, LATER))
+        relative = link.kind == RELATIVE_LINK
+        other_id, relation = ((link.earlier_case_id, SUBJECT_CASE if relative else EARLIER) if link.case_id == case.id
+                              else (link.case_id, RELATIVE_MATTER if relative else LATER))
         other = session.get(Case, other_id)
         if other is not None and read_ground(session, actor, other) is not None:
             yield LinkedCase(ref=other.ref, relation=relation, state=other.state,

@@ -31,7 +31,8 @@ __all__ = [
 
 
 class CaseLink(Base):
-    """A new case about the same person as an earlier one, found by the identity index at registration.
+    """A new case about the same person as an earlier one, found by the identity index at registration; or a
+    relative's own matter linked to the subject's case it was opened from (`kind`).
 
     A closed case is not reopened: a new concern is a new case with its own protection assessment and
     pre-assessment, linked to the earlier case (LAW.md). The link holds no personal data, only the two case
@@ -43,6 +44,9 @@ class CaseLink(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     earlier_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
     created_at: Mapped[datetime]
+    # 'earlier': the same person's earlier case; 'relative': `case_id` is a relative's own matter opened from
+    # the subject's case `earlier_case_id` (cases.relatives). A code, never a name (migration 0020).
+    kind: Mapped[str] = mapped_column(String(16), default="earlier", server_default="earlier")
 
 
 class JournalNote(Base):

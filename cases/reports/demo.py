@@ -3,6 +3,7 @@
 The paths follow the flowchart new cases start on (version 3: interventions are records of their own; the
 case in "interventions running" is a 17-year-old in SIG and exit support at once). Version 2's paths are kept
 with its tests (tests/cases/route_v2.py).
+A relative's own matter (a parent) is opened from a case with an intervention running (`relative_matter`).
 
 Everyone here is made up. Identity numbers are generated to validate but belong to nobody real; names
 are plainly fictional ("Demo" + a letter). Every case reaches its state by the same operations staff use,
@@ -28,13 +29,15 @@ from cases.flowcharts import current_engine
 from cases.hearing.communications import CommunicationForm, record_communication
 from cases.interventions import InterventionForm, fire_intervention, propose_intervention
 from cases.models import Staff
+from cases.relatives import RelativeForm, inform_relative
 from cases.staff.members import add_staff
 from policies.access import SYSTEM_ROLE
 from workflow import Actor
 from workflow.deadlines import local_date
 from workflow.hearing import Assessment
 
-__all__ = ["AGES", "DEMO_ROLES", "PATHS", "Step", "demo_staff", "drive", "fill_demo", "without_password"]
+__all__ = ["AGES", "DEMO_ROLES", "PATHS", "RELATIVES_FROM", "Step", "demo_staff", "drive", "fill_demo",
+           "relative_matter", "without_password"]
 
 DEMO_ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
 SIG_RECIPIENTS = ["police", "school", "social_services"]
@@ -181,11 +184,13 @@ def fill_demo(
     db: Database, *, per_state: int = 2, seed: int = 2026, now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
-    """Create `per_state` generated cases in every state; returns their refs."""
+    """Create `per_state` generated cases in every state, and a relative's own matter opened from one with an
+    intervention running; returns their refs (the relative's matter last)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     now = now or datetime.now(UTC)
     staff = demo_staff(db)
     refs: list[str] = []
+    running: list[tuple[str, datetime]] = []  # the cases with an intervention running, and their last step
     total = per_state * len(PATHS)
     for state, (child, steps) in PATHS.items():
         span = sum(s.days_later for s in steps) + 30
@@ -200,12 +205,43 @@ def fill_demo(
                 reporter_org=rng.choice(["school", "leisure", "social_services"]),
                 identity_number=number, given_name=f"Demo {chr(65 + len(refs) % 26)}", family_name="Testsson",
             ), now=start)
-            drive(db, staff, fired.ref, steps, start)
+            last = drive(db, staff, fired.ref, steps, start)
             refs.append(fired.ref)
+            if state == RELATIVES_FROM:
+                running.append((fired.ref, last))
             if progress:
                 progress(len(refs), total)
+    if running:
+        refs.append(relative_matter(db, staff, *running[0], seed=seed))
     return refs
 
+
+# The demo case a relative's own matter is opened from: one with an intervention running (issue 18).
+RELATIVES_FROM = "interventions"
+
+
+def relative_matter(db: Database, staff: dict[str, Actor], subject_ref: str, after: datetime, *,
+                    seed: int = 2026) -> str:
+    """A parent told that support exists, on the subject's case `subject_ref`, who wants it: their own matter on
+    the relative_support flowchart, their own consent, and support granted. Returns the matter's ref.
+
+    Kept apart from the paths above so that the demo's interventions can change without touching it."""
+    rng = random.Random(seed + 1)  # noqa: S311 - reproducible demo data, not security
+    told = after + timedelta(days=1)
+    born = told.date() - timedelta(days=365 * rng.randint(40, 55))
+    opened = inform_relative(db, staff["caseworker"], subject_ref, RelativeForm(
+        wants_support=True, relationship="parent", identity_number=generate_identity_number(born, rng.randint(1, 999)),
+        given_name="Demo förälder", family_name="Testsson"), now=told)
+    ref = opened.relative_ref
+    if ref is None:  # the relative wanted support: a matter was opened
+        raise RuntimeError("the demo's relative wants support, so a matter must be opened")
+    record_consent(db, staff["caseworker"], ref, ConsentForm(
+        given_by="subject", purposes=("family_support",), recipients=("family_support_service",),
+        data_categories=("identity", "contact"), method="written", evidence="Skriftligt samtycke, arkiverat.",
+        valid_from=told.date(), valid_until=told.date() + timedelta(days=365)), now=told + timedelta(hours=1))
+    fire_trigger(db, staff["decider"], ref, "grant_support", {"reason": "Demo: föräldern behöver stöd."},
+                 now=told + timedelta(days=2))
+    return ref
 
 
 def without_password(db: Database) -> list[str]:

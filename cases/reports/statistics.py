@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import NotPermitted
-from cases.flowcharts import current_engine, engine_for_version
-from cases.models import Case, Deadline
+from cases.flowcharts import VID_ORO, current_engine, engine_for_version
+from cases.models import Case, Deadline, FlowchartVersion
 from policies.access import STATISTICS_ROLES
 from workflow import Actor
 from workflow.deadlines import local_date
@@ -72,8 +72,11 @@ def local_picture(db: Database, actor: Actor, *, today: date, months: int = 12) 
     chart = current_engine().chart
     with db.read() as session:
         require_staff(session, actor)
+        # concerns only: a relative's own matter (issue 18) runs on another flowchart and is no concern
         rows = session.execute(select(Case.id, Case.received_at, Case.reporter_org, Case.state,
-                                      Case.flowchart_version)).all()
+                                      Case.flowchart_version)
+                               .join(FlowchartVersion, FlowchartVersion.version == Case.flowchart_version)
+                               .where(FlowchartVersion.name == VID_ORO)).all()
         bands = _age_bands(session, {row.flowchart_version for row in rows})
         case_bands = _case_bands(session, bands)
     shown_months = _months(today, months)

@@ -20,6 +20,10 @@ from workflow import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = current_engine().chart
+RELATIVE_CHART = current_engine("relative_support").chart
+# Every state of both flowcharts: a relative's own matter runs on the second, and the grounds cover its states
+# deliberately (issue 18): intake none of them, the decision maker all, a caseworker by assignment.
+STATES = tuple(dict.fromkeys((*CHART.states, *RELATIVE_CHART.states)))
 # Whose assignment to the case there is, seen from the caseworker under test (`staff["caseworker"]`).
 ASSIGNMENTS = ("none", "open", "ended", "a colleague's")
 
@@ -32,7 +36,7 @@ def every_case(db, staff, adult_number):
     form = ConcernForm(concern="Oro för en elev.", reporter_org="school", identity_number=adult_number,
                        given_name="Test", family_name="Person")
     refs = {(state, kind): register_concern(db, staff["reporter"], form, now=NOW).ref
-            for state in CHART.states for kind in ASSIGNMENTS}
+            for state in STATES for kind in ASSIGNMENTS}
     holder = {"open": staff["caseworker"], "ended": staff["caseworker"], "a colleague's": colleague}
     with db.write() as session:
         for (state, kind), ref in refs.items():
@@ -65,8 +69,8 @@ def test_the_check_on_one_case_and_the_filter_over_all_agree(db, staff, every_ca
               for kind in ASSIGNMENTS}
     assert seen[staff["intake"].id] == intake
     assert seen[staff["decider"].id] == set(refs.values())
-    assert seen[staff["caseworker"].id] == {refs[state, "open"] for state in CHART.states}
-    assert seen[colleague.id] == {refs[state, "a colleague's"] for state in CHART.states}
+    assert seen[staff["caseworker"].id] == {refs[state, "open"] for state in STATES}
+    assert seen[colleague.id] == {refs[state, "a colleague's"] for state in STATES}
     for role in set(CHART.roles) - {"intake", "decider", "caseworker"}:
         assert seen[staff[role].id] == set(), role
 
@@ -95,6 +99,8 @@ def test_the_policy_names_only_roles_and_states_of_the_flowchart():
     named_states = access.INTAKE_STATES.union(*(g.states or () for g in access.GROUNDS),
                                               *(g.unlisted for g in access.GROUNDS))
     assert named_states <= set(CHART.states)
+    assert not access.INTAKE_STATES & set(RELATIVE_CHART.states)  # intake never sees a relative's matter
+    assert set(RELATIVE_CHART.roles) <= set(CHART.roles) and set(RELATIVE_CHART.roles) >= access.INFORMING_ROLES
     # The states intake moves a case through from its arrival: the cases intake works on.
     moved_by_intake = {t.dest for t in CHART.transitions if t.source in access.INTAKE_STATES and "intake" in t.roles}
     assert {CHART.initial_state} | moved_by_intake == access.INTAKE_STATES
@@ -106,4 +112,6 @@ def test_the_time_zone_is_named_only_by_the_flowchart():
     named = [str(path.relative_to(ROOT)) for folder in ("cases", "web", "workflow", "policies")
              for path in sorted((ROOT / folder).rglob("*")) if path.suffix in (".py", ".html", ".toml", ".cfg")
              and CHART.timezone in path.read_text(encoding="utf-8")]
-    assert named == ["policies/vid_oro.toml"]
+    # the two flowcharts (a relative's own matter runs on the second) each name it, and name the same one
+    assert named == ["policies/relative_support.toml", "policies/vid_oro.toml"]
+    assert current_engine("relative_support").chart.timezone == CHART.timezone

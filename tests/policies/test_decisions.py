@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from policies import DEFAULT_PATH, PolicyError
+from policies import DEFAULT_PATH, RELATIVE_PATH, PolicyError
 from policies.decisions import DEFAULT_DECISIONS_PATH, load_decisions, parse_decisions
 from policies.law import load_law
 
@@ -15,9 +15,10 @@ DECISION_TRIGGERS = ("open_investigation", "close_without_investigation", "exten
                      "refer_exit", "offer_family_support", "start_other_support", "consent_refused", "close_case",
                      "reopen")
 CHART = tomllib.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
-TRIGGERS = {t["trigger"] for t in CHART["transitions"]} | {
+RELATIVE_CHART = tomllib.loads(RELATIVE_PATH.read_text(encoding="utf-8"))  # a relative's own matter (issue 18)
+TRIGGERS = {t["trigger"] for chart in (CHART, RELATIVE_CHART) for t in chart["transitions"]} | {
     f"intervention_{t['trigger']}" for t in CHART["interventions"]["transitions"]}
-ROLES = set(CHART["roles"])
+ROLES = set(CHART["roles"]) | set(RELATIVE_CHART["roles"])
 
 
 def _parse(text: str):
@@ -54,8 +55,8 @@ def test_only_a_granted_intervention_is_appealable():
     """Only a decision that can go against the person is appealed (förvaltningslagen (2017:900), law.toml
     `fl_33`): the steps of an investigation are not appealed on their own."""
     decisions = load_decisions()
-    assert {k.name for k in decisions.kinds.values() if k.appealable} == {"grant_intervention",
-                                                                          "intervention_declined"}
+    assert {k.name for k in decisions.kinds.values() if k.appealable} == {
+        "grant_intervention", "intervention_declined", "grant_relative_support", "decline_relative_support"}
 
 
 def test_an_interventions_decision_steps_are_decisions_and_earlier_versions_steps_still_are():
@@ -72,6 +73,28 @@ def test_an_interventions_decision_steps_are_decisions_and_earlier_versions_step
     assert decisions.kind_of("refer_sig").name == "grant_intervention"
     with pytest.raises(PolicyError, match="earlier_triggers"):
         _parse(_shipped_with('earlier_triggers = [', 'earlier_triggers = "refer_sig"\nx = ['))
+
+
+@pytest.mark.parametrize(("trigger", "kind"), [("grant_support", "grant_relative_support"),
+                                               ("decline_support", "decline_relative_support")])
+def test_a_relatives_support_is_decided_under_the_provision_on_interventions(trigger, kind):
+    """Support to a relative is an intervention in the relative's own matter (relative_support.toml): its
+    decisions cite law.toml `sol_11_1` and are taken by a decision maker under a delegation of their own."""
+    decisions = load_decisions()
+    found = decisions.kind_of(trigger)
+    assert found is not None and (found.name, found.provision) == (kind, "sol_11_1")
+    roles = {role for t in RELATIVE_CHART["transitions"] if t["trigger"] == trigger for role in t["roles"]}
+    assert roles == {"decider"}
+    assert decisions.delegation_for("decider", kind) is not None
+    assert decisions.delegation_for("caseworker", kind) is None
+    for other in ("end_support", "withdraw_consent", "erase"):
+        assert decisions.kind_of(other) is None
+
+
+def test_a_decision_of_a_trigger_neither_flowchart_has_is_refused():
+    text = DEFAULT_DECISIONS_PATH.read_text(encoding="utf-8")
+    with pytest.raises(PolicyError, match="trigger the flowchart does not have"):
+        parse_decisions(text, source="test.toml", triggers={t["trigger"] for t in CHART["transitions"]}, roles=ROLES)
 
 
 def test_the_appeal_text_names_the_court_the_municipality_three_weeks_and_fl_in_swedish():

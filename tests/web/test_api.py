@@ -133,6 +133,7 @@ def test_the_document_is_public_and_names_the_flowcharts_codes(app):
     doc = app.test_client().get(f"{API}/openapi.json").get_json()
     schemas = doc["components"]["schemas"]
     assert "assess_protection" in schemas["TransitionRequest"]["properties"]["trigger"]["enum"]
+    assert "grant_support" in schemas["TransitionRequest"]["properties"]["trigger"]["enum"]  # a relative's matter
     assert schemas["TransitionRequest"]["additionalProperties"] is False
     assert "school" in schemas["ConcernRequest"]["properties"]["reporter_org"]["enum"]
 
@@ -154,6 +155,7 @@ EXPECTED = {
     "recordConsent": table({"caseworker": 201, "decider": 201}),
     "withdrawConsent": table({"caseworker": 200, "decider": 200}),
     "withholdFeedback": table({"caseworker": 200, "decider": 200}),
+    "informRelative": table({"caseworker": 201, "decider": 201}),
     "listReferrals": table({"partner": 200}),
     "readReferral": table({"partner": 200}),
     "latestCheckpoint": table({"auditor": 200}),
@@ -203,6 +205,11 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
         version = api("GET", f"/cases/{ref}/triggers", "decider").get_json()["version"]
         return ("POST", "/cases/{ref}/feedback-withholding", f"/cases/{ref}/feedback-withholding",
                 {"expected_version": version, "reason": "Återkoppling vore olämplig."}, True)
+    if operation == "informRelative":
+        ref = case_in(db, staff, "investigation")
+        version = api("GET", f"/cases/{ref}/triggers", "decider").get_json()["version"]
+        return ("POST", "/cases/{ref}/relatives", f"/cases/{ref}/relatives",
+                {"expected_version": version, "wants_support": False}, True)
     if operation in ("recordConsent", "withdrawConsent"):
         ref = case_in(db, staff, "sig")
         with db.read() as session:

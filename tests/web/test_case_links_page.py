@@ -27,7 +27,7 @@ def _earlier_and_new(db, staff) -> tuple[str, str]:
 def test_the_case_page_names_the_earlier_case_in_words(client_as, db, staff):
     earlier, new = _earlier_and_new(db, staff)
     page = text(client_as("decider").get(f"/cases/{new}"))
-    assert "Andra ärenden om samma person" in page and "Tidigare ärende" in page
+    assert "Länkade ärenden" in page and "Tidigare ärende" in page
     assert f'href="/cases/{earlier}"' in page and "Avslutat" in page
     english = text(as_english(client_as("decider")).get(f"/cases/{earlier}"))
     assert "Later case" in english and f'href="/cases/{new}"' in english and "Concern registered" in english
@@ -36,7 +36,7 @@ def test_the_case_page_names_the_earlier_case_in_words(client_as, db, staff):
 def test_the_link_is_not_shown_without_a_ground_on_the_earlier_case(client_as, db, staff):
     earlier, new = _earlier_and_new(db, staff)
     page = text(client_as("intake").get(f"/cases/{new}"))  # intake: the new case only, not the closed one
-    assert earlier not in page and "Andra ärenden om samma person" not in page
+    assert earlier not in page and "Länkade ärenden" not in page
 
 
 def test_the_step_page_shows_the_citation_the_swedish_way(client_as, db, staff):

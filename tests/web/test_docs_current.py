@@ -22,3 +22,12 @@ def test_mermaid_block_is_current():
 def test_pictures_are_current(lang):
     picture = (DOCS / f"flowchart.{lang}.svg").read_text(encoding="utf-8")
     assert picture == to_svg(default_flowchart(), lang=lang), f"regenerate docs/flowchart.{lang}.svg"
+
+
+def test_the_relative_flowchart_block_is_current():
+    from policies import RELATIVE_PATH
+
+    text = (DOCS / "flowchart.md").read_text(encoding="utf-8")
+    block = text.split("```mermaid\n")[2].split("```", 1)[0]
+    assert block == to_mermaid(default_flowchart(RELATIVE_PATH)) + "\n", (
+        "regenerate: vidoro flowchart --name relative_support --format mermaid")

@@ -32,6 +32,7 @@ from web.api import (
     intervention_routes,
     journal_routes,
     more_routes,
+    relative_routes,
     source_routes,
 )
 from web.api.problems import from_error, problem
@@ -70,7 +71,7 @@ def init_app(app: OpenAPI) -> None:
     blueprints = (case_routes.blueprint(chart, SECURITY), journal_routes.blueprint(SECURITY),
                   decision_routes.blueprint(SECURITY), hearing_routes.blueprint(SECURITY),
                   intervention_routes.blueprint(chart, SECURITY), more_routes.blueprint(SECURITY),
-                  source_routes.blueprint(chart, SECURITY))
+                  source_routes.blueprint(chart, SECURITY), relative_routes.blueprint(SECURITY))
     for blueprint in (b for b in blueprints if b is not None):  # a flowchart without interventions has none
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)

@@ -90,11 +90,13 @@ class Closed(BaseModel):
 _BUILT: dict[str, SimpleNamespace] = {}
 
 
-def flowchart_models(chart: Flowchart) -> SimpleNamespace:
-    """Request models whose codes are the flowchart's: built once per flowchart version."""
-    if chart.version not in _BUILT:
-        _BUILT[chart.version] = _build(chart)
-    return _BUILT[chart.version]
+def flowchart_models(chart: Flowchart, *more: Flowchart) -> SimpleNamespace:
+    """Request models whose codes are the flowchart's, and those of `more` (a relative's own matter runs on a
+    flowchart of its own, moved on through the same endpoints): built once per set of versions."""
+    versions = ",".join(c.version for c in (chart, *more))
+    if versions not in _BUILT:
+        _BUILT[versions] = _build(chart, *more)
+    return _BUILT[versions]
 
 
 def _literal(values: Iterable[str]) -> Any:
@@ -107,20 +109,25 @@ def _list_of(item: Any) -> Any:
     return list[item]
 
 
-def _build(chart: Flowchart) -> SimpleNamespace:
-    vocab = chart.vocabularies
+def _build(chart: Flowchart, *more: Flowchart) -> SimpleNamespace:
+    charts = (chart, *more)
+    vocab: dict[str, set[str]] = {}
+    for each in charts:
+        for name, codes in each.vocabularies.items():
+            vocab.setdefault(name, set()).update(codes)
+    fields = {name: spec for each in reversed(charts) for name, spec in each.fields.items()}  # `chart`'s first
 
     def one_of(name: str | None) -> Any:  # the loader gives every code field a vocabulary
         return _literal(vocab[name] if name is not None else ())
 
-    states = _literal(chart.states)
-    triggers = _literal(chart.triggers)
+    states = _literal({state for each in charts for state in each.states})
+    triggers = _literal({trigger for each in charts for trigger in each.triggers})
 
     def text() -> tuple[Any, Any]:
         return Text, Field(min_length=1, max_length=MAX_TEXT)
 
     payload_fields: dict[str, Any] = {}
-    for name, spec in sorted(chart.fields.items()):
+    for name, spec in sorted(fields.items()):
         kind: Any = {"text": Text, "date": IsoDate, "code": one_of(spec.vocabulary) if spec.kind == "code" else str,
                      "codes": _list_of(one_of(spec.vocabulary)) if spec.kind == "codes" else str}[spec.kind]
         constraints: dict[str, Any] = {"max_length": MAX_TEXT} if spec.kind == "text" else {}

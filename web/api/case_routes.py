@@ -13,6 +13,8 @@ from cases.casework.consents import CONSENT_ROLES, ConsentForm
 from cases.casework.feedback import WITHHOLDING_ROLES, withhold_feedback
 from cases.casework.outline import case_outline
 from cases.casework.worklist import work_list
+from cases.flowcharts import RELATIVE, current_engine
+from cases.links import linked_cases
 from policies import Flowchart
 from policies.access import CASE_READING_ROLES, SYSTEM_ROLE
 from web.api import schemas as s
@@ -31,7 +33,7 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
     """The case endpoints, with request bodies built from `chart`'s codes."""
     # The request bodies are models built from the flowchart's codes at run time (web.api.bodies): flask-openapi3
     # reads them from the views' annotations, where no static type can name them (hence the ignores below).
-    m = flowchart_models(chart)
+    m = flowchart_models(chart, current_engine(RELATIVE).chart)  # a relative's own matter moves on here too
     api = APIBlueprint("api_cases", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(400, 401, 403, 422, 429))
     firing_roles = sorted({role for t in chart.transitions for role in t.roles} - {SYSTEM_ROLE})
@@ -73,6 +75,9 @@ def blueprint(chart: Flowchart, security: list[dict[str, list[str]]]) -> APIBlue
             received_at=record.received_at, reporter_org=record.reporter_org, acute_danger=record.acute_danger,
             erased=record.erased, person=person, concern=record.concern,
             consents=[s.Consent(**c) for c in record.consents], journal=journal,
+            links=[] if record.ground == "emergency" else [  # as the page: only on a ground of one's own
+                s.CaseLink(ref=link.ref, relation=link.relation, state=link.state)
+                for link in linked_cases(db(), account().actor, path.ref, now=now())],
         ), headers={"Cache-Control": "no-store"})
 
     @api.get("/cases/<ref>/triggers", summary="What the caller may fire now, and why not the rest",

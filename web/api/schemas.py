@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "ApiTokenInfo",
+    "CaseLink",
     "CaseList",
     "CaseRecord",
     "CaseSummary",
@@ -175,6 +176,14 @@ class JournalEntry(BaseModel):
     fields: dict[str, Any]
 
 
+class CaseLink(BaseModel):
+    """A case linked to the one read, shown only to a reader with a ground on both; nothing of its content."""
+
+    ref: str
+    relation: str = Field(description="earlier, later, relative_matter or subject_case")
+    state: str
+
+
 class CaseRecord(BaseModel):
     """A case opened for its reader; the read is written to the access log."""
 
@@ -190,6 +199,9 @@ class CaseRecord(BaseModel):
     concern: str | None
     consents: list[Consent]
     journal: list[JournalEntry]
+    links: list[CaseLink] = Field(default=[], description=(
+        "The linked cases the reader may also read (a ground on both): the same person's earlier or later cases, "
+        "a relative's own matter opened from this case, or the case a relative's matter was opened from"))
 
 
 class Option(BaseModel):
