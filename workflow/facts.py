@@ -74,6 +74,7 @@ class CaseFacts:
     shared_with: frozenset[str] = frozenset()
     last_entry_at: datetime | None = None
     communications: tuple[CommunicationFacts, ...] = ()
+    flags: frozenset[str] = frozenset()  # the codes of the flags set on the case (policies/flags.toml)
 
 
 def age_on(birth_date: date | None, day: date) -> int:

@@ -130,6 +130,17 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "SIG riktar sig till personer 15–25 år; personen är {age} år",
         "SIG is meant for ages 15–25; the person is {age}",
     ),
+    # Flags on the case (workflow.flags, policies/flags.toml): the warning names the flag.
+    "flagged": (
+        "warning",
+        "ärendet är flaggat: {flag}. Följ rutinen för flaggan före detta steg",
+        "the case is flagged: {flag}. Follow the flag's routine before this step",
+    ),
+    "flag_guardians_risk": (
+        "warning",
+        "{flag}: {warning}",
+        "{flag}: {warning}",
+    ),
     # Kommunicering and structured assessments (workflow.hearing, policies/hearing.toml).
     "communication_missing": (
         "guard",
