@@ -31,6 +31,7 @@ from cases.errors import (
 from cases.flowcharts import chart_of
 from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_note, read_journal, sign_note, write_note
 from policies.decisions import NOTIFIED
+from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
 from policies.rules import WITHHOLD_FEEDBACK
@@ -61,6 +62,8 @@ OTHER_ENTRIES = {
                                    "Exception from communication recorded")), strict=True)),
     WITHHOLD_FEEDBACK: Label("Beslut att inte lämna återkoppling till anmälaren",
                              "Decision not to give the reporter feedback"),
+    FLAG_SET: Label("Flagga satt på ärendet", "Flag set on the case"),
+    FLAG_CLEARED: Label("Flagga borttagen från ärendet", "Flag cleared from the case"),
 }
 
 

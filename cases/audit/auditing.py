@@ -32,6 +32,7 @@ from cases.flowcharts import current_engine
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
+from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.rules import WITHHOLD_FEEDBACK
 from workflow import Actor
 from workflow.engine import REGISTER
@@ -133,8 +134,9 @@ class CheckpointInfo:
 
 
 # The transition log's entries that are no flowchart step (the case stays in its state): a decision's
-# notification, the records of kommunicering, the decision not to give the reporter feedback.
-BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK)
+# notification, the records of kommunicering, the decision not to give the reporter feedback, a flag set or
+# cleared (`cases.flags`).
+BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, FLAG_SET, FLAG_CLEARED)
 
 
 def known_triggers() -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from cases.models import (
     Assignment,
     Case,
     CaseEvent,
+    CaseFlag,
     CaseLink,
     Communication,
     Consent,
@@ -276,6 +277,9 @@ def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseF
         last_entry_at=case.updated_at,
         communications=tuple(CommunicationFacts(c.decision, c.answer_by, c.answered_on is not None, c.exception)
                              for c in communications),
+        # the flags on the case (cases.flags), codes only: the engine warns at the steps they affect
+        flags=frozenset(session.scalars(select(CaseFlag.flag).where(
+            CaseFlag.case_id == case.id, CaseFlag.cleared_at.is_(None)))),
     )
     return facts, running
 
