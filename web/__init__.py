@@ -71,7 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_pages(app: Flask) -> None:
     from importlib import import_module
 
-    for name in ("auth", "worklist", "case_pages", "case_actions", "journal", "decisions", "hearing", "reporter",
-                 "overview", "partner", "audit", "admin", "tokens"):
+    for name in ("auth", "worklist", "case_pages", "case_actions", "journal", "decisions", "hearing", "flags",
+                 "reporter", "overview", "partner", "audit", "admin", "tokens"):
         module = import_module(f"web.{name}")
         app.register_blueprint(module.bp)

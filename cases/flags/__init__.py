@@ -14,8 +14,9 @@ from cases.flags.operations import (
     active_flags,
     case_flags,
     clear_flag,
+    flags_on_case,
     set_flag,
 )
 
 __all__ = ["REASON_FIELD", "CaseFlags", "FlagChanged", "FlagItem", "active_flags", "case_flags", "clear_flag",
-           "set_flag"]
+           "flags_on_case", "set_flag"]

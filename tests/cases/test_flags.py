@@ -17,7 +17,7 @@ from cases.audit.verify import verify
 from cases.casework.access import assign_case
 from cases.casework.outline import case_outline
 from cases.errors import AccessDenied, InvalidConcern, NotPermitted, StaleCase
-from cases.flags import REASON_FIELD, case_flags, clear_flag, set_flag
+from cases.flags import REASON_FIELD, case_flags, clear_flag, flags_on_case, set_flag
 from cases.models import AccessLogEntry, Case, CaseEvent, CaseFlag, TransitionLogEntry
 from cases.reports.demo import PATHS, drive
 from policies.flags import FLAG_CLEARED, FLAG_SET
@@ -204,3 +204,17 @@ def test_the_guardians_warning_on_a_childs_case_with_honour_violence(db, staff, 
                          now=now + timedelta(days=1))
     assert [w.code for w in fired.warnings] == ["flagged", "flag_guardians_risk"]
     assert "vårdnadshavarna" in fired.warnings[1].text("sv")
+
+
+def test_the_codes_on_a_case_are_read_with_a_ground_and_without_a_log_entry(db, staff, ref):
+    set_flag(db, staff["intake"], ref, CLOSE, MARKER, now=NOW)
+    with db.read() as session:
+        before = session.scalars(select(AccessLogEntry.seq)).all()
+    assert flags_on_case(db, staff["decider"], ref) == {CLOSE}
+    with db.read() as session:
+        assert session.scalars(select(AccessLogEntry.seq)).all() == before
+    with pytest.raises(AccessDenied):
+        flags_on_case(db, staff["caseworker"], ref)
+    for role in NEVER:
+        with pytest.raises(NotPermitted):
+            flags_on_case(db, staff[role], ref)
