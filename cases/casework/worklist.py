@@ -39,9 +39,9 @@ PER_PAGE = 50
 SOON_DAYS = 3
 MAX_CURSOR = 200  # characters: a key of a date, a time and a ref is a quarter of that; longer is not ours
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-_ORDER = (Case.next_due_on, Case.received_at, Case.ref)
+_ORDER = (Case.next_due_on, Case.received_at, Case.ref)  # unique (ref is): every row has its own place
 # Whether a flag is on the case (`cases.flags`), for the page's rows only: one index probe a row listed.
-_FLAGGED = exists().where(CaseFlag.case_id == Case.id, CaseFlag.cleared_at.is_(None)).label("flagged")  # unique (ref is): every row has its own place
+_FLAGGED = exists().where(CaseFlag.case_id == Case.id, CaseFlag.cleared_at.is_(None)).label("flagged")
 
 
 class WorkItem(NamedTuple):
