@@ -77,7 +77,7 @@ def flag_section(ref: str) -> dict[str, Any] | None:
 
 
 @bp.route("/cases/<ref>/flags/new", methods=["GET", "POST"])
-@page(*sorted(FLAG_READING_ROLES))
+@page(*sorted({role for f in load_flags() for role in f.set_roles}))
 def new_flag(ref: str):
     """Set a flag on the case, with the reason (sealed; the log holds the flag's code only)."""
     outline = outline_or_404(ref)
@@ -117,7 +117,7 @@ def new_flag(ref: str):
 
 
 @bp.route("/cases/<ref>/flags/<flag>/clear", methods=["GET", "POST"])
-@page(*sorted(FLAG_READING_ROLES))
+@page(*sorted({role for f in load_flags() for role in f.clear_roles}))
 def clear(ref: str, flag: str):
     """Clear a flag from the case, with the reason; the record of the flag stays."""
     policy = load_flags()

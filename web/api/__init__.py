@@ -25,7 +25,7 @@ from cases.staff import ratelimit
 from cases.staff.tokens import identify_token
 from web import clock
 from web.access import public
-from web.api import case_routes, decision_routes, hearing_routes, journal_routes, more_routes
+from web.api import case_routes, decision_routes, flag_routes, hearing_routes, journal_routes, more_routes
 from web.api.problems import from_error, problem
 from web.api.support import BoundedJSON, json_response
 
@@ -61,7 +61,7 @@ def init_app(app: OpenAPI) -> None:
     app.json = BoundedJSON(app)  # a body nested too deeply is a 400 problem, not a RecursionError
     for blueprint in (case_routes.blueprint(chart, SECURITY), journal_routes.blueprint(SECURITY),
                       decision_routes.blueprint(SECURITY), hearing_routes.blueprint(SECURITY),
-                      more_routes.blueprint(SECURITY)):
+                      flag_routes.blueprint(SECURITY), more_routes.blueprint(SECURITY)):
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)
         app.extensions["csrf"].exempt(blueprint)  # no cookie is read here: a token cannot be sent cross-site
