@@ -48,6 +48,11 @@ class GuardiansRule:
     applies_to: str
     warn_on: frozenset[str]
     warning: Label
+    when_recording_consent: bool = False  # the form recording a consent warns too
+
+    def applies(self, child: bool) -> bool:
+        """Whether the rule holds on a case about a child (`child`) or an adult."""
+        return self.applies_to == "any" or (self.applies_to == "child") == child
 
 
 @dataclass(frozen=True)
@@ -66,11 +71,9 @@ class Flag:
     def guardians_warning(self, trigger: str, child: bool) -> Label | None:
         """The guardians' warning at `trigger` on a case about a child (`child`) or an adult, or None."""
         rule = self.guardians
-        if rule is None or trigger not in rule.warn_on:
+        if rule is None or trigger not in rule.warn_on or not rule.applies(child):
             return None
-        if rule.applies_to == "any" or (rule.applies_to == "child") == child:
-            return rule.warning
-        return None
+        return rule.warning
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,12 @@ def _guardians(source: str, spec: Any, where: str) -> GuardiansRule | None:
     applies_to = spec.get("applies_to")
     if applies_to not in _AGE_GROUPS:
         raise PolicyError(source, f"{where} applies_to must be one of {', '.join(_AGE_GROUPS)}")
+    recording = spec.get("when_recording_consent", False)
+    if not isinstance(recording, bool):
+        raise PolicyError(source, f"{where} when_recording_consent must be true or false")
     return GuardiansRule(applies_to=str(applies_to), warn_on=frozenset(_strings(source, spec, "warn_on", where)),
-                         warning=_label(source, spec.get("warning"), f"{where} warning"))
+                         warning=_label(source, spec.get("warning"), f"{where} warning"),
+                         when_recording_consent=recording)
 
 
 def _roles(source: str, spec: Mapping[str, Any], key: str, where: str) -> frozenset[str]:

@@ -13,16 +13,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from cases.errors import AccessDenied, CaseNotFound, InvalidConcern, KeyDestroyed, NotPermitted, StaleCase
-from cases.flags import case_flags, clear_flag, flags_on_case, set_flag
+from cases.flags import case_flags, clear_flag, consent_warnings, flags_on_case, set_flag
 from cases.flowcharts import chart_of
 from policies.flags import FLAG_READING_ROLES, load_flags
 from policies.law import load_law
 from web.access import page, signed_in
 from web.clock import now
-from web.i18n import label
+from web.i18n import label, locale
 from web.step_forms import form_version, outline_or_404
 
-__all__ = ["bp", "flag_panel", "flag_section"]
+__all__ = ["bp", "consent_flag_warnings", "flag_panel", "flag_section"]
 
 bp = Blueprint("flags", __name__)
 MAX_REASON = 2000
@@ -51,6 +51,17 @@ def flag_panel(ref: str) -> list[dict[str, Any]]:
     except (CaseNotFound, AccessDenied, NotPermitted):
         return []
     return [_words(flag.code) for flag in load_flags() if flag.code in codes]
+
+
+@bp.app_template_global()
+def consent_flag_warnings(ref: str) -> list[str]:
+    """The guardians' warnings of the flags on the case, for the form recording a consent (`flags.toml`)."""
+    if signed_in().role not in FLAG_READING_ROLES:
+        return []
+    try:
+        return [w.text(locale()) for w in consent_warnings(_db(), signed_in().actor, ref, now=now())]
+    except (CaseNotFound, AccessDenied, NotPermitted):
+        return []
 
 
 @bp.app_template_global()

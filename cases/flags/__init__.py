@@ -14,9 +14,10 @@ from cases.flags.operations import (
     active_flags,
     case_flags,
     clear_flag,
+    consent_warnings,
     flags_on_case,
     set_flag,
 )
 
 __all__ = ["REASON_FIELD", "CaseFlags", "FlagChanged", "FlagItem", "active_flags", "case_flags", "clear_flag",
-           "flags_on_case", "set_flag"]
+           "consent_warnings", "flags_on_case", "set_flag"]

@@ -25,23 +25,26 @@ from sqlalchemy.orm import Session
 from cases.actors import utcnow
 from cases.audit import log
 from cases.casework.grounds import read_ground
-from cases.casework.operations import bump, case_key
+from cases.casework.operations import bump, case_facts, case_key
 from cases.casework.skeleton import Opened, case_read, case_write
 from cases.crypto.vault import CaseKey
 from cases.db import Database
 from cases.errors import AccessDenied, InvalidConcern, NotPermitted
 from cases.events import operation
+from cases.flowcharts import engine_for_version
 from cases.models import Case, CaseEvent, CaseFlag
 from cases.text import check_text
 from policies.flags import FLAG_CLEARED, FLAG_READING_ROLES, FLAG_SET, Flag, load_flags
-from workflow import AccessEntry, Actor, LogEntry, payload_hash
+from workflow import AccessEntry, Actor, LogEntry, Refusal, payload_hash
+from workflow.deadlines import local_date
 from workflow.fields import MAX_TEXT
+from workflow.flags import recording_consent_warnings
 
 if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
 
 __all__ = ["REASON_FIELD", "CaseFlags", "FlagChanged", "FlagItem", "active_flags", "case_flags", "clear_flag",
-           "flags_on_case", "set_flag"]
+           "consent_warnings", "flags_on_case", "set_flag"]
 
 REASON_FIELD = "flag_reason"  # what the access log names as read when the reasons are opened
 
@@ -104,6 +107,23 @@ def flags_on_case(db: Database, actor: Actor, ref: str) -> frozenset[str]:
         raise NotPermitted("see the flags on a case", actor.role)
     with case_read(db, actor, ref) as opened:
         return active_flags(opened.session, opened.case)
+
+
+def consent_warnings(db: Database, actor: Actor, ref: str, *, now: datetime | None = None) -> tuple[Refusal, ...]:
+    """The warnings the form recording a consent on case `ref` shows (`workflow.flags`), for staff with a ground.
+
+    The birth date is opened for the decision only (child or adult today), as `case_facts` does: not shown, so
+    no read for the access log."""
+    now = now or utcnow()
+    if actor.role not in FLAG_READING_ROLES:
+        raise NotPermitted("see the flags on a case", actor.role)
+    with case_read(db, actor, ref) as opened:
+        session, case = opened.session, opened.case
+        if not active_flags(session, case):
+            return ()
+        facts, _ = case_facts(session, case, case_key(db, case))
+        timezone = engine_for_version(session, case.flowchart_version).chart.timezone
+        return recording_consent_warnings(facts, local_date(now, timezone))
 
 
 @operation("flag_set")

@@ -17,7 +17,7 @@ from cases.audit.verify import verify
 from cases.casework.access import assign_case
 from cases.casework.outline import case_outline
 from cases.errors import AccessDenied, InvalidConcern, NotPermitted, StaleCase
-from cases.flags import REASON_FIELD, case_flags, clear_flag, flags_on_case, set_flag
+from cases.flags import REASON_FIELD, case_flags, clear_flag, consent_warnings, flags_on_case, set_flag
 from cases.models import AccessLogEntry, Case, CaseEvent, CaseFlag, TransitionLogEntry
 from cases.reports.demo import PATHS, drive
 from policies.flags import FLAG_CLEARED, FLAG_SET
@@ -218,3 +218,15 @@ def test_the_codes_on_a_case_are_read_with_a_ground_and_without_a_log_entry(db, 
     for role in NEVER:
         with pytest.raises(NotPermitted):
             flags_on_case(db, staff[role], ref)
+
+
+def test_the_consent_form_warns_on_a_childs_case_with_honour_violence(db, staff, ref):
+    assert consent_warnings(db, staff["intake"], ref, now=NOW) == ()
+    set_flag(db, staff["intake"], ref, HONOUR, MARKER, now=NOW)
+    (warning,) = consent_warnings(db, staff["intake"], ref, now=NOW)
+    assert warning.code == "flag_guardians_risk"
+    for role in NEVER:
+        with pytest.raises(NotPermitted):
+            consent_warnings(db, staff[role], ref, now=NOW)
+    with pytest.raises(AccessDenied):
+        consent_warnings(db, staff["caseworker"], ref, now=NOW)

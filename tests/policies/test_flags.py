@@ -88,3 +88,15 @@ def test_a_good_definition_loads():
 def test_a_bad_definition_is_refused(text):
     with pytest.raises(PolicyError):
         parse_flags(text, source="flags.toml")
+
+
+def test_the_guardians_rule_of_honour_violence_covers_recording_a_consent():
+    rule = load_flags()["honour_violence"].guardians
+    assert rule is not None and rule.when_recording_consent and rule.applies(child=True) and not rule.applies(False)
+
+
+def test_when_recording_consent_must_be_a_truth_value():
+    text = GOOD + ('[flags.vold.guardians]\napplies_to = "child"\nwarn_on = ["refer_sig"]\n'
+                   'warning = { sv = "Fara", en = "Danger" }\nwhen_recording_consent = "ja"\n')
+    with pytest.raises(PolicyError):
+        parse_flags(text, source="flags.toml")

@@ -110,3 +110,12 @@ def test_the_work_list_marks_a_flagged_case_in_words(client_as, db, staff, ref, 
     set_flag(db, staff["intake"], ref, "close_relationship_violence", REASON, now=NOW)
     listing = decider.get("/cases").get_data(as_text=True)
     assert "flaggad" in listing and "Våld i nära relationer" not in listing and REASON not in listing
+
+
+def test_the_consent_form_shows_the_guardians_warning_on_a_childs_case(client_as, db, staff, ref):
+    decider = client_as("decider")
+    assert "vårdnadshavarna eller be om deras samtycke" not in decider.get(
+        f"/cases/{ref}/consents/new").get_data(as_text=True)
+    set_flag(db, staff["intake"], ref, "honour_violence", REASON, now=NOW)
+    page = decider.get(f"/cases/{ref}/consents/new").get_data(as_text=True)
+    assert "vårdnadshavarna eller be om deras samtycke kan utsätta barnet för fara" in page and ROUTINE_SV in page

@@ -88,3 +88,15 @@ def test_the_entry_holds_codes_not_words():
     sim = child_in_investigation(HONOUR)
     entry = sim.fire("caseworker", "request_consent", proposed_intervention="sig").entry
     assert b"Hedersrelaterat" not in entry.canonical() and b"vardnadshavar" not in entry.canonical()
+
+
+def test_recording_a_consent_warns_with_honour_violence_on_a_childs_case_only():
+    from workflow.flags import recording_consent_warnings
+
+    child = child_in_investigation(HONOUR)
+    (warning,) = recording_consent_warnings(child.facts, child.now.date())
+    assert warning.code == "flag_guardians_risk" and "vårdnadshavarna" in warning.text("sv")
+    assert recording_consent_warnings(child_in_investigation(CLOSE).facts, child.now.date()) == ()
+    assert recording_consent_warnings(child_in_investigation().facts, child.now.date()) == ()
+    adult = flagged(Sim(ADULT), HONOUR)
+    assert recording_consent_warnings(adult.facts, adult.now.date()) == ()
