@@ -1,6 +1,6 @@
 """Flags in a real browser, checked by axe, in both languages: the set form (refused empty, then set), the case
 page with the flag and its routine, a decision page with the routine and the warning naming the flag, the clear
-form and the work list's marker."""
+form, the consent form with the routine, and the work list's marker."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def test_a_flag_is_set_and_its_routine_shown_on_the_case_and_the_decision_page(v
     main = page.locator("main").inner_text()
     assert ROUTINE[lang] in main and WARNING[lang] in main
     person.go("/cases")
+    assert ROUTINE[lang] in person.go(f"/cases/{ref}/consents/new").locator("main").inner_text()
     page = person.go(f"/cases/{ref}/flags/honour_violence/clear")
     page.locator("#field-reason").fill("Riskbedömningen visar ingen fara.")
     person.submit(page.locator("main form button[type=submit]"))
