@@ -104,7 +104,7 @@ def test_intake_may_not_clear_a_flag(client_as, db, staff, ref):
     assert client_as("intake").get(f"/cases/{ref}/flags/honour_violence/clear").status_code == 403
 
 
-def test_the_work_list_marks_a_flagged_case_in_words(client_as, db, staff, ref, child_number):
+def test_the_work_list_marks_a_flagged_case_in_words(client_as, db, staff, ref):
     decider = client_as("decider")
     assert "flaggad" not in decider.get("/cases").get_data(as_text=True)
     set_flag(db, staff["intake"], ref, "close_relationship_violence", REASON, now=NOW)
