@@ -72,6 +72,7 @@ def _register_pages(app: Flask) -> None:
     from importlib import import_module
 
     for name in ("auth", "worklist", "case_pages", "case_actions", "journal", "decisions", "hearing", "interventions",
-                 "reporter", "overview", "partner", "audit", "admin", "tokens", "sources", "relatives"):
+                 "reporter", "overview", "partner", "audit", "admin", "tokens", "sources", "relatives",
+                 "flags"):
         module = import_module(f"web.{name}")
         app.register_blueprint(module.bp)

@@ -31,6 +31,7 @@ from cases.errors import (
 from cases.flowcharts import chart_of
 from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_note, read_journal, sign_note, write_note
 from policies.decisions import NOTIFIED
+from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
 from policies.relatives import RELATIVE_INFORMED
@@ -75,6 +76,8 @@ OTHER_ENTRIES = {
     ), strict=True)),
     COMPLETE_IDENTITY: Label("Identiteten kompletterad", "Identity completed"),
     RELATIVE_INFORMED: Label("Anhörig informerad om stöd", "Relative told that support exists"),
+    FLAG_SET: Label("Flagga satt på ärendet", "Flag set on the case"),
+    FLAG_CLEARED: Label("Flagga borttagen från ärendet", "Flag cleared from the case"),
 }
 
 

@@ -23,6 +23,7 @@ from workflow.deadlines import due_on, local_date
 from workflow.errors import RoleNotAllowed, TransitionRefused, UnknownTrigger
 from workflow.facts import Actor, CaseFacts, age_on
 from workflow.fields import validate_payload
+from workflow.flags import flag_codes, flag_warnings
 from workflow.guards import (
     ADULT_AGE,
     GUARDS,
@@ -265,19 +266,21 @@ class Engine:
 
 def _evaluate(ctx: Context) -> list[Refusal]:
     """Role first, then every guard and warning of the transition, then the rules every version obeys
-    (kommunicering and structured assessments: `workflow.hearing`)."""
+    (the flags on the case: `workflow.flags`; kommunicering and structured assessments: `workflow.hearing`)."""
     refusals = Engine._role(ctx.transition, ctx.actor)
     for name in (*ctx.transition.guards, *ctx.transition.warnings):
         refusals.extend(GUARDS[name](ctx))
     if ctx.case.birth_date is not None:  # an erased case decides nothing about a person any more
         refusals.extend(decision_warnings(ctx))
+    refusals.extend(flag_warnings(ctx))
     refusals.extend(hearing_refusals(ctx))
     return refusals
 
 
 def _warning_codes(warnings: tuple[Refusal, ...]) -> dict[str, list[str]]:
-    """The warnings staff were shown and went ahead despite, recorded with the transition as codes."""
-    return {"warnings": [w.code for w in warnings]} if warnings else {}
+    """The warnings staff were shown and went ahead despite, recorded with the transition as codes; a flag's
+    warning also by the flag's code (`workflow.flags`)."""
+    return {"warnings": [w.code for w in warnings], **flag_codes(warnings)} if warnings else {}
 
 
 def _guards_condition(transition: Transition) -> Callable[[EventData], bool]:

@@ -76,6 +76,7 @@ class CaseFacts:
     communications: tuple[CommunicationFacts, ...] = ()
     origin: str | None = None  # the reporter organisation the concern came from (a code, e.g. a referral's)
     interventions_running: int = 0  # how many of the case's interventions run (version 3 on)
+    flags: frozenset[str] = frozenset()  # the codes of the flags set on the case (policies/flags.toml)
 
 
 def age_on(birth_date: date | None, day: date) -> int:

@@ -156,6 +156,17 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "samtycket för {purpose} gäller fortfarande för insatsen",
         "the consent for {purpose} still covers the intervention",
     ),
+    # Flags on the case (workflow.flags, policies/flags.toml): the warning names the flag.
+    "flagged": (
+        "warning",
+        "ärendet är flaggat: {flag}. Följ rutinen för flaggan före detta steg",
+        "the case is flagged: {flag}. Follow the flag's routine before this step",
+    ),
+    "flag_guardians_risk": (
+        "warning",
+        "{flag}: {warning}",
+        "{flag}: {warning}",
+    ),
     # Kommunicering and structured assessments (workflow.hearing, policies/hearing.toml).
     "communication_missing": (
         "guard",

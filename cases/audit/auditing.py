@@ -32,6 +32,7 @@ from cases.flowcharts import FLOWCHARTS, current_engine
 from cases.models import AccessLogEntry, AdministrationLogEntry, Staff, TransitionLogEntry
 from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
+from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.relatives import RELATIVE_INFORMED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from workflow import Actor
@@ -137,9 +138,10 @@ class CheckpointInfo:
 # The transition log's entries that are no flowchart step (the case stays in its state): a decision's
 # notification, the records of kommunicering, the decision not to give the reporter feedback, the steps of
 # an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …), the completed
-# identity of a person registered by name and approximate age (`cases.sources`) and a relative told that support
-# exists.
-BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY, RELATIVE_INFORMED)
+# identity of a person registered by name and approximate age (`cases.sources`), a relative told that support
+# exists (`cases.relatives`) and a flag set or cleared (`cases.flags`).
+BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY, RELATIVE_INFORMED,
+                    FLAG_SET, FLAG_CLEARED)
 
 
 def known_triggers() -> tuple[str, ...]:

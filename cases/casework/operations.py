@@ -36,6 +36,7 @@ from cases.models import (
     Assignment,
     Case,
     CaseEvent,
+    CaseFlag,
     CaseLink,
     Communication,
     Consent,
@@ -288,6 +289,9 @@ def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseF
                              for c in communications),
         origin=case.reporter_org,
         interventions_running=_running_interventions(session, case),
+        # the flags on the case (cases.flags), codes only: the engine warns at the steps they affect
+        flags=frozenset(session.scalars(select(CaseFlag.flag).where(
+            CaseFlag.case_id == case.id, CaseFlag.cleared_at.is_(None)))),
     )
     return facts, running
 

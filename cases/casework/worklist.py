@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, exists, literal, select, tuple_
 
 from cases.actors import ACTS_AS, require_staff_row
 from cases.casework.grounds import listed_clause
 from cases.db import Database
 from cases.errors import BadCursor, NotPermitted
-from cases.models import NO_DEADLINE, Case
+from cases.models import NO_DEADLINE, Case, CaseFlag
 from policies.access import CASE_READING_ROLES
 from workflow import Actor
 
@@ -40,6 +40,8 @@ SOON_DAYS = 3
 MAX_CURSOR = 200  # characters: a key of a date, a time and a ref is a quarter of that; longer is not ours
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _ORDER = (Case.next_due_on, Case.received_at, Case.ref)  # unique (ref is): every row has its own place
+# Whether a flag is on the case (`cases.flags`), for the page's rows only: one index probe a row listed.
+_FLAGGED = exists().where(CaseFlag.case_id == Case.id, CaseFlag.cleared_at.is_(None)).label("flagged")
 
 
 class WorkItem(NamedTuple):
@@ -52,6 +54,7 @@ class WorkItem(NamedTuple):
     overdue: bool
     soon: bool  # due within SOON_DAYS
     flowchart_version: str = ""  # which flowchart the case runs on: a relative's matter is shown as one
+    flagged: bool = False  # a flag is on the case (cases.flags): marked, never named, on the list
 
 
 class PageKey(NamedTuple):
@@ -109,7 +112,7 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
         raise NotPermitted("see a work list", actor.role)
     key, backwards = decode_cursor(cursor) if cursor is not None else (None, False)
     query = _visible(select(Case.ref, Case.state, Case.received_at, Case.acute_danger, Case.next_deadline,
-                            Case.next_due_on, Case.flowchart_version).where(ACTS_AS), actor.role)
+                            Case.next_due_on, Case.flowchart_version, _FLAGGED).where(ACTS_AS), actor.role)
     if state:
         query = query.where(Case.state == state)
     if due_by is not None:
@@ -128,8 +131,8 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
     soon = date.fromordinal(today.toordinal() + SOON_DAYS)
     items = tuple(
         WorkItem(ref, in_state, received_at, acute, deadline, None if due_on == NO_DEADLINE else due_on,
-                 due_on < today, today <= due_on <= soon, version)
-        for ref, in_state, received_at, acute, deadline, due_on, version in page)
+                 due_on < today, today <= due_on <= soon, version, bool(flagged))
+        for ref, in_state, received_at, acute, deadline, due_on, version, flagged in page)
     # Read forwards from a cursor, there is a page before (the cursor's own row); read backwards, one after.
     has_next = more if not backwards else key is not None
     has_previous = more if backwards else key is not None

@@ -1,5 +1,6 @@
 """The records: cases, the person a case is about, staff, consents, deadlines, assignments, referral
-packets, disclosures, role grants waiting for approval, and the transition, access and administration logs.
+packets, disclosures, flags on a case, role grants waiting for approval, and the transition, access and
+administration logs.
 
 Personal data sits only in `Sealed` columns: AES-GCM ciphertext under the case's data key, sealed and
 opened by `cases.crypto.vault` with the table, row and field as associated data. The logs hold none: they name a
@@ -20,6 +21,7 @@ from cases.models.case import (
     Person,
     ReferralPacket,
 )
+from cases.models.flags import CaseFlag
 from cases.models.interventions import Intervention
 from cases.models.logs import (
     AccessLogEntry,
@@ -48,6 +50,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseEvent",
+    "CaseFlag",
     "CaseLink",
     "Checkpoint",
     "Communication",

@@ -176,6 +176,9 @@ EXPECTED = {
     "readDecisionLetter": table({"intake": 404, "caseworker": 200, "decider": 200}),
     "recordNotification": table({"caseworker": 201, "decider": 201}),
     "completeIdentity": table({"intake": 200, "caseworker": 404, "decider": 200}),  # caseworker: not assigned
+    "listFlags": table({"intake": 404, "caseworker": 200, "decider": 200}),  # intake: not in intake
+    "setFlag": table({"intake": 404, "caseworker": 201, "decider": 201}),
+    "clearFlag": table({"decider": 200}),  # only the decision maker clears a flag (policies/flags.toml)
 }
 
 
@@ -267,6 +270,17 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
                 True)
     if operation in HEARING_OPERATIONS:
         return hearing_request(operation, api, db, staff)
+    if operation in ("listFlags", "setFlag", "clearFlag"):
+        ref = case_in(db, staff, "investigation")
+        version = api("GET", f"/cases/{ref}/triggers", "decider").get_json()["version"]
+        if operation == "listFlags":
+            return "GET", "/cases/{ref}/flags", f"/cases/{ref}/flags", None, False
+        body = {"expected_version": version, "flag": "honour_violence", "reason": "Uppgift om hot."}
+        if operation == "setFlag":
+            return "POST", "/cases/{ref}/flags", f"/cases/{ref}/flags", body, True
+        version = api("POST", f"/cases/{ref}/flags", "decider", json=body, key=key()).get_json()["version"]
+        return ("POST", "/cases/{ref}/flags/{flag}/clear", f"/cases/{ref}/flags/honour_violence/clear",
+                {"expected_version": version, "reason": "Bedömt."}, True)
     if operation == "me":
         return "GET", "/me", "/me", None, False
     if operation == "listTokens":

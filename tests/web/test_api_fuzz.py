@@ -38,6 +38,7 @@ from cases.reports.demo import demo_staff, fill_demo
 from cases.staff import accounts
 from cases.staff.ratelimit import Limits
 from cases.staff.tokens import create_token
+from policies.flags import load_flags
 from tests.served import Served
 from tests.web.conftest import PASSWORD
 from web import create_app
@@ -49,7 +50,7 @@ SEED = 20261127
 # Which operations each role is fuzzed on, and how many examples per operation and phase.
 PLAN = (
     ("intake", r"^/api/v1/(cases|me|tokens)", 100),
-    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers|communication|assessments|relatives)", 100),
+    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers|communication|assessments|relatives|flags)", 100),
     ("decider", r"^/api/v1/cases", 85),
     ("reporter", r"^/api/v1/cases$", 100),
     ("partner", r"^/api/v1/referrals", 100),
@@ -112,6 +113,10 @@ values = {json.dumps(interventions or ["00000000-0000-0000-0000-000000000000"])}
 "path.decision_id" = {{ dictionary = "decisions", probability = 0.8 }}
 "path.communication_id" = {{ dictionary = "communications", probability = 0.8 }}
 "path.intervention_id" = {{ dictionary = "interventions", probability = 0.8 }}
+"path.flag" = {{ dictionary = "flags", probability = 0.8 }}
+
+[dictionaries.flags]
+values = {json.dumps(list(load_flags().codes()))}
 """)
     return path
 

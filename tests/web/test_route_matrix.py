@@ -62,6 +62,10 @@ EXPECTED = {
     ("POST", "/intake/concerns/new"): {"intake"},
     ("GET", "/cases/<ref>/identity"): CASE,
     ("POST", "/cases/<ref>/identity"): CASE,
+    ("GET", "/cases/<ref>/flags/new"): CASE,
+    ("POST", "/cases/<ref>/flags/new"): CASE,
+    ("GET", "/cases/<ref>/flags/<flag>/clear"): {"decider"},
+    ("POST", "/cases/<ref>/flags/<flag>/clear"): {"decider"},
     ("GET", "/concerns/new"): {"reporter"},
     ("POST", "/concerns/new"): {"reporter"},
     ("GET", "/concerns"): {"reporter"},
@@ -122,6 +126,9 @@ EXPECTED = {
     ("POST", "/api/v1/cases/<ref>/communications"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/communications/<communication_id>/answer"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/communication-exceptions"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/flags"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/flags"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/flags/<flag>/clear"): frozenset(),
 }
 
 
@@ -133,7 +140,7 @@ def _url(rule: str, ref: str) -> str:
               "<grant_id>": "00000000-0000-0000-0000-000000000000",
               "<note_id>": "00000000-0000-0000-0000-000000000000",
               "<decision_id>": "00000000-0000-0000-0000-000000000000",
-              "<communication_id>": "00000000-0000-0000-0000-000000000000"}
+              "<communication_id>": "00000000-0000-0000-0000-000000000000", "<flag>": "honour_violence"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

@@ -28,6 +28,7 @@ from web.access import public
 from web.api import (
     case_routes,
     decision_routes,
+    flag_routes,
     hearing_routes,
     intervention_routes,
     journal_routes,
@@ -70,8 +71,9 @@ def init_app(app: OpenAPI) -> None:
     app.json = BoundedJSON(app)  # a body nested too deeply is a 400 problem, not a RecursionError
     blueprints = (case_routes.blueprint(chart, SECURITY), journal_routes.blueprint(SECURITY),
                   decision_routes.blueprint(SECURITY), hearing_routes.blueprint(SECURITY),
-                  intervention_routes.blueprint(chart, SECURITY), more_routes.blueprint(SECURITY),
-                  source_routes.blueprint(chart, SECURITY), relative_routes.blueprint(SECURITY))
+                  flag_routes.blueprint(SECURITY), intervention_routes.blueprint(chart, SECURITY),
+                  more_routes.blueprint(SECURITY), source_routes.blueprint(chart, SECURITY),
+                  relative_routes.blueprint(SECURITY))
     for blueprint in (b for b in blueprints if b is not None):  # a flowchart without interventions has none
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)
