@@ -5,16 +5,16 @@
 personal-data field. `persons.age_approximate` says that the sealed birth date is estimated from an
 approximate age, until the identity is completed.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -3,16 +3,16 @@
 Support to a relative is the relative's own matter, opened from the subject's case and linked to it
 (`cases.relatives`). Existing links are all of the first kind. The kind is a code; the link holds no personal data.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,8 @@
 Each flag is set and cleared with a reason sealed with the case key; the transition log holds an entry for
 each, with the flag's code and a salted hash of the reason. An instance upgraded to this revision has no flags.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import cases.types
 
-revision = "0020"
-down_revision = "0019"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
