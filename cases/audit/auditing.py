@@ -140,8 +140,8 @@ class CheckpointInfo:
 # an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …), the completed
 # identity of a person registered by name and approximate age (`cases.sources`), a relative told that support
 # exists (`cases.relatives`) and a flag set or cleared (`cases.flags`).
-BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY, RELATIVE_INFORMED,
-                    FLAG_SET, FLAG_CLEARED)
+BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY,
+                    RELATIVE_INFORMED, FLAG_SET, FLAG_CLEARED)
 
 
 def known_triggers() -> tuple[str, ...]:

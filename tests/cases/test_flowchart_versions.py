@@ -250,7 +250,6 @@ def test_labels_and_citations_render_for_both_versions(db, staff, v1_cases):
 
 # --- version 2 (interventions as states of the case) beside version 3 (interventions as records) ----------
 
-V2 = Path(__file__).with_name("fixtures") / "vid_oro_v2.toml"
 
 
 def test_a_version_2_case_in_sig_keeps_its_route_after_version_3_ships(db, staff, monkeypatch):

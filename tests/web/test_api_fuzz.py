@@ -50,7 +50,8 @@ SEED = 20261127
 # Which operations each role is fuzzed on, and how many examples per operation and phase.
 PLAN = (
     ("intake", r"^/api/v1/(cases|me|tokens)", 100),
-    ("caseworker", r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers|communication|assessments|relatives|flags)", 100),
+    ("caseworker",
+     r"^/api/v1/cases/\{ref\}/(consents|transitions|triggers|communication|assessments|relatives|flags)", 100),
     ("decider", r"^/api/v1/cases", 85),
     ("reporter", r"^/api/v1/cases$", 100),
     ("partner", r"^/api/v1/referrals", 100),
