@@ -7,8 +7,10 @@ decision through the machine's event and is dropped. The consent guard asks the 
 with and its data; for a child, the guardians' (from 15 the child's own for what rules.toml lists).
 
 Every step is a `LogEntry` of the transition log whose from and to are the CASE's state (an intervention's
-step is no move of the case), its trigger `intervention_<step>`, its codes the intervention's id, kind, from,
-to and end reason: no personal data. Pure: no database, no clock (`now` is passed in).
+step is no move of the case), its trigger `intervention_<step>`, its codes the intervention's id, kind, its own
+states (`intervention_from`, `intervention_to`: never the entry's own keys "from" and "to" again, which the fast
+log check counts once per entry, `cases.audit.verify_fast`) and end reason: no personal data.
+Pure: no database, no clock (`now` is passed in).
 """
 
 from __future__ import annotations
@@ -152,7 +154,8 @@ class InterventionMachine:
         refusals = self.propose_refusals(case, actor, iv.kind, iv.recipients, iv.data_categories, origin)
         if refusals:
             raise TransitionRefused.for_refusals(case.ref, log_trigger(PROPOSE), refusals)
-        codes: dict[str, Any] = {"intervention": iv.id, "kind": iv.kind, "from": None, "to": self.lifecycle.initial,
+        codes: dict[str, Any] = {"intervention": iv.id, "kind": iv.kind, "intervention_from": None,
+                                 "intervention_to": self.lifecycle.initial,
                                  "recipients": sorted(iv.recipients), "data_categories": sorted(iv.data_categories)}
         if origin is not None:
             codes["origin"] = origin
@@ -197,7 +200,8 @@ class InterventionMachine:
                                                  [r for r in decision.refusals if r.kind != "warning"])
         warnings = tuple(r for r in decision.refusals if r.kind == "warning")
         end_reason = t.end_reason or clean.get("end_reason")
-        codes: dict[str, Any] = {"intervention": iv.id, "kind": iv.kind, "from": iv.state, "to": decision.state}
+        codes: dict[str, Any] = {"intervention": iv.id, "kind": iv.kind, "intervention_from": iv.state,
+                                 "intervention_to": decision.state}
         codes.update({k: v for k, v in clean.items() if not self.chart.fields[k].personal})
         if end_reason is not None:
             codes["end_reason"] = end_reason

@@ -115,7 +115,9 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime, role: str)
         raise InvalidConcern("concern", f"at most {MAX_TEXT} characters", f"högst {MAX_TEXT} tecken")
     if form.reporter_org not in chart.vocabularies.get("reporter_orgs", {}):
         raise InvalidConcern("reporter_org", "choose where you work from the list", "välj verksamhet i listan")
-    if not rules().may_register(role, form.reporter_org):
+    # A role that registers no concern at all is refused as such by the engine (`RoleNotAllowed`), not told
+    # to pick another source; the sources are checked only for a role that registers.
+    if role in chart.initial_roles and not rules().may_register(role, form.reporter_org):
         raise SourceNotPermitted(role)
     reporter_name, reporter_contact = _reporter(form)
     for name in ("given_name", "family_name"):

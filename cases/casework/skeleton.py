@@ -47,6 +47,7 @@ __all__ = [
     "require_ground",
     "settled",
     "staff_write",
+    "sweep_write",
 ]
 
 T = TypeVar("T")
@@ -108,6 +109,17 @@ def case_write(
             yield Opened(acting.session, acting.staff, claim, case)
     except StaleDataError:
         raise StaleCase(ref, expected_version if expected_version is not None else current, None) from None
+
+
+@contextmanager
+def sweep_write(db: Database, ref: str) -> Iterator[tuple[Session, Case]]:
+    """A write transaction on case `ref`, its row locked, for a scheduled sweep that acts with no account signed
+    in (no claim, no ground: the job works on every case); a conflict is `StaleCase` as for every operation."""
+    try:
+        with db.write() as session:
+            yield session, load_case(session, ref, for_update=True)
+    except StaleDataError:
+        raise StaleCase(ref, None, None) from None
 
 
 @contextmanager

@@ -18,12 +18,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from cases.actors import utcnow
 from cases.casework.decisions import require_delegation
 from cases.casework.operations import bump, case_facts, case_key, touch
-from cases.casework.skeleton import Opened, case_write, load_case
+from cases.casework.skeleton import Opened, case_write, sweep_write
 from cases.crypto.vault import CaseKey
 from cases.db import Database
 from cases.errors import AccessDenied, CaseNotFound, InterventionNotFound, InvalidConcern, StaleIntervention
@@ -156,8 +155,7 @@ def expire_consents(db: Database, *, now: datetime | None = None, actor: Actor =
                                .distinct()).all()
     ended = 0
     for ref in refs:
-        with db.write() as session:
-            case = load_case(session, ref, for_update=True)
+        with sweep_write(db, ref) as (session, case):
             engine = engine_for_version(session, case.flowchart_version)
             key = case_key(db, case)
             if key is None or engine.chart.interventions is None:
@@ -188,10 +186,8 @@ def _intervention_write(db: Database, actor: Actor, intervention_id: str, *, now
             if row is None or row.case_id != opened.case.id:
                 raise InterventionNotFound(intervention_id)
             yield opened, row
-    except (AccessDenied, CaseNotFound):
+    except (AccessDenied, CaseNotFound):  # a conflict on commit is `case_write`'s `StaleCase`
         raise InterventionNotFound(intervention_id) from None
-    except StaleDataError:
-        raise StaleIntervention(ref, intervention_id, None, None) from None
 
 
 def _check_codes(form: InterventionForm) -> None:

@@ -1,6 +1,7 @@
 """The demo on flowchart version 3 (issue 18): every state reached through the real operations, among them the
 action plan's route, a 17-year-old in SIG and exit support at once on the consent of the guardians and of the
-young person, and a case in follow-up after its intervention ended; the logs it writes verify."""
+young person, a case in follow-up after its intervention ended, and a parent's own matter opened from the case
+with interventions running; the logs it writes verify."""
 
 from __future__ import annotations
 
@@ -13,20 +14,22 @@ from cases.audit.checkpoints import issue_checkpoint
 from cases.audit.signing import LogSigner
 from cases.casework.access import read_case
 from cases.crypto.identity import parse_identity_number
-from cases.flowcharts import current_engine
+from cases.flowcharts import RELATIVE, current_engine
 from cases.interventions import interventions_of
+from cases.links import SUBJECT_CASE, linked_cases
 from cases.models import Case, Consent
 from cases.reports.demo import PATHS, demo_staff, fill_demo
 from tests.conftest import NOW
 
 
 def test_the_demo_reaches_every_state_with_two_interventions_running_at_once(db, keys):
-    refs = fill_demo(db, per_state=1, now=NOW)
+    *refs, matter = fill_demo(db, per_state=1, now=NOW)  # the relative's own matter comes last
     chart = current_engine().chart
     assert chart.interventions is not None and set(PATHS) == set(chart.states)
     with db.read() as session:
         cases = {c.ref: c for c in session.scalars(select(Case).where(Case.ref.in_(refs)))}
         assert sorted(c.state for c in cases.values()) == sorted(chart.states)
+        own = session.scalars(select(Case).where(Case.ref == matter)).one()
         running = next(c for c in cases.values() if c.state == "interventions")
         purposes = sorted((c.given_by, c.purposes[0]) for c in session.scalars(
             select(Consent).where(Consent.case_id == running.id)) if c.purposes[0] != "investigation")
@@ -39,6 +42,11 @@ def test_the_demo_reaches_every_state_with_two_interventions_running_at_once(db,
     assert all(v.covering_consent_ids and v.decision_id for v in both)
     (ended,) = interventions_of(db, caseworker, followed.ref, now=NOW)
     assert (ended.kind, ended.state, ended.end_reason) == ("sig", "ended", "completed")
+
+    # a parent's own matter on its own flowchart, support granted, opened from the case with interventions running
+    assert (own.flowchart_version, own.state) == (current_engine(RELATIVE).version, "support")
+    assert [(c.ref, c.relation) for c in linked_cases(db, demo_staff(db)["decider"], matter, now=NOW)] == [
+        (running.ref, SUBJECT_CASE)]
 
     record = read_case(db, caseworker, running.ref, now=NOW)
     born = parse_identity_number(record.person["identity_number"]).birth_date

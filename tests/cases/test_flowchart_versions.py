@@ -28,12 +28,13 @@ V1 = Path(__file__).with_name("fixtures") / "vid_oro_v1.toml"
 CLOSING = [*PATHS["pre_assessment"][1]]
 
 
-def _concern(db, staff, serial: int, start, *, close: bool, steps=CLOSING) -> str:
+def _concern(db, staff, serial: int, start, *, close: bool, steps=CLOSING, walk=drive) -> str:
+    """A concern taken through `steps` by `walk` (the demo's walk; `route_v2.drive` for version 2's steps)."""
     form = ConcernForm(concern="Personen har slutat komma till skolan.", reporter_org="school",
                        identity_number=generate_identity_number(date(2001, 3, 2), serial),
                        given_name="Test", family_name="Testsson")
     ref = register_concern(db, staff["reporter"], form, now=start).ref
-    last = drive(db, staff, ref, list(steps), start)
+    last = walk(db, staff, ref, list(steps), start)
     if close:
         fire_trigger(db, staff["decider"], ref, "close_without_investigation",
                      {"reason": "Ej aktuellt.", "outcome": "not_opened"}, now=last + timedelta(days=1))
@@ -171,7 +172,8 @@ def test_a_new_case_on_the_later_version_has_no_referral_step(db, staff, shaped_
     monkeypatch.setenv("VIDORO_FLOWCHART", str(V2))
     earlier = _v2_case(db, staff, 424, "investigation")
     monkeypatch.setenv("VIDORO_FLOWCHART", str(shaped_as_version_3))
-    ref = _concern(db, staff, 423, NOW, close=False, steps=route_v2.PATHS["investigation"][1])
+    ref = _concern(db, staff, 423, NOW, close=False, steps=route_v2.PATHS["investigation"][1],
+                   walk=route_v2.drive)
     assert _version(db, ref) == current_engine().version != _version(db, earlier)
     later = NOW + timedelta(days=30)
     assert "request_consent" not in {o.trigger for o in available_triggers(db, staff["caseworker"], ref, now=later)}

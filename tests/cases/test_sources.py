@@ -24,7 +24,7 @@ from cases.reports.demo import PATHS, drive
 from cases.sources import complete_identity
 from policies.rules import COMPLETE_IDENTITY, load_rules
 from tests.conftest import NOW
-from workflow import default_flowchart
+from workflow import RoleNotAllowed, default_flowchart
 
 CONCERN = "Personen har börjat dela våldsbejakande material och dragit sig undan familjen."
 GIVEN, FAMILY = "Oskar", "Provsson-Hedlund"
@@ -76,7 +76,8 @@ def test_a_reporter_or_caseworker_registers_only_their_own_kinds_of_service(db, 
 
 @pytest.mark.parametrize("role", ["coordinator", "decider", "partner", "auditor", "admin"])
 def test_roles_that_register_no_concern_are_refused_for_every_source(db, staff, role):
-    with pytest.raises(NotPermitted):
+    """Refused as a role that registers nothing (the flowchart's), not sent to another source."""
+    with pytest.raises(RoleNotAllowed):
         register_concern(db, staff[role], form("public"), now=NOW)
 
 

@@ -308,7 +308,7 @@ class Flow(RuleBasedStateMachine):
         if problem == "concern":
             fields["concern"] = "  \n"
         elif problem == "reporter_org":
-            fields["reporter_org"] = "police"
+            fields["reporter_org"] = "no_such_service"  # not in the vocabulary (the police is a source now)
         elif problem == "received_at":
             fields["received_at"] = self.now + timedelta(minutes=data.draw(st.integers(1, 600)))
         elif problem == "birth_date":

@@ -33,6 +33,7 @@ from cases.reports.demo import PATHS, drive
 from cases.staff.administration import create_account
 from cases.staff.members import disable_staff, enable_staff
 from cases.staff.roles import approve_grant, pending_grants
+from policies.rules import load_rules
 from tests.conftest import NOW
 from workflow import GENESIS, chain_hash
 from workflow.merkle import Frontier, leaf_hash
@@ -87,7 +88,7 @@ def logs(db, built, request, tmp_path) -> Logs:
 
 
 def build(db: Database, staff: dict, signer: LogSigner) -> dict[str, str]:
-    """About 50 transitions, 30 reads and 30 account changes, with stored checkpoints halfway and at the end
+    """About 45 transitions, 30 reads and 30 account changes, with stored checkpoints halfway and at the end
     of every log."""
     for number, (state, (child, steps)) in enumerate(PATHS.items()):
         start = NOW + timedelta(days=number)
@@ -106,6 +107,14 @@ def build(db: Database, staff: dict, signer: LogSigner) -> dict[str, str]:
         if number == len(PATHS) // 2:
             for name in LOGS:
                 issue_checkpoint(db, signer, name)
+    # Version 3's paths are fewer than version 2's (interventions are records of their own, not states): a
+    # concern from each source outside the municipality, registered by intake, keeps the log about as long
+    # and puts those sources' entries in it.
+    outside = sorted(set(load_rules().sources["intake"]) - set(load_rules().sources["reporter"]))
+    for number, source in enumerate(outside):
+        form = ConcernForm(concern="Oro för en ung person.", reporter_org=source,
+                           identity_number=generate_identity_number(date(2003, 3, 2), 200 + number))
+        register_concern(db, staff["intake"], form, now=NOW + timedelta(days=len(PATHS), hours=number))
     return {name: issue_checkpoint(db, signer, name).note for name in LOGS}
 
 

@@ -113,7 +113,8 @@ def test_a_step_is_logged_in_the_cases_state(machine):
                         salt=SALT)
     entry = step.entry
     assert (entry.from_state, entry.to_state) == ("interventions", "interventions")
-    assert entry.codes == {"intervention": "iv-1", "kind": "sig", "from": "decided", "to": "running"}
+    assert entry.codes == {"intervention": "iv-1", "kind": "sig", "intervention_from": "decided",
+                           "intervention_to": "running"}
 
 
 def test_proposing(machine):
