@@ -108,13 +108,14 @@ def build(db: Database, staff: dict, signer: LogSigner) -> dict[str, str]:
             for name in LOGS:
                 issue_checkpoint(db, signer, name)
     # Version 3's paths are fewer than version 2's (interventions are records of their own, not states): a
-    # concern from each source outside the municipality, registered by intake, keeps the log about as long
-    # and puts those sources' entries in it.
+    # concern from each source outside the municipality, registered and read by intake, keeps the logs about
+    # as long and puts those sources' entries in them.
     outside = sorted(set(load_rules().sources["intake"]) - set(load_rules().sources["reporter"]))
     for number, source in enumerate(outside):
         form = ConcernForm(concern="Oro för en ung person.", reporter_org=source,
                            identity_number=generate_identity_number(date(2003, 3, 2), 200 + number))
-        register_concern(db, staff["intake"], form, now=NOW + timedelta(days=len(PATHS), hours=number))
+        at = NOW + timedelta(days=len(PATHS), hours=number)
+        read_case(db, staff["intake"], register_concern(db, staff["intake"], form, now=at).ref, now=at)
     return {name: issue_checkpoint(db, signer, name).note for name in LOGS}
 
 
