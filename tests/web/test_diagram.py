@@ -13,7 +13,7 @@ from web.diagram import to_mermaid, to_svg
 
 GUARDS = {"child", "adult", "consent", "adult_consent", "pre_assessment_in_time", "due_date_in_future",
           "consent_withdrawn", "retention_over", "sig_age_range", "exit_programme_referral", "interventions_running",
-          "no_intervention_running"}
+          "no_intervention_running", "no_intervention_pending"}
 SVG = "{http://www.w3.org/2000/svg}"
 PATH = ("registered", "pre_assessment")
 
