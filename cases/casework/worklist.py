@@ -34,8 +34,8 @@ from policies import Label
 from policies.access import CASE_READING_ROLES
 from workflow import Actor
 
-__all__ = ["MAX_CURSOR", "filter_states", "PER_PAGE", "PageKey", "WorkItem", "WorkList", "decode_cursor", "encode_cursor",
-           "work_list"]
+__all__ = ["MAX_CURSOR", "PER_PAGE", "PageKey", "WorkItem", "WorkList", "decode_cursor", "encode_cursor",
+           "filter_states", "work_list"]
 
 PER_PAGE = 50
 SOON_DAYS = 3

@@ -53,8 +53,8 @@ MAX_NAME = 200
 @dataclass(frozen=True)
 class RelativeForm:
     """A relative was told that support exists; if they want it, who they are (an identity number, a birth
-    date, or a name with an approximate age in years) and how they are related to the person of the subject's case. `caseworker_id` names the
-    caseworker the relative's matter is assigned to (by default the one acting)."""
+    date, or a name with an approximate age in years) and how they are related to the person of the subject's
+    case. `caseworker_id` names the caseworker the relative's matter is assigned to (by default the one acting)."""
 
     wants_support: bool
     relationship: str | None = None
