@@ -15,16 +15,19 @@ from cases.casework.access import read_case
 from cases.crypto.identity import parse_identity_number
 from cases.flowcharts import current_engine
 from cases.interventions import interventions_of
-from cases.models import Case, Consent
-from cases.reports.demo import PATHS, demo_staff, fill_demo
+from cases.models import Case, CaseFlag, Consent, Staff, TransitionLogEntry
+from cases.reports.demo import FLAGGED, PATHS, demo_staff, fill_demo
+from policies.flags import FLAG_SET
 from tests.conftest import NOW
+from workflow import LogEntry
 
 
 def test_the_demo_reaches_every_state_with_two_interventions_running_at_once(db, keys):
-    refs = fill_demo(db, per_state=1, now=NOW)
+    *refs, relatives = fill_demo(db, per_state=1, now=NOW)  # the relative's own matter last (relative_support)
     chart = current_engine().chart
     assert chart.interventions is not None and set(PATHS) == set(chart.states)
     with db.read() as session:
+        assert session.scalars(select(Case.state).where(Case.ref == relatives)).one() == "support"
         cases = {c.ref: c for c in session.scalars(select(Case).where(Case.ref.in_(refs)))}
         assert sorted(c.state for c in cases.values()) == sorted(chart.states)
         running = next(c for c in cases.values() if c.state == "interventions")
@@ -54,3 +57,23 @@ def test_the_demos_logs_verify(db, keys):
     issue_checkpoint(db, signer, "transitions")
     summary = verify_logs(db, demo_staff(db)["auditor"], signer.verifier_key, origin_prefix=signer.name)
     assert summary["ok"], summary["findings"]
+
+
+def test_one_demo_case_is_a_childs_in_investigation_flagged_for_honour_related_violence(db, keys):
+    refs = fill_demo(db, per_state=2, now=NOW)
+    with db.read() as session:
+        flags = session.scalars(select(CaseFlag)).all()
+        assert [(f.flag, f.cleared_at) for f in flags] == [("honour_violence", None)]  # one case, set, not cleared
+        case = session.get(Case, flags[0].case_id)
+        setter = session.get(Staff, flags[0].set_by)
+        entries = [LogEntry.from_canonical(bytes(e)) for e in session.scalars(
+            select(TransitionLogEntry.entry).where(TransitionLogEntry.case_ref == case.ref)
+            .order_by(TransitionLogEntry.seq))]
+        ref, state, set_by = case.ref, case.state, (setter.username, setter.role)
+    assert ref in refs and state == FLAGGED[0] == "investigation" and set_by == ("demo-intake", "intake")
+    decider = demo_staff(db)["decider"]
+    record = read_case(db, decider, ref, now=NOW)
+    born = parse_identity_number(record.person["identity_number"]).birth_date
+    assert (NOW.date() - born).days < 18 * 365  # a child's case: the guardians' warning applies to it
+    assert [e.trigger for e in entries][-2:] == [FLAG_SET, "open_investigation"]  # set through cases.flags
+    assert entries[-1].codes["flags"] == ["honour_violence"] and "flagged" in entries[-1].codes["warnings"]
