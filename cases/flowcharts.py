@@ -13,14 +13,15 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.models import FlowchartVersion
-from policies import DEFAULT_PATH, RELATIVE_PATH, PolicyError
+from policies import DEFAULT_PATH, RELATIVE_PATH, Flowchart, PolicyError, State
 from workflow import Engine, default_flowchart, engine_for, flowchart_from_text
 
-__all__ = ["FLOWCHARTS", "RELATIVE", "VID_ORO", "chart_of", "current_engine", "engine_for_version", "flowchart_path",
-           "pin_current"]
+__all__ = ["FLOWCHARTS", "RELATIVE", "VID_ORO", "chart_of", "current_engine", "engine_for_version", "every_state",
+           "flowchart_path", "known_charts", "pin_current"]
 
 VID_ORO, RELATIVE = "vid_oro", "relative_support"
 # Each flowchart's name: the environment variable that points new cases at another file, and the shipped file.
@@ -89,3 +90,29 @@ def chart_of(db, version: str):
     """The flowchart a case runs on (by its version), for labels and pictures."""
     with db.read() as session:
         return engine_for_version(session, version).chart
+
+
+def known_charts(session: Session) -> tuple[Flowchart, ...]:
+    """Every flowchart a case may run on: for each flowchart (the subject's first), its current definition and
+    then every version stored in the database (cases started on it keep it), newest first.
+
+    Lists that offer or count states (the work list's filter, the metrics) read them from all of these, so a
+    case still running on an older version (version 2's `sig`, say) can be found and counted by its state."""
+    charts: list[Flowchart] = []
+    for name in FLOWCHARTS:
+        current = current_engine(name)
+        stored = session.scalars(select(FlowchartVersion.version).where(
+            FlowchartVersion.name == name, FlowchartVersion.version != current.version)
+            .order_by(FlowchartVersion.first_used_at.desc(), FlowchartVersion.version)).all()
+        charts += [current.chart, *(engine_for_version(session, version).chart for version in stored)]
+    return tuple(charts)
+
+
+def every_state(charts: tuple[Flowchart, ...]) -> dict[str, State]:
+    """The states of `charts`, each once, described by the first chart that has it (the current one before
+    older versions), in the charts' order."""
+    states: dict[str, State] = {}
+    for chart in charts:
+        for name, state in chart.states.items():
+            states.setdefault(name, state)
+    return states

@@ -29,7 +29,7 @@ from cases.interventions import (
     interventions_of,
     propose_intervention,
 )
-from web.access import CASE_ROLES, page, signed_in
+from web.access import page, signed_in
 from web.clock import now
 from web.diagram_lanes import Lane
 from web.i18n import label, locale, words
@@ -150,8 +150,10 @@ def case_lanes(chart, ref: str, lang: str) -> list[Lane]:
 # --- proposing one ----------------------------------------------------------------------------------------
 
 
+# The doors: the roles of the interventions' lifecycle (vid_oro.toml [interventions]); intake has no step in it.
+# cases.interventions checks each step's roles (and who proposes: propose_roles) and refuses the others in words.
 @bp.route("/cases/<ref>/interventions/new", methods=["GET", "POST"])
-@page(*CASE_ROLES)
+@page("caseworker", "decider")
 def propose(ref: str):
     """Propose an intervention: its kind, what it is to achieve, and whom it shares data with beyond its kind."""
     outline = outline_or_404(ref)
@@ -219,7 +221,7 @@ def _proposal_page(view, values):
 
 
 @bp.route("/interventions/<intervention_id>/steps/<trigger>", methods=["GET", "POST"])
-@page(*CASE_ROLES)
+@page("caseworker", "decider")  # as the proposal's door above
 def step(intervention_id: str, trigger: str):
     """Offer one step of the intervention's lifecycle with the fields it requires, or say why it is not possible."""
     try:

@@ -16,10 +16,10 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -46,9 +46,25 @@ class _Instruments:
     events: Any
 
 
-@functools.cache
+_MADE: list[_Instruments] = []
+_MAKING = threading.Lock()
+
+
 def _instruments() -> _Instruments:
-    """Made on first use, in the serving process itself (after the fork), never at import."""
+    """Made on first use, in the serving process itself (after the fork), never at import; made once.
+
+    Once per process even when two threads of a worker (`--threads`) answer their first requests at once: in
+    multiprocess mode every instrument keeps its own copy of a count and writes it whole to the shared file,
+    so a second set of instruments would overwrite the first one's counts (a request served and never
+    counted; `functools.cache` may run the function twice in that race)."""
+    if not _MADE:
+        with _MAKING:
+            if not _MADE:
+                _MADE.append(_make_instruments())
+    return _MADE[0]
+
+
+def _make_instruments() -> _Instruments:
     from prometheus_client import CollectorRegistry, Counter, Histogram
 
     registry = CollectorRegistry()

@@ -27,7 +27,8 @@ __all__ = ["FIELDS", "bp"]
 
 bp = Blueprint("relatives", __name__)
 
-FIELDS = ("relationship", "identity_number", "birth_date", "given_name", "family_name", "caseworker")
+FIELDS = ("relationship", "identity_number", "birth_date", "approximate_age", "given_name", "family_name",
+          "caseworker")
 
 
 def _db():
@@ -65,6 +66,7 @@ def inform(ref: str):
         wants_support=wants, relationship=values["relationship"] or None,
         identity_number=values["identity_number"] or None,
         birth_date=date.fromisoformat(values["birth_date"]) if values["birth_date"] else None,
+        approximate_age=int(values["approximate_age"]) if values["approximate_age"] else None,
         given_name=values["given_name"] or None, family_name=values["family_name"] or None,
         caseworker_id=values["caseworker"] or None) if wants else RelativeForm(wants_support=False)
     try:
@@ -99,13 +101,18 @@ def _check(values: dict[str, str], wants: bool, staff: dict[str, str], *, named_
     errors = {}
     if not values["relationship"]:
         errors["relationship"] = _("Choose the relationship.")
-    if not values["identity_number"] and not values["birth_date"]:
-        errors["identity_number"] = _("Give an identity number or a date of birth.")
+    if not values["identity_number"] and not values["birth_date"] and not values["approximate_age"]:
+        errors["identity_number"] = _("Give an identity number, a date of birth or an approximate age.")
     if values["birth_date"]:
         try:
             date.fromisoformat(values["birth_date"])
         except ValueError:
             errors["birth_date"] = _("Write the date as YYYY-MM-DD, for example 2011-04-23.")
+    if values["approximate_age"]:
+        try:
+            int(values["approximate_age"])
+        except ValueError:
+            errors["approximate_age"] = _("Write the age as a whole number of years, for example 16.")
     if (values["caseworker"] and values["caseworker"] not in staff) or (named_needed and not values["caseworker"]):
         errors["caseworker"] = _("Choose an active caseworker.")
     return errors

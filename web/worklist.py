@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from cases.casework import worklist
 from cases.errors import BadCursor
-from cases.flowcharts import RELATIVE, chart_of, current_engine
+from cases.flowcharts import RELATIVE, chart_of
 from policies import Flowchart
 from web.access import CASE_ROLES, current_account, page
 from web.clock import today
@@ -22,21 +22,22 @@ bp = Blueprint("worklist", __name__)
 @bp.get("/cases")
 @page(*CASE_ROLES)
 def work_list() -> ResponseReturnValue:
-    chart = current_engine().chart
+    db, on = current_app.extensions["vidoro.db"], today()
+    known, named = worklist.filter_states(db)  # every version's states: older cases keep theirs
     state = request.args.get("state") or None
-    if state not in chart.states:
+    if state not in known:
         state = None
     cursor = request.args.get("cursor") or None
     account = current_account()
     assert account is not None  # noqa: S101 - @page let only a signed-in account in
-    db, on = current_app.extensions["vidoro.db"], today()
     bad_cursor = False
     try:
         listing = worklist.work_list(db, account.actor, today=on, state=state, cursor=cursor)
     except BadCursor:  # an old or edited address: the first page, and a word on why
         bad_cursor = True
         listing = worklist.work_list(db, account.actor, today=on, state=state)
-    states, deadlines = labels(chart)
+    states, deadlines = ({name: label(words) for name, words in known.items()},
+                         {name: label(words) for name, words in named.items()})
     return render_template("worklist.html", listing=listing, states=states, deadlines=deadlines, state=state,
                            bad_cursor=bad_cursor, first_page=cursor is None or bad_cursor,
                            matters=_relatives_matters(db, listing.items))

@@ -76,6 +76,8 @@ class CaseFacts:
     communications: tuple[CommunicationFacts, ...] = ()
     origin: str | None = None  # the reporter organisation the concern came from (a code, e.g. a referral's)
     interventions_running: int = 0  # how many of the case's interventions run (version 3 on)
+    # how many are proposed or decided and neither started nor ended (version 3 on): a case is not closed on them
+    interventions_pending: int = 0
     flags: frozenset[str] = frozenset()  # the codes of the flags set on the case (policies/flags.toml)
 
 

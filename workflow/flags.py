@@ -16,21 +16,25 @@ from workflow.facts import CaseFacts, age_on
 from workflow.guards import ADULT_AGE, Context
 from workflow.refusals import Refusal
 
-__all__ = ["flag_codes", "flag_warnings", "recording_consent_warnings"]
+__all__ = ["flag_codes", "flag_warnings", "flag_warnings_at", "recording_consent_warnings"]
 
 
 def flag_warnings(ctx: Context) -> Iterator[Refusal]:
     """A warning for each flag on the case that affects this step, and the guardians' warning where it applies."""
-    flags = load_flags()
-    trigger = ctx.transition.trigger
-    for flag in flags:
-        if flag.code not in ctx.case.flags:
+    return flag_warnings_at(ctx.transition.trigger, ctx.case, ctx.today)
+
+
+def flag_warnings_at(trigger: str, case: CaseFacts, today: date) -> Iterator[Refusal]:
+    """The flags' warnings at the step the log names `trigger` (a case's trigger, or an intervention's step as
+    `intervention_<step>`: `workflow.interventions`), on `case` on `today`."""
+    for flag in load_flags():
+        if flag.code not in case.flags:
             continue
         if trigger in flag.warn_on:
             yield Refusal("flagged", {"flag": flag.label, "flag_code": flag.code})
-        if ctx.case.birth_date is None:  # an erased case decides nothing about a person any more
+        if case.birth_date is None:  # an erased case decides nothing about a person any more
             continue
-        warning = flag.guardians_warning(trigger, age_on(ctx.case.birth_date, ctx.today) < ADULT_AGE)
+        warning = flag.guardians_warning(trigger, age_on(case.birth_date, today) < ADULT_AGE)
         if warning is not None:
             yield Refusal("flag_guardians_risk", {"flag": flag.label, "warning": warning, "flag_code": flag.code})
 

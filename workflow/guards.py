@@ -232,6 +232,12 @@ def _no_intervention_running(ctx: Context) -> Iterator[Refusal]:
         yield Refusal("interventions_still_running", {"count": ctx.case.interventions_running})
 
 
+def _no_intervention_pending(ctx: Context) -> Iterator[Refusal]:
+    """A case is not closed while an intervention is still proposed or decided: it would be left hanging."""
+    if ctx.case.interventions_pending > 0:
+        yield Refusal("interventions_pending", {"count": ctx.case.interventions_pending})
+
+
 GUARDS: Mapping[str, Guard] = {
     "child": _child,
     "adult": _adult,
@@ -245,6 +251,7 @@ GUARDS: Mapping[str, Guard] = {
     "exit_programme_referral": _exit_programme_referral,
     "interventions_running": _interventions_running,
     "no_intervention_running": _no_intervention_running,
+    "no_intervention_pending": _no_intervention_pending,
 }
 
 # Fields a guard may read although the transition does not require them.

@@ -9,8 +9,9 @@ with and its data; for a child, the guardians' (from 15 the child's own for what
 Every step is a `LogEntry` of the transition log whose from and to are the CASE's state (an intervention's
 step is no move of the case), its trigger `intervention_<step>`, its codes the intervention's id, kind, its own
 states (`intervention_from`, `intervention_to`: never the entry's own keys "from" and "to" again, which the fast
-log check counts once per entry, `cases.audit.verify_fast`) and end reason: no personal data.
-Pure: no database, no clock (`now` is passed in).
+log check counts once per entry, `cases.audit.verify_fast`) and end reason, and the warnings staff were shown
+(the flags on the case warn at the steps `flags.toml` names as `intervention_<step>`, as `workflow.engine`
+records them): no personal data. Pure: no database, no clock (`now` is passed in).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from workflow.engine import Option
 from workflow.errors import TransitionRefused, UnknownTrigger
 from workflow.facts import Actor, CaseFacts, age_on
 from workflow.fields import validate_payload
+from workflow.flags import flag_codes, flag_warnings_at
 from workflow.guards import ADULT_AGE, GUARDS, Context, child_intervention_refusals, consent_refusals
 from workflow.log import LogEntry, payload_hash
 from workflow.refusals import Refusal
@@ -205,8 +207,9 @@ class InterventionMachine:
         codes.update({k: v for k, v in clean.items() if not self.chart.fields[k].personal})
         if end_reason is not None:
             codes["end_reason"] = end_reason
-        if warnings:
+        if warnings:  # as the case's engine records them: the warnings' codes, a flag's by the flag's code
             codes["warnings"] = [w.code for w in warnings]
+            codes.update(flag_codes(warnings))
         entry = self._entry(case, actor, trigger, codes, now, payload_hash(clean, salt))
         return Step(decision.state, end_reason, entry, clean, warnings, decision=trigger in ("decide", "decline"))
 
@@ -228,6 +231,8 @@ class InterventionMachine:
             ctx = Context(self.chart, t, case, actor, now, payload)
             for warning in kind.warnings:
                 refusals.extend(GUARDS[warning](ctx))
+        # the flags on the case warn at the steps flags.toml names by the log's name (`intervention_<step>`)
+        refusals.extend(flag_warnings_at(log_trigger(t.trigger), case, today))
         return refusals
 
     def _guard(self, name: str, case: CaseFacts, iv: InterventionFacts, today: date) -> Iterator[Refusal]:

@@ -140,6 +140,13 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "interventions_still_running": (
         "guard", "{count} insatser pågår fortfarande", "{count} interventions are still running",
     ),
+    "interventions_pending": (
+        "guard",
+        "{count} insatser är föreslagna eller beslutade men inte påbörjade: återkalla eller besluta om de "
+        "föreslagna insatserna först",
+        "{count} interventions are proposed or decided but not started: withdraw or decide the proposed "
+        "interventions first",
+    ),
     "automatic_step": (
         "state",
         "steget görs av systemet när en insats påbörjas eller avslutas, inte för sig",

@@ -289,6 +289,7 @@ def case_facts(session: Session, case: Case, key: CaseKey | None) -> tuple[CaseF
                              for c in communications),
         origin=case.reporter_org,
         interventions_running=_running_interventions(session, case),
+        interventions_pending=_pending_interventions(session, case),
         # the flags on the case (cases.flags), codes only: the engine warns at the steps they affect
         flags=frozenset(session.scalars(select(CaseFlag.flag).where(
             CaseFlag.case_id == case.id, CaseFlag.cleared_at.is_(None)))),
@@ -303,6 +304,16 @@ def _running_interventions(session: Session, case: Case) -> int:
         return 0
     return session.scalar(select(func.count()).select_from(Intervention).where(
         Intervention.case_id == case.id, Intervention.state == lifecycle.running)) or 0
+
+
+def _pending_interventions(session: Session, case: Case) -> int:
+    """How many of the case's interventions are proposed or decided, not yet running nor ended (version 3 on)."""
+    lifecycle = engine_for_version(session, case.flowchart_version).chart.interventions
+    if lifecycle is None:
+        return 0
+    waiting = [name for name, state in lifecycle.states.items() if not state.terminal and name != lifecycle.running]
+    return session.scalar(select(func.count()).select_from(Intervention).where(
+        Intervention.case_id == case.id, Intervention.state.in_(waiting))) or 0
 
 
 def apply_outcome(

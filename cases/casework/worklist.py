@@ -28,12 +28,14 @@ from cases.actors import ACTS_AS, require_staff_row
 from cases.casework.grounds import listed_clause
 from cases.db import Database
 from cases.errors import BadCursor, NotPermitted
+from cases.flowcharts import every_state, known_charts
 from cases.models import NO_DEADLINE, Case, CaseFlag
+from policies import Label
 from policies.access import CASE_READING_ROLES
 from workflow import Actor
 
 __all__ = ["MAX_CURSOR", "PER_PAGE", "PageKey", "WorkItem", "WorkList", "decode_cursor", "encode_cursor",
-           "work_list"]
+           "filter_states", "work_list"]
 
 PER_PAGE = 50
 SOON_DAYS = 3
@@ -157,3 +159,16 @@ def _seek(key: PageKey, backwards: bool) -> ColumnElement[bool]:
 def _visible(query: Select, role: str) -> Select:
     """The cases on the work list of `role`: those it has a ground on (`cases.casework.grounds`), for `staff_id`."""
     return query.where(listed_clause(role, bindparam("staff_id")))
+
+
+def filter_states(db: Database) -> tuple[dict[str, Label], dict[str, Label]]:
+    """The states the list can be filtered by and the deadlines it names, with their labels: those of the current
+    flowcharts and of every version stored (cases started on an older one, version 2's `sig` say, keep it and
+    must be found), each labelled from the newest version that has it. Policy words only, no case data."""
+    with db.read() as session:
+        charts = known_charts(session)
+    deadlines: dict[str, Label] = {}
+    for chart in charts:
+        for name, deadline in chart.deadlines.items():
+            deadlines.setdefault(name, deadline.label)
+    return {name: state.label for name, state in every_state(charts).items()}, deadlines

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cases.actors import utcnow
 from cases.audit import log
+from cases.casework.forms import MAX_APPROXIMATE_AGE, estimated_birth_date
 from cases.casework.operations import bump, case_key, new_ref
 from cases.casework.skeleton import case_read, case_write
 from cases.crypto.identity import ACCEPTED_KINDS, parse_identity_number
@@ -51,9 +52,9 @@ MAX_NAME = 200
 
 @dataclass(frozen=True)
 class RelativeForm:
-    """A relative was told that support exists; if they want it, who they are (an identity number or a birth
-    date, a name) and how they are related to the person of the subject's case. `caseworker_id` names the
-    caseworker the relative's matter is assigned to (by default the one acting)."""
+    """A relative was told that support exists; if they want it, who they are (an identity number, a birth
+    date, or a name with an approximate age in years) and how they are related to the person of the subject's
+    case. `caseworker_id` names the caseworker the relative's matter is assigned to (by default the one acting)."""
 
     wants_support: bool
     relationship: str | None = None
@@ -62,6 +63,7 @@ class RelativeForm:
     given_name: str | None = None
     family_name: str | None = None
     caseworker_id: str | None = None
+    approximate_age: int | None = None  # whole years, with a name, when neither number nor birth date is known
 
     def __repr__(self) -> str:  # full of personal data: never print it
         return f"RelativeForm(wants_support={self.wants_support!r}, relationship={self.relationship!r})"
@@ -87,6 +89,7 @@ class _Relative:
     identity_kind: str | None
     given_name: str | None
     family_name: str | None
+    approximate: bool = False  # `birth_date` is estimated from an approximate age
 
     def __repr__(self) -> str:
         return f"_Relative(relationship={self.relationship!r})"
@@ -141,7 +144,7 @@ def _open_matter(db: Database, session: Session, engine, actor: Actor, subject: 
     outcome: Outcome = engine.register(ref, actor, now, relative.birth_date, now, salt=salt, codes=codes)
     key = db.vault.new_case_key(case_id)  # the matter's own key: erased with it, never the subject's
     person = Person(
-        id=person_id, created_at=now, identity_kind=relative.identity_kind,
+        id=person_id, created_at=now, identity_kind=relative.identity_kind, age_approximate=relative.approximate,
         identity_index=db.vault.blind_index(relative.identity_number) if relative.identity_number else None,
         **{name: key.seal("persons", person_id, name, value) for name, value in {
             "identity_number": relative.identity_number, "birth_date": relative.birth_date.isoformat(),
@@ -182,8 +185,9 @@ def _assignee(session: Session, actor: Actor, caseworker_id: str | None) -> str:
 
 
 def _check(chart: Flowchart, form: RelativeForm, now: datetime) -> _Relative:
-    """The relative as registration needs them: a relationship from the vocabulary, an identity number or a
-    birth date (child or adult is decided by it), names checked like a concern's."""
+    """The relative as registration needs them: a relationship from the vocabulary, an identity number, a
+    birth date or a name with an approximate age (child or adult is decided by the date, estimated for an
+    approximate age), names checked like a concern's."""
     if form.relationship not in chart.vocabularies.get(RELATIONSHIPS, {}):
         raise InvalidConcern("relationship", "choose the relationship from the list", "välj släktskap i listan")
     for name in ("given_name", "family_name"):
@@ -194,6 +198,9 @@ def _check(chart: Flowchart, form: RelativeForm, now: datetime) -> _Relative:
                 raise InvalidConcern(name, f"at most {MAX_NAME} characters", f"högst {MAX_NAME} tecken")
     number = kind = None
     birth_date = form.birth_date
+    approximate = form.approximate_age is not None
+    if approximate:
+        birth_date = _approximate(form, local_date(now, chart.timezone))
     if form.identity_number:
         parsed = parse_identity_number(form.identity_number)
         if parsed.kind not in ACCEPTED_KINDS:
@@ -203,12 +210,29 @@ def _check(chart: Flowchart, form: RelativeForm, now: datetime) -> _Relative:
             raise InvalidConcern("birth_date", "does not match the identity number", "stämmer inte med id-numret")
         number, kind, birth_date = parsed.normalised, parsed.kind, parsed.birth_date
     if birth_date is None:
-        raise InvalidConcern("identity_number", "give an identity number or a birth date",
-                             "ange personnummer, samordningsnummer eller födelsedatum")
+        raise InvalidConcern("identity_number", "give an identity number, a birth date or an approximate age",
+                             "ange personnummer, samordningsnummer, födelsedatum eller ungefärlig ålder")
     if birth_date > local_date(now, chart.timezone):
         raise InvalidConcern("birth_date", "lies in the future", "ligger i framtiden")
     return _Relative(form.relationship or "", birth_date, number, kind, form.given_name or None,
-                     form.family_name or None)
+                     form.family_name or None, approximate)
+
+
+def _approximate(form: RelativeForm, today: date) -> date:
+    """The estimated birth date of a relative known only by name and an approximate age, as a concern's
+    (`cases.casework.forms`): the identity can be completed later (`cases.sources.complete_identity`)."""
+    age = form.approximate_age
+    if form.identity_number or form.birth_date is not None:
+        raise InvalidConcern("approximate_age", "give either an approximate age or an identity number or birth "
+                             "date, not both", "ange antingen ungefärlig ålder eller id-nummer eller "
+                             "födelsedatum, inte båda")
+    if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= MAX_APPROXIMATE_AGE:
+        raise InvalidConcern("approximate_age", f"a whole number of years, 0–{MAX_APPROXIMATE_AGE}",
+                             f"ett helt antal år, 0–{MAX_APPROXIMATE_AGE}")
+    if not (form.given_name or "").strip() and not (form.family_name or "").strip():
+        raise InvalidConcern("given_name", "with an approximate age, give the given name or the family name",
+                             "med ungefärlig ålder, ange förnamn eller efternamn")
+    return estimated_birth_date(age, today)
 
 
 def caseworkers(db: Database, actor: Actor, subject_ref: str) -> tuple[tuple[str, str], ...]:

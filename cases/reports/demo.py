@@ -4,6 +4,8 @@ The paths follow the flowchart new cases start on (version 3: interventions are 
 case in "interventions running" is a 17-year-old in SIG and exit support at once). Version 2's paths are kept
 with its tests (tests/cases/route_v2.py).
 A relative's own matter (a parent) is opened from a case with an intervention running (`relative_matter`).
+One case carries a flag (`FLAGGED`): the first case in investigation is a child's, flagged for honour-related
+violence by intake during the pre-assessment, so the decision to open the investigation warned with the flag.
 
 Everyone here is made up. Identity numbers are generated to validate but belong to nobody real; names
 are plainly fictional ("Demo" + a letter). Every case reaches its state by the same operations staff use,
@@ -25,6 +27,7 @@ from cases.casework.forms import ConcernForm
 from cases.casework.operations import fire_trigger, register_concern
 from cases.crypto.identity import generate_identity_number
 from cases.db import Database
+from cases.flags import set_flag
 from cases.flowcharts import current_engine
 from cases.hearing.communications import CommunicationForm, record_communication
 from cases.interventions import InterventionForm, fire_intervention, propose_intervention
@@ -36,7 +39,7 @@ from workflow import Actor
 from workflow.deadlines import local_date
 from workflow.hearing import Assessment
 
-__all__ = ["AGES", "DEMO_ROLES", "PATHS", "RELATIVES_FROM", "Step", "demo_staff", "drive", "fill_demo",
+__all__ = ["AGES", "DEMO_ROLES", "FLAGGED", "PATHS", "RELATIVES_FROM", "Step", "demo_staff", "drive", "fill_demo",
            "relative_matter", "without_password"]
 
 DEMO_ROLES = ("reporter", "coordinator", "intake", "caseworker", "decider", "partner", "auditor", "admin", "system")
@@ -47,7 +50,8 @@ SIG_RECIPIENTS = ["police", "school", "social_services"]
 class Step:
     """One thing staff do on the way to a state: fire a trigger (with its assessment), record a consent,
     communicate the material before an adverse decision (`communicate` names it), propose an intervention
-    (`propose` names its kind) or take a step of one (`intervention`: its kind and the step)."""
+    (`propose` names its kind), take a step of one (`intervention`: its kind and the step) or set a flag on the
+    case (`flag`: its code; `cases.flags.set_flag`)."""
 
     role: str
     trigger: str | None = None
@@ -58,6 +62,7 @@ class Step:
     communicate: str | None = None
     propose: str | None = None
     intervention: tuple[str, str] | None = None  # (kind, step) of the case's intervention of that kind
+    flag: str | None = None  # a flag of policies/flags.toml set on the case
 
 
 def _consent(given_by: str, purpose: str, days: int = 0) -> Step:
@@ -119,6 +124,10 @@ PATHS: dict[str, tuple[bool, list[Step]]] = {
         _fire("system", "erase", 366 * 5 + 30),
     ]),
 }
+# The one flagged demo case: the first case of this state takes this path (a child's) instead of the state's own.
+_FLAG_REASON = "Demo: eleven berättar om kontroll och hot från familjen inför en resa."
+FLAGGED: tuple[str, list[Step]] = ("investigation", [
+    *_CHILD_PRE, Step("intake", flag="honour_violence", payload={"reason": _FLAG_REASON}), *_CHILD_OPEN])
 AGES = {"interventions": (17, 120)}  # whole years, and at most this many days more (17 on every step)
 
 _CONSENT_SCOPE = {
@@ -173,6 +182,8 @@ def drive(db: Database, staff: dict[str, Actor], ref: str, steps: list[Step], st
         elif step.intervention:
             kind, trigger = step.intervention
             fire_intervention(db, actor, interventions[kind], trigger, step.payload or {}, now=now)
+        elif step.flag:
+            set_flag(db, actor, ref, step.flag, (step.payload or {})["reason"], now=now)
         else:
             if step.trigger is None:  # a step fires a trigger, records a consent or communicates
                 raise ValueError(f"a demo step of {step.role} does nothing")
@@ -184,17 +195,19 @@ def fill_demo(
     db: Database, *, per_state: int = 2, seed: int = 2026, now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
-    """Create `per_state` generated cases in every state, and a relative's own matter opened from one with an
-    intervention running; returns their refs (the relative's matter last)."""
+    """Create `per_state` generated cases in every state (the first in `FLAGGED`'s state a flagged child's), and a
+    relative's own matter opened from one with an intervention running; returns their refs (the relative's matter
+    last)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     now = now or datetime.now(UTC)
     staff = demo_staff(db)
     refs: list[str] = []
     running: list[tuple[str, datetime]] = []  # the cases with an intervention running, and their last step
     total = per_state * len(PATHS)
-    for state, (child, steps) in PATHS.items():
-        span = sum(s.days_later for s in steps) + 30
-        for _ in range(per_state):
+    for state, (usual_child, usual_steps) in PATHS.items():
+        for n in range(per_state):
+            child, steps = (True, FLAGGED[1]) if state == FLAGGED[0] and n == 0 else (usual_child, usual_steps)
+            span = sum(s.days_later for s in steps) + 30
             start = now - timedelta(days=span + rng.randint(0, 20), hours=rng.randint(0, 8))
             age_years = rng.randint(12, 16) if child else rng.randint(19, 24)
             years, spare = AGES.get(state, (age_years, 300))

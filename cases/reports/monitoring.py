@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import NotPermitted
-from cases.flowcharts import current_engine
+from cases.flowcharts import current_engine, every_state, known_charts
 from cases.models import Case, Deadline
 from policies.access import MONITORING_ROLES
 from workflow import Actor
@@ -39,16 +39,19 @@ def case_gauges(db: Database, actor: Actor, *, now: datetime) -> CaseGauges:
     if actor.role not in MONITORING_ROLES:
         raise NotPermitted("read the service's metrics", actor.role)
     chart = current_engine().chart
-    done = [name for name, state in chart.states.items() if state.terminal or state.closing]
     today = local_date(now, chart.timezone)
     with db.read() as session:
         require_staff(session, actor)
+        # every stored version's states as well as the current ones: a case still running on an older version
+        # (version 2's `sig`, say) is counted under its own state, and that state is never missing
+        states = every_state(known_charts(session))
+        done = [name for name, state in states.items() if state.terminal or state.closing]
         open_rows = session.execute(
             select(Case.state, func.count()).where(Case.state.not_in(done)).group_by(Case.state)).all()
         overdue_rows = session.execute(
             select(Case.state, func.count()).select_from(Deadline).join(Case, Case.id == Deadline.case_id)
             .where(Deadline.stopped_at.is_(None), Deadline.due_on < today).group_by(Case.state)).all()
-    # Every open state of the flowchart is present, at 0 if need be: a series that vanishes reads as missing data.
-    zero = {name: 0 for name in chart.states if name not in done}
+    # Every open state is present, at 0 if need be: a series that vanishes reads as missing data.
+    zero = {name: 0 for name in states if name not in done}
     return CaseGauges({**zero, **{state: count for state, count in open_rows}},
                       {**zero, **{state: count for state, count in overdue_rows}})

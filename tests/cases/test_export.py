@@ -80,8 +80,7 @@ def build(db, staff, signer, child_number: str, adult_number: str, refs: list[st
         record = read_case(db, staff["decider"], ref, now=later)
         if record.erased:
             continue
-        # a relative's own matter holds no concern: its empty text is nothing to find
-        personal |= {v for v in record.person.values() if v} | ({record.concern} if record.concern else set())
+        personal |= {v for v in (*record.person.values(), record.concern) if v}  # a relative's matter: no concern
         personal |= {c["evidence"] for c in record.consents if c["evidence"]}
         personal |= {str(e["fields"][f]) for e in record.journal for f in FREE_TEXT_FIELDS if e["fields"].get(f)}
     note = NoteForm(kind="meeting", occurred_on=NOW.date(), text=NOTE_TEXT)  # the journal log, and its text

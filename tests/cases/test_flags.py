@@ -18,9 +18,11 @@ from cases.casework.access import assign_case
 from cases.casework.outline import case_outline
 from cases.errors import AccessDenied, InvalidConcern, NotPermitted, StaleCase
 from cases.flags import REASON_FIELD, case_flags, clear_flag, consent_warnings, flags_on_case, set_flag
+from cases.interventions import InterventionForm, fire_intervention, intervention_options, propose_intervention
 from cases.models import AccessLogEntry, Case, CaseEvent, CaseFlag, TransitionLogEntry
 from cases.reports.demo import PATHS, drive
 from policies.flags import FLAG_CLEARED, FLAG_SET
+from tests.cases.intervention_helpers import consent
 from tests.conftest import NOW
 from workflow.fields import MAX_TEXT
 
@@ -195,7 +197,8 @@ def test_a_flag_is_set_once_and_cleared_only_when_set(db, staff, ref):
         clear_flag(db, staff["decider"], ref, CLOSE, "Ingen grund.", now=NOW)
 
 
-def test_the_guardians_warning_on_a_childs_case_with_honour_violence(db, staff, ref):
+@pytest.mark.usefixtures("flowchart_v2")  # before `ref`: the case starts on version 2
+def test_the_guardians_warning_on_a_childs_case_with_honour_violence_on_version_2(db, staff, ref):
     set_flag(db, staff["intake"], ref, HONOUR, MARKER, now=NOW)
     now = NOW + timedelta(days=1)
     open_investigation(db, staff, ref, now)
@@ -230,3 +233,43 @@ def test_the_consent_form_warns_on_a_childs_case_with_honour_violence(db, staff,
             consent_warnings(db, staff[role], ref, now=NOW)
     with pytest.raises(AccessDenied):
         consent_warnings(db, staff["caseworker"], ref, now=NOW)
+
+
+def test_on_version_3_an_interventions_decision_and_start_warn_and_the_entries_name_the_flag(db, staff, ref):
+    """Honour-related violence on a child's case: deciding an intervention warns with the flag, starting it on
+    the guardians' consent warns that informing the guardians may put the child at risk; both are recorded."""
+    set_flag(db, staff["intake"], ref, HONOUR, MARKER, now=NOW)
+    now = NOW + timedelta(days=1)
+    open_investigation(db, staff, ref, now)
+    assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=now)
+    proposed = propose_intervention(db, staff["caseworker"], ref, InterventionForm("other_support", "Stöd."),
+                                    now=now)
+    assert proposed.warnings == ()  # proposing is not a step the flag affects
+    options = {o.trigger: o for o in intervention_options(db, staff["decider"], proposed.id, now=now)}
+    assert [w.code for w in options["decide"].warnings] == ["flagged"]
+    decided = fire_intervention(db, staff["decider"], proposed.id, "decide", {"reason": "Beviljas."}, now=now)
+    assert [w.code for w in decided.warnings] == ["flagged"]
+    consent(db, staff, ref, "other_support", now, given_by="guardians")
+    started = fire_intervention(db, staff["caseworker"], proposed.id, "start", {}, now=now)
+    assert [w.code for w in started.warnings] == ["flagged", "flag_guardians_risk"]
+    assert "vårdnadshavarna" in started.warnings[1].text("sv")
+    logged = {e["trigger"]: e["codes"] for e in entries(db, ref)}
+    assert logged["intervention_decide"]["warnings"] == ["flagged"]
+    assert sorted(logged["intervention_start"]["warnings"]) == ["flag_guardians_risk", "flagged"]
+    assert logged["intervention_decide"]["flags"] == logged["intervention_start"]["flags"] == [HONOUR]
+    assert "flags" not in logged["intervention_propose"] and "flags" not in logged["begin_interventions"]
+    with db.read() as session:
+        raw = b"".join(bytes(e) for e in session.scalars(select(TransitionLogEntry.entry)))
+    assert MARKER.encode() not in raw and b"Hedersrelaterat" not in raw
+    assert verify(db, "unused").ok
+
+
+def test_on_version_3_an_unflagged_childs_interventions_steps_do_not_warn(db, staff, ref):
+    open_investigation(db, staff, ref, NOW + timedelta(days=1))
+    now = NOW + timedelta(days=1)
+    assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=now)
+    proposed = propose_intervention(db, staff["caseworker"], ref, InterventionForm("other_support", "Stöd."),
+                                    now=now)
+    assert fire_intervention(db, staff["decider"], proposed.id, "decide", {"reason": "Ja."}, now=now).warnings == ()
+    consent(db, staff, ref, "other_support", now, given_by="guardians")
+    assert fire_intervention(db, staff["caseworker"], proposed.id, "start", {}, now=now).warnings == ()

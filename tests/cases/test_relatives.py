@@ -245,3 +245,58 @@ def test_the_local_picture_counts_concerns_not_relatives_matters(db, staff):
     picture = local_picture(db, staff["coordinator"], today=at.date())
     keys = {cell.key for cell in picture.by_state}
     assert "investigation" in keys and not keys & {"opened", "support"}  # a relative's matter is no concern
+
+
+def _approximately(age=45, **person) -> RelativeForm:
+    return _wants(identity_number=None, approximate_age=age, **person)
+
+
+def test_a_name_and_an_approximate_age_open_a_matter_and_the_identity_is_completed_later(db, staff):
+    from cases.casework.access import read_case
+    from cases.casework.forms import estimated_birth_date
+    from cases.sources import complete_identity
+
+    # the parent is also the person of a concern of their own, registered with their number
+    own = register_concern(db, staff["intake"], ConcernForm(
+        concern="Oro för en förälder.", reporter_org="social_services", identity_number=PARENT_NUMBER), now=NOW).ref
+    ref, at = _investigation(db, staff)
+    rel = inform_relative(db, staff["caseworker"], ref, _approximately(), now=at).relative_ref
+    record = read_case(db, staff["caseworker"], rel, now=at)
+    assert record.age_approximate and record.person["identity_number"] is None
+    assert record.person["birth_date"] == estimated_birth_date(45, at.date()).isoformat()
+    assert _state(db, rel)[0] == "opened" and _state(db, ref)[0] == "investigation"
+    # the relative's caseworker completes the identity on the relative's own matter
+    later = at + timedelta(days=2)
+    done = complete_identity(db, staff["caseworker"], rel, PARENT_NUMBER, expected_version=record.version, now=later)
+    assert done.state == "opened" and done.version == record.version + 1 and done.linked == (own,)
+    record = read_case(db, staff["caseworker"], rel, now=later)
+    assert not record.age_approximate and record.person["birth_date"] == "1978-04-09"
+    assert record.person["identity_number"] == PARENT_NUMBER.replace("-", "")
+    with db.read() as session:
+        person = session.scalars(select(Person).join(Case, Case.person_id == Person.id)
+                                 .where(Case.ref == rel)).one()
+        assert person.identity_index == db.vault.blind_index(PARENT_NUMBER.replace("-", ""))
+        entry = session.scalars(select(TransitionLogEntry).where(TransitionLogEntry.seq == done.seq)).one()
+    assert PARENT_NUMBER[-4:] not in entry.entry.decode() and "1978" not in entry.entry.decode()
+    # the subject's case is untouched, and a later concern about the parent finds the relative's matter too
+    assert _state(db, ref)[0] == "investigation"
+    again = register_concern(db, staff["intake"], ConcernForm(
+        concern="Ny oro.", reporter_org="social_services", identity_number=PARENT_NUMBER), now=later)
+    assert set(again.existing) == {own, rel}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"birth_date": date(1980, 1, 2)}, "approximate_age"),  # an approximate age beside a birth date
+    ({"given_name": None, "family_name": None}, "given_name"),  # an approximate age needs a name
+    ({"age": 111}, "approximate_age"),
+    ({"age": -1}, "approximate_age"),
+])
+def test_an_approximate_age_is_checked_as_a_concerns(db, staff, change, field):
+    ref, at = _investigation(db, staff)
+    form = _approximately(**change)
+    with pytest.raises(InvalidConcern) as refused:
+        inform_relative(db, staff["caseworker"], ref, form, now=at)
+    assert refused.value.field == field
+    with pytest.raises(InvalidConcern) as refused:  # beside an identity number, too
+        inform_relative(db, staff["caseworker"], ref, _wants(approximate_age=40), now=at)
+    assert refused.value.field == "approximate_age"

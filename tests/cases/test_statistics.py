@@ -60,7 +60,8 @@ def test_the_picture_counts_by_month_organisation_state_and_age_and_hides_small_
     assert cells(picture.by_reporter_org) == {"school": 6, "preschool": None, "leisure": None,
                                               "social_services": None, "other_city": None, "police": None,
                                               "healthcare": None, "relative": None, "public": None,
-                                              "own_application": None}  # every source, in the vocabulary's order
+                                              "own_application": None, "police_exit_programme": None}
+    # every source, in the vocabulary's order: the police's exit programme's referrals are concerns as well
     assert cells(picture.by_state)["registered"] == 9
     assert cells(picture.by_age_band) == {"child": None, "adult": None}  # 2 children: adults hidden too
 

@@ -197,9 +197,12 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
         suffix = "/triggers" if operation == "listTriggers" else ""
         return "GET", "/cases/{ref}" + suffix, f"/cases/{ref}{suffix}", None, False
     if operation == "completeIdentity":
-        unknown = {"concern": "Oro för en person.", "reporter_org": "public", "given_name": "Tove",
+        # A source version 2 knows too (this test starts its cases on version 2, whose sources are those of
+        # issue 17: "public" came with version 3): a person known by a first name and an approximate age only.
+        unknown = {"concern": "Oro för en person.", "reporter_org": "social_services", "given_name": "Tove",
                    "approximate_age": 16}
         answer = api("POST", "/cases", "intake", json=unknown, key=key())
+        assert answer.status_code == 201, answer.get_json()
         ref = answer.get_json()["ref"]
         return ("POST", "/cases/{ref}/identity", f"/cases/{ref}/identity",
                 {"expected_version": 1, "identity_number": generate_identity_number(date(2010, 1, 2), 123)}, True)

@@ -13,7 +13,7 @@ from web.diagram import to_mermaid, to_svg
 
 GUARDS = {"child", "adult", "consent", "adult_consent", "pre_assessment_in_time", "due_date_in_future",
           "consent_withdrawn", "retention_over", "sig_age_range", "exit_programme_referral", "interventions_running",
-          "no_intervention_running"}
+          "no_intervention_running", "no_intervention_pending"}
 SVG = "{http://www.w3.org/2000/svg}"
 PATH = ("registered", "pre_assessment")
 
@@ -87,7 +87,17 @@ def test_mermaid_is_a_state_diagram_with_start_end_and_joined_edges(chart):
     assert "    interventions --> follow_up : Sista insatsen avslutad" in lines
     assert "    investigation --> investigation : Förläng utredningstiden" in lines
     pairs = {(t.source, t.dest) for t in chart.transitions}
-    assert sum(" --> " in line and "[*]" not in line for line in lines) == len(pairs)
+    case_edges = [line for line in lines if line.startswith("    ") and not line.startswith("     ")]
+    assert sum(" --> " in line and "[*]" not in line for line in case_edges) == len(pairs)
+    # The interventions run side by side beside the case: one concurrent region per kind inside one composite
+    # state, each with the lifecycle's edges joined the same way (its lines are indented inside the region).
+    life = chart.interventions
+    lane_pairs = {(t.source, t.dest) for t in life.transitions}
+    lane_edges = [line for line in lines if line.startswith("            ") and " --> " in line]
+    assert sum("[*]" not in line for line in lane_edges) == len(lane_pairs) * len(life.kinds)
+    assert sum(line.strip() == "--" for line in lines) == len(life.kinds) - 1
+    home = next(t.dest for t in chart.transitions if t.trigger == life.begin)
+    assert any(line.startswith(f"    note right of {home} : ") for line in lines)
 
 
 @pytest.mark.parametrize(("lang", "title"), [("sv", "Flödesschema"), ("en", "Flowchart")])

@@ -119,3 +119,30 @@ def test_the_consent_form_shows_the_guardians_warning_on_a_childs_case(client_as
     set_flag(db, staff["intake"], ref, "honour_violence", REASON, now=NOW)
     page = decider.get(f"/cases/{ref}/consents/new").get_data(as_text=True)
     assert "vårdnadshavarna eller be om deras samtycke kan utsätta barnet för fara" in page and ROUTINE_SV in page
+
+
+def test_an_interventions_step_pages_show_the_routine_and_the_flags_warnings(client_as, db, staff, ref):
+    """Version 3: proposing, deciding and starting an intervention show the routine before the form; deciding
+    and starting warn naming the flag, starting on a child's case also that informing the guardians may put
+    the child at risk (flags.toml)."""
+    from cases.casework.access import assign_case
+    from cases.interventions import InterventionForm, fire_intervention, propose_intervention
+    from tests.cases.intervention_helpers import consent
+
+    last = drive(db, staff, ref, PATHS["closed"][1][:3], NOW)  # a child's case in investigation
+    assign_case(db, staff["decider"], ref, staff["caseworker"].id, now=last)
+    caseworker, decider = client_as("caseworker"), client_as("decider")
+    assert ROUTINE_SV not in caseworker.get(f"/cases/{ref}/interventions/new").get_data(as_text=True)
+    set_flag(db, staff["caseworker"], ref, "honour_violence", REASON, now=last)
+    proposing = caseworker.get(f"/cases/{ref}/interventions/new").get_data(as_text=True)
+    assert "Ärendet är flaggat: följ rutinen" in proposing and ROUTINE_SV in proposing and REASON not in proposing
+    proposed = propose_intervention(db, staff["caseworker"], ref, InterventionForm("other_support", "Stöd."),
+                                    now=last)
+    deciding = decider.get(f"/interventions/{proposed.id}/steps/decide").get_data(as_text=True)
+    assert ROUTINE_SV in deciding and "Följ rutinen för flaggan före detta steg" in deciding
+    assert deciding.index(ROUTINE_SV) < deciding.index(f'action="/interventions/{proposed.id}/steps/decide"')
+    fire_intervention(db, staff["decider"], proposed.id, "decide", {"reason": "Beviljas."}, now=last)
+    consent(db, staff, ref, "other_support", last, given_by="guardians")
+    starting = caseworker.get(f"/interventions/{proposed.id}/steps/start").get_data(as_text=True)
+    assert ROUTINE_SV in starting and "Följ rutinen för flaggan före detta steg" in starting
+    assert "vårdnadshavarna eller be om deras samtycke kan utsätta barnet för fara" in starting

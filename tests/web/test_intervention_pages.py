@@ -130,8 +130,12 @@ def test_no_ground_is_404_and_an_automatic_step_has_no_page(client_as, db, staff
     caseworker, intake = client_as("caseworker"), client_as("intake")
     assert submit(caseworker, f"/cases/{ref}/interventions/new", {"kind": "sig", "goal": "Stöd."}).status_code == 303
     (sig,) = interventions_of(db, staff["caseworker"], ref)
-    assert intake.get(f"/interventions/{sig.id}/steps/decide").status_code == 404
-    assert intake.get(f"/cases/{ref}/interventions/new").status_code == 404
+    # intake has no step in an intervention's lifecycle: the door refuses it, for every case alike
+    assert intake.get(f"/interventions/{sig.id}/steps/decide").status_code == 403
+    assert intake.get(f"/cases/{ref}/interventions/new").status_code == 403
+    unassigned = case_in(db, staff, "registered")  # caseworker-1 has no ground on it: as if it were not there
+    assert caseworker.get(f"/cases/{unassigned}/interventions/new").status_code == 404
+    assert caseworker.get("/cases/VO-NOTACASE/interventions/new").status_code == 404
     assert caseworker.get("/interventions/00000000-0000-0000-0000-000000000000/steps/decide").status_code == 404
     assert caseworker.get(f"/interventions/{sig.id}/steps/consent_ended").status_code == 404
     assert caseworker.get(f"/interventions/{sig.id}/steps/nothing").status_code == 404

@@ -88,3 +88,34 @@ def test_overdue_is_counted_from_the_day_after_the_last_day(app, db, staff, toke
     monkeypatch.setattr("web.clock.now", lambda: NOW)  # registered now: nothing is due before today
     samples = _samples(_scrape(app.test_client(), tokens["admin"]))
     assert {s.labels["state"]: s.value for s in samples["vidoro_overdue_deadlines"]}["registered"] == 0
+
+
+def test_threads_answering_their_first_requests_at_once_share_one_set_of_instruments(monkeypatch):
+    """A second set would keep counts of its own and overwrite the first's in the shared files (a lost count)."""
+    import threading
+    import time
+
+    from web import metrics
+
+    made = []
+
+    def slow_make():
+        time.sleep(0.05)  # widen the window in which a second thread could start making its own
+        made.append(object())
+        return made[-1]
+
+    monkeypatch.setattr(metrics, "_MADE", [])
+    monkeypatch.setattr(metrics, "_make_instruments", slow_make)
+    start, got = threading.Barrier(8), []
+
+    def first_request() -> None:
+        start.wait()
+        got.append(metrics._instruments())
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1
+    assert len(got) == 8 and all(each is made[0] for each in got)

@@ -147,3 +147,36 @@ def test_the_relatives_matter_moves_on_through_the_same_endpoints(api, app, staf
     assert fired.status_code == 200 and fired.get_json()["state"] == "support", fired.get_json()
     with db.read() as session:  # the subject's investigation goes on
         assert session.scalars(select(Case.state).where(Case.ref == ref)).one() == "investigation"
+
+
+def test_the_form_opens_a_matter_with_a_name_and_an_approximate_age(app, staff, client_as):
+    db = app.extensions["vidoro.db"]
+    ref = case_in(db, staff, "investigation")
+    caseworker = client_as("caseworker")
+    fields = {"version": str(_version(db, ref)), "wants_support": "yes", "relationship": "parent",
+              "identity_number": "", "birth_date": "", "given_name": "Anhörig", "family_name": "", "caseworker": ""}
+    form = caseworker.get(f"/cases/{ref}/relatives/new").get_data(as_text=True)
+    assert 'name="approximate_age"' in form and "Ungefärlig ålder" in form
+    bad = post_form(caseworker, f"/cases/{ref}/relatives/new", {**fields, "approximate_age": "fyrtio"})
+    assert bad.status_code == 400 and "hela år" in bad.get_data(as_text=True) and _relative_refs(db) == []
+    none = post_form(caseworker, f"/cases/{ref}/relatives/new", {**fields, "approximate_age": ""})
+    assert none.status_code == 400 and "ungefärlig ålder" in none.get_data(as_text=True)
+    answer = post_form(caseworker, f"/cases/{ref}/relatives/new", {**fields, "approximate_age": "44"})
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    (matter,) = _relative_refs(db)
+    page = caseworker.get(f"/cases/{matter}").get_data(as_text=True)
+    assert "omkring 44 år (identiteten är inte känd ännu)" in page
+    assert f"/cases/{matter}/identity" in page  # the identity can be completed from the matter's page
+
+
+def test_the_api_opens_a_matter_with_an_approximate_age_and_refuses_a_bad_one(api, app, staff):  # noqa: F811
+    db = app.extensions["vidoro.db"]
+    ref = case_in(db, staff, "investigation")
+    body = {"expected_version": _version(db, ref), "wants_support": True, "relationship": "sibling",
+            "given_name": "Syskon"}
+    refused = api("POST", f"/cases/{ref}/relatives", "caseworker", json={**body, "approximate_age": 200}, key=key())
+    assert refused.status_code == 422 and _relative_refs(db) == []
+    opened = api("POST", f"/cases/{ref}/relatives", "caseworker", json={**body, "approximate_age": 19}, key=key(),
+                 operation=("/cases/{ref}/relatives", "POST"))
+    assert opened.status_code == 201, opened.get_json()
+    assert _relative_refs(db) == [opened.get_json()["relative_ref"]]

@@ -40,6 +40,12 @@ EXPECTED = {
     ("POST", "/cases/<ref>/feedback/withhold"): {"caseworker", "decider"},
     ("GET", "/cases/<ref>/relatives/new"): {"caseworker", "decider"},
     ("POST", "/cases/<ref>/relatives/new"): {"caseworker", "decider"},
+    # An intervention's pages: the roles of its lifecycle (intake has no step in it); who may propose and take
+    # each step is checked by cases.interventions (tests/web/test_intervention_pages.py).
+    ("GET", "/cases/<ref>/interventions/new"): {"caseworker", "decider"},
+    ("POST", "/cases/<ref>/interventions/new"): {"caseworker", "decider"},
+    ("GET", "/interventions/<intervention_id>/steps/<trigger>"): {"caseworker", "decider"},
+    ("POST", "/interventions/<intervention_id>/steps/<trigger>"): {"caseworker", "decider"},
     ("GET", "/cases/<ref>/assign"): {"intake", "decider"},
     ("POST", "/cases/<ref>/assign"): {"intake", "decider"},
     ("GET", "/cases/<ref>/diagram.svg"): CASE,
@@ -129,6 +135,11 @@ EXPECTED = {
     ("GET", "/api/v1/cases/<ref>/flags"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/flags"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/flags/<flag>/clear"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/interventions"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/interventions"): frozenset(),
+    ("GET", "/api/v1/interventions/<intervention_id>"): frozenset(),
+    ("GET", "/api/v1/interventions/<intervention_id>/triggers"): frozenset(),
+    ("POST", "/api/v1/interventions/<intervention_id>/transitions"): frozenset(),
 }
 
 
@@ -140,6 +151,7 @@ def _url(rule: str, ref: str) -> str:
               "<grant_id>": "00000000-0000-0000-0000-000000000000",
               "<note_id>": "00000000-0000-0000-0000-000000000000",
               "<decision_id>": "00000000-0000-0000-0000-000000000000",
+              "<intervention_id>": "00000000-0000-0000-0000-000000000000",
               "<communication_id>": "00000000-0000-0000-0000-000000000000", "<flag>": "honour_violence"}
     for key, value in values.items():
         rule = rule.replace(key, value)

@@ -15,7 +15,7 @@ from flask import render_template, session
 from cases import ConcernForm, register_concern
 from cases.casework.worklist import PER_PAGE, WorkItem, WorkList
 from cases.crypto.identity import generate_identity_number
-from cases.flowcharts import current_engine
+from cases.flowcharts import RELATIVE, current_engine
 from cases.reports.demo import PATHS, fill_demo
 from tests.conftest import NOW
 from web.worklist import labels
@@ -139,7 +139,9 @@ def test_the_state_filter_offers_every_state_by_its_label_with_the_chosen_one_se
     for asked, chosen in (("investigation", "investigation"), ("sig", "sig"), ("no-such-state", None), ("", None)):
         page = client.get(f"/cases?state={asked}").get_data(as_text=True)
         options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page)
-        assert [value for value, _, _ in options] == ["", *chart.states]
+        # the subject's flowchart's states first, then those only a relative's own matter has (it is listed too)
+        relative_only = [name for name in current_engine(RELATIVE).chart.states if name not in chart.states]
+        assert relative_only and [value for value, _, _ in options] == ["", *chart.states, *relative_only]
         assert [value for value, selected, _ in options if selected] == ([chosen] if chosen else [])
         labels = dict((value, text) for value, _, text in options)
         assert labels["investigation"] == WORDS[lang]["investigation"]
@@ -194,3 +196,13 @@ def test_a_cursor_that_is_not_ours_shows_the_first_page_and_says_why(client_as, 
     rows = re.findall(r'<th scope="row"><a href="([^"]+)"', page)
     assert rows and rows == re.findall(r'<th scope="row"><a href="([^"]+)"', first)
     assert "could not be found" not in first
+
+
+def test_a_version_2_case_in_sig_is_found_by_its_state_after_version_3_ships(client_as, db, staff, monkeypatch):
+    from tests.cases.test_old_version_states import _in_sig_on_v2
+
+    ref = _in_sig_on_v2(db, staff, monkeypatch)
+    page = client_as("decider").get("/cases?state=sig").get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page)
+    assert ("sig", " selected", "Social insatsgrupp") in options
+    assert f'href="/cases/{ref}"' in page

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field, create_model
 
+from cases.casework.forms import MAX_APPROXIMATE_AGE
 from cases.flowcharts import RELATIVE, current_engine
 from cases.relatives import RELATIONSHIPS, RelativeForm, inform_relative
 from policies.access import INFORMING_ROLES
@@ -48,8 +49,11 @@ def _body() -> Any:
         relationship=(_one_of(relationships) | None, Field(None, description=(
             "How the relative is related to the person of the case; required when they want support"))),
         identity_number=(str | None, Field(None, pattern=_IDENTITY, description=(
-            "The relative's personnummer or samordningsnummer; or give birth_date"))),
+            "The relative's personnummer or samordningsnummer; or give birth_date or approximate_age"))),
         birth_date=(IsoDate | None, None),
+        approximate_age=(Whole | None, Field(None, ge=0, le=MAX_APPROXIMATE_AGE, description=(
+            "The relative's age in whole years, with a given or family name, when neither identity_number nor "
+            "birth_date is known; the birth date is estimated and the identity can be completed later"))),
         given_name=(Name | None, Field(None, max_length=MAX_NAME)),
         family_name=(Name | None, Field(None, max_length=MAX_NAME)),
         caseworker_id=(str | None, Field(None, pattern=_ID, description=(
