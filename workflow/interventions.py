@@ -74,6 +74,9 @@ class Step:
     decision: bool = False  # deciding or declining: the caller writes a decision record
 
 
+WITHIN_SOCIAL_SERVICES = "social_services"  # a recipient inside the authority: no secrecy is lifted by sharing
+
+
 def covering_rule(kind: InterventionKind, recipients: frozenset[str], data: frozenset[str]) -> ConsentRule:
     """What the consent for one intervention must cover: its kind's purpose, recipients and data, and its own."""
     return ConsentRule(purpose=kind.consent.purpose,
@@ -85,13 +88,16 @@ def covering_rule(kind: InterventionKind, recipients: frozenset[str], data: froz
 def coverage_refusals(lifecycle: Lifecycle, case: CaseFacts, iv: InterventionFacts, today: date) -> list[Refusal]:
     """Why no consent in force covers `iv` on `today`; empty when one does.
 
-    An adult: their own consent. A child (under 18 on `today`): the guardians', or from the age rules.toml gives
-    the child's own for the interventions it lists (socialtjänstlagen, in words: LAW.md; 12 kap. 3 § OSL).
+    An adult: their own consent. A child (under 18 on `today`): for an intervention that shares data outside
+    social services (SIG, exit support), the child's own consent and the guardians' (12 kap. 2 and 3 §§ OSL), as
+    the disclosure rule asks for every read of its packet (`workflow.disclosure`), so the two never disagree;
+    for one kept within social services, the guardians', or from the age rules.toml gives the child's own for the
+    interventions it lists (socialtjänstlagen, in words: LAW.md). Version 2 asked the same of its steps.
     """
     rule = covering_rule(lifecycle.kinds[iv.kind], iv.recipients, iv.data_categories)
     if case.birth_date is None:  # an erased case: nothing is covered any more
         return [Refusal("consent_missing", {"given_by": "subject", "purpose": rule.purpose})]
-    if age_on(case.birth_date, today) < ADULT_AGE:
+    if age_on(case.birth_date, today) < ADULT_AGE and not set(rule.recipients) - {WITHIN_SOCIAL_SERVICES}:
         return list(child_intervention_refusals(case, rule, today))
     return list(consent_refusals(case, rule, today))
 

@@ -28,7 +28,7 @@ from cases.db import Database
 from cases.errors import AccessDenied, CaseNotFound, InterventionNotFound, InvalidConcern, StaleIntervention
 from cases.events import operation
 from cases.flowcharts import engine_for_version
-from cases.interventions.steps import apply_step, end_lapsed, facts_of, follow_case, log_step
+from cases.interventions.steps import EXPIRED, apply_step, end_lapsed, facts_of, follow_case, log_step
 from cases.models import Case, Intervention
 from cases.text import check_text, text_fault
 from policies.access import SYSTEM_ROLE
@@ -160,7 +160,7 @@ def expire_consents(db: Database, *, now: datetime | None = None, actor: Actor =
             key = case_key(db, case)
             if key is None or engine.chart.interventions is None:
                 continue
-            done = end_lapsed(db, session, engine, key, case, actor, now, end_reason="consent_expired")
+            done = end_lapsed(db, session, engine, key, case, actor, now, end_reason=EXPIRED)
             if done:
                 touch(case, now)
             ended += len(done)

@@ -26,6 +26,7 @@ from workflow.interventions import InterventionMachine, coverage_refusals, cover
 
 __all__ = ["SOCIAL_SERVICES", "apply_step", "close_packets", "end_lapsed", "facts_of", "follow_case", "log_step"]
 
+EXPIRED = "consent_expired"  # the end reason of an intervention whose consent lapsed (the vocabulary end_reasons)
 SOCIAL_SERVICES = "social_services"  # sharing within social services needs no packet to a partner
 
 
@@ -144,7 +145,9 @@ def end_lapsed(db: Database, session: Session, engine: Engine, key: CaseKey, cas
         if row.state != lifecycle.running and not covered_before:
             continue
         salt = secrets.token_bytes(16)
-        step = machine.fire(facts, iv, actor, "consent_ended", {"end_reason": end_reason}, now, salt=salt,
+        # what a withdrawal did not cover had lapsed already (the expiry sweep had not come by): say so
+        reason = end_reason if before is None or covered_before else EXPIRED
+        step = machine.fire(facts, iv, actor, "consent_ended", {"end_reason": reason}, now, salt=salt,
                             automatic=True)
         apply_step(session, machine, key, case, row, step, salt, now)
         ended.append(row.id)

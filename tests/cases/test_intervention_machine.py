@@ -85,10 +85,16 @@ class Model:
         return today.year - self.birth.year - ((today.month, today.day) < (self.birth.month, self.birth.day))
 
     def covered(self, iv: MIntervention, today: date, consents: list[MConsent] | None = None) -> bool:
-        party = "guardians" if self.age(today) < 18 else "subject"
+        # An adult: their own consent. A child: the guardians'; and, for an intervention that shares outside social
+        # services, the child's own as well (the consent a partner's read of the packet needs).
         need = KIND_RECIPIENTS[iv.kind] | iv.extra
-        return any(c.given_by == party and c.active(today) and c.purpose == iv.kind and need <= c.recipients
-                   and KIND_DATA[iv.kind] <= c.data for c in (self.consents if consents is None else consents))
+        if self.age(today) >= 18:
+            parties = ["subject"]
+        else:
+            parties = ["guardians", "subject"] if need - {"social_services"} else ["guardians"]
+        pool = self.consents if consents is None else consents
+        return all(any(c.given_by == party and c.active(today) and c.purpose == iv.kind and need <= c.recipients
+                       and KIND_DATA[iv.kind] <= c.data for c in pool) for party in parties)
 
     def follow(self) -> None:
         if any(iv.state == "running" for iv in self.interventions.values()):

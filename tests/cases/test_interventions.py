@@ -319,3 +319,31 @@ def test_a_malformed_proposal_is_refused_before_anything_is_written(db, staff, f
     with pytest.raises((InvalidConcern, TransitionRefused)):
         propose_intervention(db, staff["caseworker"], ref, form, now=now)
     assert len(_entries(db, ref)) == before and interventions_of(db, staff["caseworker"], ref, now=now) == ()
+
+
+def test_a_case_with_a_proposal_on_the_programmes_referral_is_not_closed_without_investigation(db, staff):
+    """Found in review: closing in the pre-assessment left a proposed exit support to be decided on a closed case."""
+    ref, now = registered(db, staff, birth=ADULT, serial=32, start=NOW, org="police_exit_programme")
+    proposed = _propose(db, staff, ref, "exit_support", now, origin="police_exit_programme")
+    closing = {"reason": "Ingen utredning.", "outcome": "not_opened"}
+    with pytest.raises(TransitionRefused) as refused:
+        fire_trigger(db, staff["decider"], ref, "close_without_investigation", closing, now=now)
+    assert "interventions_pending" in [r.code for r in refused.value.refusals]
+    fire_intervention(db, staff["caseworker"], proposed.id, "withdraw_proposal", {"reason": "Behövs inte."}, now=now)
+    assert fire_trigger(db, staff["decider"], ref, "close_without_investigation", closing, now=now).state == "closed"
+
+
+def test_a_childs_own_withdrawal_ends_an_intervention_that_shares_outside_social_services(db, staff):
+    """Found in review: a 17-year-old's exit support ran on after the child withdrew their own consent, while the
+    partner's read was refused. Sharing outside social services rests on the child's consent and the guardians'."""
+    ref, now = investigating(db, staff, birth=date(2009, 1, 10), serial=33, start=NOW, child=True)
+    proposed = _propose(db, staff, ref, "exit_support", now)
+    fire_intervention(db, staff["decider"], proposed.id, "decide", {"reason": "Beviljas."}, now=now)
+    consent(db, staff, ref, "exit_support", now, given_by="guardians")
+    with pytest.raises(TransitionRefused):  # the guardians' consent alone does not let it share
+        fire_intervention(db, staff["caseworker"], proposed.id, "start", {}, now=now)
+    own = consent(db, staff, ref, "exit_support", now)
+    fire_intervention(db, staff["caseworker"], proposed.id, "start", {}, now=now)
+    withdraw_consent(db, staff["caseworker"], ref, own, "Den unge återkallar.", now=now + timedelta(hours=1))
+    assert row(db, proposed.id).state == "ended" and case_state(db, ref) == "follow_up"
+    assert all(p.closed_at is not None for p in packets(db, proposed.id))

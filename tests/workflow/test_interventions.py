@@ -45,10 +45,12 @@ SIG = InterventionFacts("iv-1", "sig", "decided", frozenset({"police"}))
     (ADULT, (_consent("subject", status="withdrawn"),), False),
     (ADULT, (_consent("subject", valid_until=date(2026, 11, 25)),), False),  # expired yesterday
     (CHILD_17, (_consent("subject"),), False),  # rules.toml lists no intervention a child consents to alone
-    (CHILD_17, (_consent("guardians"),), True),
-    (CHILD_12, (_consent("guardians"),), True),
+    # SIG here shares with the police: for a child, on the child's consent and the guardians' (12 kap. 2, 3 §§ OSL)
+    (CHILD_17, (_consent("guardians"),), False),
+    (CHILD_17, (_consent("guardians"), _consent("subject")), True),
+    (CHILD_12, (_consent("guardians"), _consent("subject")), True),
 ], ids=["none", "adult", "guardians for an adult", "recipient", "data", "purpose", "withdrawn", "expired",
-        "a child alone", "guardians of 17", "guardians of 12"])
+        "a child alone", "guardians of 17 alone", "guardians and child of 17", "guardians and child of 12"])
 def test_starting_needs_the_consent_that_covers_the_intervention(machine, birth, consents, allowed):
     case = _case(birth, *consents)
     if allowed:
@@ -57,6 +59,16 @@ def test_starting_needs_the_consent_that_covers_the_intervention(machine, birth,
     else:
         with pytest.raises(ConsentMissing):
             machine.fire(case, SIG, CASEWORKER, "start", {}, NOW, salt=SALT)
+
+
+def test_within_social_services_a_childs_intervention_rests_on_the_guardians_consent(machine):
+    """Other support shares with no one outside social services: the guardians' consent covers it for a child."""
+    other = InterventionFacts("iv-3", "other_support", "decided")
+    guardians = _consent("guardians", purpose="other_support", recipients=("social_services",),
+                         data=("identity", "concern"))
+    assert machine.fire(_case(CHILD_12, guardians), other, CASEWORKER, "start", {}, NOW, salt=SALT).state == "running"
+    with pytest.raises(ConsentMissing):
+        machine.fire(_case(CHILD_12), other, CASEWORKER, "start", {}, NOW, salt=SALT)
 
 
 def test_roles_and_states(machine):
