@@ -15,9 +15,7 @@ name, identity number, state or outcome leaves, and only the account that regist
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -26,18 +24,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.actors import require_staff, utcnow
-from cases.audit import log
-from cases.casework.operations import bump, case_key
+from cases.casework.operations import bump, case_key, log_beside
 from cases.casework.skeleton import case_write
 from cases.db import Database
 from cases.errors import CaseNotFound, InvalidConcern, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
-from cases.models import Case, CaseEvent, Person
+from cases.models import Case, Person
 from cases.models import TransitionLogEntry as Entry
 from cases.text import check_text
 from policies.rules import WITHHOLD_FEEDBACK
-from workflow import Actor, LogEntry, payload_hash
+from workflow import Actor
 from workflow.deadlines import local_date
 from workflow.facts import age_on
 from workflow.fields import MAX_TEXT
@@ -199,18 +196,9 @@ def withhold_feedback(db: Database, actor: Actor, ref: str, reason: str, *, expe
         if key is None:
             raise InvalidConcern("case", "the case has been erased; nothing more can be recorded on it",
                                  "ärendet är gallrat; inget mer kan registreras i det")
-        salt, form = secrets.token_bytes(16), {"reason": reason}
         bump(session, case, now)  # the case row first: its lock is taken before the log's, always in that order
-        row = log.append(session, LogEntry(
-            at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=WITHHOLD_TRIGGER,
-            from_state=case.state, to_state=case.state, flowchart_version=case.flowchart_version,
-            codes={"feedback": WITHHELD}, payload_hash=payload_hash(form, salt)))
-        session.flush()
-        payload = {"salt": base64.b64encode(salt).decode(), "fields": form}
-        session.add(CaseEvent(seq=row.seq, case_id=case.id,
-                              payload=key.seal_json("case_events", str(row.seq), "payload", payload)))
-        session.flush()
-        return opened.settled(Withheld(case.ref, case.state, case.version, row.seq))
+        seq = log_beside(session, key, case, actor, WITHHOLD_TRIGGER, {"feedback": WITHHELD}, {"reason": reason}, now)
+        return opened.settled(Withheld(case.ref, case.state, case.version, seq))
 
 
 def _decisions(session: Session, refs: list[str]) -> dict[str, tuple[Entry | None, Entry | None]]:

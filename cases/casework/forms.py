@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from cases.crypto.identity import ACCEPTED_KINDS, parse_identity_number
 from cases.errors import ArrivalNotPermitted, InvalidConcern, InvalidIdentityNumber, SourceNotPermitted
@@ -25,7 +26,7 @@ from workflow.fields import MAX_TEXT
 from workflow.guards import rules
 
 __all__ = ["MAX_APPROXIMATE_AGE", "MAX_CONTACT", "MAX_NAME", "CheckedConcern", "ConcernForm", "check_concern",
-           "estimated_birth_date", "says_enough"]
+           "estimated_birth_date", "identify", "says_enough"]
 
 MAX_NAME = 200
 MAX_CONTACT = 200
@@ -136,11 +137,37 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime, role: str)
         raise InvalidConcern("police_contacted_at", "must be a moment, not in the future",
                              "måste vara en tidpunkt, inte i framtiden")
 
+    birth_date, number, kind, approximate = identify(form, local_date(received_at, chart.timezone))
+    if birth_date > local_date(received_at, chart.timezone):
+        raise InvalidConcern("birth_date", "lies after the day of receipt", "ligger efter mottagningsdagen")
+    return CheckedConcern(text, birth_date, number, kind, received_at, reason, approximate, reporter_name,
+                          reporter_contact)
+
+
+class Identifying(Protocol):
+    """What a form says about who a person is: a concern's, or a relative's (`cases.relatives`)."""
+
+    @property
+    def identity_number(self) -> str | None: ...
+    @property
+    def birth_date(self) -> date | None: ...
+    @property
+    def approximate_age(self) -> int | None: ...
+    @property
+    def given_name(self) -> str | None: ...
+    @property
+    def family_name(self) -> str | None: ...
+
+
+def identify(form: Identifying, day: date) -> tuple[date, str | None, str | None, bool]:
+    """(birth date, normalised identity number, its kind, whether the age is approximate) from `form`, or
+    `InvalidConcern` / `InvalidIdentityNumber` naming the field. An approximate age gives a birth date estimated
+    from `day` and needs a name; an identity number fixes the birth date (a given one must match it)."""
     number = kind = None
     birth_date = form.birth_date
     approximate = form.approximate_age is not None
     if approximate:
-        birth_date = _approximate(form, local_date(received_at, chart.timezone))
+        birth_date = _approximate(form, day)
     if form.identity_number:
         parsed = parse_identity_number(form.identity_number)
         if parsed.kind not in ACCEPTED_KINDS:
@@ -155,13 +182,10 @@ def check_concern(chart: Flowchart, form: ConcernForm, now: datetime, role: str)
     if birth_date is None:
         raise InvalidConcern("identity_number", "give an identity number, a birth date or an approximate age",
                              "ange personnummer, samordningsnummer, födelsedatum eller ungefärlig ålder")
-    if birth_date > local_date(received_at, chart.timezone):
-        raise InvalidConcern("birth_date", "lies after the day of receipt", "ligger efter mottagningsdagen")
-    return CheckedConcern(text, birth_date, number, kind, received_at, reason, approximate, reporter_name,
-                          reporter_contact)
+    return birth_date, number, kind, approximate
 
 
-def _approximate(form: ConcernForm, received: date) -> date:
+def _approximate(form: Identifying, day: date) -> date:
     """The estimated birth date of a person known only by name and an approximate age (checked with them)."""
     age = form.approximate_age
     if form.identity_number or form.birth_date is not None:
@@ -174,7 +198,7 @@ def _approximate(form: ConcernForm, received: date) -> date:
     if not (form.given_name or "").strip() and not (form.family_name or "").strip():
         raise InvalidConcern("given_name", "with an approximate age, give the given name or the family name",
                              "med ungefärlig ålder, ange förnamn eller efternamn")
-    return estimated_birth_date(age, received)
+    return estimated_birth_date(age, day)
 
 
 def _reporter(form: ConcernForm) -> tuple[str | None, str | None]:

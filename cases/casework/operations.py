@@ -47,7 +47,18 @@ from cases.models import (
     TransitionLogEntry,
 )
 from cases.text import text_fault
-from workflow import Actor, CaseFacts, CommunicationFacts, ConsentFacts, Engine, Option, Outcome, Refusal
+from workflow import (
+    Actor,
+    CaseFacts,
+    CommunicationFacts,
+    ConsentFacts,
+    Engine,
+    LogEntry,
+    Option,
+    Outcome,
+    Refusal,
+    payload_hash,
+)
 from workflow.errors import InvalidInput
 from workflow.hearing import ASSESSMENT_FIELD, Assessment
 
@@ -66,6 +77,7 @@ __all__ = [
     "close_referrals",
     "end_assignments",
     "fire_trigger",
+    "log_beside",
     "register_concern",
 ]
 
@@ -429,3 +441,23 @@ def bump(session: Session, case: Case, now: datetime) -> None:
     """Mark the case changed (a new version) when something its decisions depend on changes."""
     touch(case, now)
     session.flush()
+
+
+def log_beside(session: Session, key: CaseKey, case: Case, actor: Actor, trigger: str, codes: Mapping[str, Any],
+               form: Mapping[str, Any], now: datetime) -> int:
+    """Append an entry beside the steps (the case stays in its state) and its sealed form; the entry's position.
+
+    The entry carries `codes` and a salted hash of `form`; the form is kept sealed with that salt, so an auditor
+    can re-derive the hash. The caller has moved the case's version on first (`bump`): its row lock is taken
+    before the log's, always in that order."""
+    salt = secrets.token_bytes(16)
+    row = log.append(session, LogEntry(
+        at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=trigger,
+        from_state=case.state, to_state=case.state, flowchart_version=case.flowchart_version,
+        codes=dict(codes), payload_hash=payload_hash(form, salt)))
+    session.flush()
+    payload = {"salt": base64.b64encode(salt).decode(), "fields": dict(form)}
+    session.add(CaseEvent(seq=row.seq, case_id=case.id,
+                          payload=key.seal_json("case_events", str(row.seq), "payload", payload)))
+    session.flush()
+    return row.seq

@@ -12,8 +12,6 @@ access-log entry. Reporters and partners never see a flag: it is sensitive data 
 
 from __future__ import annotations
 
-import base64
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,17 +23,17 @@ from sqlalchemy.orm import Session
 from cases.actors import utcnow
 from cases.audit import log
 from cases.casework.grounds import read_ground
-from cases.casework.operations import bump, case_facts, case_key
+from cases.casework.operations import bump, case_facts, case_key, log_beside
 from cases.casework.skeleton import Opened, case_read, case_write
 from cases.crypto.vault import CaseKey
 from cases.db import Database
 from cases.errors import AccessDenied, InvalidConcern, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
-from cases.models import Case, CaseEvent, CaseFlag
+from cases.models import Case, CaseFlag
 from cases.text import check_text
 from policies.flags import FLAG_CLEARED, FLAG_READING_ROLES, FLAG_SET, Flag, load_flags
-from workflow import AccessEntry, Actor, LogEntry, Refusal, payload_hash
+from workflow import AccessEntry, Actor, Refusal
 from workflow.deadlines import local_date
 from workflow.fields import MAX_TEXT
 from workflow.flags import recording_consent_warnings
@@ -220,15 +218,5 @@ def _logged(db: Database, opened: Opened, actor: Actor, trigger: str, flag: str,
     if key is None:
         raise InvalidConcern("case", "the case has been erased; nothing more can be recorded on it",
                              "ärendet är gallrat; inget mer kan registreras i det")
-    salt, form = secrets.token_bytes(16), {"reason": reason}
     bump(session, case, now)  # the case row first: its lock is taken before the log's, always in that order
-    row = log.append(session, LogEntry(
-        at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=trigger,
-        from_state=case.state, to_state=case.state, flowchart_version=case.flowchart_version,
-        codes={"flag": flag}, payload_hash=payload_hash(form, salt)))
-    session.flush()
-    payload = {"salt": base64.b64encode(salt).decode(), "fields": form}
-    session.add(CaseEvent(seq=row.seq, case_id=case.id,
-                          payload=key.seal_json("case_events", str(row.seq), "payload", payload)))
-    session.flush()
-    return row.seq, key
+    return log_beside(session, key, case, actor, trigger, {"flag": flag}, {"reason": reason}, now), key

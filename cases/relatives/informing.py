@@ -23,13 +23,12 @@ from sqlalchemy.orm import Session
 
 from cases.actors import utcnow
 from cases.audit import log
-from cases.casework.forms import MAX_APPROXIMATE_AGE, estimated_birth_date
-from cases.casework.operations import bump, case_key, new_ref
+from cases.casework.forms import identify
+from cases.casework.operations import bump, case_key, log_beside, new_ref
 from cases.casework.skeleton import case_read, case_write
-from cases.crypto.identity import ACCEPTED_KINDS, parse_identity_number
 from cases.crypto.vault import CaseKey
 from cases.db import Database
-from cases.errors import InvalidConcern, InvalidIdentityNumber, NotPermitted
+from cases.errors import InvalidConcern, NotPermitted
 from cases.events import operation
 from cases.flowcharts import RELATIVE, engine_for_version, pin_current
 from cases.models import NO_DEADLINE, Assignment, Case, CaseEvent, CaseLink, Person, Staff
@@ -37,7 +36,7 @@ from cases.text import check_text
 from policies import Flowchart
 from policies.access import INFORMING_ROLES
 from policies.relatives import RELATIVE_INFORMED, RELATIVE_LINK, RELATIVE_OPENED_FROM
-from workflow import Actor, LogEntry, Outcome, payload_hash
+from workflow import Actor, Outcome
 from workflow.deadlines import local_date
 
 if TYPE_CHECKING:
@@ -120,20 +119,14 @@ def inform_relative(db: Database, actor: Actor, subject_ref: str, form: Relative
         engine = pin_current(session, now, RELATIVE)
         relative = _check(engine.chart, form, now) if form.wants_support else None
         assignee = _assignee(session, actor, form.caseworker_id) if relative is not None else None
-        salt = secrets.token_bytes(16)
         codes = {"relative_informed": True, "wants_support": relative is not None}
         bump(session, subject, now)  # the case row first: its lock is taken before the log's, always in that order
-        row = log.append(session, LogEntry(
-            at=now, case_ref=subject.ref, actor_id=actor.id, role=actor.role, trigger=RELATIVE_INFORMED,
-            from_state=subject.state, to_state=subject.state, flowchart_version=subject.flowchart_version,
-            codes=codes, payload_hash=payload_hash(codes, salt)))
-        session.flush()
-        _event(session, key, subject.id, row.seq, codes, salt)
+        seq = log_beside(session, key, subject, actor, RELATIVE_INFORMED, codes, codes, now)
         relative_ref = None
         if relative is not None and assignee is not None:
             relative_ref = _open_matter(db, session, engine, actor, subject, relative, assignee, now)
         session.flush()
-        return opened.settled(RelativeInformed(subject.ref, subject.state, subject.version, row.seq, relative_ref))
+        return opened.settled(RelativeInformed(subject.ref, subject.state, subject.version, seq, relative_ref))
 
 
 def _open_matter(db: Database, session: Session, engine, actor: Actor, subject: Case, relative: _Relative,
@@ -196,43 +189,11 @@ def _check(chart: Flowchart, form: RelativeForm, now: datetime) -> _Relative:
             check_text(name, value, name=True)
             if len(value) > MAX_NAME:
                 raise InvalidConcern(name, f"at most {MAX_NAME} characters", f"högst {MAX_NAME} tecken")
-    number = kind = None
-    birth_date = form.birth_date
-    approximate = form.approximate_age is not None
-    if approximate:
-        birth_date = _approximate(form, local_date(now, chart.timezone))
-    if form.identity_number:
-        parsed = parse_identity_number(form.identity_number)
-        if parsed.kind not in ACCEPTED_KINDS:
-            raise InvalidIdentityNumber("interim numbers are not accepted; give the birth date instead",
-                                        "interimsnummer godtas inte; ange födelsedatum i stället")
-        if birth_date is not None and birth_date != parsed.birth_date:
-            raise InvalidConcern("birth_date", "does not match the identity number", "stämmer inte med id-numret")
-        number, kind, birth_date = parsed.normalised, parsed.kind, parsed.birth_date
-    if birth_date is None:
-        raise InvalidConcern("identity_number", "give an identity number, a birth date or an approximate age",
-                             "ange personnummer, samordningsnummer, födelsedatum eller ungefärlig ålder")
+    birth_date, number, kind, approximate = identify(form, local_date(now, chart.timezone))
     if birth_date > local_date(now, chart.timezone):
         raise InvalidConcern("birth_date", "lies in the future", "ligger i framtiden")
     return _Relative(form.relationship or "", birth_date, number, kind, form.given_name or None,
                      form.family_name or None, approximate)
-
-
-def _approximate(form: RelativeForm, today: date) -> date:
-    """The estimated birth date of a relative known only by name and an approximate age, as a concern's
-    (`cases.casework.forms`): the identity can be completed later (`cases.sources.complete_identity`)."""
-    age = form.approximate_age
-    if form.identity_number or form.birth_date is not None:
-        raise InvalidConcern("approximate_age", "give either an approximate age or an identity number or birth "
-                             "date, not both", "ange antingen ungefärlig ålder eller id-nummer eller "
-                             "födelsedatum, inte båda")
-    if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= MAX_APPROXIMATE_AGE:
-        raise InvalidConcern("approximate_age", f"a whole number of years, 0–{MAX_APPROXIMATE_AGE}",
-                             f"ett helt antal år, 0–{MAX_APPROXIMATE_AGE}")
-    if not (form.given_name or "").strip() and not (form.family_name or "").strip():
-        raise InvalidConcern("given_name", "with an approximate age, give the given name or the family name",
-                             "med ungefärlig ålder, ange förnamn eller efternamn")
-    return estimated_birth_date(age, today)
 
 
 def caseworkers(db: Database, actor: Actor, subject_ref: str) -> tuple[tuple[str, str], ...]:

@@ -21,8 +21,6 @@ the kind of number and the age group today, never the number or the birth date.
 
 from __future__ import annotations
 
-import base64
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -33,18 +31,18 @@ from sqlalchemy.orm import Session
 from cases.actors import utcnow
 from cases.audit import log
 from cases.casework.grounds import read_ground
-from cases.casework.operations import bump, case_key
+from cases.casework.operations import bump, case_key, log_beside
 from cases.casework.skeleton import case_write
 from cases.crypto.identity import ACCEPTED_KINDS, parse_identity_number
 from cases.db import Database
 from cases.errors import InvalidConcern, InvalidIdentityNumber, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
-from cases.models import NO_DEADLINE, Case, CaseEvent, CaseLink, Deadline, Person, TransitionLogEntry
+from cases.models import NO_DEADLINE, Case, CaseLink, Deadline, Person, TransitionLogEntry
 from policies import Flowchart
 from policies.access import IDENTITY_ROLES
 from policies.rules import COMPLETE_IDENTITY
-from workflow import AccessEntry, Actor, LogEntry, payload_hash
+from workflow import AccessEntry, Actor
 from workflow.deadlines import due_on, local_date
 from workflow.facts import age_on
 from workflow.guards import rules
@@ -119,18 +117,9 @@ def complete_identity(db: Database, actor: Actor, ref: str, identity_number: str
                                             action="read", ground=_ground(session, actor, case),
                                             fields=("case_links",)))
 
-        salt, form = secrets.token_bytes(16), dict[str, str]()
-        row = log.append(session, LogEntry(
-            at=now, case_ref=case.ref, actor_id=actor.id, role=actor.role, trigger=COMPLETE_IDENTITY,
-            from_state=case.state, to_state=case.state, flowchart_version=case.flowchart_version,
-            codes=codes, payload_hash=payload_hash(form, salt)))
-        session.flush()
-        payload = {"salt": base64.b64encode(salt).decode(), "fields": form}
-        session.add(CaseEvent(seq=row.seq, case_id=case.id,
-                              payload=key.seal_json("case_events", str(row.seq), "payload", payload)))
-        session.flush()
+        seq = log_beside(session, key, case, actor, COMPLETE_IDENTITY, codes, {}, now)
         now_child = child and "protection_assessment" not in started and _went_the_adults_way(session, case)
-        return opened.settled(IdentityCompleted(case.ref, case.state, case.version, row.seq, linked, shown,
+        return opened.settled(IdentityCompleted(case.ref, case.state, case.version, seq, linked, shown,
                                                 stopped, started, now_child))
 
 
