@@ -47,7 +47,8 @@ def listen(listener: Listener) -> None:
 def emit(event: str, outcome: str, *, ref: str | None = None, staff: str | None = None, role: str | None = None,
          trigger: str | None = None, state: str | None = None, version: int | None = None, seq: int | None = None,
          ground: str | None = None, error: str | None = None, reasons: tuple[str, ...] = (),
-         log: str | None = None, size: int | None = None, target: str | None = None) -> None:
+         log: str | None = None, size: int | None = None, target: str | None = None, job: str | None = None,
+         attempt: int | None = None) -> None:
     """Log one event; only the fields given, each checked for its shape (see the module's docstring)."""
     fields: dict[str, Any] = {"event": event, "outcome": outcome}
     if ref is not None:
@@ -55,10 +56,10 @@ def emit(event: str, outcome: str, *, ref: str | None = None, staff: str | None 
     if staff is not None:
         fields["staff"] = staff if _UUID.fullmatch(staff) else "invalid"
     for name, code in (("role", role), ("trigger", trigger), ("state", state), ("ground", ground),
-                       ("log", log)):
+                       ("log", log), ("job", job)):
         if code is not None:
             fields[name] = code if _CODE.fullmatch(code) else "invalid"
-    for name, number in (("version", version), ("seq", seq), ("size", size)):
+    for name, number in (("version", version), ("seq", seq), ("size", size), ("attempt", attempt)):
         if number is not None:
             fields[name] = int(number)
     if error is not None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -20,9 +18,9 @@ from cases.crypto.keys import FileKeyStore
 from cases.errors import KeysStillWrapped
 from web.audit_cli import audit
 from web.clisupport import check_ready, friendly, open_database, shown
-from web.clisupport import targets as _targets
 from web.config import load_config
 from web.users_cli import users
+from web.worker_cli import jobs_beside_server, worker
 
 __all__ = ["main"]
 
@@ -228,41 +226,9 @@ def serve(config, host: str | None, port: int | None, workers: int | None, threa
             _fill_demo(database, per_state=2)
     host, port = host or config["VIDORO_HOST"], port or config["VIDORO_PORT"]
     workers = workers or os.cpu_count() or 1
-    with _periodic_checkpoints(config):
+    with jobs_beside_server(config):
         click.echo(f"vidoro serving on http://{host}:{port} ({workers} × {threads} threads; Ctrl-C stops)")
         serving.serve(config, host=host, port=port, workers=workers, threads=threads)
-
-
-@contextmanager
-def _periodic_checkpoints(config) -> Iterator[None]:
-    """While serving, sign and send a checkpoint of each grown log every VIDORO_CHECKPOINT_INTERVAL seconds,
-    from a process of its own (`web.serving.checkpoint_process`)."""
-    from cases.audit.checkpoints import PeriodicCheckpoints
-    from web import logs
-    from web.serving import checkpoint_process
-
-    interval = config["VIDORO_CHECKPOINT_INTERVAL"]
-    if not interval:
-        click.echo("automatic checkpoints are off (VIDORO_CHECKPOINT_INTERVAL=0)", err=True)
-        yield
-        return
-    targets = _targets(config["VIDORO_CHECKPOINT_TARGETS"])
-    signer = LogSigner.open(config["VIDORO_KEYS"])  # a missing or broken key stops serve before it starts
-
-    def issue(stop) -> None:
-        with open_database(config, keys="none") as database:
-            periodic = PeriodicCheckpoints(database, signer, targets, interval,
-                                           report=lambda text: click.echo(f"checkpoints: {text}", err=True))
-            periodic.start()
-            while not stop.wait(1):
-                pass
-            periodic.stop()
-
-    logs.configure(config)  # before the checkpoint process is forked: its deliveries are logged too
-    with checkpoint_process(issue):
-        click.echo(f"checkpoints every {interval:g} s to the database"
-                   f"{' and ' + ', '.join(targets) if targets else ' (no VIDORO_CHECKPOINT_TARGETS)'}", err=True)
-        yield
 
 
 def _refuse_new_keys_for_old_cases(config) -> None:
@@ -309,3 +275,4 @@ def _demo_passwords(database: Database) -> None:
 
 main.add_command(audit)
 main.add_command(users)
+main.add_command(worker)

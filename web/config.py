@@ -27,6 +27,10 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "VIDORO_CHECKPOINT_TARGETS": os.environ.get("VIDORO_CHECKPOINT_TARGETS", ""),
         # Seconds between automatic checkpoints while `vidoro serve` runs; 0 turns them off.
         "VIDORO_CHECKPOINT_INTERVAL": _seconds("VIDORO_CHECKPOINT_INTERVAL", 3600),
+        # Whether `vidoro serve` runs the jobs beside the server (on) or leaves them to `vidoro worker` (off).
+        "VIDORO_WORKER": _choice("VIDORO_WORKER", ("on", "off"), "on"),
+        # Seconds a worker holds a job it took; a job whose worker died is taken over after this long.
+        "VIDORO_JOB_LEASE": _seconds("VIDORO_JOB_LEASE", 900),
         # A signed-in session ends after this long without a request, and after this long in any case.
         "VIDORO_SESSION_IDLE": _seconds("VIDORO_SESSION_IDLE", 30 * 60),
         "VIDORO_SESSION_MAX": _seconds("VIDORO_SESSION_MAX", 10 * 3600),
@@ -63,3 +67,10 @@ def _whole(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value

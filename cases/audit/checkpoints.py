@@ -30,6 +30,7 @@ from cases.events import emit, target_id
 from cases.models import Checkpoint
 
 __all__ = [
+    "CheckpointRounds",
     "Delivery",
     "IssuedCheckpoint",
     "PeriodicCheckpoints",
@@ -170,28 +171,30 @@ def _to_url(checkpoint: IssuedCheckpoint, url: str) -> Delivery:
         return Delivery(url, False, f"not reached ({getattr(exc, 'reason', exc)})")
 
 
-class PeriodicCheckpoints:
-    """Issue and deliver a checkpoint of each log every `interval` seconds when it has grown."""
+class CheckpointRounds:
+    """Issue a checkpoint of each log that grew and deliver it: the `checkpoints` job (`cases.jobs`).
 
-    def __init__(self, db: Database, signer: LogSigner, targets: list[str], interval: float,
-                 report: Callable[[str], None] = print) -> None:
-        if interval <= 0:
-            raise ValueError("the checkpoint interval must be a positive number of seconds")
-        self.db, self.signer, self.targets, self.interval, self.report = db, signer, targets, interval, report
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    Run as a job, one worker of however many runs each interval's round (the job queue sees to it), and an
+    unchanged log gets no new checkpoint. A checkpoint is delivered when it is new, and again in a later round
+    of the same process while a delivery of it failed."""
+
+    def __init__(self, signer: LogSigner, targets: list[str], report: Callable[[str], None] = print) -> None:
+        self.signer, self.targets, self.report = signer, targets, report
         self._delivered: dict[str, int] = {}
+        self._undelivered: set[tuple[str, int]] = set()
 
-    def run_once(self) -> list[IssuedCheckpoint]:
-        """One round: a checkpoint per log whose head moved since the last delivered one."""
+    def run(self, db: Database, now: datetime | None = None, *, deliver_known: bool = False) -> list[IssuedCheckpoint]:
+        """One round; `deliver_known` delivers a checkpoint issued before too (a process of its own, as
+        `PeriodicCheckpoints`, delivers what it has not delivered itself)."""
         issued = []
         for name in LOGS:
             try:
-                checkpoint = issue_checkpoint(self.db, self.signer, name)
+                checkpoint = issue_checkpoint(db, self.signer, name, now)
             except Exception as exc:  # a round that fails must not stop the next one
                 self.report(f"checkpoint of the {name} log failed: {type(exc).__name__}: {exc}")
                 continue
-            if self._delivered.get(name) == checkpoint.size:
+            pending = (name, checkpoint.size) in self._undelivered
+            if self._delivered.get(name) == checkpoint.size or not (checkpoint.new or pending or deliver_known):
                 continue
             issued.append(checkpoint)
             results = deliver(checkpoint, self.targets)
@@ -199,7 +202,35 @@ class PeriodicCheckpoints:
                 self.report(f"checkpoint {name}@{checkpoint.size} not delivered to {failed.target}: {failed.detail}")
             if all(d.ok for d in results):
                 self._delivered[name] = checkpoint.size
+                self._undelivered.discard((name, checkpoint.size))
+            else:
+                self._undelivered.add((name, checkpoint.size))
         return issued
+
+    def __call__(self, database: Database, *, now: datetime) -> str:
+        """The job: a round; its summary counts checkpoints and failed deliveries."""
+        issued = self.run(database, now)
+        failed = len(self._undelivered)
+        return f"{len(issued)} checkpoints" + (f", {failed} not delivered" if failed else "")
+
+
+class PeriodicCheckpoints:
+    """Issue and deliver a checkpoint of each log every `interval` seconds when it has grown, from a thread.
+
+    For a process of one's own; `vidoro serve` and `vidoro worker` run `CheckpointRounds` as a job instead."""
+
+    def __init__(self, db: Database, signer: LogSigner, targets: list[str], interval: float,
+                 report: Callable[[str], None] = print) -> None:
+        if interval <= 0:
+            raise ValueError("the checkpoint interval must be a positive number of seconds")
+        self.db, self.signer, self.targets, self.interval, self.report = db, signer, targets, interval, report
+        self.rounds = CheckpointRounds(signer, targets, report)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> list[IssuedCheckpoint]:
+        """One round: a checkpoint per log whose head moved since the last delivered one."""
+        return self.rounds.run(self.db, deliver_known=True)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="vidoro-checkpoints", daemon=True)

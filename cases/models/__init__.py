@@ -23,6 +23,7 @@ from cases.models.case import (
 )
 from cases.models.flags import CaseFlag
 from cases.models.interventions import Intervention
+from cases.models.jobs import Job
 from cases.models.logs import (
     AccessLogEntry,
     AccessLogNode,
@@ -64,6 +65,7 @@ __all__ = [
     "FlowchartVersion",
     "IdempotencyRecord",
     "Intervention",
+    "Job",
     "JournalLogEntry",
     "JournalLogNode",
     "JournalNote",
