@@ -64,9 +64,9 @@ def _insert(session: Session, name: str, key: str, slot: datetime, now: datetime
     values = {"name": name, "key": key, "slot": slot, "state": QUEUED, "run_after": slot, "attempts": 0,
               "created_at": now}
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    result = session.execute(dialect.insert(Job).values(**values)
-                             .on_conflict_do_nothing(index_elements=["name", "key"]))
-    return bool(getattr(result, "rowcount", 0))
+    added = session.execute(dialect.insert(Job).values(**values)
+                            .on_conflict_do_nothing(index_elements=["name", "key"]).returning(Job.id)).first()
+    return added is not None
 
 
 def claim(db: Database, owner: str, *, names: Collection[str], now: datetime, lease: timedelta,
@@ -117,7 +117,7 @@ def purge_finished(db: Database, *, before: datetime) -> int:
     """Delete done and failed rows that finished before `before`, except each job's newest occurrence (so that
     a worker starting later does not offer it again)."""
     with db.write() as session:
-        latest = dict(session.execute(select(Job.name, func.max(Job.slot)).group_by(Job.name)).tuples().all())
+        latest = {name: slot for name, slot in session.execute(select(Job.name, func.max(Job.slot)).group_by(Job.name))}
         removed = 0
         for name, slot in latest.items():
             result = session.execute(delete(Job).where(Job.name == name, Job.slot < slot,
