@@ -70,5 +70,5 @@ def test_every_worker_computes_the_same_slots_and_missed_ones_coalesce():
 
 
 def test_a_cron_line_apscheduler_refuses_names_the_job():
-    with pytest.raises(ValueError, match="jobs.nightly"):
+    with pytest.raises(ValueError, match=r"jobs\.nightly"):
         cron("61 2 * * *")

@@ -37,5 +37,5 @@ def test_a_broken_entry_is_refused_with_its_fault(entry, fault):
 def test_a_name_that_is_not_a_code_is_refused():
     with pytest.raises(PolicyError, match="lower-case"):
         parse_jobs({"jobs": {"Gallring nu": {"every": 60, "label": LABEL}}})
-    with pytest.raises(PolicyError, match="a \\[jobs"):
+    with pytest.raises(PolicyError, match=r"a \[jobs"):
         parse_jobs({})
