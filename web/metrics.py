@@ -6,7 +6,9 @@
 - What: request latency by route (the URL rule, `/cases/<ref>`, never the path: no case reference in a
   label), transitions by trigger and events by outcome (counted from `cases.events`, so the operations
   count them wherever they are called from), and open cases and overdue deadlines by state (counted in the
-  database when the metrics are read, `cases.reports.monitoring`: the same in every process).
+  database when the metrics are read, `cases.reports.monitoring`: the same in every process), and the jobs'
+  runs by name and state (`vidoro_jobs`, counted in the job queue's table, `cases.jobs`: a worker on another
+  machine, or the one beside `vidoro serve`, is counted wherever the metrics are read).
 - `vidoro serve` runs several processes (web.serving); each counts its own requests into a folder they
   share (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR, set up by `shared_folder`), and
   whichever process is asked adds them all up. Without that folder (the development server, tests) a
@@ -28,6 +30,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from cases import events
+from cases.jobs import job_counts
 from cases.reports.monitoring import CaseGauges, case_gauges
 from policies.access import MONITORING_ROLES
 from web import clock
@@ -131,6 +134,7 @@ def _metrics() -> Response:
     else:
         registry.register(_Delegate(_instruments().registry))
     registry.register(_Gauges(gauges))
+    registry.register(_Jobs(job_counts(current_app.extensions["vidoro.db"])))
     return Response(generate_latest(registry), mimetype=None, content_type=CONTENT_TYPE_LATEST,
                     headers={"Cache-Control": "no-store"})
 
@@ -166,6 +170,23 @@ class _Gauges:
             for state, count in sorted(counts.items()):
                 family.add_metric([state], count)
             yield family
+
+
+class _Jobs:
+    """The job queue's rows by job and state, as read for this scrape: done and failed runs (the last 90 days),
+    and those queued or running now."""
+
+    def __init__(self, counts: dict[tuple[str, str], int]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily("vidoro_jobs", "Job runs kept in the queue (done, failed: the last 90 days; "
+                                   "queued, running: now), by job and state", labels=["name", "state"])
+        for (name, state), count in sorted(self.counts.items()):
+            family.add_metric([name, state], count)
+        yield family
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cases import ConcernForm, fire_trigger, register_concern
+from cases.jobs import Runner, enqueue
 from cases.staff.tokens import create_token
 from tests.conftest import NOW
 from tests.web.conftest import PASSWORD
@@ -119,3 +120,19 @@ def test_threads_answering_their_first_requests_at_once_share_one_set_of_instrum
         thread.join()
     assert len(made) == 1
     assert len(got) == 8 and all(each is made[0] for each in got)
+
+
+def test_the_metrics_count_job_runs_by_job_and_state_from_the_queue(app, db, tokens):
+    def broken(database, *, now):
+        raise RuntimeError("no")
+
+    runner = Runner(db, {"tick": lambda database, *, now: "ok", "broken": broken}, {}, clock=lambda: NOW,
+                    report=lambda _: None)
+    with db.write() as session:
+        for key in ("a", "b"):
+            enqueue(session, name="tick", key=key, now=NOW)
+        enqueue(session, name="broken", key="a", now=NOW)
+    runner.run_due()
+    samples = _samples(_scrape(app.test_client(), tokens["auditor"]))
+    assert {(s.labels["name"], s.labels["state"]): s.value for s in samples["vidoro_jobs"]} == {
+        ("tick", "done"): 2, ("broken", "queued"): 1}  # the failed run waits for its next try
