@@ -1,4 +1,4 @@
-"""Serving: pre-forked waitress processes sharing one listening socket, and the checkpoint issuer beside them.
+"""Serving: pre-forked waitress processes sharing one listening socket, and the job runner beside them.
 
 Why waitress. A worker thread must never wait for a client. gunicorn's threaded workers hand a connection to a
 thread as soon as it has something to read, and the thread then reads the request itself: twelve clients
@@ -28,8 +28,9 @@ waitress's five seconds) before it returns.
 Each process builds its own app after the fork (connections are never shared between processes); sessions,
 rate limits and idempotency keys live in the database, so any process can answer any request.
 
-The periodic checkpoints run in their own process, forked before the server starts, so that no process
-ever forks while it has threads of its own; it stops with the server and if the server disappears.
+The jobs (the periodic checkpoints among them, `cases.jobs`, started by `web.worker_cli.jobs_beside_server`)
+run in their own process, forked before the server starts, so that no process ever forks while it has threads
+of its own; it stops with the server and if the server disappears.
 Where there is no `fork` (Windows) one waitress process serves instead.
 """
 
