@@ -46,7 +46,7 @@ def worker(config, once: bool) -> None:
             ran = runner.run_due()
             for run in ran:
                 click.echo(f"{run.name}: {run.state or 'lease lost'}" + (f" ({run.summary})" if run.summary else ""))
-            click.echo(f"{len(ran)} jobs run")
+            click.echo(f"{len(ran)} job{'' if len(ran) == 1 else 's'} run")
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

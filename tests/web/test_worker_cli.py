@@ -1,0 +1,31 @@
+"""`vidoro worker --once`: runs what is due and exits; run again at once, nothing is due. On both databases."""
+
+from __future__ import annotations
+
+from tests.web.test_cli import assert_ok, run
+
+
+def test_worker_once_runs_each_due_job_once(tmp_path, blank_url):
+    home = tmp_path / "instance"
+    assert_ok(run(home, "init", url=blank_url))
+    first = run(home, "worker", "--once", url=blank_url)
+    assert_ok(first)
+    assert "checkpoints: done (4 checkpoints)" in first.output
+    assert "expire_consents: done (0 interventions ended)" in first.output
+    assert first.output.strip().endswith("2 jobs run")
+    again = run(home, "worker", "--once", url=blank_url)
+    assert_ok(again)
+    assert again.output.strip() == "0 jobs run"
+
+
+def test_worker_without_checkpoints_runs_the_other_jobs(tmp_path, blank_url):
+    home = tmp_path / "instance"
+    assert_ok(run(home, "init", url=blank_url))
+    result = run(home, "worker", "--once", url=blank_url, VIDORO_CHECKPOINT_INTERVAL="0")
+    assert_ok(result)
+    assert "checkpoints" not in result.output and result.output.strip().endswith("1 job run")
+
+
+def test_a_bad_worker_setting_is_one_line(tmp_path):
+    result = run(tmp_path / "instance", "worker", "--once", VIDORO_WORKER="sometimes")
+    assert result.exit_code == 2 and "VIDORO_WORKER must be one of on, off" in result.output
