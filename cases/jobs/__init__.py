@@ -9,7 +9,7 @@ Other code queues a one-off job with `enqueue(session, name=…, key=…, now=�
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from cases.actors import utcnow
@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_LEASE", "DONE", "FAILED", "MAX_ATTEMPTS", "QUEUED", "RUNNING
 CHECKPOINTS = "checkpoints"
 
 
-def schedules(*, known: set[str] | dict[str, JobFunction], checkpoint_interval: float) -> dict[str, Schedule]:
+def schedules(*, known: Collection[str], checkpoint_interval: float) -> dict[str, Schedule]:
     """The schedules of `policies/jobs.toml`, in the flowchart's time zone; the checkpoints every
     `checkpoint_interval` seconds (the operator's VIDORO_CHECKPOINT_INTERVAL), none at 0 or without a signer."""
     zone = current_engine().chart.timezone

@@ -29,3 +29,13 @@ def test_worker_without_checkpoints_runs_the_other_jobs(tmp_path, blank_url):
 def test_a_bad_worker_setting_is_one_line(tmp_path):
     result = run(tmp_path / "instance", "worker", "--once", VIDORO_WORKER="sometimes")
     assert result.exit_code == 2 and "VIDORO_WORKER must be one of on, off" in result.output
+
+
+def test_a_server_with_the_worker_off_runs_no_jobs_and_says_so(tmp_path, capsys):
+    from web.config import load_config
+    from web.worker_cli import jobs_beside_server
+
+    with jobs_beside_server(load_config({"VIDORO_HOME": tmp_path, "VIDORO_WORKER": "off"})):
+        pass
+    assert "VIDORO_WORKER=off" in capsys.readouterr().err
+    assert not (tmp_path / "vidoro.db").exists()  # not even opened
