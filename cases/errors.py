@@ -17,7 +17,8 @@
     ├── IdempotencyKeyReused
     ├── journal: NoteSigned          a signed note never changes; NoteNotSigned: only a signed note is corrected
     ├── staff: InvalidPassword, SignInRefused, SignInThrottled, TokenRefused, RateLimited
-    └── keys: KeyMaterialError, KeyDestroyed, KeysStillWrapped, CiphertextRejected
+    ├── keys: KeyMaterialError, KeyDestroyed, KeysStillWrapped, CiphertextRejected
+    └── jobs (cases.jobs.errors): UnknownJob    a schedule or a queued job names a job no code runs
 
 None carries personal data: cases are named by reference, fields by name, never a value that was sent.
 """

@@ -20,6 +20,7 @@ from cases.actors import utcnow
 from cases.jobs import DONE, Runner, enqueue
 from cases.models import Job
 from tests.cases.job_worker import MARKS, mark, marks
+from tests.conftest import _truncate
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = 1000
@@ -39,17 +40,23 @@ def marked(db: Database) -> dict[str, int]:
 
 
 @pytest.fixture
-def postgres_db(db_url, keys):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the race of two workers over 1,000 jobs is PostgreSQL's (SQLite has one writer at a time)")
-    database = Database(db_url, keys=keys)
+def postgres_url(request) -> str:
+    """PostgreSQL only, without a SQLite twin to skip (SQLite has one writer at a time: nothing to race)."""
+    url = request.getfixturevalue("postgres_schema")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def postgres_db(postgres_url):
+    database = Database(postgres_url)
     yield database
     with database.write() as session:
         session.execute(text("DROP TABLE IF EXISTS job_marks"))
     database.dispose()
 
 
-def test_two_workers_racing_over_a_thousand_due_jobs_do_each_exactly_once(postgres_db, db_url):
+def test_two_workers_racing_over_a_thousand_due_jobs_do_each_exactly_once(postgres_db, postgres_url):
     make_marks_table(postgres_db)
     now = utcnow()
     keys = [f"{n:04d}" for n in range(JOBS)]
@@ -73,7 +80,7 @@ def test_two_workers_racing_over_a_thousand_due_jobs_do_each_exactly_once(postgr
     failures: list[BaseException] = []
 
     def work(label: str) -> None:
-        database = Database(db_url)
+        database = Database(postgres_url)
         try:
             runner = Runner(database, {"mark": job(label)}, {}, owner=label)
             count = 0
