@@ -19,6 +19,7 @@ from cases.audit.signing import SIGNING_FILE, LogSigner
 from cases.crypto.keys import FileKeyStore
 from cases.errors import KeysStillWrapped
 from web.audit_cli import audit
+from web.backup_cli import register as register_backup
 from web.clisupport import check_ready, friendly, open_database, shown
 from web.clisupport import targets as _targets
 from web.config import load_config
@@ -309,3 +310,4 @@ def _demo_passwords(database: Database) -> None:
 
 main.add_command(audit)
 main.add_command(users)
+register_backup(main)
