@@ -55,6 +55,7 @@ def restore(folder: Path, *, url: str, keys: Path, keks: Path,
     handle = Database(url)
     try:
         head = _check_target(handle, manifest.database, manifest.revision, keys)
+        revision = manifest.revision if handle.is_sqlite else handle.current_revision()  # pg_restore's
         keys.parent.mkdir(parents=True, exist_ok=True)
         if handle.is_sqlite:
             sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +89,7 @@ def restore(folder: Path, *, url: str, keys: Path, keks: Path,
             shutil.rmtree(stage, ignore_errors=True)
             if temp is not None:
                 temp.unlink(missing_ok=True)
-    return Restored(database=manifest.database, revision=manifest.revision, head=head, cases=cases,
+    return Restored(database=manifest.database, revision=revision, head=head, cases=cases,
                     erased=erased, data_keys=data_keys)
 
 

@@ -143,12 +143,26 @@ def test_the_manifest_is_written_last_and_names_every_file_with_its_hash(tmp_pat
         manifest = take_backup(database, tmp_path / "live" / "keys", tmp_path / "backup")
     finally:
         database.dispose()
-    written = sorted((tmp_path / "backup").iterdir(), key=lambda p: p.stat().st_mtime_ns)
-    assert written[-1].name == "manifest.json"
-    body = json.loads(written[-1].read_text())
+    backup = tmp_path / "backup"
+    assert all(p.stat().st_mtime_ns <= (backup / "manifest.json").stat().st_mtime_ns for p in backup.iterdir())
+    body = json.loads((backup / "manifest.json").read_text())
     assert set(body["files"]) == {"vidoro.db", "keyring.db", "log-signing.json"} == set(manifest.files)
     assert all(len(entry["sha256"]) == 64 for entry in body["files"].values())
     assert body["vidoro"] and body["revision"] == manifest.revision and body["keks"] == {}
+
+
+def test_restore_refuses_a_backup_of_a_schema_this_vidoro_does_not_know(tmp_path):
+    database, _ = instance(tmp_path / "live")
+    try:
+        take_backup(database, tmp_path / "live" / "keys", tmp_path / "backup")
+    finally:
+        database.dispose()
+    manifest = tmp_path / "backup" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"revision": "', '"revision": "9'))
+    with pytest.raises(BackupRefused, match=r"was taken by another \(newer\) vidoro"):
+        restore(tmp_path / "backup", url=f"sqlite:///{tmp_path / 'other' / 'vidoro.db'}",
+                keys=tmp_path / "other" / "keys", keks=tmp_path / "live" / "keys")
+    assert not (tmp_path / "other").exists()
 
 
 def test_a_keks_copy_is_not_an_instance_backup_and_the_other_way_round(tmp_path):
