@@ -308,3 +308,24 @@ def test_a_backup_holds_no_kek(tmp_path, sqlite_instance):
         assert [n for (n,) in ring.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == [
             "data_keys", "fingerprints", "retired_keks"]
     assert os.path.exists(home / "keys" / "kek.json")
+
+
+def test_on_postgresql_a_key_store_copied_before_a_rotation_and_retirement_opens_nothing(tmp_path, postgres_instance):
+    home, url, _, _ = postgres_instance
+    every = sorted(register_cases(url, home / "keys", 2))
+    before = read_all(url, home / "keys", every)
+    assert_ok(run(home, "backup", "-o", str(tmp_path / "old"), url=url))
+    assert_ok(run(home, "keys", "rotate", url=url))
+    assert_ok(run(home, "keys", "retire", url=url))
+    assert_ok(run(home, "backup", "-o", str(tmp_path / "new"), url=url))
+    assert_ok(run(home, "backup", "--keks-only", "-o", str(tmp_path / "keks"), url=url))
+    other = tmp_path / "restored"  # beside the database as pg_restore would bring it back (here: the same one)
+
+    refused = run(other, "restore", str(tmp_path / "old"), "--keks", str(tmp_path / "keks"), url=url,
+                  VIDORO_KEYS=str(other / "keys"))
+
+    assert_one_line_failure(refused, "key-encryption key 1", "no case in it can be opened")
+    assert files(other / "keys") == {}
+    assert_ok(run(other, "restore", str(tmp_path / "new"), "--keks", str(tmp_path / "keks"), url=url,
+                  VIDORO_KEYS=str(other / "keys")))
+    assert read_all(url, other / "keys", every) == before
