@@ -17,6 +17,7 @@ from cases.audit.signing import SIGNING_FILE, LogSigner
 from cases.crypto.keys import FileKeyStore
 from cases.errors import KeysStillWrapped
 from web.audit_cli import audit
+from web.backup_cli import register as register_backup
 from web.clisupport import check_ready, friendly, open_database, shown
 from web.config import load_config
 from web.users_cli import users
@@ -276,3 +277,4 @@ def _demo_passwords(database: Database) -> None:
 main.add_command(audit)
 main.add_command(users)
 main.add_command(worker)
+register_backup(main)
