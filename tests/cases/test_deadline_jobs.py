@@ -6,6 +6,7 @@ recording fake with exactly the signature of `cases.notifications.notify`."""
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -71,9 +72,10 @@ def running(db) -> dict[str, tuple[int, object]]:
 
 
 def test_the_fake_has_exactly_the_contracts_signature():
-    assert inspect.signature(Recorder.__call__).parameters.keys() == inspect.signature(Notify.__call__).parameters.keys()
-    for name, parameter in inspect.signature(Notify.__call__).parameters.items():
-        assert parameter.kind == inspect.signature(Recorder.__call__).parameters[name].kind
+    fake, contract = inspect.signature(Recorder.__call__), inspect.signature(Notify.__call__)
+    assert list(fake.parameters) == list(contract.parameters)
+    for name, parameter in contract.parameters.items():
+        assert (parameter.kind, parameter.default) == (fake.parameters[name].kind, fake.parameters[name].default)
 
 
 def test_a_reminder_before_the_pre_assessment_once_to_intake_while_nobody_holds_it(db, staff, child_number):
@@ -177,8 +179,6 @@ def test_a_naive_now_is_refused(db):
 def test_two_runs_racing_tell_each_deadline_exactly_once(db, staff, child_number):
     """Two servers run the job at the same moment over 1,200 due reminders (more than two batches): every
     deadline is reminded by exactly one of them, and the notices say so."""
-    import threading
-
     ref = register(db, staff, child_number)
     with db.write() as session:
         case_id = session.scalar(select(Deadline.case_id))
