@@ -25,7 +25,8 @@ from cases.flowcharts import current_engine
 from cases.models import Assignment, Case, Deadline, DeadlineNotice, Staff
 from policies.reminders import Reminders, load_reminders
 from workflow.deadlines import local_date
-from workflow.working_days import HolidayCalendar, SwedishCalendar, latest_due_reminded
+from workflow.working_days.arithmetic import HolidayCalendar, latest_due_reminded
+from workflow.working_days.sweden import SwedishCalendar
 
 __all__ = ["ACUTE", "PASSED", "REMINDER", "Notify", "run_deadline_jobs"]
 

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from workflow.working_days import SwedishCalendar, is_working_day, latest_due_reminded, reminder_day
+from workflow.working_days.arithmetic import is_working_day, latest_due_reminded, reminder_day
+from workflow.working_days.sweden import SwedishCalendar
 
 SE = SwedishCalendar()
 

@@ -1,13 +1,7 @@
-"""Working days in Sweden: Monday to Friday, less public holidays and the three eves nobody works.
+"""Working days counted over a holiday calendar: the reminder day of a deadline, and the query's bound for it.
 
-A working day here is a day a social services office is staffed: not a Saturday or Sunday, not a public holiday
-(allmän helgdag, lag (1989:253) om allmänna helgdagar), and not Midsummer Eve, Christmas Eve or New Year's Eve.
-Those three are no public holidays in law but are de facto days off, and lag (1930:173) om beräkning av
-lagstadgad tid 2 § names them beside Saturdays, Sundays and public holidays. The `holidays` library keeps both:
-Sweden's public holidays, and the three eves as its "de facto" category (tests/workflow/test_working_days.py
-holds it to known dates). Its other categories (bank half-days, Holy Saturday, squeeze days) are working days.
-
-Used for the reminders' lead times only (`policies.reminders`): statutory due dates are not moved
+A working day is Monday to Friday and no holiday of the calendar passed in (`workflow.working_days.sweden` is
+Sweden's). Used for the reminders' lead times only (`policies.reminders`): statutory due dates are not moved
 (docs/deadlines.md says why). Pure: the calendar is passed in, no clock.
 """
 
@@ -16,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Protocol
 
-__all__ = ["HolidayCalendar", "SwedishCalendar", "is_working_day", "latest_due_reminded", "reminder_day"]
+__all__ = ["HolidayCalendar", "is_working_day", "latest_due_reminded", "reminder_day"]
 
 _SEARCH_LIMIT = 400  # days: no run of non-working days is anywhere near this long; a bound, not a rule
 
@@ -25,20 +19,6 @@ class HolidayCalendar(Protocol):
     """Which weekdays are no working days (the edge behind which the holiday library sits)."""
 
     def is_holiday(self, day: date) -> bool: ...
-
-
-class SwedishCalendar:
-    """Swedish public holidays and the de facto days off (Midsummer, Christmas and New Year's Eve), from the
-    maintained `holidays` library."""
-
-    def __init__(self) -> None:
-        import holidays  # loaded when a calendar is made, not when this module is imported
-
-        self._holidays = holidays.country_holidays("SE", include_sundays=False,
-                                                   categories=(holidays.PUBLIC, holidays.DE_FACTO))
-
-    def is_holiday(self, day: date) -> bool:
-        return day in self._holidays
 
 
 def is_working_day(day: date, calendar: HolidayCalendar) -> bool:
