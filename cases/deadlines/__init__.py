@@ -4,5 +4,6 @@ on concerns marked as acute danger. `run_deadline_jobs` is the scheduled job; wh
 """
 
 from cases.deadlines.jobs import ACUTE, PASSED, REMINDER, Notify, run_deadline_jobs
+from cases.deadlines.marks import reminder_due
 
-__all__ = ["ACUTE", "PASSED", "REMINDER", "Notify", "run_deadline_jobs"]
+__all__ = ["ACUTE", "PASSED", "REMINDER", "Notify", "reminder_due", "run_deadline_jobs"]

@@ -13,7 +13,6 @@ import importlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import Select, String, and_, cast, exists, or_, select
@@ -21,12 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cases.db import Database
+from cases.deadlines.marks import swedish_calendar
 from cases.flowcharts import current_engine
 from cases.models import Assignment, Case, Deadline, DeadlineNotice, Staff
 from policies.reminders import Reminders, load_reminders
 from workflow.deadlines import local_date
 from workflow.working_days.arithmetic import HolidayCalendar, latest_due_reminded
-from workflow.working_days.sweden import SwedishCalendar
 
 __all__ = ["ACUTE", "PASSED", "REMINDER", "Notify", "run_deadline_jobs"]
 
@@ -50,7 +49,7 @@ def run_deadline_jobs(database: Database, *, now: datetime, notify: Notify | Non
     if now.tzinfo is None:
         raise ValueError("the deadline job runs on a timezone-aware `now`")
     notify = notify or _notifications()
-    calendar = calendar or _swedish_calendar()
+    calendar = calendar or swedish_calendar()
     policy = policy or load_reminders()
     today = local_date(now, current_engine().chart.timezone)
     with database.read() as session:
@@ -177,11 +176,6 @@ def _notifications() -> Notify:
     """`cases.notifications.notify`, imported when first needed (it is another engineer's package)."""
     notify: Notify = importlib.import_module("cases.notifications").notify
     return notify
-
-
-@cache
-def _swedish_calendar() -> SwedishCalendar:
-    return SwedishCalendar()
 
 
 def _count(number: int, noun: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cases import ConcernForm, add_staff, fire_trigger, register_concern
 from cases.casework.access import assign_case
+from cases.casework.worklist import work_list
 from cases.deadlines import Notify, run_deadline_jobs
 from cases.models import Deadline, DeadlineNotice
 from tests.conftest import NOW
@@ -205,3 +206,21 @@ def test_two_runs_racing_tell_each_deadline_exactly_once(db, staff, child_number
     assert {case_ref for recorder in recorders for *_, case_ref in recorder.calls} == {ref}
     with db.read() as session:
         assert len(session.scalars(select(DeadlineNotice).where(DeadlineNotice.kind == "reminder")).all()) == 1201
+
+
+def test_the_work_list_marks_due_soon_from_the_day_the_reminder_goes(db, staff, child_number):
+    """The pre-assessment due Thursday 10 December is "due soon" on the list from Monday the 7th (three working
+    days before, the reminder's own day), not on Friday the 4th; overdue from the 11th."""
+    ref = register(db, staff, child_number)
+    protect(db, staff, ref)
+
+    def mark(day: str) -> tuple[bool, bool]:
+        [item] = [i for i in work_list(db, staff["intake"], today=datetime.fromisoformat(day).date()).items
+                  if i.ref == ref]
+        assert item.deadline == "pre_assessment"
+        return item.soon, item.overdue
+
+    assert mark("2026-12-04") == (False, False)
+    assert mark("2026-12-07") == (True, False)
+    assert mark("2026-12-10") == (True, False)
+    assert mark("2026-12-11") == (False, True)
