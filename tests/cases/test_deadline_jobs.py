@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from cases import ConcernForm, add_staff, fire_trigger, register_concern
@@ -224,3 +224,42 @@ def test_the_work_list_marks_due_soon_from_the_day_the_reminder_goes(db, staff, 
     assert mark("2026-12-07") == (True, False)
     assert mark("2026-12-10") == (True, False)
     assert mark("2026-12-11") == (False, True)
+
+
+def plans(db, staff) -> list[str]:
+    """The database's plan for each query the job reads through (caught on their way to the driver, with their
+    values); on PostgreSQL with sequential scans priced out, as on a table of a million cases."""
+    seen = []
+
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().startswith("SELECT") and "LIMIT" in statement and "deadline_notices" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        run_deadline_jobs(db, now=at("2026-12-07"), notify=Recorder())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", catch)
+    found = []
+    with db.engine.connect() as connection:
+        for statement, parameters in seen:
+            if db.is_sqlite:
+                rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                found.append("\n".join(row[-1] for row in rows))
+            else:
+                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                found.append("\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement,
+                                                                                     parameters)))
+    return found
+
+
+def test_each_kind_is_one_query_through_its_index(db, staff, child_number):
+    """Reminders, escalations and acute alerts: one query each (a batch), the running deadlines read through the
+    partial index by due day and the acute concerns through theirs, what was told left out by its key."""
+    register(db, staff, child_number, acute=True)
+    reminders, passed, acute = plans(db, staff)
+    for plan in (reminders, passed):
+        assert "ix_deadlines_running_due_on" in plan, plan
+    assert "ix_cases_acute_received_at" in acute, acute
+    for plan in (reminders, passed, acute):
+        assert "pk_deadline_notices" in plan or "sqlite_autoindex_deadline_notices" in plan, plan
