@@ -51,7 +51,10 @@ def run_deadline_jobs(database: Database, *, now: datetime, notify: Notify | Non
     notify = notify or _notifications()
     calendar = calendar or swedish_calendar()
     policy = policy or load_reminders()
-    today = local_date(now, current_engine().chart.timezone)
+    chart = current_engine().chart
+    today = local_date(now, chart.timezone)
+    # A closed or erased case is nobody's work: a deadline left running on one (closing stops them) tells nobody.
+    ended = tuple(sorted(name for name, state in chart.states.items() if state.closing or state.terminal))
     with database.read() as session:
         staff = _staff_by_role(session, {*policy.unassigned, *policy.escalation, *policy.acute})
     job = _Job(database, notify, now)
@@ -63,8 +66,8 @@ def run_deadline_jobs(database: Database, *, now: datetime, notify: Notify | Non
         everyone = sorted({member for role in roles for member in staff.get(role, ())})
         return lambda _session, rows: {row.subject: everyone for row in rows}
 
-    reminded = job.run(REMINDER, _reminders_due(today, calendar, policy), holders)
-    passed = job.run(PASSED, _passed(today), by_roles(policy.escalation))
+    reminded = job.run(REMINDER, _reminders_due(today, calendar, policy, ended), holders)
+    passed = job.run(PASSED, _passed(today, ended), by_roles(policy.escalation))
     acute = job.run(ACUTE, _acute(now, policy), by_roles(policy.acute))
     return (f"{_count(reminded, 'reminder')}, {_count(passed, 'escalation')}, {_count(acute, 'acute alert')}"
             f" ({_count(job.notifications, 'notification')})")
@@ -102,25 +105,25 @@ def _not_told(kind: str, subject: Any) -> Any:
     return ~exists().where(DeadlineNotice.kind == kind, DeadlineNotice.subject == subject)
 
 
-def _deadlines(kind: str) -> Select:
+def _deadlines(kind: str, ended: Sequence[str]) -> Select:
     subject = cast(Deadline.id, String)
     return (select(subject.label("subject"), Deadline.case_id, Case.ref, Case.state)
             .join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.stopped_at.is_(None), _not_told(kind, subject))
+            .where(Deadline.stopped_at.is_(None), Case.state.not_in(ended), _not_told(kind, subject))
             .order_by(Deadline.due_on, Deadline.id))
 
 
-def _reminders_due(today: date, calendar: HolidayCalendar, policy: Reminders) -> Select:
+def _reminders_due(today: date, calendar: HolidayCalendar, policy: Reminders, ended: Sequence[str]) -> Select:
     """The running deadlines not yet due (due today or later) whose reminder day has come."""
     windows = [and_(Deadline.name == name, Deadline.due_on <= latest_due_reminded(today, lead, calendar))
                for name, lead in sorted(policy.remind_before.items())]
-    query = _deadlines(REMINDER).where(Deadline.due_on >= today)
+    query = _deadlines(REMINDER, ended).where(Deadline.due_on >= today)
     return query.where(or_(*windows)) if windows else query.where(Deadline.id.is_(None))
 
 
-def _passed(today: date) -> Select:
+def _passed(today: date, ended: Sequence[str]) -> Select:
     """The deadlines whose due day is over while they still run."""
-    return _deadlines(PASSED).where(Deadline.due_on < today)
+    return _deadlines(PASSED, ended).where(Deadline.due_on < today)
 
 
 def _acute(now: datetime, policy: Reminders) -> Select:
@@ -157,8 +160,11 @@ def _holders(session: Session, rows: Sequence[Any], policy: Reminders,
         assigned[case_id].append(staff_id)
     result: dict[str, Sequence[str]] = {}
     for row in rows:
-        role = None if assigned.get(row.case_id) else policy.unassigned_role(row.state)
-        result[row.subject] = sorted(set(assigned.get(row.case_id, ()))) if role is None else staff.get(role, ())
+        if assigned.get(row.case_id):
+            result[row.subject] = sorted(set(assigned[row.case_id]))
+        else:
+            role = policy.unassigned_role(row.state)
+            result[row.subject] = staff.get(role, ()) if role is not None else ()
     return result
 
 

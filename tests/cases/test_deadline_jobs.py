@@ -11,14 +11,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from cases import ConcernForm, add_staff, fire_trigger, register_concern
 from cases.casework.access import assign_case
 from cases.casework.worklist import work_list
 from cases.deadlines import Notify, run_deadline_jobs
-from cases.models import Deadline, DeadlineNotice
+from cases.models import Case, Deadline, DeadlineNotice
 from tests.conftest import NOW
 from workflow.hearing import Assessment
 
@@ -263,3 +263,16 @@ def test_each_kind_is_one_query_through_its_index(db, staff, child_number):
     assert "ix_cases_acute_received_at" in acute, acute
     for plan in (reminders, passed, acute):
         assert "pk_deadline_notices" in plan or "sqlite_autoindex_deadline_notices" in plan, plan
+
+
+def test_a_deadline_left_running_on_a_closed_or_erased_case_tells_nobody(db, staff, child_number):
+    """Closing stops a case's deadlines; one left running all the same (an older version's path, a repair by
+    hand) is nobody's work once the case is closed or erased."""
+    first = register(db, staff, child_number)
+    with db.write() as session:
+        session.execute(update(Case).where(Case.ref == first).values(state="closed"))
+    notify = Recorder()
+    assert run_deadline_jobs(db, now=at("2026-12-11"), notify=notify).startswith("0 reminders, 0 escalations")
+    with db.write() as session:
+        session.execute(update(Case).where(Case.ref == first).values(state="registered"))
+    assert run_deadline_jobs(db, now=at("2026-12-11"), notify=notify).startswith("0 reminders, 2 escalations")
