@@ -96,3 +96,20 @@ def test_latest_due_reminded_agrees_with_reminder_day_over_two_years():
 def test_a_negative_lead_time_is_refused():
     with pytest.raises(ValueError, match="negative"):
         reminder_day(date(2026, 12, 10), -1, SE)
+
+
+class Closed:
+    """A plain fake calendar: the days given are holidays, nothing else."""
+
+    def __init__(self, *days: date) -> None:
+        self.days = set(days)
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.days
+
+
+def test_the_arithmetic_takes_any_calendar():
+    """A municipality's own closing day (or a new holiday the library does not know yet) is skipped too."""
+    assert reminder_day(date(2026, 12, 10), 3, Closed()) == date(2026, 12, 7)
+    assert reminder_day(date(2026, 12, 10), 3, Closed(date(2026, 12, 8))) == date(2026, 12, 4)
+    assert latest_due_reminded(date(2026, 12, 4), 3, Closed(date(2026, 12, 8))) == date(2026, 12, 10)
