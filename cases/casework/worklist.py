@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, exists, literal, select
 from cases.actors import ACTS_AS, require_staff_row
 from cases.casework.grounds import listed_clause
 from cases.db import Database
+from cases.deadlines.marks import reminder_due
 from cases.errors import BadCursor, NotPermitted
 from cases.flowcharts import every_state, known_charts
 from cases.models import NO_DEADLINE, Case, CaseFlag
@@ -54,7 +55,7 @@ class WorkItem(NamedTuple):
     deadline: str | None  # the running deadline due first
     due_on: date | None
     overdue: bool
-    soon: bool  # due within SOON_DAYS
+    soon: bool  # its reminder has come (cases.deadlines.reminder_due), or, without a lead time, due within SOON_DAYS
     flowchart_version: str = ""  # which flowchart the case runs on: a relative's matter is shown as one
     flagged: bool = False  # a flag is on the case (cases.flags): marked, never named, on the list
 
@@ -104,6 +105,13 @@ def decode_cursor(cursor: str) -> tuple[PageKey, bool]:
         raise BadCursor from exc
 
 
+def _soon(deadline: str | None, due_on: date, today: date, soon: date) -> bool:
+    """Marked "due soon": from the day its reminder goes (working days, policies/reminders.toml), else within
+    SOON_DAYS."""
+    due = reminder_due(deadline, due_on, today)
+    return today <= due_on <= soon if due is None else due
+
+
 def work_list(db: Database, actor: Actor, *, today: date, state: str | None = None, due_by: date | None = None,
               cursor: str | None = None, per_page: int = PER_PAGE) -> WorkList:
     """A page of the actor's cases, the nearest running deadline first, overdue ones marked; `due_by` keeps
@@ -133,7 +141,7 @@ def work_list(db: Database, actor: Actor, *, today: date, state: str | None = No
     soon = date.fromordinal(today.toordinal() + SOON_DAYS)
     items = tuple(
         WorkItem(ref, in_state, received_at, acute, deadline, None if due_on == NO_DEADLINE else due_on,
-                 due_on < today, today <= due_on <= soon, version, bool(flagged))
+                 due_on < today, _soon(deadline, due_on, today, soon), version, bool(flagged))
         for ref, in_state, received_at, acute, deadline, due_on, version, flagged in page)
     # Read forwards from a cursor, there is a page before (the cursor's own row); read backwards, one after.
     has_next = more if not backwards else key is not None

@@ -21,6 +21,7 @@ from cases.models.case import (
     Person,
     ReferralPacket,
 )
+from cases.models.deadlines import DeadlineNotice
 from cases.models.flags import CaseFlag
 from cases.models.interventions import Intervention
 from cases.models.jobs import Job
@@ -57,6 +58,7 @@ __all__ = [
     "Communication",
     "Consent",
     "Deadline",
+    "DeadlineNotice",
     "Decision",
     "DecisionNotification",
     "Disclosure",
