@@ -32,6 +32,7 @@ from cases.flowcharts import chart_of
 from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_note, read_journal, sign_note, write_note
 from policies.decisions import NOTIFIED
 from policies.flags import FLAG_CLEARED, FLAG_SET
+from policies.retention import HOLD_LIFTED, HOLD_PLACED
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
 from policies.relatives import RELATIVE_INFORMED
@@ -78,6 +79,8 @@ OTHER_ENTRIES = {
     RELATIVE_INFORMED: Label("Anhörig informerad om stöd", "Relative told that support exists"),
     FLAG_SET: Label("Flagga satt på ärendet", "Flag set on the case"),
     FLAG_CLEARED: Label("Flagga borttagen från ärendet", "Flag cleared from the case"),
+    HOLD_PLACED: Label("Ärendet undantaget från gallring", "Case held from thinning"),
+    HOLD_LIFTED: Label("Undantaget från gallring upphävt", "Hold from thinning lifted"),
 }
 
 
