@@ -32,10 +32,10 @@ from cases.flowcharts import chart_of
 from cases.journal import NoteForm, NoteItem, correct_note, delete_note, edit_note, read_journal, sign_note, write_note
 from policies.decisions import NOTIFIED
 from policies.flags import FLAG_CLEARED, FLAG_SET
-from policies.retention import HOLD_LIFTED, HOLD_PLACED
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
 from policies.relatives import RELATIVE_INFORMED
+from policies.retention import HOLD_LIFTED, HOLD_PLACED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from web.access import page, signed_in
 from web.clock import now, today

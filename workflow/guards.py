@@ -16,10 +16,9 @@ from policies import ConsentRule, Flowchart, Transition
 from policies.decisions import load_decisions
 from policies.law import cite
 from policies.rules import Rules, load_rules
-from workflow.deadlines import local_date
+from workflow.deadlines import local_date, retention_until
 from workflow.facts import Actor, CaseFacts, age_on
 from workflow.refusals import Refusal
-from workflow.retention import retention_until
 
 __all__ = ["ADULT_AGE", "GUARDS", "OPTIONAL_FIELDS", "Context", "age_codes", "child_intervention_refusals",
            "consent_refusals", "decision_warnings", "is_decision", "rules"]

@@ -24,11 +24,12 @@ def run_retention_job(database: Database, *, now: datetime, session_idle: timede
 
 
 def summary(plan: Plan, thinned: Thinned | None, purged: Purged) -> str:
-    """Counts only: erased (or due, in a dry run), failed, kept and why, and the purges."""
+    """Counts only: erased (or due, in a dry run: `thinned` None), failed, kept and why, and the purges."""
     kept = plan.kept_counts()
     why = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(kept.items()))
     head = (f"{len(plan.due)} due" if thinned is None
             else f"{len(thinned.erased)} erased, {len(thinned.failed)} failed")
-    return (f"{head}, {len(plan.kept)} kept{f' ({why})' if why else ''}; purged {purged.sessions} sessions, "
+    verb = "would purge" if thinned is None else "purged"
+    return (f"{head}, {len(plan.kept)} kept{f' ({why})' if why else ''}; {verb} {purged.sessions} sessions, "
             f"{purged.idempotency_keys} idempotency keys, {purged.sign_in_attempts} sign-in attempts, "
             f"{purged.request_counts} request counts")

@@ -1,8 +1,8 @@
 """Thinning (gallring): find the cases past their retention period, keep the exceptions, erase the rest.
 
 A case is due when its flowchart lets the system erase it from its state and the retention period after its
-last entry is over (`workflow.retention`, the definition the `retention_over` guard uses). It is kept, and the
-plan says why, when:
+last entry is over (`workflow.deadlines.retention_over`, the definition the `retention_over` guard uses). It is
+kept, and the plan says why, when:
 
 - a legal hold that has not been lifted is on it (`cases.retention.holds`);
 - the same person (the blind index of their identity number) has another case that is neither erased nor past
@@ -37,7 +37,7 @@ from cases.retention.holds import held_case_ids
 from policies import Flowchart
 from policies.retention import Retention, load_retention
 from workflow import VidoroError
-from workflow.retention import retention_over
+from workflow.deadlines import retention_over
 
 __all__ = ["LEGAL_HOLD", "RESEARCH_SAMPLE", "SAME_PERSON", "Listed", "Plan", "Thinned", "erase_due", "thinning_plan"]
 

@@ -190,7 +190,7 @@ def test_the_comparison_sees_a_schema_that_differs_from_the_models(blank_db):
                      "emergency_approvals", "api_request_counts", "administration_log",
                      "administration_log_nodes", "role_grants", "case_links", "journal_notes", "journal_log",
                      "journal_log_nodes", "decisions", "decision_notifications", "communications", "assessments",
-                     "interventions", "case_flags"}
+                     "interventions", "case_flags", "legal_holds"}
 
 
 def test_upgrading_again_changes_nothing(db):
