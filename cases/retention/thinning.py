@@ -26,20 +26,22 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from cases.casework.operations import apply_outcome, case_facts, case_key
+from cases.casework.operations import Fired, apply_outcome, case_facts, case_key
 from cases.casework.skeleton import sweep_write
 from cases.crypto.vault import CaseKey
 from cases.db import Database
+from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.interventions.operations import SWEEPER
 from cases.models import Case, Person
 from cases.retention.holds import held_case_ids
 from policies import Flowchart
 from policies.retention import Retention, load_retention
-from workflow import VidoroError
+from workflow import Actor, VidoroError
 from workflow.deadlines import retention_over
 
-__all__ = ["LEGAL_HOLD", "RESEARCH_SAMPLE", "SAME_PERSON", "Listed", "Plan", "Thinned", "erase_due", "thinning_plan"]
+__all__ = ["LEGAL_HOLD", "RESEARCH_SAMPLE", "SAME_PERSON", "Listed", "Plan", "Thinned", "erase_case", "erase_due",
+           "thinning_plan"]
 
 LEGAL_HOLD, SAME_PERSON, RESEARCH_SAMPLE = "legal_hold", "same_person", "research_sample"
 
@@ -122,7 +124,7 @@ def erase_due(db: Database, *, now: datetime, plan: Plan | None = None,
     skipped: list[str] = []
     for item in plan.due:
         try:
-            (erased if _erase(db, item.ref, now) else skipped).append(item.ref)
+            (erased if erase_case(db, item.ref, now=now) else skipped).append(item.ref)
         except VidoroError as exc:
             failed.append((item.ref, exc.code))
         except Exception as exc:  # one case's fault must not stop the night's thinning
@@ -132,25 +134,27 @@ def erase_due(db: Database, *, now: datetime, plan: Plan | None = None,
     return Thinned(tuple(erased), tuple(failed), tuple(skipped))
 
 
-def _erase(db: Database, ref: str, now: datetime) -> bool:
-    """Fire the erasing step on case `ref` as the system, if it is still due; whether it was erased."""
+@operation("case_erased")
+def erase_case(db: Database, ref: str, *, now: datetime, actor: Actor = SWEEPER) -> Fired | None:
+    """Fire the erasing step on case `ref` as the system, if it is still due under the case's lock; the step as
+    committed, or None when there was nothing to do (erased meanwhile, moved on, held, or kept)."""
     policy = load_retention()
     with sweep_write(db, ref) as (session, case):
         engine = engine_for_version(session, case.flowchart_version)
         step = _erasing(engine.chart)
-        if step is None or case.state not in step.from_states or not retention_over(engine.chart, case.updated_at,
-                                                                                    now):
-            return False  # erased meanwhile, or moved on: nothing to do
+        if step is None or not _past(step, case, now):
+            return None
         if held_case_ids(session, [case.id]) or _kept_because(db, session, case, policy, now):
-            return False
+            return None
         key = case_key(db, case)
         facts, running = case_facts(session, case, key)
         salt = secrets.token_bytes(16)
-        outcome = engine.fire(facts, SWEEPER, step.triggers[case.state], {}, now, salt=salt)
+        outcome = engine.fire(facts, actor, step.triggers[case.state], {}, now, salt=salt)
         # An erasure cut short after its key was destroyed is finished with a key nobody keeps.
-        apply_outcome(db, session, engine, key or CaseKey(case.id, secrets.token_bytes(32)), case, outcome, now,
-                      running, salt)
-        return True
+        seq = apply_outcome(db, session, engine, key or CaseKey(case.id, secrets.token_bytes(32)), case, outcome,
+                            now, running, salt)
+        session.flush()
+        return Fired(ref, case.state, case.version, seq)
 
 
 def _kept_because(db: Database, session: Session, case: Case, policy: Retention, now: datetime) -> str | None:

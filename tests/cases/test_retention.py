@@ -139,14 +139,14 @@ def test_a_lifted_hold_lets_the_case_go_and_a_case_that_fails_does_not_stop_the_
     assert six_years["held"] in {i.ref for i in plan.due}
     from cases.retention import thinning
 
-    real = thinning._erase
+    real = thinning.erase_case
 
-    def failing(db_, ref, now):
+    def failing(db_, ref, *, now):
         if ref == six_years["old"]:
             raise RuntimeError("disk full")
-        return real(db_, ref, now)
+        return real(db_, ref, now=now)
 
-    monkeypatch.setattr(thinning, "_erase", failing)
+    monkeypatch.setattr(thinning, "erase_case", failing)
     done = erase_due(db, now=NOW, plan=plan)
     assert done.failed == ((six_years["old"], "RuntimeError"),)
     assert set(done.erased) == {i.ref for i in plan.due} - {six_years["old"]}
