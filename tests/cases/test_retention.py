@@ -207,3 +207,24 @@ def test_a_hold_does_not_start_the_retention_period_again(db, staff, six_years):
     with db.read() as session:
         assert session.scalar(select(Case.updated_at).where(Case.ref == six_years["past"])) == before
     assert six_years["past"] in {i.ref for i in thinning_plan(db, now=NOW).due}
+
+
+def test_a_relatives_own_matter_is_thinned_by_the_same_rule(db, staff):
+    from cases import fire_trigger
+    from cases.relatives import RelativeForm, inform_relative
+
+    form = ConcernForm(concern="Oro.", reporter_org="school", birth_date=date(1999, 6, 1), given_name="Subjekt",
+                       family_name="Testsson")
+    ref = register_concern(db, staff["reporter"], form, now=_at(2020, 1, 10)).ref
+    last = drive(db, staff, ref, list(PATHS["investigation"][1]), _at(2020, 1, 10)) + timedelta(hours=1)
+    relative = inform_relative(db, staff["caseworker"], ref, RelativeForm(
+        wants_support=True, relationship="parent", identity_number=generate_identity_number(date(1978, 4, 9), 262),
+        given_name="Anhörig", family_name="Testsson"), now=last).relative_ref
+    fire_trigger(db, staff["decider"], relative, "decline_support", {"reason": "Vill inte.", "outcome": "not_wanted"},
+                 now=last + timedelta(days=1))
+    plan = thinning_plan(db, now=NOW)
+    assert [(i.ref, i.state, i.flowchart) for i in plan.due] == [(relative, "closed", "relative_support")]
+    assert plan.kept == ()
+    assert run_retention_job(db, now=NOW).startswith("1 erased, 0 failed, 0 kept")
+    assert _states(db) == {ref: "investigation", relative: "erased"}
+    assert verify(db, "unused").ok
