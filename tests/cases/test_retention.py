@@ -228,3 +228,28 @@ def test_a_relatives_own_matter_is_thinned_by_the_same_rule(db, staff):
     assert run_retention_job(db, now=NOW).startswith("1 erased, 0 failed, 0 kept")
     assert _states(db) == {ref: "investigation", relative: "erased"}
     assert verify(db, "unused").ok
+
+
+def test_two_runs_at_once_erase_each_case_exactly_once(db, six_years):
+    """Two workers racing over the same plan: the case row's lock and the state checked under it decide, so
+    each case is erased once and the other run passes it by (bounded: two threads, joined within a minute)."""
+    import threading
+
+    plan = thinning_plan(db, now=NOW)
+    results: list = []
+
+    def worker() -> None:
+        results.append(erase_due(db, now=NOW, plan=plan))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads) and len(results) == 2
+    assert [r.failed for r in results] == [(), ()]
+    assert sorted(ref for r in results for ref in r.erased) == sorted(i.ref for i in plan.due)
+    with db.read() as session:
+        erasures = session.scalars(select(TransitionLogEntry.case_ref).where(TransitionLogEntry.trigger == "erase"))
+        assert sorted(erasures) == sorted(i.ref for i in plan.due)
+    assert verify(db, "unused").ok
