@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,9 @@ from cases.text import check_text
 from policies.retention import HOLD_LIFTED, HOLD_PLACED, load_retention
 from workflow import AccessEntry, Actor
 from workflow.fields import MAX_TEXT
+
+if TYPE_CHECKING:
+    from cases.casework.idempotency import Claim
 
 __all__ = ["REASON_FIELD", "HoldChanged", "HoldItem", "acting_as", "case_holds", "held_case_ids", "lift_hold",
            "place_hold"]
@@ -87,13 +91,15 @@ def held_case_ids(session: Session, case_ids: list[str] | None = None) -> frozen
 
 
 @operation("legal_hold_placed")
-def place_hold(db: Database, actor: Actor, ref: str, reason: str, *, now: datetime | None = None) -> HoldChanged:
-    """Place a legal hold with a reason on case `ref`, or raise without writing anything."""
+def place_hold(db: Database, actor: Actor, ref: str, reason: str, *, now: datetime | None = None,
+               claim: Claim | None = None) -> HoldChanged:
+    """Place a legal hold with a reason on case `ref`, or raise without writing anything. With a `claim`
+    (`cases.casework.idempotency`), the answer is kept with the change."""
     now = now or utcnow()
     if actor.role not in load_retention().place_roles:
         raise NotPermitted("place a legal hold", actor.role)
     reason = _reason(reason, "say why the case is held from thinning", "ange varför ärendet undantas från gallring")
-    with case_write(db, actor, ref, now=now) as opened:
+    with case_write(db, actor, ref, now=now, claim=claim) as opened:
         if _active(opened.session, opened.case) is not None:
             raise InvalidConcern("legal_hold", "the case is already under a legal hold",
                                  "ärendet är redan undantaget från gallring")
@@ -102,17 +108,18 @@ def place_hold(db: Database, actor: Actor, ref: str, reason: str, *, now: dateti
         opened.session.add(LegalHold(id=hold_id, case_id=opened.case.id, placed_by=actor.id, placed_at=now,
                                      placed_seq=seq, reason=key.seal("legal_holds", hold_id, "reason", reason)))
         opened.session.flush()
-        return HoldChanged(ref, hold_id, seq)
+        return opened.settled(HoldChanged(ref, hold_id, seq))
 
 
 @operation("legal_hold_lifted")
-def lift_hold(db: Database, actor: Actor, ref: str, reason: str, *, now: datetime | None = None) -> HoldChanged:
+def lift_hold(db: Database, actor: Actor, ref: str, reason: str, *, now: datetime | None = None,
+              claim: Claim | None = None) -> HoldChanged:
     """Lift the legal hold on case `ref` with a reason; the record of it stays. Raise without writing anything."""
     now = now or utcnow()
     if actor.role not in load_retention().lift_roles:
         raise NotPermitted("lift a legal hold", actor.role)
     reason = _reason(reason, "say why the hold is lifted", "ange varför undantaget från gallring upphör")
-    with case_write(db, actor, ref, now=now) as opened:
+    with case_write(db, actor, ref, now=now, claim=claim) as opened:
         row = _active(opened.session, opened.case)
         if row is None:
             raise InvalidConcern("legal_hold", "the case is not under a legal hold",
@@ -121,7 +128,7 @@ def lift_hold(db: Database, actor: Actor, ref: str, reason: str, *, now: datetim
         row.lifted_by, row.lifted_at, row.lifted_seq = actor.id, now, seq
         row.lift_reason = key.seal("legal_holds", row.id, "lift_reason", reason)
         opened.session.flush()
-        return HoldChanged(ref, row.id, seq)
+        return opened.settled(HoldChanged(ref, row.id, seq))
 
 
 @operation("legal_holds_read")
