@@ -20,6 +20,7 @@ from web.audit_cli import audit
 from web.backup_cli import register as register_backup
 from web.clisupport import check_ready, friendly, open_database, shown
 from web.config import load_config
+from web.retention_cli import retention
 from web.users_cli import users
 from web.worker_cli import jobs_beside_server, worker
 
@@ -278,3 +279,4 @@ main.add_command(audit)
 main.add_command(users)
 main.add_command(worker)
 register_backup(main)
+main.add_command(retention)

@@ -35,6 +35,7 @@ from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
 from policies.relatives import RELATIVE_INFORMED
+from policies.retention import HOLD_LIFTED, HOLD_PLACED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from web.access import page, signed_in
 from web.clock import now, today
@@ -78,6 +79,8 @@ OTHER_ENTRIES = {
     RELATIVE_INFORMED: Label("Anhörig informerad om stöd", "Relative told that support exists"),
     FLAG_SET: Label("Flagga satt på ärendet", "Flag set on the case"),
     FLAG_CLEARED: Label("Flagga borttagen från ärendet", "Flag cleared from the case"),
+    HOLD_PLACED: Label("Ärendet undantaget från gallring", "Case held from thinning"),
+    HOLD_LIFTED: Label("Undantaget från gallring upphävt", "Hold from thinning lifted"),
 }
 
 

@@ -12,9 +12,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from policies import Deadline
+from policies import Deadline, Flowchart
 
-__all__ = ["add_months", "due_on", "local_date"]
+__all__ = ["add_months", "due_on", "local_date", "retention_over", "retention_until"]
 
 
 def local_date(moment: datetime, timezone: str) -> date:
@@ -54,3 +54,18 @@ def due_on(
     if deadline.rule == "days":
         return day + timedelta(days=deadline.days)
     return add_months(day, deadline.months)
+
+
+# --- the retention period: the one definition the `retention_over` guard and the retention job use -----------
+
+
+def retention_until(chart: Flowchart, last_entry_at: datetime) -> date:
+    """The first day a case whose last entry was at `last_entry_at` may be thinned: `retention_years` later.
+
+    Socialtjänstlagen (2025:400), the rule on thinning personal records (its number is not verified)."""
+    return add_months(local_date(last_entry_at, chart.timezone), 12 * chart.retention_years)
+
+
+def retention_over(chart: Flowchart, last_entry_at: datetime, now: datetime) -> bool:
+    """Whether the retention period after `last_entry_at` is over at `now`, in the flowchart's time zone."""
+    return local_date(now, chart.timezone) >= retention_until(chart, last_entry_at)

@@ -16,7 +16,7 @@ from policies import ConsentRule, Flowchart, Transition
 from policies.decisions import load_decisions
 from policies.law import cite
 from policies.rules import Rules, load_rules
-from workflow.deadlines import add_months, local_date
+from workflow.deadlines import local_date, retention_until
 from workflow.facts import Actor, CaseFacts, age_on
 from workflow.refusals import Refusal
 
@@ -201,8 +201,7 @@ def _retention_over(ctx: Context) -> Iterator[Refusal]:
 
     Socialtjänstlagen (2025:400), the rule on thinning personal records (its number is not verified).
     """
-    last = ctx.case.last_entry_at or ctx.case.received_at
-    until = add_months(local_date(last, ctx.chart.timezone), 12 * ctx.chart.retention_years)
+    until = retention_until(ctx.chart, ctx.case.last_entry_at or ctx.case.received_at)
     if ctx.today < until:
         yield Refusal("retention_not_over", {"until": until.isoformat()})
 

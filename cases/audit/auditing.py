@@ -34,6 +34,7 @@ from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
 from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.relatives import RELATIVE_INFORMED
+from policies.retention import HOLD_LIFTED, HOLD_PLACED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from workflow import Actor
 from workflow.engine import REGISTER
@@ -139,9 +140,10 @@ class CheckpointInfo:
 # notification, the records of kommunicering, the decision not to give the reporter feedback, the steps of
 # an intervention (flowchart version 3 on: `intervention_propose`, `intervention_decide` …), the completed
 # identity of a person registered by name and approximate age (`cases.sources`), a relative told that support
-# exists (`cases.relatives`) and a flag set or cleared (`cases.flags`).
+# exists (`cases.relatives`), a flag set or cleared (`cases.flags`) and a legal hold placed or lifted
+# (`cases.retention`).
 BESIDE_THE_STEPS = (NOTIFIED, *LOG_ACTIONS, WITHHOLD_FEEDBACK, *INTERVENTION_STEPS, COMPLETE_IDENTITY,
-                    RELATIVE_INFORMED, FLAG_SET, FLAG_CLEARED)
+                    RELATIVE_INFORMED, FLAG_SET, FLAG_CLEARED, HOLD_PLACED, HOLD_LIFTED)
 
 
 def known_triggers() -> tuple[str, ...]:

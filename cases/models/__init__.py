@@ -37,6 +37,7 @@ from cases.models.logs import (
     TransitionLogNode,
 )
 from cases.models.records import AssessmentRecord, CaseLink, Communication, Decision, DecisionNotification, JournalNote
+from cases.models.retention import LegalHold  # issue 19 (appended)
 from cases.models.staff import ApiRequestCount, ApiToken, IdempotencyRecord, RoleGrant, SignInAttempt, Staff, WebSession
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "JournalLogEntry",
     "JournalLogNode",
     "JournalNote",
+    "LegalHold",
     "Person",
     "ReferralPacket",
     "RoleGrant",

@@ -53,6 +53,7 @@ from cases.errors import InvalidPassword, RecordNotFound, SignInRefused, SignInT
 from cases.events import operation
 from cases.models import SignInAttempt, Staff, WebSession
 from policies.access import SYSTEM_ROLE
+from policies.retention import load_retention
 from workflow import Actor
 
 __all__ = [
@@ -77,7 +78,7 @@ PAIR_MAX_WAIT = timedelta(minutes=15)
 ADDRESS_FAILURES = 100
 ACCOUNT_FAILURES = 20
 KNOWN_ADDRESS = timedelta(days=30)
-KEEP_ATTEMPTS = timedelta(days=30)  # attempts older than this are deleted
+KEEP_ATTEMPTS = timedelta(days=load_retention().sign_in_attempts_days)  # older ones are deleted (retention.toml)
 DEVICE_FAILURES = 10  # failures with one device cookie (while its attempts are kept) before it is not trusted
 DEVICE_LIFETIME = timedelta(days=365)
 TOUCH_EVERY = timedelta(seconds=60)

@@ -179,6 +179,9 @@ EXPECTED = {
     "listFlags": table({"intake": 404, "caseworker": 200, "decider": 200}),  # intake: not in intake
     "setFlag": table({"intake": 404, "caseworker": 201, "decider": 201}),
     "clearFlag": table({"decider": 200}),  # only the decision maker clears a flag (policies/flags.toml)
+    "listLegalHolds": table({"decider": 200}),  # the roles of policies/retention.toml [legal_holds]
+    "placeLegalHold": table({"decider": 201}),
+    "liftLegalHold": table({"decider": 200}),
 }
 
 
@@ -284,6 +287,15 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
         version = api("POST", f"/cases/{ref}/flags", "decider", json=body, key=key()).get_json()["version"]
         return ("POST", "/cases/{ref}/flags/{flag}/clear", f"/cases/{ref}/flags/honour_violence/clear",
                 {"expected_version": version, "reason": "Bedömt."}, True)
+    if operation in ("listLegalHolds", "placeLegalHold", "liftLegalHold"):
+        ref = case_in(db, staff, "closed")
+        if operation == "listLegalHolds":
+            return "GET", "/cases/{ref}/legal-holds", f"/cases/{ref}/legal-holds", None, False
+        if operation == "placeLegalHold":
+            return "POST", "/cases/{ref}/legal-holds", f"/cases/{ref}/legal-holds", {"reason": "Tvist."}, True
+        api("POST", f"/cases/{ref}/legal-holds", "decider", json={"reason": "Tvist."}, key=key())
+        return ("POST", "/cases/{ref}/legal-holds/lift", f"/cases/{ref}/legal-holds/lift", {"reason": "Avgjord."},
+                True)
     if operation == "me":
         return "GET", "/me", "/me", None, False
     if operation == "listTokens":

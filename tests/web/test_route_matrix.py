@@ -140,6 +140,9 @@ EXPECTED = {
     ("GET", "/api/v1/interventions/<intervention_id>"): frozenset(),
     ("GET", "/api/v1/interventions/<intervention_id>/triggers"): frozenset(),
     ("POST", "/api/v1/interventions/<intervention_id>/transitions"): frozenset(),
+    ("GET", "/api/v1/cases/<ref>/legal-holds"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/legal-holds"): frozenset(),
+    ("POST", "/api/v1/cases/<ref>/legal-holds/lift"): frozenset(),
 }
 
 
