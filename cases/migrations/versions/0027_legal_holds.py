@@ -15,7 +15,7 @@ from alembic import op
 import cases.types
 
 revision = "0027"
-down_revision = "0023"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
