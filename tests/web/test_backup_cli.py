@@ -24,7 +24,7 @@ from cases.crypto.keys import FileKeyStore
 from cases.errors import KeyMaterialError
 from cases.models import Case
 from tests.conftest import POSTGRES_URL
-from tests.web.test_cli import assert_ok, assert_one_line_failure, run
+from tests.web.test_cli import HEAD, assert_ok, assert_one_line_failure, run
 from tests.web.test_keys_cli import read_all, register_cases
 
 KEY_LINE = re.compile(r"verifier key for auditors: (\S+)")
@@ -86,7 +86,7 @@ def test_a_backup_restored_into_an_empty_instance_verifies_and_opens_every_case_
     assert_ok(keks)
     assert "copying" in taken.stderr  # the progress bar
     assert taken.stdout.splitlines()[:3] == [
-        "database: copied (schema 0023)",
+        f"database: copied (schema {HEAD})",
         f"keyring: copied after the database; data keys: {len(every) - len(erased)} under key-encryption key 1",
         "log signing key: copied"]
     backup = tmp_path / "backup"
@@ -95,7 +95,7 @@ def test_a_backup_restored_into_an_empty_instance_verifies_and_opens_every_case_
     assert sorted(files(tmp_path / "keks")) == ["kek.json", "manifest.json"]
     assert mode(backup) == 0o700 and all(mode(p) == 0o600 for p in backup.iterdir())
     manifest = json.loads((backup / "manifest.json").read_text())
-    assert manifest["revision"] == "0023" and manifest["database"] == "sqlite"
+    assert manifest["revision"] == HEAD and manifest["database"] == "sqlite"
     assert set(manifest["files"]) == {"keyring.db", "log-signing.json", "vidoro.db"}
 
     other = tmp_path / "restored"
@@ -258,7 +258,7 @@ def test_on_postgresql_vidoro_copies_the_key_store_after_pg_dump_and_restores_it
     taken = run(home, "backup", "-o", str(tmp_path / "backup"), url=url)  # after the dump
 
     assert_ok(taken)
-    assert "database: PostgreSQL (schema 0023) is not in this copy: copy it with pg_dump" in taken.stdout
+    assert f"database: PostgreSQL (schema {HEAD}) is not in this copy: copy it with pg_dump" in taken.stdout
     assert sorted(files(tmp_path / "backup")) == ["keyring.db", "log-signing.json", "manifest.json"]
     assert_ok(run(home, "backup", "--keks-only", "-o", str(tmp_path / "keks"), url=url))
     restored_url = new_database()
@@ -270,7 +270,7 @@ def test_on_postgresql_vidoro_copies_the_key_store_after_pg_dump_and_restores_it
     restored = run(other, "restore", str(tmp_path / "backup"), "--keks", str(tmp_path / "keks"), url=restored_url)
 
     assert_ok(restored)
-    assert "database: restored before (PostgreSQL), schema 0023; 3 cases, 0 of them erased" in restored.stdout
+    assert f"database: restored before (PostgreSQL), schema {HEAD}; 3 cases, 0 of them erased" in restored.stdout
     assert_no_personal_data(taken.output, restored.output)
     assert read_all(restored_url, other / "keys", every) == before
     assert_ok(run(other, "audit", "verify", "--key", key, url=restored_url))
