@@ -35,7 +35,7 @@ from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.journal import NOTE_MAX_CHARS, NOTE_ROLES, load_journal
 from policies.model import Label
 from policies.relatives import RELATIVE_INFORMED
-from policies.retention import HOLD_LIFTED, HOLD_PLACED
+from policies.routines.retention import HOLD_LIFTED, HOLD_PLACED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from web.access import page, signed_in
 from web.clock import now, today

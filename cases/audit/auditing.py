@@ -34,7 +34,7 @@ from policies.access import AUDITING_ROLES
 from policies.decisions import NOTIFIED
 from policies.flags import FLAG_CLEARED, FLAG_SET
 from policies.relatives import RELATIVE_INFORMED
-from policies.retention import HOLD_LIFTED, HOLD_PLACED
+from policies.routines.retention import HOLD_LIFTED, HOLD_PLACED
 from policies.rules import COMPLETE_IDENTITY, WITHHOLD_FEEDBACK
 from workflow import Actor
 from workflow.engine import REGISTER

@@ -106,7 +106,7 @@ def decode_cursor(cursor: str) -> tuple[PageKey, bool]:
 
 
 def _soon(deadline: str | None, due_on: date, today: date, soon: date) -> bool:
-    """Marked "due soon": from the day its reminder goes (working days, policies/reminders.toml), else within
+    """Marked "due soon": from the day its reminder goes (working days, policies/routines/reminders.toml), else within
     SOON_DAYS."""
     due = reminder_due(deadline, due_on, today)
     return today <= due_on <= soon if due is None else due

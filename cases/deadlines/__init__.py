@@ -1,6 +1,6 @@
 """Statutory deadlines that tell people (issue 19): reminders before them, escalation when they pass, and alerts
 on concerns marked as acute danger. `run_deadline_jobs` is the scheduled job; when and whom is
-`policies/reminders.toml`, working days are `workflow.working_days`.
+`policies/routines/reminders.toml`, working days are `workflow.working_days`.
 """
 
 from cases.deadlines.jobs import ACUTE, PASSED, REMINDER, Notify, run_deadline_jobs

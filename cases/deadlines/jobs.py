@@ -3,7 +3,7 @@
 `run_deadline_jobs` is a scheduled job (the job runner calls it): each kind is one query a batch, through an
 index, that leaves out what has been told already (`DeadlineNotice`); each batch is one transaction that claims
 its notices (a second claim of the same does nothing, on two servers at once too) and notifies in the same
-transaction, so a crash tells nobody and loses nothing. Who hears what is policy (`policies/reminders.toml`).
+transaction, so a crash tells nobody and loses nothing. Who hears what is policy (`policies/routines/reminders.toml`).
 Counts only in what it returns; no personal data is read.
 """
 
@@ -23,7 +23,7 @@ from cases.db import Database
 from cases.deadlines.marks import swedish_calendar
 from cases.flowcharts import current_engine
 from cases.models import Assignment, Case, Deadline, DeadlineNotice, Staff
-from policies.reminders import Reminders, load_reminders
+from policies.routines.reminders import Reminders, load_reminders
 from workflow.deadlines import local_date
 from workflow.working_days.arithmetic import HolidayCalendar, latest_due_reminded
 

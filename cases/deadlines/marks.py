@@ -1,6 +1,6 @@
 """Whether a deadline's reminder has come: what the work list marks as "due soon", on the reminders' own rule.
 
-The same lead times as the job's (`policies/reminders.toml`, in working days), so that what a list marks and what
+The same lead times as the job's (`policies/routines/reminders.toml`, working days), so that what a list marks and what
 the job reminds of cannot drift apart.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache, lru_cache
 
-from policies.reminders import load_reminders
+from policies.routines.reminders import load_reminders
 from workflow.working_days.arithmetic import reminder_day
 from workflow.working_days.sweden import SwedishCalendar
 

@@ -21,7 +21,7 @@ from cases.jobs.queue import DONE, FAILED, QUEUED, RUNNING, enqueue, job_counts
 from cases.jobs.registry import JobFunction, registry
 from cases.jobs.runner import DEFAULT_LEASE, MAX_ATTEMPTS, Ran, Runner
 from cases.jobs.schedule import Schedule
-from policies.jobs import load_jobs
+from policies.routines.jobs import load_jobs
 
 __all__ = ["DEFAULT_LEASE", "DONE", "FAILED", "MAX_ATTEMPTS", "QUEUED", "RUNNING", "JobFunction", "Ran", "Runner",
            "Schedule", "UnknownJob", "enqueue", "job_counts", "make_runner", "registry", "schedules"]
@@ -30,7 +30,7 @@ CHECKPOINTS = "checkpoints"
 
 
 def schedules(*, known: Collection[str], checkpoint_interval: float) -> dict[str, Schedule]:
-    """The schedules of `policies/jobs.toml`, in the flowchart's time zone; the checkpoints every
+    """The schedules of `policies/routines/jobs.toml`, in the flowchart's time zone; the checkpoints every
     `checkpoint_interval` seconds (the operator's VIDORO_CHECKPOINT_INTERVAL), none at 0 or without a signer."""
     zone = current_engine().chart.timezone
     found = {}
@@ -47,7 +47,7 @@ def schedules(*, known: Collection[str], checkpoint_interval: float) -> dict[str
 def make_runner(db: Database, *, signer: LogSigner | None, targets: list[str], checkpoint_interval: float,
                 lease: timedelta = DEFAULT_LEASE, clock: Callable[[], datetime] = utcnow,
                 report: Callable[[str], None] = print) -> Runner:
-    """A runner of every job this code knows, on the schedule of `policies/jobs.toml`."""
+    """A runner of every job this code knows, on the schedule of `policies/routines/jobs.toml`."""
     jobs = registry(signer=signer, targets=targets, report=report)
     return Runner(db, jobs, schedules(known=jobs, checkpoint_interval=checkpoint_interval), lease=lease,
                   clock=clock, report=report)

@@ -8,7 +8,7 @@ __all__ = ["UnknownJob"]
 
 
 class UnknownJob(VidoroError):
-    """`policies/jobs.toml` schedules a job no code runs, or a job was queued under a name no code runs."""
+    """`policies/routines/jobs.toml` schedules a job no code runs, or a job was queued under a name no code runs."""
 
     code = "unknown_job"
 

@@ -20,7 +20,7 @@ class JobFunction(Protocol):
 
 def registry(*, signer: LogSigner | None, targets: list[str],
              report: Callable[[str], None] = print) -> dict[str, JobFunction]:
-    """The jobs this code knows, by the names `policies/jobs.toml` schedules (`checkpoints` only with a signer)."""
+    """The jobs this code knows, by the names `policies/routines/jobs.toml` schedules (`checkpoints` needs a signer)."""
     jobs: dict[str, JobFunction] = {"expire_consents": _expire_consents}
     if signer is not None:
         jobs["checkpoints"] = CheckpointRounds(signer, targets, report)

@@ -1,4 +1,4 @@
-"""When each job is due: APScheduler's triggers turn `policies/jobs.toml` into moments, DST-correct.
+"""When each job is due: APScheduler's triggers turn `policies/routines/jobs.toml` into moments, DST-correct.
 
 Only the triggers are used (no APScheduler scheduler, job store or executor): they compute fire times; the
 queue in vidoro's own database (`cases.jobs.queue`) decides who runs them. Every worker computes the same
@@ -21,7 +21,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from policies.jobs import JobSchedule
+from policies.routines.jobs import JobSchedule
 
 __all__ = ["ORIGIN", "Schedule"]
 

@@ -1,4 +1,4 @@
-"""Place and lift a legal hold on a case, and read a case's holds (`policies/retention.toml` [legal_holds]).
+"""Place and lift a legal hold on a case, and read a case's holds (`policies/routines/retention.toml` [legal_holds]).
 
 A hold keeps a case from thinning until it is lifted: the retention job passes it by and says why. Placing or
 lifting one is an operation on the case as every other (`cases.casework.skeleton`: the account, the locked case,
@@ -29,7 +29,7 @@ from cases.errors import AccessDenied, InvalidConcern, NotPermitted, RecordNotFo
 from cases.events import operation
 from cases.models import Case, LegalHold, Staff
 from cases.text import check_text
-from policies.retention import HOLD_LIFTED, HOLD_PLACED, load_retention
+from policies.routines.retention import HOLD_LIFTED, HOLD_PLACED, load_retention
 from workflow import AccessEntry, Actor
 from workflow.fields import MAX_TEXT
 

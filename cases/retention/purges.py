@@ -4,7 +4,7 @@ Each is one bulk DELETE through an index (migration 0027 adds those of web sessi
 - web sessions timed out, idle longer than `session_idle` or older than `session_max` (a signed-in page refuses
   them already, `cases.staff.accounts.open_session`; pass the instance's VIDORO_SESSION_IDLE and _MAX);
 - idempotency keys past their window (`cases.casework.idempotency.KEEP`);
-- sign-in attempts older than `policies/retention.toml` [purges] keeps them (rate limiting looks that far back);
+- sign-in attempts past what `policies/routines/retention.toml` [purges] keeps (rate limiting looks that far back);
 - API request counts of windows that have ended (`cases.staff.ratelimit`: a window per minute for tokens and
   accounts, a longer one for wrong passwords when making a token).
 A dry run counts the same rows and deletes nothing.
@@ -24,7 +24,7 @@ from cases.casework.idempotency import KEEP as IDEMPOTENCY_KEEP
 from cases.db import Database
 from cases.models import ApiRequestCount, IdempotencyRecord, SignInAttempt, WebSession
 from cases.staff.ratelimit import RECHECK_WINDOW_SECONDS, WINDOW_SECONDS
-from policies.retention import load_retention
+from policies.routines.retention import load_retention
 
 __all__ = ["SESSION_IDLE", "SESSION_MAX", "Purged", "purge_expired"]
 

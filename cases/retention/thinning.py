@@ -7,8 +7,8 @@ kept, and the plan says why, when:
 - a legal hold that has not been lifted is on it (`cases.retention.holds`);
 - the same person (the blind index of their identity number) has another case that is neither erased nor past
   its own retention period: a person's record is thinned as a whole, after its last entry;
-- the person is in the research sample (`policies/retention.toml`): their birth date is opened for this decision
-  only, as `cases.casework.operations.case_facts` opens it, and shown to nobody.
+- the person is in the research sample (`policies/routines/retention.toml`): their birth date is opened for this
+  decision only, as `cases.casework.operations.case_facts` opens it, and shown to nobody.
 
 Erasing fires the flowchart's `erase` transition as the system (one transaction per case, the case row locked
 and every exception checked again under the lock), so each erasure is a transition-log entry and destroys the
@@ -36,7 +36,7 @@ from cases.interventions.operations import SWEEPER
 from cases.models import Case, Person
 from cases.retention.holds import held_case_ids
 from policies import Flowchart
-from policies.retention import Retention, load_retention
+from policies.routines.retention import Retention, load_retention
 from workflow import Actor, VidoroError
 from workflow.deadlines import retention_over
 

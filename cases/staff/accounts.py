@@ -53,7 +53,7 @@ from cases.errors import InvalidPassword, RecordNotFound, SignInRefused, SignInT
 from cases.events import operation
 from cases.models import SignInAttempt, Staff, WebSession
 from policies.access import SYSTEM_ROLE
-from policies.retention import load_retention
+from policies.routines.retention import load_retention
 from workflow import Actor
 
 __all__ = [

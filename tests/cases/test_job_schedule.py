@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cases.jobs import Schedule
-from policies.jobs import JobSchedule
 from policies.model import Label
+from policies.routines.jobs import JobSchedule
 
 ZONE = "Europe/Stockholm"
 

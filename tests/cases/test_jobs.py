@@ -15,8 +15,8 @@ from cases.audit.signing import LogSigner
 from cases.jobs import DONE, FAILED, MAX_ATTEMPTS, QUEUED, Runner, Schedule, UnknownJob, enqueue, job_counts, queue
 from cases.jobs.runner import retry_in
 from cases.models import Checkpoint, Job
-from policies.jobs import JobSchedule
 from policies.model import Label
+from policies.routines.jobs import JobSchedule
 
 START = datetime(2026, 12, 7, 22, 0, 30, tzinfo=UTC)
 

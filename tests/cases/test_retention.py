@@ -29,7 +29,7 @@ from cases.retention import (
     run_retention_job,
     thinning_plan,
 )
-from policies.retention import HOLD_LIFTED, HOLD_PLACED, load_retention
+from policies.routines.retention import HOLD_LIFTED, HOLD_PLACED, load_retention
 from tests.conftest import NOW
 
 CLOSE = PATHS["erased"][1][:2]  # an adult's pre-assessment, closed without investigation six days on

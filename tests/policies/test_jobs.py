@@ -1,4 +1,4 @@
-"""policies/jobs.toml: each job has one schedule and words in both languages; a broken file names the fault."""
+"""policies/routines/jobs.toml: each job has one schedule and words in both languages; a broken file names the fault."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from cases.jobs import registry, schedules
 from policies import PolicyError
-from policies.jobs import load_jobs, parse_jobs
+from policies.routines.jobs import load_jobs, parse_jobs
 
 LABEL = {"sv": "Ett jobb", "en": "A job"}
 

@@ -1,4 +1,4 @@
-"""The reminders policy (`policies/reminders.toml`): lead times for the flowchart's own deadlines, roles that exist,
+"""The reminders (`policies/routines/reminders.toml`): lead times for the flowchart's own deadlines, roles that exist,
 and who holds a case nobody is assigned to."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from policies import PolicyError
-from policies.reminders import DEFAULT_REMINDERS_PATH, load_reminders, parse_reminders
+from policies.routines.reminders import DEFAULT_REMINDERS_PATH, load_reminders, parse_reminders
 
 DEADLINES = frozenset({"protection_assessment", "pre_assessment", "investigation", "investigation_extended"})
 ROLES = frozenset({"intake", "decider", "caseworker"})

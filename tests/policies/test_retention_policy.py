@@ -1,4 +1,4 @@
-"""policies/retention.toml: the research sample's days, who holds, how long sign-in attempts are kept; a broken
+"""policies/routines/retention.toml: the research sample's days, who holds, how long sign-in attempts are kept; a broken
 file is refused naming what is wrong."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from policies.errors import PolicyError
 from policies.law import load_law
-from policies.retention import DEFAULT_RETENTION_PATH, load_retention, parse_retention
+from policies.routines.retention import DEFAULT_RETENTION_PATH, load_retention, parse_retention
 
 
 def raw() -> dict:

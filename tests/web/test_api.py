@@ -179,7 +179,7 @@ EXPECTED = {
     "listFlags": table({"intake": 404, "caseworker": 200, "decider": 200}),  # intake: not in intake
     "setFlag": table({"intake": 404, "caseworker": 201, "decider": 201}),
     "clearFlag": table({"decider": 200}),  # only the decision maker clears a flag (policies/flags.toml)
-    "listLegalHolds": table({"decider": 200}),  # the roles of policies/retention.toml [legal_holds]
+    "listLegalHolds": table({"decider": 200}),  # the roles of policies/routines/retention.toml [legal_holds]
     "placeLegalHold": table({"decider": 201}),
     "liftLegalHold": table({"decider": 200}),
 }

@@ -1,6 +1,6 @@
 """Legal holds over JSON: list a case's holds (a read of the reasons, logged), place one, lift it
 (`cases.retention`). Each calls the operation the command line calls; every change takes an Idempotency-Key.
-Only the roles policies/retention.toml names get through; the operations refuse everyone else as well."""
+Only the roles policies/routines/retention.toml names get through; the operations refuse everyone else as well."""
 
 
 from datetime import datetime
@@ -10,7 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from cases.retention import case_holds, lift_hold, place_hold
-from policies.retention import load_retention
+from policies.routines.retention import load_retention
 from web.api import schemas as s
 from web.api.bodies import Closed, Text
 from web.api.problems import responses
@@ -50,7 +50,7 @@ class HoldList(BaseModel):
 
 
 def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
-    """The endpoints, for the roles of policies/retention.toml [legal_holds]."""
+    """The endpoints, for the roles of policies/routines/retention.toml [legal_holds]."""
     policy = load_retention()
     api = APIBlueprint("api_holds", __name__, abp_tags=[TAG], abp_security=security,
                        abp_responses=responses(400, 401, 403, 422, 429))

@@ -1,7 +1,7 @@
 """Working days counted over a holiday calendar: the reminder day of a deadline, and the query's bound for it.
 
 A working day is Monday to Friday and no holiday of the calendar passed in (`workflow.working_days.sweden` is
-Sweden's). Used for the reminders' lead times only (`policies.reminders`): statutory due dates are not moved
+Sweden's). Used for the reminders' lead times only (`policies.routines.reminders`): statutory due dates are not moved
 (docs/deadlines.md says why). Pure: the calendar is passed in, no clock.
 """
 
