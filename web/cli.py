@@ -22,6 +22,7 @@ from web.audit_cli import audit
 from web.clisupport import check_ready, friendly, open_database, shown
 from web.clisupport import targets as _targets
 from web.config import load_config
+from web.subject_cli import subject
 from web.users_cli import users
 
 __all__ = ["main"]
@@ -309,3 +310,4 @@ def _demo_passwords(database: Database) -> None:
 
 main.add_command(audit)
 main.add_command(users)
+main.add_command(subject)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from cases.subjects.corrections import CorrectionRequest, record_correction
 from cases.subjects.errors import ExtractAlreadyDecided, ExtractNotDecided, ExtractNotFound, NoRecordsFound
-from cases.subjects.extracts import GROUND, ExtractSummary, decide_extract, extract_pdf, request_extract
+from cases.subjects.extracts import GROUND, ExtractSummary, account, decide_extract, extract_pdf, request_extract
 
 __all__ = [
     "GROUND",
@@ -17,6 +17,7 @@ __all__ = [
     "ExtractNotFound",
     "ExtractSummary",
     "NoRecordsFound",
+    "account",
     "decide_extract",
     "extract_pdf",
     "record_correction",

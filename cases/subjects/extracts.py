@@ -32,7 +32,7 @@ from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.events import operation
 from cases.flowcharts import current_engine
-from cases.models import Case, Person, SubjectExtract
+from cases.models import Case, Person, Staff, SubjectExtract
 from cases.subjects.contents import EXTRACT_FIELDS, Section, collect
 from cases.subjects.document import ExtractDocument, render_extract
 from cases.subjects.errors import ExtractAlreadyDecided, ExtractNotDecided, ExtractNotFound, NoRecordsFound
@@ -40,7 +40,7 @@ from policies.subjects import load_subjects
 from workflow import AccessEntry, Actor
 from workflow.deadlines import local_date
 
-__all__ = ["GROUND", "ExtractSummary", "decide_extract", "extract_pdf", "request_extract"]
+__all__ = ["GROUND", "ExtractSummary", "account", "decide_extract", "extract_pdf", "request_extract"]
 
 GROUND = "register_extract"  # the access log's ground for the reads an extract makes
 SCREENED, RELEASED, REFUSED = "screened", "released", "refused"
@@ -150,6 +150,16 @@ def extract_pdf(db: Database, actor: Actor, extract_id: str, *, municipality: st
                                    made_on=local_date(now, current_engine().chart.timezone), sections=sections,
                                    reasons=policy.reasons, draft=draft, readers_named=policy.show_reader_names)
     return render_extract(document)
+
+
+def account(db: Database, username: str) -> Actor:
+    """The member of staff a command at the server's terminal acts as: an active account, by username, in its
+    role (`NotPermitted` for anything else, the same answer whether the account exists or not)."""
+    with db.read() as session:
+        staff = session.scalars(select(Staff).where(Staff.username == username.strip().lower())).first()
+        if staff is None or not staff.active:
+            raise NotPermitted("act as this account", "unknown")
+        return Actor(staff.id, staff.role)
 
 
 def _extract(acting: Acting, extract_id: str, *, lock: bool) -> SubjectExtract:
