@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,6 +40,9 @@ from cases.subjects.errors import ExtractAlreadyDecided, ExtractNotDecided, Extr
 from policies.subjects import load_subjects
 from workflow import AccessEntry, Actor
 from workflow.deadlines import local_date
+
+if TYPE_CHECKING:
+    from cases.casework.idempotency import Claim
 
 __all__ = ["GROUND", "ExtractSummary", "account", "decide_extract", "extract_pdf", "request_extract"]
 
@@ -61,14 +65,15 @@ class ExtractSummary:
 
 
 @operation("extract_requested")
-def request_extract(db: Database, actor: Actor, identity_number: str, *, now: datetime | None = None) -> ExtractSummary:
+def request_extract(db: Database, actor: Actor, identity_number: str, *, now: datetime | None = None,
+                    claim: Claim | None = None) -> ExtractSummary:
     """Register a person's request for a register extract and screen it; `NoRecordsFound` if nothing is held."""
     now = now or utcnow()
     policy = load_subjects()
     if actor.role not in policy.requesting_roles:
         raise NotPermitted("register a register-extract request", actor.role)
     index = db.vault.blind_index(parse_identity_number(identity_number).normalised)
-    with staff_write(db, actor, now=now) as acting:
+    with staff_write(db, actor, now=now, claim=claim) as acting:
         session = acting.session
         case_ids = list(session.scalars(select(Case.id).join(Person, Person.id == Case.person_id)
                                         .where(Person.identity_index == index).order_by(Case.received_at)))
@@ -83,19 +88,19 @@ def request_extract(db: Database, actor: Actor, identity_number: str, *, now: da
         _log_reads(session, actor, extract, sections, now)
         trail.record(session, actor, extract.id, "extract_request", now, cases=len(case_ids),
                      held_back=len(extract.held_back))
-        return _summary(extract, sections)
+        return acting.settled(_summary(extract, sections))
 
 
 @operation("extract_decided")
 def decide_extract(db: Database, actor: Actor, extract_id: str, *, release: bool,
                    hold_back: Mapping[str, str] | None = None, refusal_reason: str | None = None,
-                   now: datetime | None = None) -> ExtractSummary:
+                   now: datetime | None = None, claim: Claim | None = None) -> ExtractSummary:
     """Release the extract (holding back the items in `hold_back`, key -> reason code) or refuse release."""
     now = now or utcnow()
     policy = load_subjects()
     if actor.role not in policy.deciding_roles:
         raise NotPermitted("decide on releasing a register extract", actor.role)
-    with staff_write(db, actor, now=now) as acting:
+    with staff_write(db, actor, now=now, claim=claim) as acting:
         extract = _extract(acting, extract_id, lock=True)
         if extract.status != SCREENED:
             raise ExtractAlreadyDecided(extract.id)
@@ -124,7 +129,7 @@ def decide_extract(db: Database, actor: Actor, extract_id: str, *, release: bool
         else:
             trail.record(acting.session, actor, extract.id, "extract_refuse", now, reason=refusal_reason,
                          appealable=policy.refusal_appealable)
-        return ExtractSummary(extract.id, extract.status, tuple(refs), dict(extract.held_back))
+        return acting.settled(ExtractSummary(extract.id, extract.status, tuple(refs), dict(extract.held_back)))
 
 
 @operation("extract_read")
