@@ -21,6 +21,7 @@ from web.backup_cli import register as register_backup
 from web.clisupport import check_ready, friendly, open_database, shown
 from web.config import load_config
 from web.retention_cli import retention
+from web.subject_cli import subject
 from web.users_cli import users
 from web.worker_cli import jobs_beside_server, worker
 
@@ -280,3 +281,4 @@ main.add_command(users)
 main.add_command(worker)
 register_backup(main)
 main.add_command(retention)
+main.add_command(subject)

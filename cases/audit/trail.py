@@ -29,6 +29,11 @@ ACTIONS = frozenset({
     "disable",
     "enable",
     "reset_password",  # a password was set by an administrator (codes: first, for an account's first one)
+    # register extracts (cases.subjects): the target is the request's id, never the person; codes are counts
+    "extract_request",  # registered and screened (codes: cases, held_back)
+    "extract_release",  # a decision maker released it (codes: held_back)
+    "extract_refuse",  # a decision maker refused release, appealable (codes: reason)
+    "extract_deliver",  # the released extract was made as PDF and handed over (codes: cases)
 })
 
 

@@ -35,7 +35,7 @@ from policies.decisions import load_decisions
 from policies.law import load_law
 from workflow import AccessEntry, Actor, LogEntry
 
-__all__ = ["LETTER_FIELDS", "Letter", "LetterContent", "decision_letter", "render_letter"]
+__all__ = ["LETTER_FIELDS", "Letter", "LetterContent", "decision_letter", "new_document", "render_letter"]
 
 FONTS = Path(__file__).with_name("fonts")
 LETTER_FIELDS = ("decisions.reasons", "persons.given_name", "persons.family_name")  # what opening it reads
@@ -166,15 +166,7 @@ def _details(session: Session, chart: Flowchart, decision: Decision) -> tuple[tu
 
 def render_letter(content: LetterContent) -> bytes:
     """The letter as PDF bytes: pure, no database, no clock (the creation date is the decision's)."""
-    pdf = FPDF(format="A4")
-    pdf.set_lang("sv")
-    pdf.set_title(f"Beslut {content.ref}")
-    pdf.set_creator("vidoro")
-    pdf.set_creation_date(datetime.combine(content.decided_on, datetime.min.time(), tzinfo=ZoneInfo("UTC")))
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_margins(25, 20, 25)
-    pdf.add_page()
+    pdf = new_document(f"Beslut {content.ref}", content.decided_on)
     pdf.set_font("DejaVu", "B", 12)
     _line(pdf, content.municipality)
     pdf.set_font("DejaVu", "", 10)
@@ -197,6 +189,23 @@ def render_letter(content: LetterContent) -> bytes:
     _section(pdf, "Hur man överklagar" if content.appealable else "Överklagande",
              content.appeal if content.appealable else NOT_APPEALABLE)
     return bytes(pdf.output())
+
+
+def new_document(title: str, created: date) -> FPDF:
+    """An A4 PDF in Swedish with the shipped DejaVu fonts ("DejaVu", regular and "B"), its first page begun.
+
+    Every PDF vidoro makes for a person starts here (the decision letter, the register extract), so that
+    the fonts that draw every character are set up once."""
+    pdf = FPDF(format="A4")
+    pdf.set_lang("sv")
+    pdf.set_title(title)
+    pdf.set_creator("vidoro")
+    pdf.set_creation_date(datetime.combine(created, datetime.min.time(), tzinfo=ZoneInfo("UTC")))
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(25, 20, 25)
+    pdf.add_page()
+    return pdf
 
 
 def _line(pdf: FPDF, text: str) -> None:

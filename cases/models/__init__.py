@@ -39,6 +39,7 @@ from cases.models.logs import (
 from cases.models.records import AssessmentRecord, CaseLink, Communication, Decision, DecisionNotification, JournalNote
 from cases.models.retention import LegalHold  # issue 19 (appended)
 from cases.models.staff import ApiRequestCount, ApiToken, IdempotencyRecord, RoleGrant, SignInAttempt, Staff, WebSession
+from cases.models.subjects import SubjectExtract
 
 __all__ = [
     "NO_DEADLINE",
@@ -78,6 +79,7 @@ __all__ = [
     "RoleGrant",
     "SignInAttempt",
     "Staff",
+    "SubjectExtract",
     "TransitionLogEntry",
     "TransitionLogNode",
     "WebSession",

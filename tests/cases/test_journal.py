@@ -226,7 +226,8 @@ def test_verify_finds_a_signed_note_changed_in_the_database(db, staff, ref, chan
 
 def test_journal_kinds_have_words_in_both_languages():
     kinds = load_journal().kinds
-    assert set(kinds) == {"contact", "meeting", "home_visit", "phone_call", "information_received", "other"}
+    assert set(kinds) == {"contact", "meeting", "home_visit", "phone_call", "information_received", "other",
+                          "rectification"}  # a correction at the person's request (policies/subjects.toml)
     assert all(label.sv and label.en for label in kinds.values())
 
 

@@ -182,6 +182,11 @@ EXPECTED = {
     "listLegalHolds": table({"decider": 200}),  # the roles of policies/routines/retention.toml [legal_holds]
     "placeLegalHold": table({"decider": 201}),
     "liftLegalHold": table({"decider": 200}),
+    # register extracts (policies/subjects.toml): social services' staff register and read, a decider decides
+    "requestExtract": table({"intake": 201, "caseworker": 201, "decider": 201}),
+    "readExtractDraft": table({"intake": 200, "caseworker": 200, "decider": 200}),
+    "decideExtract": table({"decider": 200}),
+    "readExtract": table({"intake": 200, "caseworker": 200, "decider": 200}),
 }
 
 
@@ -296,6 +301,8 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
         api("POST", f"/cases/{ref}/legal-holds", "decider", json={"reason": "Tvist."}, key=key())
         return ("POST", "/cases/{ref}/legal-holds/lift", f"/cases/{ref}/legal-holds/lift", {"reason": "Avgjord."},
                 True)
+    if operation in EXTRACT_OPERATIONS:
+        return extract_request(operation, api)
     if operation == "me":
         return "GET", "/me", "/me", None, False
     if operation == "listTokens":
@@ -303,6 +310,29 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
     assert operation == "revokeToken"
     spare = create_token(db, staff[role], "spare", password=PASSWORD)
     return "DELETE", "/tokens/{token_id}", f"/tokens/{spare.id}", None, False
+
+
+EXTRACT_OPERATIONS = ("requestExtract", "readExtractDraft", "decideExtract", "readExtract")
+
+
+def extract_request(operation: str, api):
+    """A register extract (web.api.subject_routes) of the person of a fresh case, registered by a caseworker."""
+    registered(api)
+    number = {"identity_number": concern()["identity_number"]}
+    if operation == "requestExtract":
+        return "POST", "/subject-extracts", "/subject-extracts", number, True
+    made = api("POST", "/subject-extracts", "caseworker", json=number, key=key())
+    assert made.status_code == 201, made.get_json()
+    extract = made.get_json()["id"]
+    if operation == "readExtractDraft":
+        return "GET", "/subject-extracts/{extract_id}/draft", f"/subject-extracts/{extract}/draft", None, False
+    release = {"release": True}
+    if operation == "decideExtract":
+        return ("POST", "/subject-extracts/{extract_id}/decision", f"/subject-extracts/{extract}/decision",
+                release, True)
+    decided = api("POST", f"/subject-extracts/{extract}/decision", "decider", json=release, key=key())
+    assert decided.status_code == 200, decided.get_json()
+    return "GET", "/subject-extracts/{extract_id}/pdf", f"/subject-extracts/{extract}/pdf", None, False
 
 
 HEARING_OPERATIONS = ("listCommunications", "listAssessments", "recordCommunication", "recordAnswer",
@@ -589,3 +619,19 @@ def test_an_auditor_reads_the_administration_logs_checkpoint_and_proofs(api, app
                 operation=("/logs/{log}/proofs/inclusion", "GET"))
     assert proof.status_code == 200
     assert api("GET", "/logs/administration/checkpoint", "admin").status_code == 403
+
+
+def test_an_extract_is_409_before_release_and_no_answer_repeats_the_number(api):
+    registered(api)
+    number = concern()["identity_number"]
+    made = api("POST", "/subject-extracts", "caseworker", json={"identity_number": number}, key=key(),
+               operation=("/subject-extracts", "POST"))
+    assert made.status_code == 201 and number not in made.get_data(as_text=True)
+    extract = made.get_json()["id"]
+    early = api("GET", f"/subject-extracts/{extract}/pdf", "caseworker",
+                operation=("/subject-extracts/{extract_id}/pdf", "GET"))
+    assert early.status_code == 409 and early.mimetype == PROBLEM
+    assert early.get_json()["type"].endswith("extract-not-decided")
+    own = api("POST", f"/subject-extracts/{extract}/decision", "decider", json={"release": False}, key=key())
+    assert own.status_code == 422  # a refusal needs a reason
+

@@ -59,6 +59,7 @@ PLAN = (
     ("decider", r"^/api/v1/decisions", 60),
     ("caseworker", r"^/api/v1/(cases/\{ref\}/interventions|interventions)", 60),
     ("decider", r"^/api/v1/interventions", 60),
+    ("decider", r"^/api/v1/subject-extracts", 40),  # random ids and numbers: 404, 422, never a 500
 )
 
 

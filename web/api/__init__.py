@@ -36,6 +36,7 @@ from web.api import (
     more_routes,
     relative_routes,
     source_routes,
+    subject_routes,
 )
 from web.api.problems import from_error, problem
 from web.api.support import BoundedJSON, json_response
@@ -74,7 +75,8 @@ def init_app(app: OpenAPI) -> None:
                   decision_routes.blueprint(SECURITY), hearing_routes.blueprint(SECURITY),
                   flag_routes.blueprint(SECURITY), intervention_routes.blueprint(chart, SECURITY),
                   more_routes.blueprint(SECURITY), source_routes.blueprint(chart, SECURITY),
-                  relative_routes.blueprint(SECURITY), hold_routes.blueprint(SECURITY))
+                  relative_routes.blueprint(SECURITY), hold_routes.blueprint(SECURITY),
+                  subject_routes.blueprint(SECURITY))
     for blueprint in (b for b in blueprints if b is not None):  # a flowchart without interventions has none
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)

@@ -35,6 +35,7 @@ from cases.errors import (
     StaleCase,
     TokenRefused,
 )
+from cases.subjects import ExtractAlreadyDecided, ExtractNotDecided, NoRecordsFound
 from web.api.schemas import Problem
 from workflow import Refusal
 from workflow.errors import RoleNotAllowed, TransitionRefused, UnknownTrigger, VidoroError
@@ -131,6 +132,12 @@ def from_error(error: Exception) -> Response | None:
             return problem(403, "disclosure-refused", _text(error), reasons=_reasons(error.refusals))
         case IdempotencyKeyReused():
             return problem(422, "idempotency-key-reused", _text(error))
+        case ExtractNotDecided():  # released by a decision maker first (or refused): nothing was delivered
+            return problem(409, "extract-not-decided", _text(error))
+        case ExtractAlreadyDecided():
+            return problem(409, "extract-already-decided", _text(error))
+        case NoRecordsFound():  # the answer to the person: nothing is held about them
+            return problem(404, "no-records", _text(error))
         case NoteSigned():  # the note is as it was signed: a correction is a new note
             return problem(409, "note-signed", _text(error))
         case NoteNotSigned():
