@@ -36,6 +36,7 @@ from cases.models.logs import (
 )
 from cases.models.records import AssessmentRecord, CaseLink, Communication, Decision, DecisionNotification, JournalNote
 from cases.models.staff import ApiRequestCount, ApiToken, IdempotencyRecord, RoleGrant, SignInAttempt, Staff, WebSession
+from cases.models.notifications import MailOutbox, Notification
 
 __all__ = [
     "NO_DEADLINE",
@@ -75,4 +76,6 @@ __all__ = [
     "TransitionLogEntry",
     "TransitionLogNode",
     "WebSession",
+    "MailOutbox",
+    "Notification",
 ]
