@@ -29,6 +29,7 @@ ACTIONS = frozenset({
     "disable",
     "enable",
     "reset_password",  # a password was set by an administrator (codes: first, for an account's first one)
+    "set_email",  # the address notifications are mailed to was set or removed (codes: removed; never the address)
 })
 
 

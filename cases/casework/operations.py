@@ -46,6 +46,7 @@ from cases.models import (
     ReferralPacket,
     TransitionLogEntry,
 )
+from cases.notifications import notify_packet
 from cases.text import text_fault
 from workflow import (
     Actor,
@@ -361,11 +362,13 @@ def apply_outcome(
     fired = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state or "")
     rule = fired.consent if fired is not None else None  # registering fires no transition from a state
     if state.consent_purpose and rule is not None and outcome.shared_with:  # nothing shared, no packet
-        session.add(ReferralPacket(
+        packet = ReferralPacket(
             id=str(uuid.uuid4()), case_id=case.id, transition_seq=seq, purpose=rule.purpose,
             recipients=sorted(outcome.shared_with), data_categories=sorted(rule.data_categories), created_at=now,
-        ))
+        )
+        session.add(packet)
         session.flush()
+        notify_packet(session, packet, case.ref, now)  # the partner's unit is told in this transaction
     if state.closing or state.terminal:  # after every change to the case row, as above
         end_assignments(session, case, now)  # a closed case is nobody's work: its caseworker's ground ends
     if state.erases:

@@ -34,9 +34,9 @@ from cases.models.logs import (
     TransitionLogEntry,
     TransitionLogNode,
 )
+from cases.models.notifications import MailOutbox, Notification
 from cases.models.records import AssessmentRecord, CaseLink, Communication, Decision, DecisionNotification, JournalNote
 from cases.models.staff import ApiRequestCount, ApiToken, IdempotencyRecord, RoleGrant, SignInAttempt, Staff, WebSession
-from cases.models.notifications import MailOutbox, Notification
 
 __all__ = [
     "NO_DEADLINE",
@@ -68,6 +68,8 @@ __all__ = [
     "JournalLogEntry",
     "JournalLogNode",
     "JournalNote",
+    "MailOutbox",
+    "Notification",
     "Person",
     "ReferralPacket",
     "RoleGrant",
@@ -76,6 +78,4 @@ __all__ = [
     "TransitionLogEntry",
     "TransitionLogNode",
     "WebSession",
-    "MailOutbox",
-    "Notification",
 ]
