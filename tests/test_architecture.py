@@ -44,6 +44,9 @@ SUBPACKAGES_BENEATH = {
     # links, the journal, the decisions' reads, kommunicering and assessments, and a relative's own matter sit
     # above the casework whose skeleton and grounds they use
     "casework": ("links", "journal", "decisions", "hearing", "relatives"),
+    # notifications are made inside the casework's transactions, and know nothing of it
+    "notifications": ("casework", "staff", "reports", "links", "journal", "decisions", "hearing", "relatives",
+                      "interventions"),
 }
 MAX_MODULES = 15  # a package past it is asking for subpackages (STYLE.md 8, 11)
 # workflow/ modules that nothing in cases/ or workflow/ imports, and why they are still the engine's

@@ -4,8 +4,8 @@
 for a lease (`claimed_until`, with FOR UPDATE SKIP LOCKED on PostgreSQL, so two workers never claim the same
 row; SQLite's writers queue anyway), commits the claim, then sends each and marks it sent in a transaction
 of its own. A worker that dies mid-batch leaves its claimed rows to return after the lease: at most the one
-mail in flight (sent, not yet marked) is sent again. A failed attempt is retried after `retry_seconds`, and
-given up (`failed`) after `max_attempts` (`policies/notifications.toml [mail]`).
+mail in flight (sent, not yet marked) is sent again, with the same Message-ID. A failed attempt is retried
+after `retry_seconds`, and given up (`failed`) after `max_attempts` (`policies/notifications.toml [mail]`).
 
 Without `VIDORO_SMTP_URL` mail is off: the job marks waiting mails `mail_off` and sends nothing (the
 notification is on the person's list whatever happens to its mail; a backlog of months is not sent the day
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -172,11 +172,11 @@ def _claim(database: Database, now: datetime, policy: Notifications) -> list[_Cl
         notes = {n.id: n for n in session.scalars(select(Notification).where(
             Notification.id.in_([r.notification_id for r in rows])))}
         staff = sorted({r.staff_id for r in rows})
-        emails = dict(session.execute(select(Staff.id, Staff.email).where(Staff.id.in_(staff),
-                                                                           Staff.active.is_(True))).tuples().all())
-        unread = dict(session.execute(select(Notification.staff_id, func.count()).where(
-            Notification.staff_id.in_(staff), Notification.read_at.is_(None)).group_by(Notification.staff_id))
-            .tuples().all())
+        emails = {row.id: row.email for row in session.execute(
+            select(Staff.id, Staff.email).where(Staff.id.in_(staff), Staff.active.is_(True)))}
+        unread = {row.staff_id: row.unread for row in session.execute(
+            select(Notification.staff_id, func.count().label("unread")).where(
+                Notification.staff_id.in_(staff), Notification.read_at.is_(None)).group_by(Notification.staff_id))}
         return [_Claimed(r.id, r.notification_id, notes[r.notification_id].kind, notes[r.notification_id].case_ref,
                          emails.get(r.staff_id), unread.get(r.staff_id, 0), r.attempts) for r in rows]
 
@@ -184,16 +184,20 @@ def _claim(database: Database, now: datetime, policy: Notifications) -> list[_Cl
 def _message(row: _Claimed, settings: MailSettings, policy: Notifications, now: datetime) -> EmailMessage:
     kind = policy[row.kind]
     link = settings.base_url + policy.mail.path
-    fields = {"count": row.unread, "case_ref": row.case_ref, "link": link}
+
+    def text(template: str) -> str:
+        return render(template, count=row.unread, case_ref=row.case_ref, link=link)
+
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = row.email
-    message["Subject"] = render(kind.subject.sv, **fields)
+    message["Subject"] = text(kind.subject.sv)
     message["Date"] = format_datetime(now)
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(idstring=f"n{row.id}", domain=domain)
+    # The same for every attempt: a mail sent again after a crash is recognisably the same mail
+    message["Message-ID"] = f"<vidoro.{row.notification_id}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies back
-    message.set_content(render(kind.body.sv, **fields) + "\n\n--\n\n" + render(kind.body.en, **fields) + "\n")
+    message.set_content(text(kind.body.sv) + "\n\n--\n\n" + text(kind.body.en) + "\n")
     return message
 
 
