@@ -19,7 +19,7 @@ def _kind(subject: str, body: str = "{link}") -> str:
 
 def test_the_contracts_kinds_are_there_in_both_languages():
     kinds = load_notifications()
-    assert CONTRACT <= {k.code for k in kinds}
+    assert {k.code for k in kinds} >= CONTRACT
     for kind in kinds:
         for label in (kind.label, kind.subject, kind.body):
             assert label.sv.strip() and label.en.strip() and label.sv != label.en
@@ -37,7 +37,7 @@ def test_a_template_with_anything_else_is_refused(subject):
 
 
 def test_render_takes_only_a_pseudonym_a_count_and_an_address():
-    assert MAIL_FIELDS == {"count", "case_ref", "link"}
+    assert {"count", "case_ref", "link"} == MAIL_FIELDS
     link = "https://vidoro.example/notifications"
     assert render("{case_ref} {count} {link}", count=3, case_ref="VO-ABCDEFGH", link=link) == f"VO-ABCDEFGH 3 {link}"
     with pytest.raises(ValueError):

@@ -33,6 +33,7 @@ from web.api import (
     intervention_routes,
     journal_routes,
     more_routes,
+    notification_routes,
     relative_routes,
     source_routes,
 )
@@ -73,7 +74,7 @@ def init_app(app: OpenAPI) -> None:
                   decision_routes.blueprint(SECURITY), hearing_routes.blueprint(SECURITY),
                   flag_routes.blueprint(SECURITY), intervention_routes.blueprint(chart, SECURITY),
                   more_routes.blueprint(SECURITY), source_routes.blueprint(chart, SECURITY),
-                  relative_routes.blueprint(SECURITY))
+                  relative_routes.blueprint(SECURITY), notification_routes.blueprint(SECURITY))
     for blueprint in (b for b in blueprints if b is not None):  # a flowchart without interventions has none
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)

@@ -1,0 +1,67 @@
+"""The notifications page and API: each person's own list with the unread count in the navigation, marking
+read, and another's notification answered as if it did not exist (404), on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from cases.models import Notification
+from cases.notifications import notify
+from tests.conftest import NOW
+from tests.web.conftest import csrf_token
+from tests.web.test_api import api  # noqa: F401 - `api` is the fixture
+
+
+def _give(db, staff_ids, n: int = 1) -> None:
+    with db.write() as s:
+        for i in range(n):
+            notify(s, recipients=staff_ids, kind="referral_packet", key=f"referral_packet:{i}",
+                   now=NOW + timedelta(minutes=i), case_ref="VO-ABCDEFGH")
+
+
+def _ids(db, staff_id) -> list[str]:
+    with db.read() as s:
+        return list(s.scalars(select(Notification.id).where(Notification.staff_id == staff_id)
+                              .order_by(Notification.created_at)))
+
+
+def test_the_page_lists_ones_own_and_marks_them_read(app, db, staff, client_as):
+    _give(db, [staff["partner"].id, staff["intake"].id], 2)
+    client = client_as("partner")
+    page = client.get("/notifications")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Aviseringar" in text and "Ny remiss" in text and "VO-ABCDEFGH" in text
+    assert 'badge badge-soon">2' in text  # the unread count in the navigation
+    mine, theirs = _ids(db, staff["partner"].id), _ids(db, staff["intake"].id)
+    token = csrf_token(page)
+    assert client.post(f"/notifications/{theirs[0]}/read", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/notifications/{mine[0]}/read", data={"csrf_token": token}).status_code == 303
+    assert 'badge badge-soon">1' in client.get("/notifications").get_data(as_text=True)
+    assert client.post("/notifications/read-all", data={"csrf_token": token}).status_code == 303
+    with db.read() as s:
+        rows = list(s.scalars(select(Notification)))
+    assert all(n.read_at for n in rows if n.staff_id == staff["partner"].id)
+    assert all(n.read_at is None for n in rows if n.staff_id == staff["intake"].id) and len(rows) == 4
+
+
+def test_the_api_lists_in_pages_and_refuses_anothers(api, app, staff):  # noqa: F811
+    db = app.extensions["vidoro.db"]
+    _give(db, [staff["caseworker"].id, staff["decider"].id], 3)
+    first = api("GET", "/notifications?per_page=2", "caseworker",
+                operation=("/notifications", "get"))
+    body = first.get_json()
+    assert first.status_code == 200 and body["unread"] == 3 and len(body["items"]) == 2 and body["next_cursor"]
+    assert body["items"][0]["label"] == "Ny remiss" and body["items"][0]["case_ref"] == "VO-ABCDEFGH"
+    rest = api("GET", f"/notifications?per_page=2&cursor={body['next_cursor']}", "caseworker").get_json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    theirs = _ids(db, staff["decider"].id)[0]
+    refused = api("POST", f"/notifications/{theirs}/read", "caseworker")
+    assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
+    mine = body["items"][0]["id"]
+    done = api("POST", f"/notifications/{mine}/read", "caseworker",
+               operation=("/notifications/{notification_id}/read", "post"))
+    assert done.status_code == 200 and done.get_json()["read_at"]
+    assert api("GET", "/notifications?unread=true", "caseworker").get_json()["unread"] == 2
+    assert api("GET", "/notifications?cursor=nonsense", "caseworker").status_code == 422
