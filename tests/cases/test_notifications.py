@@ -110,3 +110,23 @@ def test_the_partners_unit_is_told_of_a_new_packet_and_of_the_withdrawal_that_cl
     assert withdrawn == {(staff["partner"].id, f"consent_withdrawn:{consent}"),
                          (school.id, f"consent_withdrawn:{consent}")}
     assert _notes(db, healthcare.id) == []
+
+
+def test_on_interventions_as_records_a_running_one_and_its_withdrawal_notify_its_unit(db, staff):
+    """Flowchart version 3 on: the packet opens when an intervention starts and closes when its consent goes."""
+    from tests.cases.intervention_helpers import investigating, packets
+    from tests.cases.test_interventions import ADULT, _consent_ids, _purposes, _running
+
+    ref, now = investigating(db, staff, birth=ADULT, serial=226, start=NOW)
+    exit_partner = add_staff(db, "partner-exit", "Partner Avhopp", "partner", unit="exit_service")
+    sig = _running(db, staff, ref, "sig", now, recipients=("police",))
+    exit_support = _running(db, staff, ref, "exit_support", now)
+    (exit_packet,), (sig_packet,) = packets(db, exit_support), packets(db, sig)
+    assert [(n.kind, n.key, n.case_ref) for n in _notes(db, exit_partner.id)] == [
+        ("referral_packet", f"referral_packet:{exit_packet.id}", ref)]
+    assert [n.key for n in _notes(db, staff["partner"].id)] == [f"referral_packet:{sig_packet.id}"]
+    (exit_consent,) = [c for c in _consent_ids(db, ref) if "exit_support" in _purposes(db, c)]
+    withdraw_consent(db, staff["caseworker"], ref, exit_consent, "Vill inte längre.", now=now + timedelta(days=1))
+    assert [n.key for n in _notes(db, exit_partner.id) if n.kind == "consent_withdrawn"] == [
+        f"consent_withdrawn:{exit_consent}"]
+    assert [n.kind for n in _notes(db, staff["partner"].id)] == ["referral_packet"]  # SIG's packet stays open
