@@ -188,3 +188,20 @@ def test_a_worker_that_dies_mid_batch_resends_at_most_the_one_in_flight(db, staf
     assert send_pending_mail(db, now=after, settings=settings) == "3 mails sent, 0 failed, 0 without address"
     ids = [email.message_from_bytes(raw)["Message-ID"] for _, _, raw in inbox.messages]
     assert len(ids) == 4 and len(set(ids)) == 3  # the one in flight twice, each other once
+
+
+def test_two_workers_at_once_send_each_mail_once(db, staff, smtp):
+    """Two jobs racing over one outbox (threads on one database handle; SKIP LOCKED on PostgreSQL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    inbox, settings = smtp
+    rules = load_notifications().mail
+    set_email(db, None, "caseworker-1", "caseworker-1@example.org", now=NOW)
+    total = rules.batch * 2 + 7
+    _queue(db, staff, total)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in range(4):  # bounded: four rounds of two racing jobs are more than the outbox needs
+            list(pool.map(lambda _: send_pending_mail(db, now=NOW, settings=settings), range(2)))
+    ids = [email.message_from_bytes(raw)["Message-ID"] for _, _, raw in inbox.messages]
+    assert len(ids) == len(set(ids)) == total
+    assert all(m.state == "sent" for m in _outbox(db))
