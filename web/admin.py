@@ -78,7 +78,8 @@ def _decide(grant_id: str, decide, done: str):
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @page("admin")
 def new_user():
-    values = {name: request.form.get(name, "").strip() for name in ("username", "display_name", "role", "unit")}
+    values = {name: request.form.get(name, "").strip() for name in ("username", "display_name", "role", "unit",
+                                                                  "email")}
     errors: dict[str, str] = {}
     if request.method == "POST":
         password, repeated = request.form.get("password", ""), request.form.get("password_repeat", "")
@@ -96,7 +97,7 @@ def new_user():
             try:
                 create_account(_db(), signed_in().actor, values["username"], values["display_name"],
                                values["role"], unit=values["unit"] if values["role"] == "partner" else None,
-                               password=password, now=now())
+                               password=password, now=now(), email=values["email"] or None)
             except (InvalidConcern, InvalidPassword) as exc:
                 errors[getattr(exc, "field", "password")] = error_text(exc, "password", "lösenord")
             except NotPermitted:
@@ -231,4 +232,4 @@ def _choices() -> dict:
 
 def _labels() -> dict[str, str]:
     return {"username": _("Username"), "display_name": _("Name"), "role": _("Role"), "unit": _("Unit"),
-            "password": _("Password"), "password_repeat": _("Repeat the password")}
+            "password": _("Password"), "password_repeat": _("Repeat the password"), "email": _("E-mail address")}

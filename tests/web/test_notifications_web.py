@@ -65,3 +65,14 @@ def test_the_api_lists_in_pages_and_refuses_anothers(api, app, staff):  # noqa: 
     assert done.status_code == 200 and done.get_json()["read_at"]
     assert api("GET", "/notifications?unread=true", "caseworker").get_json()["unread"] == 2
     assert api("GET", "/notifications?cursor=nonsense", "caseworker").status_code == 422
+
+
+def test_an_administrator_gives_a_new_account_its_address(db, client_as):
+    from tests.web.conftest import account, post_form
+    from tests.web.test_admin import new_user
+
+    admin = client_as("admin")
+    refused = post_form(admin, "/admin/users/new", new_user(role="coordinator", email="not an address"))
+    assert refused.status_code == 400 and account(db, "new.person") is None
+    added = post_form(admin, "/admin/users/new", new_user(role="coordinator", email="ny.person@example.org"))
+    assert added.status_code == 303 and account(db, "new.person").email == "ny.person@example.org"
