@@ -76,3 +76,26 @@ def test_an_administrator_gives_a_new_account_its_address(db, client_as):
     assert refused.status_code == 400 and account(db, "new.person") is None
     added = post_form(admin, "/admin/users/new", new_user(role="coordinator", email="ny.person@example.org"))
     assert added.status_code == 303 and account(db, "new.person").email == "ny.person@example.org"
+
+
+def test_the_operator_sets_and_removes_an_address_at_the_command_line(tmp_path, db, staff):
+    from cases.models import AdministrationLogEntry
+    from tests.web.conftest import account
+    from tests.web.test_users_cli import PASSWORD, users
+
+    def run(*args, stdin=None):
+        return users(tmp_path / "instance", db.url, *args, stdin=stdin)
+
+    added = run("add", "ny.person", "--name", "Ny Person", "--role", "intake", "--email", "ny@example.org",
+                "--password-stdin", stdin=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    assert account(db, "ny.person").email == "ny@example.org"
+    assert run("set-email", "caseworker-1", "hand@example.org").exit_code == 0
+    assert account(db, "caseworker-1").email == "hand@example.org"
+    bad = run("set-email", "caseworker-1", "hand@")
+    assert bad.exit_code == 2 and "email" in bad.output and account(db, "caseworker-1").email == "hand@example.org"
+    assert run("set-email", "caseworker-1", "").exit_code == 0 and account(db, "caseworker-1").email is None
+    assert run("set-email", "system-1", "x@example.org").exit_code != 0  # the system account is never mailed
+    with db.read() as s:
+        logged = [e for e in s.scalars(select(AdministrationLogEntry)) if e.action == "set_email"]
+    assert len(logged) == 2 and all(b"example.org" not in e.entry for e in logged)
