@@ -26,15 +26,19 @@ MAX_KEY = 200  # the column's length
 
 def notify(session: Session, *, recipients: Iterable[str], kind: str, key: str, now: datetime,
            case_ref: str | None = None) -> int:
-    """One notification per recipient staff id, unless that recipient has one with this `key` already; a mail
-    queued for each new one whose recipient has an address. Returns how many were new."""
+    """One notification per recipient staff id (an active account's), unless that recipient has one with this
+    `key` already; a mail queued for each new one whose recipient has an address. Returns how many were new."""
     if kind not in load_notifications():
         raise ValueError(f"not a kind of notification in policies/notifications.toml: {kind!r}")
     if not key or len(key) > MAX_KEY:
         raise ValueError(f"a notification's key is 1 to {MAX_KEY} characters")
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    wanted = sorted(set(recipients))
+    # Only active accounts: a disabled one is told nothing (and an id that names no account cannot break the
+    # caller's transaction with a foreign key's refusal)
+    asked = sorted(set(recipients))
+    wanted = sorted(session.scalars(select(Staff.id).where(Staff.id.in_(asked), Staff.active.is_(True)))) if asked \
+        else []
     if not wanted:
         return 0
     rows = [{"id": str(uuid.uuid4()), "staff_id": staff_id, "kind": kind, "key": key, "case_ref": case_ref,

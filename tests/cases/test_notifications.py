@@ -130,3 +130,13 @@ def test_on_interventions_as_records_a_running_one_and_its_withdrawal_notify_its
     assert [n.key for n in _notes(db, exit_partner.id) if n.kind == "consent_withdrawn"] == [
         f"consent_withdrawn:{exit_consent}"]
     assert [n.kind for n in _notes(db, staff["partner"].id)] == ["referral_packet"]  # SIG's packet stays open
+
+
+def test_a_disabled_account_or_an_unknown_id_is_told_nothing_and_breaks_nothing(db, staff):
+    from cases.staff.members import disable_staff
+
+    disable_staff(db, "intake-1", by=None)
+    with db.write() as s:
+        assert notify(s, recipients=[staff["intake"].id, "00000000-0000-0000-0000-000000000000",
+                                     staff["decider"].id], kind="acute_concern", key="acute:1", now=NOW) == 1
+    assert [n.staff_id for n in _notes(db)] == [staff["decider"].id]
