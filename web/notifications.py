@@ -12,13 +12,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from cases.errors import BadCursor, NotificationNotFound, NotPermitted
-from cases.notifications import list_notifications, mark_all_read, mark_read, unread_count
+from cases.notifications import MailSettings, list_notifications, mark_all_read, mark_read, unread_count
 from policies.notifications import load_notifications
 from web.access import ALL_STAFF, CASE_ROLES, current_account, page, signed_in
 from web.clock import now
 from web.i18n import label
 
-__all__ = ["bp"]
+__all__ = ["bp", "mail_settings"]
 
 bp = Blueprint("notifications", __name__)
 
@@ -69,6 +69,14 @@ def read_all():
         abort(403)
     flash(_("%(count)d notifications marked as read.", count=count), "success")
     return redirect(url_for("notifications.notifications"), 303)
+
+
+def mail_settings(config) -> MailSettings:
+    """The mail job's settings from the app's configuration (`web.config`), for the worker to pass on:
+    `send_pending_mail(database, now=…, settings=mail_settings(app.config))`."""
+    return MailSettings(smtp_url=config.get("VIDORO_SMTP_URL") or None,
+                        mail_from=config.get("VIDORO_MAIL_FROM") or "vidoro@localhost",
+                        base_url=str(config.get("VIDORO_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"))
 
 
 def _db():

@@ -205,3 +205,23 @@ def test_two_workers_at_once_send_each_mail_once(db, staff, smtp):
     ids = [email.message_from_bytes(raw)["Message-ID"] for _, _, raw in inbox.messages]
     assert len(ids) == len(set(ids)) == total
     assert all(m.state == "sent" for m in _outbox(db))
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("smtp://127.0.0.1:8025", ("127.0.0.1", 8025, False, False, None, None)),
+    ("smtp://mail.example:587?starttls=1", ("mail.example", 587, False, True, None, None)),
+    ("smtps://vidoro:p%40ss@mail.example", ("mail.example", 465, True, False, "vidoro", "p@ss")),
+])
+def test_the_smtp_url_says_where_how_and_as_whom(url, expected):
+    from cases.notifications import SmtpMailer
+
+    mailer = SmtpMailer(url)
+    assert (mailer.host, mailer.port, mailer.tls, mailer.starttls, mailer.user, mailer.password) == expected
+
+
+@pytest.mark.parametrize("url", ["http://mail.example", "smtp://", "mail.example:25"])
+def test_an_smtp_url_of_another_kind_is_refused(url):
+    from cases.notifications import SmtpMailer
+
+    with pytest.raises(ValueError):
+        SmtpMailer(url)

@@ -99,3 +99,17 @@ def test_the_operator_sets_and_removes_an_address_at_the_command_line(tmp_path, 
     with db.read() as s:
         logged = [e for e in s.scalars(select(AdministrationLogEntry)) if e.action == "set_email"]
     assert len(logged) == 2 and all(b"example.org" not in e.entry for e in logged)
+
+
+def test_the_mail_settings_come_from_the_configuration(monkeypatch):
+    from web.config import load_config
+    from web.notifications import mail_settings
+
+    monkeypatch.setenv("VIDORO_SMTP_URL", "smtps://u:p@127.0.0.1:8465")
+    monkeypatch.setenv("VIDORO_MAIL_FROM", "vidoro@kommun.example")
+    monkeypatch.setenv("VIDORO_BASE_URL", "https://vidoro.kommun.example/")
+    settings = mail_settings(load_config())
+    assert settings.smtp_url == "smtps://u:p@127.0.0.1:8465" and settings.mail_from == "vidoro@kommun.example"
+    assert settings.base_url == "https://vidoro.kommun.example"
+    monkeypatch.delenv("VIDORO_SMTP_URL")
+    assert mail_settings(load_config()).smtp_url is None
