@@ -163,12 +163,16 @@ def _claim(database: Database, now: datetime, policy: Notifications) -> list[_Cl
                  .order_by(MailOutbox.id).limit(rules.batch))
         if not database.is_sqlite:
             query = query.with_for_update(skip_locked=True, of=MailOutbox)
-        rows = session.scalars(query).all()
-        if not rows:
-            return []
-        for row in rows:
+        rows = []
+        for row in session.scalars(query).all():
+            if row.attempts >= rules.max_attempts:  # claimed that often and never finished: a worker died on it
+                row.state, row.claimed_until = "failed", None
+                continue
             row.claimed_until = now + timedelta(seconds=rules.lease_seconds)
             row.attempts += 1
+            rows.append(row)
+        if not rows:
+            return []
         notes = {n.id: n for n in session.scalars(select(Notification).where(
             Notification.id.in_([r.notification_id for r in rows])))}
         staff = sorted({r.staff_id for r in rows})

@@ -225,3 +225,20 @@ def test_an_smtp_url_of_another_kind_is_refused(url):
 
     with pytest.raises(ValueError):
         SmtpMailer(url)
+
+
+def test_a_mail_that_kills_its_worker_every_time_is_given_up(db, staff, smtp):
+    from cases.notifications import SmtpMailer
+
+    inbox, settings = smtp
+    rules = load_notifications().mail
+    set_email(db, None, "caseworker-1", "caseworker-1@example.org", now=NOW)
+    _queue(db, staff, 1)
+    moment = NOW
+    for _ in range(rules.max_attempts):  # bounded: one death per attempt allowed
+        with pytest.raises(Crash):
+            send_pending_mail(db, now=moment, settings=settings,
+                              mailer=DiesAfterOne(SmtpMailer(settings.smtp_url or "")))
+        moment += timedelta(seconds=rules.lease_seconds)
+    assert send_pending_mail(db, now=moment, settings=settings) == "0 mails sent"
+    assert [m.state for m in _outbox(db)] == ["failed"] and len(inbox.messages) == rules.max_attempts
