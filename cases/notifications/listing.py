@@ -15,8 +15,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from cases.actors import require_staff
 from cases.db import Database
@@ -24,8 +26,8 @@ from cases.errors import BadCursor, NotificationNotFound
 from cases.models import Notification
 from workflow import Actor
 
-__all__ = ["MAX_PER_PAGE", "PER_PAGE", "NotificationItem", "NotificationPage", "list_notifications", "mark_all_read",
-           "mark_read", "unread_count"]
+__all__ = ["MAX_PER_PAGE", "PER_PAGE", "Held", "NotificationItem", "NotificationPage", "list_notifications",
+           "mark_all_read", "mark_read", "unread_count"]
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -77,19 +79,34 @@ def unread_count(db: Database, actor: Actor) -> int:
         return _unread(session, actor.id)
 
 
-def mark_read(db: Database, actor: Actor, notification_id: str, *, now: datetime) -> NotificationItem:
-    """Mark one of the actor's own notifications read (again: unchanged); another's is `NotificationNotFound`."""
+class Held(Protocol):
+    """An API request's Idempotency-Key held in the transaction (`cases.casework.idempotency.Claim`)."""
+
+    def hold(self, session: Session, now: datetime) -> None: ...
+
+    def settle(self, session: Session, result: Any) -> None: ...
+
+
+def mark_read(db: Database, actor: Actor, notification_id: str, *, now: datetime,
+              claim: Held | None = None) -> NotificationItem:
+    """Mark one of the actor's own notifications read (again: unchanged); another's is `NotificationNotFound`.
+    With a `claim`, its answer is kept in the same transaction."""
     if not isinstance(notification_id, str) or not _ID.fullmatch(notification_id):
         raise NotificationNotFound(str(notification_id)[:36])
     with db.write() as session:
         require_staff(session, actor)
+        if claim is not None:
+            claim.hold(session, now)
         row = session.scalars(select(Notification).where(Notification.id == notification_id,
                                                          Notification.staff_id == actor.id)).first()
         if row is None:
             raise NotificationNotFound(notification_id)
         if row.read_at is None:
             row.read_at = now
-        return NotificationItem(row.id, row.kind, row.case_ref, row.created_at, row.read_at)
+        item = NotificationItem(row.id, row.kind, row.case_ref, row.created_at, row.read_at)
+        if claim is not None:
+            claim.settle(session, item)
+        return item
 
 
 def mark_all_read(db: Database, actor: Actor, *, now: datetime) -> int:
@@ -101,7 +118,7 @@ def mark_all_read(db: Database, actor: Actor, *, now: datetime) -> int:
         return int(getattr(done, "rowcount", 0) or 0)
 
 
-def _unread(session, staff_id: str) -> int:
+def _unread(session: Session, staff_id: str) -> int:
     return session.scalar(select(func.count()).select_from(Notification).where(
         Notification.staff_id == staff_id, Notification.read_at.is_(None))) or 0
 

@@ -179,6 +179,8 @@ EXPECTED = {
     "listFlags": table({"intake": 404, "caseworker": 200, "decider": 200}),  # intake: not in intake
     "setFlag": table({"intake": 404, "caseworker": 201, "decider": 201}),
     "clearFlag": table({"decider": 200}),  # only the decision maker clears a flag (policies/flags.toml)
+    "listNotifications": EVERYONE,
+    "markNotificationRead": EVERYONE,  # each marks their own (another's: tests/web/test_notifications_web.py)
 }
 
 
@@ -284,6 +286,16 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
         version = api("POST", f"/cases/{ref}/flags", "decider", json=body, key=key()).get_json()["version"]
         return ("POST", "/cases/{ref}/flags/{flag}/clear", f"/cases/{ref}/flags/honour_violence/clear",
                 {"expected_version": version, "reason": "Bedömt."}, True)
+    if operation in ("listNotifications", "markNotificationRead"):
+        from cases.notifications import notify
+
+        with db.write() as session:
+            notify(session, recipients=[staff[role].id], kind="deadline_reminder", key=f"api-{role}",
+                   now=datetime.now(UTC), case_ref="VO-ABCDEFGH")
+        if operation == "listNotifications":
+            return "GET", "/notifications", "/notifications", None, False
+        (own,) = api("GET", "/notifications", role).get_json()["items"]
+        return ("POST", "/notifications/{notification_id}/read", f"/notifications/{own['id']}/read", {}, True)
     if operation == "me":
         return "GET", "/me", "/me", None, False
     if operation == "listTokens":

@@ -3,6 +3,7 @@ read, and another's notification answered as if it did not exist (404), on both 
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -57,12 +58,15 @@ def test_the_api_lists_in_pages_and_refuses_anothers(api, app, staff):  # noqa: 
     rest = api("GET", f"/notifications?per_page=2&cursor={body['next_cursor']}", "caseworker").get_json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     theirs = _ids(db, staff["decider"].id)[0]
-    refused = api("POST", f"/notifications/{theirs}/read", "caseworker")
+    refused = api("POST", f"/notifications/{theirs}/read", "caseworker", json={}, key=str(uuid.uuid4()))
     assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
     mine = body["items"][0]["id"]
-    done = api("POST", f"/notifications/{mine}/read", "caseworker",
+    once = str(uuid.uuid4())
+    done = api("POST", f"/notifications/{mine}/read", "caseworker", json={}, key=once,
                operation=("/notifications/{notification_id}/read", "post"))
     assert done.status_code == 200 and done.get_json()["read_at"]
+    again = api("POST", f"/notifications/{mine}/read", "caseworker", json={}, key=once)
+    assert again.get_json() == done.get_json() and again.headers["Idempotency-Replayed"] == "true"
     assert api("GET", "/notifications?unread=true", "caseworker").get_json()["unread"] == 2
     assert api("GET", "/notifications?cursor=nonsense", "caseworker").status_code == 422
 

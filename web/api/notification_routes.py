@@ -1,6 +1,6 @@
 """The caller's own notifications over JSON: a page of them, newest first (cursor paging), and marking one read
 (`cases.notifications`). Every staff role has notifications; each reads and marks only their own: another's
-id is a 404, as if it did not exist. Marking read twice is the same as once, so it needs no Idempotency-Key."""
+id is a 404, as if it did not exist. Marking read takes an Idempotency-Key, as every change here does."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from cases.notifications import list_notifications, mark_read
 from cases.notifications.listing import MAX_CURSOR, MAX_PER_PAGE, PER_PAGE, NotificationItem
 from policies.notifications import load_notifications
+from web.api import schemas as s
+from web.api.bodies import Closed
 from web.api.problems import language, responses
-from web.api.support import ALL_STAFF, account, db, json_response, roles
+from web.api.support import ALL_STAFF, account, db, json_response, once, roles
 from web.clock import now
 
 __all__ = ["blueprint"]
@@ -32,6 +34,10 @@ class NotificationQuery(BaseModel):
         "page. A cursor this server did not make is refused with 422 bad-cursor."))
     per_page: int = Field(PER_PAGE, ge=1, le=MAX_PER_PAGE)
     unread: bool = Field(False, description="Only the unread ones")
+
+
+class ReadRequest(Closed):
+    """No fields: the path names the notification."""
 
 
 class NotificationOut(BaseModel):
@@ -65,8 +71,10 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
     @api.post("/notifications/<notification_id>/read", summary="Mark one of the caller's notifications read",
               operation_id="markNotificationRead", responses={200: NotificationOut, **responses(404)})
     @roles(*sorted(ALL_STAFF))
-    def read(path: NotificationPath):
-        return json_response(_out(mark_read(db(), account().actor, path.notification_id, now=now())))
+    def read(path: NotificationPath, body: ReadRequest, header: s.IdempotencyHeader):
+        return once(header.idempotency_key, {"op": "read_notification", "id": path.notification_id},
+                    lambda done: (200, _out(done).model_dump(mode="json")),
+                    lambda claim: mark_read(db(), account().actor, path.notification_id, now=now(), claim=claim))
 
     return api
 
