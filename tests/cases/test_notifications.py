@@ -140,3 +140,14 @@ def test_a_disabled_account_or_an_unknown_id_is_told_nothing_and_breaks_nothing(
         assert notify(s, recipients=[staff["intake"].id, "00000000-0000-0000-0000-000000000000",
                                      staff["decider"].id], kind="acute_concern", key="acute:1", now=NOW) == 1
     assert [n.staff_id for n in _notes(db)] == [staff["decider"].id]
+
+
+def test_the_demo_accounts_have_an_address_at_example_org(db):
+    from cases.models import Staff
+    from cases.reports.demo import demo_staff
+
+    demo_staff(db)
+    with db.read() as s:
+        found = {st.username: st.email for st in s.scalars(select(Staff).where(Staff.username.like("demo-%")))}
+    assert found["demo-partner"] == "demo-partner@example.org"
+    assert found["demo-caseworker"] == "demo-caseworker@example.org" and found["demo-system"] is None
