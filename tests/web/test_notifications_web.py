@@ -117,3 +117,18 @@ def test_the_mail_settings_come_from_the_configuration(monkeypatch):
     assert settings.base_url == "https://vidoro.kommun.example"
     monkeypatch.delenv("VIDORO_SMTP_URL")
     assert mail_settings(load_config()).smtp_url is None
+
+
+def test_an_administrator_sets_and_removes_an_accounts_address_on_its_page(db, client_as):
+    from tests.web.conftest import account, post_form
+
+    admin = client_as("admin")
+    page = "/admin/users/caseworker-1/role"
+    bad = post_form(admin, "/admin/users/caseworker-1/email", {"email": "inte en adress"}, page=page)
+    assert bad.status_code == 400 and "namn@example.org" in bad.get_data(as_text=True)
+    assert account(db, "caseworker-1").email is None
+    done = post_form(admin, "/admin/users/caseworker-1/email", {"email": "hand@example.org"}, page=page)
+    assert done.status_code == 303 and account(db, "caseworker-1").email == "hand@example.org"
+    assert 'value="hand@example.org"' in admin.get(page).get_data(as_text=True)
+    assert post_form(admin, "/admin/users/caseworker-1/email", {"email": ""}, page=page).status_code == 303
+    assert account(db, "caseworker-1").email is None

@@ -95,6 +95,7 @@ EXPECTED = {
     ("GET", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/password"): {"admin"},
+    ("POST", "/admin/users/<username>/email"): {"admin"},
     ("POST", "/admin/grants/<grant_id>/approve"): {"admin"},
     ("POST", "/admin/grants/<grant_id>/refuse"): {"admin"},
     ("GET", "/notifications"): STAFF,
