@@ -7,7 +7,8 @@
     ├── RecordNotFound               no such record, or none this person may see (404); `kind` says what
     │   ├── CaseNotFound
     │   ├── NoteNotFound             no such journal note on the case, or another's draft
-    │   └── InterventionNotFound     no such intervention, or none this person may see
+    │   ├── InterventionNotFound     no such intervention, or none this person may see
+    │   └── NotificationNotFound     no such notification, or another person's
     ├── NotPermitted                 not for this role
     │   └── ArrivalNotPermitted
     ├── AccessDenied                 no ground to read this case
@@ -50,6 +51,7 @@ __all__ = [
     "NoteNotFound",
     "NoteNotSigned",
     "NoteSigned",
+    "NotificationNotFound",
     "RateLimited",
     "RecordNotFound",
     "SignInRefused",
@@ -415,3 +417,17 @@ class StaleIntervention(StaleCase):
         )
         self.ref, self.expected, self.current = ref, expected, current
         self.intervention_id = intervention_id
+
+
+# --- notifications (issue 19) -------------------------------------------------------------------------------
+
+
+class NotificationNotFound(RecordNotFound):
+    """No notification with this id, or another person's: told alike, as a 404 (each reads only their own)."""
+
+    code = "notification_not_found"
+
+    def __init__(self, notification_id: str) -> None:
+        super().__init__("notification", f"no notification {notification_id[:36]!r}",
+                         f"ingen avisering {notification_id[:36]!r}")
+        self.notification_id = notification_id

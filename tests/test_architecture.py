@@ -48,6 +48,9 @@ SUBPACKAGES_BENEATH = {
     # a register extract reads every record of a person's cases and writes corrections as journal notes
     "journal": ("subjects",),
     "decisions": ("subjects",),
+    # notifications are made inside the casework's transactions, and know nothing of it
+    "notifications": ("casework", "staff", "reports", "links", "journal", "decisions", "hearing", "relatives",
+                      "interventions"),
 }
 MAX_MODULES = 15  # a package past it is asking for subpackages (STYLE.md 8, 11)
 # workflow/ modules that nothing in cases/ or workflow/ imports, and why they are still the engine's

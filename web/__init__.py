@@ -73,6 +73,6 @@ def _register_pages(app: Flask) -> None:
 
     for name in ("auth", "worklist", "case_pages", "case_actions", "journal", "decisions", "hearing", "interventions",
                  "reporter", "overview", "partner", "audit", "admin", "tokens", "sources", "relatives",
-                 "flags"):
+                 "flags", "notifications"):
         module = import_module(f"web.{name}")
         app.register_blueprint(module.bp)

@@ -24,6 +24,7 @@ from cases.staff.administration import (
     list_accounts,
     partner_units,
     reset_password,
+    set_email,
 )
 from cases.staff.roles import APPROVAL_ROLES, approve_grant, pending_grants, refuse_grant
 from web.access import page, signed_in
@@ -78,7 +79,8 @@ def _decide(grant_id: str, decide, done: str):
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @page("admin")
 def new_user():
-    values = {name: request.form.get(name, "").strip() for name in ("username", "display_name", "role", "unit")}
+    values = {name: request.form.get(name, "").strip() for name in ("username", "display_name", "role", "unit",
+                                                                  "email")}
     errors: dict[str, str] = {}
     if request.method == "POST":
         password, repeated = request.form.get("password", ""), request.form.get("password_repeat", "")
@@ -96,7 +98,7 @@ def new_user():
             try:
                 create_account(_db(), signed_in().actor, values["username"], values["display_name"],
                                values["role"], unit=values["unit"] if values["role"] == "partner" else None,
-                               password=password, now=now())
+                               password=password, now=now(), email=values["email"] or None)
             except (InvalidConcern, InvalidPassword) as exc:
                 errors[getattr(exc, "field", "password")] = error_text(exc, "password", "lösenord")
             except NotPermitted:
@@ -203,10 +205,30 @@ def password(username: str):
     return _account_page(account, {"role": account.role, "unit": account.unit or ""}, {}, errors)
 
 
-def _account_page(account, values: dict, role_errors: dict, password_errors: dict):
-    status = 400 if role_errors or password_errors else 200
+@bp.post("/admin/users/<username>/email")
+@page("admin")
+def email(username: str):
+    account = _account_or_404(username)
+    address = request.form.get("email", "").strip()
+    try:
+        set_email(_db(), signed_in().actor, username, address, now=now())
+    except InvalidConcern as exc:  # not an address, or the system account
+        return _account_page(account, {"role": account.role, "unit": account.unit or ""}, {}, {},
+                             email_errors={"email": error_text(exc)}, email=address)
+    except NotPermitted:
+        abort(403)
+    flash(_("The address of %(username)s is saved.", username=username) if address else
+          _("The account %(username)s has no address now: nothing is mailed to it.", username=username), "success")
+    return redirect(url_for("admin.role", username=username), 303)
+
+
+def _account_page(account, values: dict, role_errors: dict, password_errors: dict, *,
+                  email_errors: dict | None = None, email: str | None = None):
+    email_errors = email_errors or {}
+    status = 400 if role_errors or password_errors or email_errors else 200
     return render_template("admin/account.html", account=account, values=values, role_errors=role_errors,
-                           password_errors=password_errors, labels=_labels(), **_choices(),
+                           password_errors=password_errors, email_errors=email_errors,
+                           email=account.email if email is None else email, labels=_labels(), **_choices(),
                            is_self=account.username == signed_in().username), status
 
 
@@ -231,4 +253,4 @@ def _choices() -> dict:
 
 def _labels() -> dict[str, str]:
     return {"username": _("Username"), "display_name": _("Name"), "role": _("Role"), "unit": _("Unit"),
-            "password": _("Password"), "password_repeat": _("Repeat the password")}
+            "password": _("Password"), "password_repeat": _("Repeat the password"), "email": _("E-mail address")}

@@ -41,6 +41,12 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "VIDORO_LOG_LEVEL": (os.environ.get("VIDORO_LOG_LEVEL") or "INFO").upper(),
         # The municipality's name, as decision letters give it (and as the place an appeal is sent to).
         "VIDORO_MUNICIPALITY": os.environ.get("VIDORO_MUNICIPALITY") or "Kommunen",
+        # E-mail of notifications (`cases.notifications.mail`, which reads the same variables): the SMTP server
+        # (smtp://host:port, smtps://…, ?starttls=1, user:password@; unset: no mail is sent), the sender, and
+        # the address the links in a mail start with.
+        "VIDORO_SMTP_URL": os.environ.get("VIDORO_SMTP_URL") or None,
+        "VIDORO_MAIL_FROM": os.environ.get("VIDORO_MAIL_FROM") or "vidoro@localhost",
+        "VIDORO_BASE_URL": (os.environ.get("VIDORO_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         # The app's clock (`web.clock.Clock`), set only by the caller: None is the machine's clock.
         "VIDORO_CLOCK": None,
     }

@@ -1,4 +1,4 @@
-"""`vidoro users`: accounts from the server's command line — add, list, disable, enable, role, password.
+"""`vidoro users`: accounts from the server's command line — add, list, disable, enable, role, password, e-mail.
 
 The operator at the server is trusted as an administrator (`by=None` in `cases`); the first administrator of an
 instance is made here. Roles given here take effect at once (no second administrator's approval, as in the web),
@@ -23,6 +23,7 @@ from cases.staff.administration import (
     list_accounts,
     partner_units,
     reset_password,
+    set_email,
 )
 from web.access import ALL_STAFF
 from web.clisupport import check_ready, friendly, open_database
@@ -59,7 +60,7 @@ def _password(from_stdin: bool) -> str:
 
 @click.group()
 def users() -> None:
-    """Staff accounts: add, list, disable, enable, change role, set a password."""
+    """Staff accounts: add, list, disable, enable, change role, set a password or an e-mail address."""
 
 
 @users.command("add")
@@ -67,11 +68,13 @@ def users() -> None:
 @click.option("--name", "display_name", required=True, help="The person's name, as shown to colleagues.")
 @click.option("--role", required=True, help="The account's role: " + ", ".join(sorted(ALL_STAFF)) + ".")
 @click.option("--unit", help="A partner's unit: the recipient category whose referrals they read.")
+@click.option("--email", help="The address notifications are mailed to (none: not mailed).")
 @click.option("--password-stdin", is_flag=True, help="Read the first password from standard input.")
 @click.pass_obj
 @friendly
 @_one_line
-def users_add(config, username: str, display_name: str, role: str, unit: str | None, password_stdin: bool) -> None:
+def users_add(config, username: str, display_name: str, role: str, unit: str | None, email: str | None,
+              password_stdin: bool) -> None:
     """Add an account with a first password."""
     _check_choice(role, account_roles(), "--role")
     if unit is not None:
@@ -81,7 +84,7 @@ def users_add(config, username: str, display_name: str, role: str, unit: str | N
         if find_account(database, None, username.strip().lower()) is not None:
             raise BadInput("username: already taken")  # before asking for a password that would be refused
         password = _password(password_stdin)
-        create_account(database, None, username, display_name, role, unit=unit, password=password)
+        create_account(database, None, username, display_name, role, unit=unit, password=password, email=email)
     click.echo(f"added {username.strip().lower()} ({role}); it can sign in with the password given")
 
 
@@ -161,6 +164,20 @@ def users_set_password(config, username: str, password_stdin: bool) -> None:
         password = _password(password_stdin)
         reset_password(database, None, username, password)
     click.echo(f"new password set for {username}; its sessions have ended")
+
+
+@users.command("set-email")
+@click.argument("username")
+@click.argument("email")
+@click.pass_obj
+@friendly
+@_one_line
+def users_set_email(config, username: str, email: str) -> None:
+    """Set the address an account's notifications are mailed to; "" removes it (then nothing is mailed)."""
+    with open_database(config, keys="none") as database:
+        check_ready(database, keys=False)
+        set_email(database, None, username, email)
+    click.echo(f"{username}: notifications are {'mailed to the address given' if email.strip() else 'not mailed'}")
 
 
 def _check_choice(value: str, allowed: tuple[str, ...], name: str) -> None:

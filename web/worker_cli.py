@@ -17,7 +17,7 @@ import click
 
 from cases import Database
 from cases.audit.signing import LogSigner
-from cases.jobs import Runner, make_runner
+from cases.jobs import JobSettings, Runner, make_runner
 from web.clisupport import check_ready, friendly, open_database
 from web.clisupport import targets as _targets
 
@@ -61,7 +61,15 @@ def _runner(config: dict[str, Any], database: Database) -> Runner:
     signer = LogSigner.open(config["VIDORO_KEYS"]) if interval else None  # missing key: stops before it starts
     return make_runner(database, signer=signer, targets=_targets(config["VIDORO_CHECKPOINT_TARGETS"]),
                        checkpoint_interval=interval, lease=timedelta(seconds=config["VIDORO_JOB_LEASE"]),
-                       report=lambda text: click.echo(text, err=True))
+                       report=lambda text: click.echo(text, err=True), settings=job_settings(config))
+
+
+def job_settings(config: dict[str, Any]) -> JobSettings:
+    """What the jobs take from the configuration: the sessions' lifetimes and where mail goes."""
+    from web.notifications import mail_settings
+
+    return JobSettings(session_idle=timedelta(seconds=config["VIDORO_SESSION_IDLE"]),
+                       session_max=timedelta(seconds=config["VIDORO_SESSION_MAX"]), mail=mail_settings(config))
 
 
 @contextmanager

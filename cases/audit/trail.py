@@ -34,6 +34,7 @@ ACTIONS = frozenset({
     "extract_release",  # a decision maker released it (codes: held_back)
     "extract_refuse",  # a decision maker refused release, appealable (codes: reason)
     "extract_deliver",  # the released extract was made as PDF and handed over (codes: cases)
+    "set_email",  # the address notifications are mailed to was set or removed (codes: removed; never the address)
 })
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cases.actors import utcnow
 from cases.casework.operations import apply_outcome, bump, case_facts
@@ -27,7 +29,8 @@ from cases.errors import InvalidConcern, KeyDestroyed, NotPermitted
 from cases.events import operation
 from cases.flowcharts import engine_for_version
 from cases.interventions.steps import end_lapsed
-from cases.models import Consent, TransitionLogEntry
+from cases.models import Consent, ReferralPacket, TransitionLogEntry
+from cases.notifications import notify_packets_closed
 from cases.text import check_text
 from policies.access import CONSENT_ROLES
 from workflow import Actor
@@ -120,6 +123,8 @@ def withdraw_consent(
                                  "inget gällande samtycke med det id:t i ärendet")
         key = _key(db, case)
         engine = engine_for_version(session, case.flowchart_version)
+        shared = session.scalars(select(ReferralPacket).where(ReferralPacket.case_id == case.id,
+                                                              ReferralPacket.closed_at.is_(None))).all()
         before = case_facts(session, case, key)[0] if engine.chart.interventions is not None else None
         consent.status, consent.withdrawn_at = "withdrawn", now
         consent.withdrawal_reason = key.seal("consents", consent.id, "withdrawal_reason", reason)
@@ -130,7 +135,7 @@ def withdraw_consent(
             if end_lapsed(db, session, engine, key, case, actor, now, end_reason="consent_withdrawn", before=before):
                 seq = session.scalar(select(func.max(TransitionLogEntry.seq))
                                      .where(TransitionLogEntry.case_ref == case.ref))  # the last step it took
-            session.flush()
+            _tell_partners(session, shared, consent.id, case.ref, now)
             return opened.settled(Withdrawn(consent.id, case.state, case.version, seq))
         facts, running = case_facts(session, case, key)
         if engine.chart.transition("withdraw_consent", case.state) is not None and not engine.check(
@@ -141,8 +146,15 @@ def withdraw_consent(
             seq = apply_outcome(db, session, engine, key, case, outcome, now, running, salt)
         else:
             bump(session, case, now)
-        session.flush()
+        _tell_partners(session, shared, consent.id, case.ref, now)
         return opened.settled(Withdrawn(consent.id, case.state, case.version, seq))
+
+
+def _tell_partners(session: Session, shared: Sequence[ReferralPacket], consent_id: str, ref: str,
+                   now: datetime) -> None:
+    """The units whose packets the withdrawal closed are told, in its transaction (nothing is lost)."""
+    session.flush()  # the packets' closing is written: `closed_at` on them says which closed
+    notify_packets_closed(session, [p for p in shared if p.closed_at is not None], consent_id, ref, now)
 
 
 def _check_role(actor: Actor, action: str) -> None:

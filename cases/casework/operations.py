@@ -30,6 +30,7 @@ from cases.db import Database
 from cases.errors import KeyDestroyed
 from cases.events import operation
 from cases.flowcharts import engine_for_version, pin_current
+from cases.jobs.queue import enqueue
 from cases.models import (
     NO_DEADLINE,
     AssessmentRecord,
@@ -46,6 +47,7 @@ from cases.models import (
     ReferralPacket,
     TransitionLogEntry,
 )
+from cases.notifications import notify_packet
 from cases.text import text_fault
 from workflow import (
     Actor,
@@ -96,6 +98,8 @@ class Fired:
     seq: int
     warnings: tuple[Refusal, ...] = ()
     existing: tuple[str, ...] = ()
+
+ACUTE_ALERT_JOB = "deadline_reminders"  # policies/routines/jobs.toml: it alerts intake to acute concerns
 
 
 def new_ref() -> str:
@@ -159,6 +163,8 @@ def register_concern(db: Database, actor: Actor, form: ConcernForm, *, now: date
         session.add_all([CaseLink(case_id=case_id, earlier_case_id=earlier_id, created_at=now)
                          for earlier_id, _ in earlier])
         seq = _write(session, key, case, outcome, now, {}, salt)
+        if form.acute_danger:  # intake is alerted at once: the deadline job is queued now, not at its next slot
+            enqueue(session, name=ACUTE_ALERT_JOB, key=f"acute:{case_id}", now=now)
         return acting.settled(Fired(ref, case.state, case.version, seq, existing=existing))
 
 
@@ -361,11 +367,13 @@ def apply_outcome(
     fired = engine.chart.transition(outcome.entry.trigger, outcome.entry.from_state or "")
     rule = fired.consent if fired is not None else None  # registering fires no transition from a state
     if state.consent_purpose and rule is not None and outcome.shared_with:  # nothing shared, no packet
-        session.add(ReferralPacket(
+        packet = ReferralPacket(
             id=str(uuid.uuid4()), case_id=case.id, transition_seq=seq, purpose=rule.purpose,
             recipients=sorted(outcome.shared_with), data_categories=sorted(rule.data_categories), created_at=now,
-        ))
+        )
+        session.add(packet)
         session.flush()
+        notify_packet(session, packet, case.ref, now)  # the partner's unit is told in this transaction
     if state.closing or state.terminal:  # after every change to the case row, as above
         end_assignments(session, case, now)  # a closed case is nobody's work: its caseworker's ground ends
     if state.erases:

@@ -31,7 +31,8 @@ __all__ = ["ACUTE", "PASSED", "REMINDER", "Notify", "run_deadline_jobs"]
 
 BATCH = 500  # notices claimed per transaction
 _MAX_BATCHES = 20_000  # a bound on one run (10 million notices), not a rule: each batch claims all it reads
-# The notices' kinds (`DeadlineNotice.kind`) and the notification kinds they are told as (policies/notifications.toml).
+# The notices' kinds (`DeadlineNotice.kind`) and the notification kinds they are told as
+# (policies/routines/notifications.toml).
 REMINDER, PASSED, ACUTE = "reminder", "passed", "acute"
 _NOTIFICATION_KINDS = {REMINDER: "deadline_reminder", PASSED: "deadline_passed", ACUTE: "acute_concern"}
 

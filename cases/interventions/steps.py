@@ -20,6 +20,7 @@ from cases.casework.operations import apply_outcome, case_facts
 from cases.crypto.vault import CaseKey
 from cases.db import Database
 from cases.models import Case, CaseEvent, Intervention, ReferralPacket
+from cases.notifications import notify_packet
 from workflow import Actor, CaseFacts, Engine, InterventionFacts, Outcome, Step, machine_for
 from workflow.deadlines import local_date
 from workflow.interventions import InterventionMachine, coverage_refusals, covering_rule
@@ -85,9 +86,12 @@ def _open_packet(session: Session, machine: InterventionMachine, case: Case, row
     recipients = sorted(set(rule.recipients) - {SOCIAL_SERVICES})
     if not recipients:
         return
-    session.add(ReferralPacket(id=str(uuid.uuid4()), case_id=case.id, transition_seq=seq, purpose=rule.purpose,
-                               recipients=recipients, data_categories=sorted(rule.data_categories), created_at=now,
-                               intervention_id=row.id))
+    packet = ReferralPacket(id=str(uuid.uuid4()), case_id=case.id, transition_seq=seq, purpose=rule.purpose,
+                            recipients=recipients, data_categories=sorted(rule.data_categories), created_at=now,
+                            intervention_id=row.id)
+    session.add(packet)
+    session.flush()
+    notify_packet(session, packet, case.ref, now)  # the partner's unit is told in this transaction
 
 
 def close_packets(session: Session, row: Intervention, now: datetime) -> None:

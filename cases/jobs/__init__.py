@@ -18,13 +18,13 @@ from cases.db import Database
 from cases.flowcharts import current_engine
 from cases.jobs.errors import UnknownJob
 from cases.jobs.queue import DONE, FAILED, QUEUED, RUNNING, enqueue, job_counts
-from cases.jobs.registry import JobFunction, registry
+from cases.jobs.registry import JobFunction, JobSettings, registry
 from cases.jobs.runner import DEFAULT_LEASE, MAX_ATTEMPTS, Ran, Runner
 from cases.jobs.schedule import Schedule
 from policies.routines.jobs import load_jobs
 
-__all__ = ["DEFAULT_LEASE", "DONE", "FAILED", "MAX_ATTEMPTS", "QUEUED", "RUNNING", "JobFunction", "Ran", "Runner",
-           "Schedule", "UnknownJob", "enqueue", "job_counts", "make_runner", "registry", "schedules"]
+__all__ = ["DEFAULT_LEASE", "DONE", "FAILED", "MAX_ATTEMPTS", "QUEUED", "RUNNING", "JobFunction", "JobSettings",
+           "Ran", "Runner", "Schedule", "UnknownJob", "enqueue", "job_counts", "make_runner", "registry", "schedules"]
 
 CHECKPOINTS = "checkpoints"
 
@@ -46,8 +46,8 @@ def schedules(*, known: Collection[str], checkpoint_interval: float) -> dict[str
 
 def make_runner(db: Database, *, signer: LogSigner | None, targets: list[str], checkpoint_interval: float,
                 lease: timedelta = DEFAULT_LEASE, clock: Callable[[], datetime] = utcnow,
-                report: Callable[[str], None] = print) -> Runner:
+                report: Callable[[str], None] = print, settings: JobSettings | None = None) -> Runner:
     """A runner of every job this code knows, on the schedule of `policies/routines/jobs.toml`."""
-    jobs = registry(signer=signer, targets=targets, report=report)
+    jobs = registry(signer=signer, targets=targets, report=report, settings=settings)
     return Runner(db, jobs, schedules(known=jobs, checkpoint_interval=checkpoint_interval), lease=lease,
                   clock=clock, report=report)

@@ -36,6 +36,7 @@ from cases.models.logs import (
     TransitionLogEntry,
     TransitionLogNode,
 )
+from cases.models.notifications import MailOutbox, Notification
 from cases.models.records import AssessmentRecord, CaseLink, Communication, Decision, DecisionNotification, JournalNote
 from cases.models.retention import LegalHold  # issue 19 (appended)
 from cases.models.staff import ApiRequestCount, ApiToken, IdempotencyRecord, RoleGrant, SignInAttempt, Staff, WebSession
@@ -74,6 +75,8 @@ __all__ = [
     "JournalLogNode",
     "JournalNote",
     "LegalHold",
+    "MailOutbox",
+    "Notification",
     "Person",
     "ReferralPacket",
     "RoleGrant",

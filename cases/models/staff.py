@@ -43,6 +43,7 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     password_hash: Mapped[str | None] = mapped_column(String(255))  # Argon2id, PHC string; None: cannot sign in
+    email: Mapped[str | None] = mapped_column(String(254))  # where notifications are mailed; None: not mailed
 
 
 class WebSession(Base):

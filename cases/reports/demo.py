@@ -147,7 +147,9 @@ def demo_staff(db: Database) -> dict[str, Actor]:
     for role in DEMO_ROLES:
         if role not in existing:
             unit = "police" if role == "partner" else "demo"
-            existing[role] = add_staff(db, f"demo-{role}", f"Demo {role}", role, unit=unit)
+            username = f"demo-{role}"
+            email = None if role == SYSTEM_ROLE else f"{username}@example.org"  # the system account is never mailed
+            existing[role] = add_staff(db, username, f"Demo {role}", role, unit=unit, email=email)
     return existing
 
 

@@ -11,6 +11,7 @@ nothing here reads a case.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cases.audit.trail import record, require_admin
 from cases.db import Database
-from cases.errors import InvalidConcern
+from cases.errors import InvalidConcern, RecordNotFound
 from cases.flowcharts import current_engine
 from cases.models import Staff
 from cases.staff.accounts import check_password_rules, set_password
@@ -28,10 +29,12 @@ from cases.staff.roles import APPROVAL_ROLES, check_not_system, request_grant
 from policies.access import SYSTEM_ROLE
 from workflow import Actor
 
-__all__ = ["AccountRow", "account_roles", "create_account", "find_account", "list_accounts", "partner_units",
-           "reset_password"]
+__all__ = ["AccountRow", "account_roles", "check_email", "create_account", "find_account", "list_accounts",
+           "partner_units", "reset_password", "set_email"]
 
 MAX_NAME = 200  # the column's length
+MAX_EMAIL = 254  # RFC 5321's longest path, and the column's length
+_EMAIL = re.compile(r"[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 NOT_FOR_PEOPLE = frozenset({SYSTEM_ROLE})
 
 
@@ -43,6 +46,7 @@ class AccountRow:
     unit: str | None
     active: bool
     has_password: bool  # False: cannot sign in with a password until one is set
+    email: str | None = None  # where notifications are mailed (`cases.notifications`); None: not mailed
 
 
 def account_roles() -> tuple[str, ...]:
@@ -74,11 +78,12 @@ def find_account(db: Database, by: Actor | None, username: str) -> AccountRow | 
 
 
 def _row(s: Staff) -> AccountRow:
-    return AccountRow(s.username, s.display_name, s.role, s.unit, s.active, s.password_hash is not None)
+    return AccountRow(s.username, s.display_name, s.role, s.unit, s.active, s.password_hash is not None, s.email)
 
 
 def create_account(db: Database, by: Actor | None, username: str, display_name: str, role: str, *,
-                   unit: str | None = None, password: str | None = None, now: datetime | None = None) -> Actor:
+                   unit: str | None = None, password: str | None = None, now: datetime | None = None,
+                   email: str | None = None) -> Actor:
     """Add an account and (unless `password` is None) its first password; every part is checked first.
 
     The password's rules are checked before the account is created, so a refused password leaves nothing.
@@ -98,13 +103,14 @@ def create_account(db: Database, by: Actor | None, username: str, display_name: 
     if role != "partner" and unit:
         raise InvalidConcern("unit", "only partners have a unit here", "bara partner har en enhet här")
     check_new_staff(username, role, unit or None)
+    email = check_email(email)
     if password is not None:
         check_password_rules(password)
     waits = by is not None and role in APPROVAL_ROLES
     with db.write() as session:
         _require_admin(session, by)
         staff = create_staff(session, by, username, display_name, role, unit or None, now, active=not waits,
-                             pending_role=role if waits else None)
+                             pending_role=role if waits else None, email=email)
         if waits and by is not None:  # `waits` holds only with `by`
             session.flush()
             request_grant(session, by, staff, role, unit or None, now, new_account=True)
@@ -121,6 +127,33 @@ def reset_password(db: Database, by: Actor | None, username: str, password: str,
         _require_admin(session, by)
     now = now or datetime.now(UTC)
     set_password(db, username, password, also=_logged(by, now), now=now)
+
+
+def check_email(email: str | None) -> str | None:
+    """An address notifications can be mailed to, or None for none (an empty one is none)."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email):
+        raise InvalidConcern("email", "enter an e-mail address such as name@example.org",
+                             "ange en e-postadress som namn@example.org")
+    return email
+
+
+def set_email(db: Database, by: Actor | None, username: str, email: str | None, *,
+              now: datetime | None = None) -> None:
+    """Set (or, with None or "", remove) the address an account's notifications are mailed to; logged
+    without the address. Mails already waiting go to the address the account has when they are sent."""
+    email = check_email(email)
+    now = now or datetime.now(UTC)
+    with db.write() as session:
+        _require_admin(session, by)
+        staff = session.scalars(select(Staff).where(Staff.username == username.strip().lower())).first()
+        if staff is None:
+            raise RecordNotFound("account", f"no account {username[:64]!r}", f"inget konto {username[:64]!r}")
+        check_not_system(staff)
+        staff.email = email
+        record(session, by, staff.id, "set_email", now, removed=True if email is None else None)
 
 
 def _logged(by: Actor | None, now: datetime, *, first: bool = False):

@@ -60,25 +60,27 @@ def _check_unit(role: str, unit: str | None) -> None:
 
 
 def create_staff(session: Session, by: Actor | None, username: str, display_name: str, role: str,
-                 unit: str | None, now: datetime, *, active: bool = True, pending_role: str | None = None) -> Staff:
-    """Insert a checked account and log its creation, inside the caller's transaction."""
+                 unit: str | None, now: datetime, *, active: bool = True, pending_role: str | None = None,
+                 email: str | None = None) -> Staff:
+    """Insert a checked account (`email` checked by the caller) and log its creation, in the caller's transaction."""
     check_text("display_name", display_name, name=True)
     if session.scalars(select(Staff).where(Staff.username == username)).first() is not None:
         raise InvalidConcern("username", "already taken", "upptaget")
     staff = Staff(id=str(uuid.uuid4()), username=username, display_name=display_name, role=role, unit=unit,
-                  active=active, created_at=now)
+                  active=active, created_at=now, email=email)
     session.add(staff)
     record(session, by, staff.id, "create", now, role=role, unit=unit, pending_role=pending_role)
     return staff
 
 
 def add_staff(db: Database, username: str, display_name: str, role: str, *, unit: str | None = None,
-              now: datetime | None = None) -> Actor:
+              now: datetime | None = None, email: str | None = None) -> Actor:
     """Create an account as the operator (the command line, `vidoro init`, tests); the returned actor is what
     the operations take. The only way to the system role: `vidoro init` makes the system account here."""
     check_new_staff(username, role, unit)
     with db.write() as session:
-        staff = create_staff(session, None, username, display_name, role, unit, now or datetime.now(UTC))
+        staff = create_staff(session, None, username, display_name, role, unit, now or datetime.now(UTC),
+                             email=email)
         return Actor(staff.id, staff.role)
 
 

@@ -187,6 +187,8 @@ EXPECTED = {
     "readExtractDraft": table({"intake": 200, "caseworker": 200, "decider": 200}),
     "decideExtract": table({"decider": 200}),
     "readExtract": table({"intake": 200, "caseworker": 200, "decider": 200}),
+    "listNotifications": EVERYONE,
+    "markNotificationRead": EVERYONE,  # each marks their own (another's: tests/web/test_notifications_web.py)
 }
 
 
@@ -303,6 +305,16 @@ def request_for(operation: str, role: str, api, app, staff, tmp_path):
                 True)
     if operation in EXTRACT_OPERATIONS:
         return extract_request(operation, api)
+    if operation in ("listNotifications", "markNotificationRead"):
+        from cases.notifications import notify
+
+        with db.write() as session:
+            notify(session, recipients=[staff[role].id], kind="deadline_reminder", key=f"api-{role}",
+                   now=datetime.now(UTC), case_ref="VO-ABCDEFGH")
+        if operation == "listNotifications":
+            return "GET", "/notifications", "/notifications", None, False
+        (own,) = api("GET", "/notifications", role).get_json()["items"]
+        return ("POST", "/notifications/{notification_id}/read", f"/notifications/{own['id']}/read", {}, True)
     if operation == "me":
         return "GET", "/me", "/me", None, False
     if operation == "listTokens":

@@ -95,8 +95,12 @@ EXPECTED = {
     ("GET", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/role"): {"admin"},
     ("POST", "/admin/users/<username>/password"): {"admin"},
+    ("POST", "/admin/users/<username>/email"): {"admin"},
     ("POST", "/admin/grants/<grant_id>/approve"): {"admin"},
     ("POST", "/admin/grants/<grant_id>/refuse"): {"admin"},
+    ("GET", "/notifications"): STAFF,
+    ("POST", "/notifications/<notification_id>/read"): STAFF,
+    ("POST", "/notifications/read-all"): STAFF,
     ("GET", "/account/tokens"): STAFF,
     ("POST", "/account/tokens"): STAFF,
     ("POST", "/account/tokens/<token_id>/revoke"): STAFF,
@@ -147,6 +151,8 @@ EXPECTED = {
     ("GET", "/api/v1/cases/<ref>/legal-holds"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/legal-holds"): frozenset(),
     ("POST", "/api/v1/cases/<ref>/legal-holds/lift"): frozenset(),
+    ("GET", "/api/v1/notifications"): frozenset(),
+    ("POST", "/api/v1/notifications/<notification_id>/read"): frozenset(),
 }
 
 
@@ -159,7 +165,8 @@ def _url(rule: str, ref: str) -> str:
               "<note_id>": "00000000-0000-0000-0000-000000000000",
               "<decision_id>": "00000000-0000-0000-0000-000000000000",
               "<intervention_id>": "00000000-0000-0000-0000-000000000000",
-              "<communication_id>": "00000000-0000-0000-0000-000000000000", "<flag>": "honour_violence"}
+              "<communication_id>": "00000000-0000-0000-0000-000000000000", "<flag>": "honour_violence",
+              "<notification_id>": "00000000-0000-0000-0000-000000000000"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     return rule

@@ -34,6 +34,7 @@ from web.api import (
     intervention_routes,
     journal_routes,
     more_routes,
+    notification_routes,
     relative_routes,
     source_routes,
     subject_routes,
@@ -76,7 +77,7 @@ def init_app(app: OpenAPI) -> None:
                   flag_routes.blueprint(SECURITY), intervention_routes.blueprint(chart, SECURITY),
                   more_routes.blueprint(SECURITY), source_routes.blueprint(chart, SECURITY),
                   relative_routes.blueprint(SECURITY), hold_routes.blueprint(SECURITY),
-                  subject_routes.blueprint(SECURITY))
+                  subject_routes.blueprint(SECURITY), notification_routes.blueprint(SECURITY))
     for blueprint in (b for b in blueprints if b is not None):  # a flowchart without interventions has none
         blueprint.before_request(_authenticate)
         blueprint.register_error_handler(Exception, handle_error)
