@@ -1,5 +1,5 @@
 """Thinning (gallring) as data, loaded from `retention.toml`: the research sample by day of birth, who places and
-lifts a legal hold, and how long sign-in attempts are kept.
+lifts a legal hold, and how long sign-in attempts, notifications and finished outbox mails are kept.
 
 The retention period itself stays with each flowchart (`retention_years`), defined once; this file holds only
 what the retention job keeps although that period is over, and the periods of the records it purges.
@@ -35,7 +35,7 @@ HOLD_PLACED, HOLD_LIFTED = "place_legal_hold", "lift_legal_hold"
 
 @dataclass(frozen=True)
 class Retention:
-    """What thinning keeps, who holds, and how long the records of signing in live."""
+    """What thinning keeps, who holds, and how long the purged records live (days)."""
 
     birth_days: frozenset[int]
     whole_municipality: bool
@@ -43,6 +43,9 @@ class Retention:
     place_roles: frozenset[str]
     lift_roles: frozenset[str]
     sign_in_attempts_days: int
+    read_notifications_days: int
+    unread_notifications_days: int
+    finished_mail_days: int
 
     def in_sample(self, birth_date: date | None) -> bool:
         """Whether a person born on `birth_date` is in the research sample (None: no known day of birth)."""
@@ -69,10 +72,18 @@ def parse_retention(raw: Mapping[str, Any], *, source: str = "retention.toml") -
     if not isinstance(law, str) or law not in load_law():
         raise PolicyError(source, "research_sample.law must name a provision of law.toml")
     roles = {name: _roles(holds, name, source) for name in ("place_roles", "lift_roles")}
-    kept = purges.get("sign_in_attempts_days")
-    if not isinstance(kept, int) or kept < 1:
-        raise PolicyError(source, "purges.sign_in_attempts_days must be a whole number of days, at least 1")
-    return Retention(frozenset(days), whole, law, roles["place_roles"], roles["lift_roles"], kept)
+    kept = [_days(purges, name, source) for name in _PURGED]
+    return Retention(frozenset(days), whole, law, roles["place_roles"], roles["lift_roles"], *kept)
+
+
+_PURGED = ("sign_in_attempts_days", "read_notifications_days", "unread_notifications_days", "finished_mail_days")
+
+
+def _days(table: Mapping[str, Any], name: str, source: str) -> int:
+    days = table.get(name)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise PolicyError(source, f"purges.{name} must be a whole number of days, at least 1")
+    return days
 
 
 def _table(raw: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
