@@ -27,6 +27,7 @@ class Notification(Base):
         UniqueConstraint("staff_id", "key", name="uq_notifications_staff_id_key"),
         Index("ix_notifications_staff_id_created_at_id", "staff_id", "created_at", "id"),  # the list, a seek
         Index("ix_notifications_staff_id_read_at", "staff_id", "read_at"),  # the unread count
+        Index("ix_notifications_read_at_created_at", "read_at", "created_at"),  # the retention job's purge
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -34,10 +34,12 @@ from cases.db import Database
 from cases.models import MailOutbox, Notification, Staff
 from policies.routines.notifications import Notifications, load_notifications, render
 
-__all__ = ["MailSettings", "Mailer", "SmtpMailer", "send_pending_mail"]
+__all__ = ["FINISHED", "MailSettings", "Mailer", "SmtpMailer", "send_pending_mail"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 SMTP_TIMEOUT = 30  # seconds a mail server may take to answer before the attempt fails
+# The states an outbox row ends in; "pending" (waiting, or claimed under a lease) is not one of them
+FINISHED = ("sent", "failed", "no_address", "mail_off")
 
 
 @dataclass(frozen=True)

@@ -32,4 +32,5 @@ def summary(plan: Plan, thinned: Thinned | None, purged: Purged) -> str:
     verb = "would purge" if thinned is None else "purged"
     return (f"{head}, {len(plan.kept)} kept{f' ({why})' if why else ''}; {verb} {purged.sessions} sessions, "
             f"{purged.idempotency_keys} idempotency keys, {purged.sign_in_attempts} sign-in attempts, "
-            f"{purged.request_counts} request counts")
+            f"{purged.request_counts} request counts, {purged.notifications} notifications, "
+            f"{purged.mails} outbox mails")

@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0028"
+HEAD = "0029"
 ADDED_LATER = {"staff": ("password_hash", "email")}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."
@@ -425,6 +425,8 @@ INDEX_MIGRATIONS = [
      {"ix_assignments_staff_open": None}),
     ("0010", "0009", "cases", {"ix_cases_next_due": ("next_due_on", "received_at", "ref", "state")},
      {"ix_cases_next_due": ("next_due_on", "received_at", "ref")}),
+    ("0029", "0028", "notifications", {"ix_notifications_read_at_created_at": ("read_at", "created_at")},
+     {"ix_notifications_read_at_created_at": None}),
 ]
 
 
