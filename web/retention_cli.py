@@ -1,11 +1,11 @@
 """`vidoro retention`: thinning (gallring) from the server's command line — the run and its dry run, legal holds.
 
 `run` erases the cases past their retention period, minus the exceptions (the research sample, legal holds, the
-same person's later case), and purges expired sessions, idempotency keys, sign-in attempts and request counts;
-the nightly job does the same (`cases.retention.run_retention_job`). `--dry-run` lists what would go and what is
-kept and why, by case reference and state only, and changes nothing. `hold` and `release` place and lift a legal
-hold as a named account (`--by`), which must hold a role that retention.toml allows: the command line is not a
-way around the rule.
+same person's later case), and purges expired sessions, idempotency keys, sign-in attempts, request counts,
+notifications and finished outbox mails; the nightly job does the same (`cases.retention.run_retention_job`).
+`--dry-run` lists what would go and what is kept and why, by case reference and state only, and changes nothing.
+`hold` and `release` place and lift a legal hold as a named account (`--by`), which must hold a role that
+retention.toml allows: the command line is not a way around the rule.
 """
 
 from __future__ import annotations
