@@ -402,7 +402,7 @@ class Bench:
         return self._tally(side, results, cpu, "no transition was fired: every worker's pool is empty")[0]
 
     def _as_the_view(self, ref: str, trigger: str, fields: dict, version: int):
-        """What `web.api.case_routes.fire` and `web.api.support.once` do around the operation, without HTTP."""
+        """What `web.api.routes.case_routes.fire` and `web.api.support.once` do around the operation, without HTTP."""
         account = self.authenticate_token(self.db, self.token)
         request = {"op": "fire", "ref": ref, "trigger": trigger, "expected_version": version, "fields": fields}
         canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str).encode()

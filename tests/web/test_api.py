@@ -328,7 +328,7 @@ EXTRACT_OPERATIONS = ("requestExtract", "readExtractDraft", "decideExtract", "re
 
 
 def extract_request(operation: str, api):
-    """A register extract (web.api.subject_routes) of the person of a fresh case, registered by a caseworker."""
+    """A register extract (web.api.routes.subject_routes) of the person of a fresh case, registered by a caseworker."""
     registered(api)
     number = {"identity_number": concern()["identity_number"]}
     if operation == "requestExtract":
@@ -352,7 +352,7 @@ HEARING_OPERATIONS = ("listCommunications", "listAssessments", "recordCommunicat
 
 
 def hearing_request(operation: str, api, db, staff):
-    """Kommunicering and assessments (web.api.hearing_routes) on a fresh case in investigation."""
+    """Kommunicering and assessments (web.api.routes.hearing_routes) on a fresh case in investigation."""
     ref = case_in(db, staff, "investigation")
     if operation in ("listCommunications", "listAssessments"):
         suffix = "/communications" if operation == "listCommunications" else "/assessments"

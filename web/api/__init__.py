@@ -25,7 +25,8 @@ from cases.staff import ratelimit
 from cases.staff.tokens import identify_token
 from web import clock
 from web.access import public
-from web.api import (
+from web.api.problems import from_error, problem
+from web.api.routes import (
     case_routes,
     decision_routes,
     flag_routes,
@@ -39,7 +40,6 @@ from web.api import (
     source_routes,
     subject_routes,
 )
-from web.api.problems import from_error, problem
 from web.api.support import BoundedJSON, json_response
 
 __all__ = ["PREFIX", "SECURITY", "authenticate", "handle_error", "http_problem", "init_app", "limits",

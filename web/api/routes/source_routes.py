@@ -2,7 +2,7 @@
 
 The same operation the page calls (`cases.sources.complete_identity`), with the version the caller last saw and
 an Idempotency-Key, as every change to a case takes. Registering from every source is `POST /cases`
-(`web.api.case_routes`), whose body carries the source, anonymity and an approximate age.
+(`web.api.routes.case_routes`), whose body carries the source, anonymity and an approximate age.
 """
 
 

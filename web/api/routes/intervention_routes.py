@@ -2,7 +2,7 @@
 
 Each calls the operation of `cases.interventions` the pages call, with its checks: deny by default, a ground on the
 intervention's case, the version the caller last saw (the case's to propose, the intervention's own for a step)
-and an Idempotency-Key, exactly as the case's transitions (`web.api.case_routes`). The request bodies take the
+and an Idempotency-Key, exactly as the case's transitions (`web.api.routes.case_routes`). The request bodies take the
 codes of the flowchart new cases start on (its `[interventions]` section); a flowchart without one has no
 intervention routes.
 """
