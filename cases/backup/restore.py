@@ -46,7 +46,6 @@ from cases.db import Database
 from cases.errors import KeyDestroyed, KeyMaterialError
 from cases.models import Case
 from cases.retention.thinning import erase_case
-from workflow import VidoroError
 
 __all__ = ["Restored", "restore"]
 
@@ -239,7 +238,7 @@ def _finish_erasures(url: str, keys: Path, case_ids: set[str], now: datetime) ->
         for ref in refs:
             try:
                 (finished if erase_case(database, ref, now=now) else unfinished).append(ref)
-            except VidoroError:
+            except Exception:  # VidoroError or not: the instance is in place, the case is reported, not lost
                 unfinished.append(ref)
     finally:
         database.dispose()
