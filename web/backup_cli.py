@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,6 +18,7 @@ from web.clisupport import friendly, open_database
 __all__ = ["backup", "register", "restore_command"]
 
 OUT = click.Path(file_okay=False, path_type=Path)
+STEPS = 1000  # the progress bar's length: thousandths of the copy
 
 
 @click.command()
@@ -75,6 +77,12 @@ def restore_command(config, folder: Path, keks: Path) -> None:
     where = "restored" if restored.database == "sqlite" else "restored before (PostgreSQL)"
     click.echo(f"database: {where}, schema {restored.revision}; {restored.cases} cases, {restored.erased} of "
                "them erased")
+    if restored.finished:
+        click.echo(f"erased while the backup was taken, erasure finished now: {', '.join(restored.finished)}")
+    if restored.unfinished:
+        click.echo(f"erased while the backup was taken but not erased here (no longer due in the restored "
+                   f"database; their data keys are gone): {', '.join(restored.unfinished)}; check them with "
+                   "`vidoro retention run --dry-run`", err=True)
     click.echo(f"key store: {restored.data_keys} data keys, the log signing key, and the key-encryption keys "
                f"from {keks}")
     if restored.revision != restored.head:
@@ -95,20 +103,21 @@ def _refusals() -> Iterator[None]:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Progress]:
-    """A progress bar on stderr, shown from the first page copied: a refusal before it stays one line."""
-    bars: list = []
+    """A progress bar on stderr, shown from the first page copied: a refusal before it stays one line. The bar
+    counts thousandths of the whole, as the total (pages over every file) may grow while the copy runs."""
+    with ExitStack() as stack:
+        bars: list[Any] = []  # click.progressbar's bar, once entered
+        shown = [0]
 
-    def progress(done: int, total: int) -> None:
-        if not bars:
-            bars.append(click.progressbar(length=total, label=label, file=sys.stderr).__enter__())
-        bars[0].length = total
-        bars[0].update(done - bars[0].pos)
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(stack.enter_context(click.progressbar(length=STEPS, label=label, file=sys.stderr)))
+            now = min(STEPS, done * STEPS // total) if total else STEPS
+            if now > shown[0]:
+                bars[0].update(now - shown[0])
+                shown[0] = now
 
-    try:
         yield progress
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
 
 
 def register(group: click.Group) -> None:

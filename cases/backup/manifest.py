@@ -46,6 +46,9 @@ class Manifest:
     retired: list[int] = field(default_factory=list)
     # the KEK copy: the versions it holds, and their fingerprints (name a key, reveal nothing of it)
     keks: dict[int, str] = field(default_factory=dict)
+    # the cases (by id) thinning erased between the database copy and the keyring copy: live in the copied
+    # database, keyless in the copied keyring; restore finishes their erasure instead of refusing the backup
+    erased_meanwhile: list[str] = field(default_factory=list)
     format: int = _FORMAT
 
     def to_json(self) -> str:
@@ -108,7 +111,8 @@ def read_manifest(folder: Path, kind: str) -> Manifest:
             database=str(body["database"]), revision=body["revision"],
             files={str(n): FileEntry(int(f["size"]), str(f["sha256"])) for n, f in body["files"].items()},
             data_keys={int(v): int(n) for v, n in body["data_keys"].items()},
-            retired=[int(v) for v in body["retired"]], keks={int(v): str(f) for v, f in body["keks"].items()})
+            retired=[int(v) for v in body["retired"]], keks={int(v): str(f) for v, f in body["keks"].items()},
+            erased_meanwhile=[str(c) for c in body.get("erased_meanwhile", [])])
     except (KeyError, TypeError, ValueError, AttributeError):
         raise BackupRefused(what, f"its {MANIFEST} is of another format or damaged; use another backup",
                             f"dess {MANIFEST} har ett annat format eller är skadad; använd en annan "

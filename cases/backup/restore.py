@@ -6,6 +6,11 @@ uses, and that every case in the database that was not erased has its data key. 
 folder beside the instance's key folder and the SQLite copy in a file beside the database, and each is renamed
 into place only then. On PostgreSQL the database is restored first with its own tools (pg_restore); this puts
 the key store beside it, and refuses a keyring copied before the database (cases without a key).
+
+The one keyless case accepted is one the manifest names as erased while the backup was taken (thinning ran
+between the database copy and the keyring copy): once the instance is in place its erasure is finished through
+thinning's own step (`erase_case`), as the system, so the restored instance holds it erased as the live one
+does. One that step declines (no longer due in the restored database) is reported by reference, not hidden.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -25,13 +31,21 @@ from sqlalchemy import select
 from cases.audit.signing import SIGNING_FILE
 from cases.backup.errors import BackupRefused
 from cases.backup.manifest import INSTANCE, KEKS, MANIFEST, read_manifest
-from cases.backup.take import DATABASE_FILE, KEK_FILE, KEYRING_FILE, copy_sqlite, sqlite_path
+from cases.backup.take import (
+    DATABASE_FILE,
+    KEK_FILE,
+    KEYRING_FILE,
+    copy_sqlite,
+    erasing_states,
+    keyring_case_ids,
+    sqlite_path,
+)
 from cases.crypto.keyfiles import sync_folder, write_private
 from cases.crypto.keys import FileKeyStore
 from cases.db import Database
 from cases.errors import KeyDestroyed, KeyMaterialError
-from cases.flowcharts import every_state, known_charts
 from cases.models import Case
+from cases.retention.thinning import erase_case
 
 __all__ = ["Restored", "restore"]
 
@@ -44,12 +58,16 @@ class Restored:
     cases: int
     erased: int
     data_keys: int
+    # cases erased while the backup was taken, by reference: erasure finished here, or left for the operator
+    finished: tuple[str, ...] = ()
+    unfinished: tuple[str, ...] = ()
 
 
 def restore(folder: Path, *, url: str, keys: Path, keks: Path,
-            progress: Callable[[int, int], None] | None = None) -> Restored:
+            progress: Callable[[int, int], None] | None = None, now: datetime | None = None) -> Restored:
     """Restore the backup in `folder` into the empty instance at `url` and `keys`, with the KEKs in `keks`
-    (a copy taken by `copy_keks`, or a `kek.json`); refuse, writing nothing, if anything does not fit."""
+    (a copy taken by `copy_keks`, or a `kek.json`); refuse, writing nothing, if anything does not fit. Cases
+    the manifest names as erased during the backup have their erasure finished at `now`."""
     manifest = read_manifest(folder, INSTANCE)
     kek_text = _kek_file(keks)
     handle = Database(url)
@@ -69,7 +87,9 @@ def restore(folder: Path, *, url: str, keys: Path, keks: Path,
         data_keys = _stage_keys(folder, stage, kek_text, keks)
         if temp is not None:
             copy_sqlite(folder / DATABASE_FILE, temp, progress=progress)
-        cases, erased, keyless = _cases(f"sqlite:///{temp}" if temp else url, stage / KEYRING_FILE)
+        cases, erased, without = _cases(f"sqlite:///{temp}" if temp else url, stage / KEYRING_FILE)
+        meanwhile = without & set(manifest.erased_meanwhile)
+        keyless = len(without - meanwhile)
         if keyless:
             raise BackupRefused(
                 f"key store in {folder}", f"has no data key for {keyless} of the {cases} cases in the database "
@@ -89,8 +109,10 @@ def restore(folder: Path, *, url: str, keys: Path, keks: Path,
             shutil.rmtree(stage, ignore_errors=True)
             if temp is not None:
                 temp.unlink(missing_ok=True)
+    finished, unfinished = _finish_erasures(url, keys, meanwhile, now or datetime.now(UTC)) if meanwhile \
+        else ((), ())
     return Restored(database=manifest.database, revision=revision, head=head, cases=cases,
-                    erased=erased, data_keys=data_keys)
+                    erased=erased + len(finished), data_keys=data_keys, finished=finished, unfinished=unfinished)
 
 
 def _kek_file(keks: Path) -> str:
@@ -187,20 +209,41 @@ def _stage_keys(folder: Path, stage: Path, kek_text: str, keks: Path) -> int:
     return int(count)
 
 
-def _cases(url: str, ring: Path) -> tuple[int, int, int]:
-    """How many cases the database holds, how many were erased, and how many of the rest have no data key."""
-    with closing(sqlite3.connect(f"file:{ring}?mode=ro", uri=True)) as connection:
-        with_key = {case_id for (case_id,) in connection.execute("SELECT case_id FROM data_keys")}
+def _cases(url: str, ring: Path) -> tuple[int, int, set[str]]:
+    """How many cases the database holds, how many were erased, and the rest that have no data key (by id)."""
+    with_key = keyring_case_ids(ring)
     database = Database(url)
     try:
         with database.read() as session:
-            erasing = {name for name, state in every_state(known_charts(session)).items() if state.erases}
+            erasing = erasing_states(session)
             rows = session.execute(select(Case.id, Case.state)).all()
     finally:
         database.dispose()
     erased = sum(1 for _, state in rows if state in erasing)
-    keyless = sum(1 for case_id, state in rows if state not in erasing and case_id not in with_key)
+    keyless = {case_id for case_id, state in rows if state not in erasing and case_id not in with_key}
     return len(rows), erased, keyless
+
+
+def _finish_erasures(url: str, keys: Path, case_ids: set[str], now: datetime) -> tuple[tuple[str, ...],
+                                                                                        tuple[str, ...]]:
+    """Erase, through thinning's step, the restored cases erased while the backup was taken; the references
+    erased and those the step declined or failed on (left keyless for the operator, reported by reference)."""
+    store = FileKeyStore(keys)
+    database = Database(url, keys=store)
+    finished: list[str] = []
+    unfinished: list[str] = []
+    try:
+        with database.read() as session:
+            refs = sorted(session.scalars(select(Case.ref).where(Case.id.in_(case_ids))))
+        for ref in refs:
+            try:
+                (finished if erase_case(database, ref, now=now) else unfinished).append(ref)
+            except Exception:  # VidoroError or not: the instance is in place, the case is reported, not lost
+                unfinished.append(ref)
+    finally:
+        database.dispose()
+        store.close()
+    return tuple(finished), tuple(unfinished)
 
 
 def _put_in_place(stage: Path, keys: Path) -> None:

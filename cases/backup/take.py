@@ -4,7 +4,9 @@ The SQLite files are copied through SQLite's online backup API inside one read t
 the copy is the database as it was at one moment however much is written meanwhile (in WAL mode the writers
 are never blocked, and a held snapshot never makes the copy restart). The keyring is copied AFTER the database:
 every case in the copied database then has its data key in the copied keyring (a key added later is one too
-many, and harmless; a case erased in between has lost its key, as it should). On PostgreSQL the database is
+many, and harmless), except a case thinning erased in between: it is live in the copied database and keyless
+in the copied keyring. Those are found once both are copied, checked erased in the live database, and named (by
+id) in the manifest, for restore to finish their erasure (`erased_meanwhile`). On PostgreSQL the database is
 the operator's to copy with its own tools (pg_dump, pg_basebackup) BEFORE this runs, for the same reason.
 
 The key-encryption keys (`kek.json`) are never in an instance backup: `copy_keks` copies them on their own,
@@ -24,7 +26,8 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
+from sqlalchemy.orm import Session
 
 from cases.audit.signing import SIGNING_FILE, LogSigner
 from cases.backup.errors import BackupRefused
@@ -32,9 +35,11 @@ from cases.backup.manifest import INSTANCE, KEKS, Manifest, vidoro_version, writ
 from cases.crypto.keyfiles import file_lock, fingerprint, write_private
 from cases.crypto.keys import FileKeyStore
 from cases.db import Database
+from cases.flowcharts import every_state, known_charts
+from cases.models import Case
 
-__all__ = ["DATABASE_FILE", "KEK_FILE", "KEYRING_FILE", "Progress", "copy_keks", "copy_sqlite", "keyring_counts",
-           "sqlite_path", "take_backup"]
+__all__ = ["DATABASE_FILE", "KEK_FILE", "KEYRING_FILE", "Progress", "copy_keks", "copy_sqlite", "erasing_states",
+           "keyring_case_ids", "keyring_counts", "sqlite_path", "take_backup"]
 
 DATABASE_FILE = "vidoro.db"
 KEYRING_FILE = "keyring.db"
@@ -68,9 +73,10 @@ def take_backup(database: Database, keys: Path, out: Path, *, pages: int = PAGES
         names.append(SIGNING_FILE)
         write_private(out / SIGNING_FILE, (keys / SIGNING_FILE).read_text(encoding="utf-8"))
         counts, retired = keyring_counts(out / KEYRING_FILE)
+        meanwhile = _erased_meanwhile(database, out / DATABASE_FILE, out / KEYRING_FILE) if source else []
         manifest = Manifest(kind=INSTANCE, created=datetime.now(UTC).isoformat(), vidoro=vidoro_version(),
                             database="sqlite" if source else "postgresql", revision=revision,
-                            data_keys=counts, retired=retired)
+                            data_keys=counts, retired=retired, erased_meanwhile=meanwhile)
         return write_manifest(out, manifest, names)
     except BaseException:
         _remove(out, names, created)
@@ -131,6 +137,34 @@ def keyring_counts(ring: Path) -> tuple[dict[int, int], list[int]]:
         retired = [v for (v,) in connection.execute("SELECT version FROM retired_keks ORDER BY version")] \
             if has_retired else []
     return counts, retired
+
+
+def keyring_case_ids(ring: Path) -> set[str]:
+    """The cases a keyring file holds a data key for."""
+    with closing(sqlite3.connect(f"file:{ring}?mode=ro", uri=True)) as connection:
+        return {case_id for (case_id,) in connection.execute("SELECT case_id FROM data_keys")}
+
+
+def erasing_states(session: Session) -> set[str]:
+    """The states, of every flowchart a case may run on, that erase the case."""
+    return {name for name, state in every_state(known_charts(session)).items() if state.erases}
+
+
+def _erased_meanwhile(database: Database, copy: Path, ring: Path) -> list[str]:
+    """The cases live in the database copy without a key in the keyring copy that the live database shows
+    erased now: thinning erased them between the two copies. A keyless case not erased live is not named, so
+    restore refuses the backup as it should."""
+    with closing(sqlite3.connect(f"file:{copy}?mode=ro", uri=True)) as connection:
+        copied = connection.execute("SELECT id, state FROM cases").fetchall()
+    with database.read() as session:
+        erasing = erasing_states(session)
+        keyless = [case_id for case_id, state in copied if state not in erasing]
+        keyed = keyring_case_ids(ring)
+        keyless = [case_id for case_id in keyless if case_id not in keyed]
+        if not keyless:
+            return []
+        live = {i: s for i, s in session.execute(select(Case.id, Case.state).where(Case.id.in_(keyless)))}
+    return sorted(case_id for case_id in keyless if live.get(case_id) in erasing)
 
 
 def sqlite_path(url: str) -> Path:

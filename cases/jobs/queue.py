@@ -6,8 +6,8 @@
   SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL (two workers never take the same row and never wait for each
   other); SQLite has one writer at a time (`Database.write` begins IMMEDIATE), so a plain claim is safe there.
   The claim commits before the job runs: the lease, not an open transaction, holds the row.
-- `finish` and `fail` change the row only while the lease is still the caller's: a worker that outlived its
-  lease (another took the job over) records nothing.
+- `renew` extends a running job's lease, `finish` and `fail` change the row, only while the lease is still the
+  caller's: a worker that outlived its lease (another took the job over) records nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from cases.db import Database
 from cases.models import Job
 
 __all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "Claimed", "claim", "enqueue", "fail", "finish", "job_counts",
-           "offer", "purge_finished", "slot_key"]
+           "offer", "purge_finished", "renew", "slot_key"]
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 LEASE_LOST = "LeaseExpired"  # the error recorded for a job whose worker never came back, on its last attempt
@@ -90,6 +90,11 @@ def claim(db: Database, owner: str, *, names: Collection[str], now: datetime, le
             row.lease_until, row.started_at, row.error = now + lease, now, None
             return Claimed(row.id, row.name, row.key, row.slot, row.attempts, owner)
     return None
+
+
+def renew(db: Database, job: Claimed, *, now: datetime, lease: timedelta) -> bool:
+    """Extend the running job's lease to `now + lease`; False if it is no longer the caller's (nothing changed)."""
+    return _settle(db, job, lease_until=now + lease)
 
 
 def finish(db: Database, job: Claimed, *, now: datetime, result: str) -> bool:

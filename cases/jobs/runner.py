@@ -4,9 +4,11 @@ One runner per worker (`vidoro worker`, or the side process of `vidoro serve`); 
 number of machines share one database. Each pass: offer every scheduled job's current slot (one row however
 many offer it), then claim, run and settle due jobs one at a time, up to `batch` of them. A job that raises
 is tried again after a back-off (30 s, 1 min, 2 min … at most an hour) and marked failed after its last
-attempt; a job whose worker died is taken over when its lease runs out. Each run is one structured log line
-(`job_run`: the job's name, the attempt, the outcome; never its summary or a message, which could hold
-anything) and is kept in the table, which the metrics count (`web.metrics`).
+attempt; a job whose worker died is taken over when its lease runs out. While a job runs, a heartbeat thread
+renews its lease every third of it (`Heartbeat`), so a job that takes longer than the lease is not taken over
+by another worker while this one still runs it; the heartbeat stops when the job ends. Each run is one
+structured log line (`job_run`: the job's name, the attempt, the outcome; never its summary or a message,
+which could hold anything) and is kept in the table, which the metrics count (`web.metrics`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from cases.jobs.errors import UnknownJob
 from cases.jobs.registry import JobFunction
 from cases.jobs.schedule import Schedule
 
-__all__ = ["DEFAULT_LEASE", "MAX_ATTEMPTS", "Ran", "Runner", "retry_in"]
+__all__ = ["DEFAULT_LEASE", "MAX_ATTEMPTS", "Heartbeat", "Ran", "Runner", "retry_in"]
 
-DEFAULT_LEASE = timedelta(minutes=15)  # longer than any job takes; VIDORO_JOB_LEASE sets it
+DEFAULT_LEASE = timedelta(minutes=15)  # renewed every third of it while a job runs; VIDORO_JOB_LEASE sets it
 MAX_ATTEMPTS = 5
 RETRY_FIRST, RETRY_MAX = timedelta(seconds=30), timedelta(hours=1)
 KEEP_FINISHED = timedelta(days=90)  # done and failed rows kept this long (the metrics count them)
@@ -50,16 +52,59 @@ class Ran:
     summary: str
 
 
+class Heartbeat:
+    """Renews a running job's lease every `interval` seconds on a thread of its own, from `with` to its end.
+
+    Each beat (`renew`) sets the lease to the clock's now plus `lease`, only while it is still this worker's;
+    once it is not (taken over after a stall longer than the lease) the heartbeat stops, and the job's result
+    is not recorded (`queue.finish` finds the lease lost). A beat that fails (the database away for a moment)
+    is reported and the next one tries again."""
+
+    def __init__(self, db: Database, job: queue.Claimed, *, lease: timedelta, clock: Callable[[], datetime],
+                 interval: float, report: Callable[[str], None] = print) -> None:
+        self.db, self.job, self.lease, self.clock, self.interval = db, job, lease, clock, interval
+        self.report = report
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"vidoro-lease-{job.id}", daemon=True)
+
+    def renew(self) -> bool:
+        """One beat: extend the lease; False (and the heartbeat stops) once the lease is no longer ours."""
+        if not queue.renew(self.db, self.job, now=self.clock(), lease=self.lease):
+            self.lost = True
+            self._stop.set()
+        return not self.lost
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=max(5.0, 2 * self.interval))
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.renew()
+            except Exception as exc:  # a beat missed is not the job's failure; the lease has two more thirds
+                self.report(f"jobs: renewing the lease of {self.job.name} failed: {type(exc).__name__}")
+
+
 class Runner:
-    """Runs `jobs` (name → function) on `schedules` (name → when) against `db`, with `clock` for the time."""
+    """Runs `jobs` (name → function) on `schedules` (name → when) against `db`, with `clock` for the time.
+
+    `heartbeat` is the seconds between lease renewals while a job runs (a third of the lease unless given)."""
 
     def __init__(self, db: Database, jobs: Mapping[str, JobFunction], schedules: Mapping[str, Schedule], *,
                  lease: timedelta = DEFAULT_LEASE, clock: Callable[[], datetime] = utcnow,
-                 owner: str | None = None, report: Callable[[str], None] = print) -> None:
+                 owner: str | None = None, report: Callable[[str], None] = print,
+                 heartbeat: float | None = None) -> None:
         for name in schedules:
             if name not in jobs:
                 raise UnknownJob(name)
         self.db, self.jobs, self.schedules, self.lease, self.clock = db, dict(jobs), dict(schedules), lease, clock
+        self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.report = report
         self._offered: dict[str, datetime] = {}
@@ -102,7 +147,9 @@ class Runner:
     def _run(self, job: queue.Claimed) -> Ran:
         function = self.jobs[job.name]
         try:
-            summary = function(self.db, now=self.clock())
+            with Heartbeat(self.db, job, lease=self.lease, clock=self.clock, interval=self.heartbeat,
+                           report=self.report):
+                summary = function(self.db, now=self.clock())
         except Exception as exc:
             state = queue.fail(self.db, job, now=self.clock(), error=type(exc).__name__,
                                max_attempts=MAX_ATTEMPTS, retry_in=retry_in(job.attempt))

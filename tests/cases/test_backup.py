@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,12 +22,16 @@ from cases.casework.access import read_case
 from cases.crypto.identity import generate_identity_number
 from cases.crypto.keys import FileKeyStore
 from cases.models import Case
-from tests.conftest import NOW
+from cases.reports.demo import PATHS, drive
+from cases.retention.thinning import erase_case
+from tests.conftest import NOW, ROLES
 from workflow import Actor
 
 WRITES_MAX = 300  # the writer's bound in count …
 WRITES_SECONDS = 60  # … and in time
 WAIT_SECONDS = 30
+OLD = datetime(2020, 1, 10, 9, 0, tzinfo=UTC)  # closed six days on: past retention on NOW
+CLOSE = PATHS["erased"][1][:2]  # an adult's pre-assessment, closed without investigation
 
 
 def instance(folder: Path) -> tuple[Database, LogSigner]:
@@ -180,3 +184,75 @@ def test_a_keks_copy_is_not_an_instance_backup_and_the_other_way_round(tmp_path)
     assert not (tmp_path / "other" / "vidoro.db").exists() and not (tmp_path / "other" / "keys").exists()
     restore(tmp_path / "backup", keks=tmp_path / "keks", **target)
     assert (tmp_path / "other" / "keys" / "kek.json").read_bytes() == (tmp_path / "keks" / "kek.json").read_bytes()
+
+
+def test_a_case_thinning_erases_between_the_database_copy_and_the_keyring_copy_is_erased_on_restore(tmp_path):
+    """The erasure runs inside the backup (after the database's first page is copied, before the keyring is):
+    the case is live in the copied database and keyless in the copied keyring. The manifest names it, and
+    restore finishes its erasure through thinning's step instead of refusing the whole backup."""
+    database, signer = instance(tmp_path / "live")
+    staff = {role: add_staff(database, f"{role}-1", f"Test {role}", role, unit="police" if role == "partner"
+                             else None) for role in ROLES}
+    old = [register_concern(database, staff["reporter"], form(n), now=OLD).ref for n in (1, 2)]
+    for ref in old:
+        drive(database, staff, ref, CLOSE, OLD)
+    kept = register_concern(database, staff["reporter"], form(3), now=NOW).ref
+    erased: list[object] = []
+
+    def erase_during_the_copy(done: int, total: int) -> None:
+        if not erased:  # the database's snapshot is taken and the keyring not yet copied
+            erased.append(erase_case(database, old[0], now=NOW))
+
+    try:
+        manifest = take_backup(database, tmp_path / "live" / "keys", tmp_path / "backup", pages=1,
+                               progress=erase_during_the_copy)
+        assert erased and erased[0] is not None
+        ids = _ids(database)
+    finally:
+        database.dispose()
+    assert manifest.erased_meanwhile == [ids[old[0]]]
+    assert json.loads((tmp_path / "backup" / "manifest.json").read_text())["erased_meanwhile"] == [ids[old[0]]]
+
+    restored = restore(tmp_path / "backup", url=f"sqlite:///{tmp_path / 'restored' / 'vidoro.db'}",
+                       keys=tmp_path / "restored" / "keys", keks=tmp_path / "live" / "keys", now=NOW)
+
+    assert restored.finished == (old[0],) and restored.unfinished == (), restored
+    assert restored.cases == 3 and restored.erased == 1
+    copy = Database(f"sqlite:///{tmp_path / 'restored' / 'vidoro.db'}",
+                    keys=FileKeyStore(tmp_path / "restored" / "keys"))
+    try:
+        records = {ref: read_case(copy, staff["decider"], ref, now=NOW) for ref in (*old, kept)}
+        assert records[old[0]].erased and not records[old[1]].erased and not records[kept].erased
+        assert records[old[1]].person and records[kept].person
+        report = verify(copy, signer.verifier_key)
+        assert report.ok, [finding.text() for finding in report.findings]
+    finally:
+        copy.dispose()
+
+
+def test_a_keyless_case_the_manifest_does_not_name_still_refuses_the_restore(tmp_path):
+    database, _ = instance(tmp_path / "live")
+    reporter = add_staff(database, "reporter-1", "Test reporter", "reporter")
+    refs_ = [register_concern(database, reporter, form(n), now=NOW).ref for n in (1, 2)]
+    ids = _ids(database)
+    lost: list[str] = []
+
+    def lose_a_key(done: int, total: int) -> None:
+        if not lost:  # a key gone without an erasure: the live case is not erased
+            database.keys.destroy_data_key(ids[refs_[0]])  # type: ignore[union-attr]
+            lost.append(refs_[0])
+
+    try:
+        manifest = take_backup(database, tmp_path / "live" / "keys", tmp_path / "backup", pages=1, progress=lose_a_key)
+    finally:
+        database.dispose()
+    assert lost and manifest.erased_meanwhile == []
+    with pytest.raises(BackupRefused, match="has no data key for 1 of the 2 cases"):
+        restore(tmp_path / "backup", url=f"sqlite:///{tmp_path / 'other' / 'vidoro.db'}",
+                keys=tmp_path / "other" / "keys", keks=tmp_path / "live" / "keys", now=NOW)
+    assert not (tmp_path / "other" / "vidoro.db").exists() and not (tmp_path / "other" / "keys").exists()
+
+
+def _ids(database: Database) -> dict[str, str]:
+    with database.read() as session:
+        return {ref: i for ref, i in session.execute(select(Case.ref, Case.id))}

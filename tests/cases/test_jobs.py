@@ -5,6 +5,7 @@ SQLite and on PostgreSQL; the clock is passed in."""
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from cases.audit.checkpoints import CheckpointRounds
 from cases.audit.signing import LogSigner
 from cases.jobs import DONE, FAILED, MAX_ATTEMPTS, QUEUED, Runner, Schedule, UnknownJob, enqueue, job_counts, queue
-from cases.jobs.runner import retry_in
+from cases.jobs.runner import Heartbeat, retry_in
 from cases.models import Checkpoint, Job
 from policies.model import Label
 from policies.routines.jobs import JobSchedule
@@ -161,3 +162,67 @@ def test_the_checkpoints_job_of_two_workers_issues_one_checkpoint_per_interval_a
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Checkpoint)) == 4
     assert len(list(outbox.iterdir())) == 4
+
+
+RENEWED_WAIT = 200  # the test's wait for a beat, bounded in count …
+RENEWED_STEP = 0.05  # … and in time (10 s at most)
+
+
+def test_a_job_that_outlives_its_lease_keeps_it_while_it_runs_and_is_not_taken_over(db):
+    """The job blocks while the clock moves past its first lease twice; the heartbeat (a tiny interval, the
+    clock injected) renews the lease meanwhile, so another worker finds nothing to take over, and the run is
+    recorded as done once, on its first attempt."""
+    clock, lease = Clock(), timedelta(minutes=1)
+    taken_over: list[object] = []
+
+    def long(database, *, now):
+        for _ in range(2):
+            clock.now += timedelta(seconds=50)  # 100 s in all: past the lease it was claimed with
+            assert _wait_for_lease(database, clock.now + lease), "the lease was not renewed"
+        taken_over.append(queue.claim(database, "other", names={"long"}, now=clock.now, lease=lease,
+                                      max_attempts=MAX_ATTEMPTS))
+        return "done late"
+
+    runner = Runner(db, {"long": long}, {}, clock=clock, lease=lease, report=lambda _: None, heartbeat=0.01)
+    with db.write() as session:
+        enqueue(session, name="long", key="k", now=START)
+
+    ran = runner.run_due()
+
+    assert taken_over == [None]
+    assert [(r.state, r.attempt, r.summary) for r in ran] == [(DONE, 1, "done late")]
+    [row] = rows(db, "long")
+    assert (row.state, row.attempts, row.lease_owner, row.lease_until) == (DONE, 1, runner.owner, None)
+    assert not [t for t in threading.enumerate() if t.name.startswith("vidoro-lease-")]  # the heartbeat stopped
+
+
+def test_a_beat_renews_only_a_lease_that_is_still_this_workers(db):
+    clock, lease = Clock(), timedelta(minutes=1)
+    with db.write() as session:
+        enqueue(session, name="sweep", key="k", now=START)
+    mine = queue.claim(db, "mine", names={"sweep"}, now=START, lease=lease, max_attempts=MAX_ATTEMPTS)
+    assert mine is not None
+    beat = Heartbeat(db, mine, lease=lease, clock=clock, interval=3600, report=lambda _: None)
+    clock.now = START + timedelta(seconds=40)
+    assert beat.renew() and _utc(rows(db)[0].lease_until) == clock.now + lease
+    clock.now = START + timedelta(seconds=101)  # past the renewed lease: the worker stalled; another takes over
+    theirs = queue.claim(db, "theirs", names={"sweep"}, now=clock.now, lease=lease, max_attempts=MAX_ATTEMPTS)
+    assert theirs is not None
+    assert not beat.renew() and beat.lost
+    [row] = rows(db)
+    assert (row.lease_owner, row.attempts, _utc(row.lease_until)) == ("theirs", 2, clock.now + lease)
+
+
+def _wait_for_lease(db, until: datetime) -> bool:
+    """Whether the job's lease reaches `until` within the bounded wait (the heartbeat's thread renews it)."""
+    waiting = threading.Event()
+    for _ in range(RENEWED_WAIT):
+        with db.read() as session:
+            if _utc(session.scalar(select(func.max(Job.lease_until)))) >= until:
+                return True
+        waiting.wait(RENEWED_STEP)
+    return False
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

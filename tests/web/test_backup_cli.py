@@ -13,6 +13,7 @@ import sqlite3
 import stat
 import subprocess
 import uuid
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from cases.models import Case
 from tests.conftest import POSTGRES_URL
 from tests.web.test_cli import HEAD, assert_ok, assert_one_line_failure, run
 from tests.web.test_keys_cli import read_all, register_cases
+from web.backup_cli import _progress
 
 KEY_LINE = re.compile(r"verifier key for auditors: (\S+)")
 PERSONAL = ("Nyckel", "Testsson", "Oro nummer")  # what register_cases writes into the cases
@@ -329,3 +331,28 @@ def test_on_postgresql_a_key_store_copied_before_a_rotation_and_retirement_opens
     assert_ok(run(other, "restore", str(tmp_path / "new"), "--keks", str(tmp_path / "keks"), url=url,
                   VIDORO_KEYS=str(other / "keys")))
     assert read_all(url, other / "keys", every) == before
+
+
+class Terminal(StringIO):
+    """stderr as a terminal, for click to draw its bar on."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_from_the_first_page_and_follows_a_total_that_grows(monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with _progress("copying"):
+        pass  # refused before any page was copied: no bar
+    assert terminal.getvalue() == ""
+    with _progress("copying") as progress:
+        progress(1, 4)
+        progress(3, 8)  # the later files' estimate grew
+        progress(8, 8)
+    shown = [int(p) for p in re.findall(r"(\d+)%", terminal.getvalue())]
+    assert shown == [0, 25, 37, 100] and terminal.getvalue().startswith("\r") and "copying" in terminal.getvalue()
+    with pytest.raises(RuntimeError), _progress("restoring") as progress:  # the bar ends even when a copy fails
+        progress(1, 2)
+        raise RuntimeError
+    assert terminal.getvalue().endswith("\n")
