@@ -22,6 +22,8 @@ from cases.retention import (
     LEGAL_HOLD,
     RESEARCH_SAMPLE,
     SAME_PERSON,
+    Listed,
+    Plan,
     case_holds,
     erase_due,
     lift_hold,
@@ -31,6 +33,7 @@ from cases.retention import (
 )
 from policies.routines.retention import HOLD_LIFTED, HOLD_PLACED, load_retention
 from tests.conftest import NOW
+from workflow import VidoroError
 
 CLOSE = PATHS["erased"][1][:2]  # an adult's pre-assessment, closed without investigation six days on
 HOLD_REASON = "Markörtext-R19 begärd av förvaltningsrätten i mål om skadestånd"  # never in a log or an answer
@@ -253,3 +256,76 @@ def test_two_runs_at_once_erase_each_case_exactly_once(db, six_years):
         erasures = session.scalars(select(TransitionLogEntry.case_ref).where(TransitionLogEntry.trigger == "erase"))
         assert sorted(erasures) == sorted(i.ref for i in plan.due)
     assert verify(db, "unused").ok
+
+
+def _note(db, staff, ref: str, at: datetime, *, sign: bool = True) -> None:
+    from cases.journal import NoteForm, sign_note, write_note
+
+    done = write_note(db, staff["decider"], ref, NoteForm("information_received", at.date(), "Uppgift inkom."), now=at)
+    if sign:
+        sign_note(db, staff["decider"], ref, done.note_id, now=at + timedelta(days=1))
+
+
+def test_a_note_signed_recently_is_the_last_entry_so_the_case_is_kept_until_it_is_past_too(db, staff, six_years,
+                                                                                          monkeypatch):
+    """Notes never touch the case row: the plan, the lock's re-check and the guard count from them all the same."""
+    ref = six_years["past"]  # closed 2021-06-07: past by the case row alone
+    with db.read() as session:
+        updated = session.scalar(select(Case.updated_at).where(Case.ref == ref))
+    _note(db, staff, ref, _at(2026, 10, 1))  # written 2026-10-01, signed 2026-10-02
+    with db.read() as session:
+        assert session.scalar(select(Case.updated_at).where(Case.ref == ref)) == updated
+    plan = thinning_plan(db, now=NOW)
+    assert ref not in {i.ref for i in (*plan.due, *plan.kept)}
+    stale = Plan((*plan.due, Listed(ref, "closed", "vid_oro")), plan.kept)  # a plan made before the note
+    done = erase_due(db, now=NOW, plan=stale)
+    assert ref in done.skipped and _states(db)[ref] == "closed"
+    from cases.retention import thinning
+
+    with monkeypatch.context() as patched:  # the thinning's own check bypassed: the guard refuses by itself
+        patched.setattr(thinning, "_past", lambda *args: True)
+        with pytest.raises(VidoroError):
+            thinning.erase_case(db, ref, now=NOW)
+    assert _states(db)[ref] == "closed"
+    assert ref not in {i.ref for i in thinning_plan(db, now=_at(2031, 10, 1)).due}  # signed 2026-10-02
+    later = _at(2031, 10, 2)
+    assert ref in {i.ref for i in thinning_plan(db, now=later).due}
+    assert thinning.erase_case(db, ref, now=later) is not None and _states(db)[ref] == "erased"
+
+
+def test_a_draft_note_counts_as_an_entry_too(db, staff, six_years):
+    _note(db, staff, six_years["old"], _at(2026, 1, 15), sign=False)
+    assert six_years["old"] not in {i.ref for i in thinning_plan(db, now=NOW).due}
+    assert run_retention_job(db, now=NOW).startswith(f"{len(DUE) - 1} erased, 0 failed")
+    assert _states(db)[six_years["old"]] == "closed"
+
+
+def test_a_later_case_kept_by_a_hold_keeps_the_persons_earlier_cases_too(db, staff, six_years):
+    """A person's record is thinned as a whole: a case of theirs kept for any reason keeps them all."""
+    both = (six_years["old_person_both"], six_years["old_person_both_2"])
+    place_hold(db, staff["decider"], both[1], HOLD_REASON, now=NOW - timedelta(days=2))
+    plan = thinning_plan(db, now=NOW)
+    kept = {i.ref: i.kept_because for i in plan.kept}
+    assert kept[both[0]] == SAME_PERSON and kept[both[1]] == LEGAL_HOLD
+    assert not set(both) & {i.ref for i in plan.due}
+    run_retention_job(db, now=NOW)
+    assert {_states(db)[r] for r in both} == {"closed"}
+    lift_hold(db, staff["decider"], both[1], "Målet är avgjort.", now=NOW - timedelta(days=1))
+    assert set(both) <= {i.ref for i in thinning_plan(db, now=NOW).due}
+
+
+def test_a_hold_on_the_persons_other_case_after_the_plan_is_respected_under_the_lock(db, staff, six_years):
+    both = (six_years["old_person_both"], six_years["old_person_both_2"])
+    plan = thinning_plan(db, now=NOW)
+    assert set(both) <= {i.ref for i in plan.due}
+    place_hold(db, staff["decider"], both[1], "Tillsynsärende pågår.", now=NOW)
+    done = erase_due(db, now=NOW, plan=plan)
+    assert set(both) <= set(done.skipped) and {_states(db)[r] for r in both} == {"closed"}
+
+
+def test_the_dry_run_of_the_plan_takes_no_write_lock(db, six_years):
+    """A writer holds SQLite's write lock (BEGIN IMMEDIATE) while the plan is made: the plan only reads."""
+    before = {i.ref for i in thinning_plan(db, now=NOW).due}
+    with db.write() as session:
+        session.execute(select(func.count()).select_from(Case))  # BEGIN IMMEDIATE on SQLite: the lock is held
+        assert {i.ref for i in thinning_plan(db, now=NOW).due} == before
