@@ -1,7 +1,7 @@
 """`vidoro retention`: thinning (gallring) from the server's command line — the run and its dry run, legal holds.
 
 `run` erases the cases past their retention period, minus the exceptions (the research sample, legal holds, the
-same person's later case), and purges expired sessions, idempotency keys, sign-in attempts, request counts,
+same person's other kept case), and purges expired sessions, idempotency keys, sign-in attempts, request counts,
 notifications and finished outbox mails; the nightly job does the same (`cases.retention.run_retention_job`).
 `--dry-run` lists what would go and what is kept and why, by case reference and state only, and changes nothing.
 `hold` and `release` place and lift a legal hold as a named account (`--by`), which must hold a role that
@@ -24,7 +24,8 @@ from web.errors import BadInput
 
 __all__ = ["retention"]
 
-_WHY = {"research_sample": "research sample", "legal_hold": "legal hold", "same_person": "the same person's later case"}
+_WHY = {"research_sample": "research sample", "legal_hold": "legal hold",
+        "same_person": "the same person's other kept case"}
 
 
 def _one_line(command):
