@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from cases.db import Database
 from cases.deadlines.marks import swedish_calendar
 from cases.flowcharts import current_engine
-from cases.models import Assignment, Case, Deadline, DeadlineNotice, Staff
+from cases.models import Assignment, Case, Deadline, DeadlineNotice, Staff, TransitionLogEntry
+from policies.limits import ARRIVAL_MAX_AGE
 from policies.routines.reminders import Reminders, load_reminders
 from workflow.deadlines import local_date
 from workflow.working_days.arithmetic import HolidayCalendar, latest_due_reminded
@@ -128,10 +129,17 @@ def _passed(today: date, ended: Sequence[str]) -> Select:
 
 
 def _acute(now: datetime, policy: Reminders) -> Select:
-    """The concerns marked as acute danger that arrived within the policy's window and have not been alerted."""
+    """The concerns marked as acute danger registered within the policy's window and not yet alerted.
+
+    The window runs from the registration (the case's first entry in the transition log), not the arrival:
+    intake may record an arrival up to ARRIVAL_MAX_AGE earlier, and such a concern is news when it is registered.
+    The arrival bounds the scan of the index all the same, since it is never further back than that."""
+    since = now - policy.acute_within
+    registered = exists().where(TransitionLogEntry.case_ref == Case.ref, TransitionLogEntry.from_state.is_(None),
+                                TransitionLogEntry.at >= since, TransitionLogEntry.at <= now)
     return (select(Case.id.label("subject"), Case.ref)
-            .where(Case.acute_danger.is_(True), Case.received_at >= now - policy.acute_within,
-                   Case.received_at <= now, _not_told(ACUTE, Case.id))
+            .where(Case.acute_danger.is_(True), Case.received_at >= since - ARRIVAL_MAX_AGE,
+                   Case.received_at <= now, registered, _not_told(ACUTE, Case.id))
             .order_by(Case.received_at, Case.id))
 
 

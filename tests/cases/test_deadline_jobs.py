@@ -157,6 +157,18 @@ def test_an_acute_concern_older_than_the_window_is_no_news(db, staff, child_numb
     assert ", 1 acute alert (" in run_deadline_jobs(db, now=NOW + timedelta(hours=47), notify=Recorder())
 
 
+def test_an_acute_concern_that_arrived_days_before_it_was_registered_alerts_at_the_next_run(db, staff,
+                                                                                           child_number):
+    """Intake recorded an arrival three days back (by phone): the window runs from the registration."""
+    form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=child_number, acute_danger=True,
+                       received_at=NOW - timedelta(days=3), arrival_reason="Kom in per telefon till mottagningen.")
+    ref = register_concern(db, staff["intake"], form, now=NOW).ref
+    notify = Recorder()
+    assert ", 1 acute alert (" in run_deadline_jobs(db, now=NOW + timedelta(minutes=1), notify=notify)
+    assert [call[3] for call in notify.of("acute_concern")] == [ref]
+    assert ", 0 acute alerts (" in run_deadline_jobs(db, now=NOW + timedelta(minutes=2), notify=Recorder())
+
+
 def test_what_a_failed_batch_claimed_is_claimed_again(db, staff, child_number):
     """The notices and the notifications are one transaction: a notify that fails leaves nothing claimed."""
     register(db, staff, child_number)
