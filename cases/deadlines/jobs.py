@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from cases.db import Database
 from cases.deadlines.marks import swedish_calendar
 from cases.flowcharts import current_engine
-from cases.models import Assignment, Case, Deadline, DeadlineNotice, Staff
+from cases.models import Assignment, Case, Deadline, DeadlineNotice, Staff, TransitionLogEntry
+from policies.limits import ARRIVAL_MAX_AGE
 from policies.routines.reminders import Reminders, load_reminders
 from workflow.deadlines import local_date
 from workflow.working_days.arithmetic import HolidayCalendar, latest_due_reminded
@@ -70,32 +71,41 @@ def run_deadline_jobs(database: Database, *, now: datetime, notify: Notify | Non
     reminded = job.run(REMINDER, _reminders_due(today, calendar, policy, ended), holders)
     passed = job.run(PASSED, _passed(today, ended), by_roles(policy.escalation))
     acute = job.run(ACUTE, _acute(now, policy), by_roles(policy.acute))
+    untold = f"; {job.untold} with nobody to tell, left for a later run" if job.untold else ""
     return (f"{_count(reminded, 'reminder')}, {_count(passed, 'escalation')}, {_count(acute, 'acute alert')}"
-            f" ({_count(job.notifications, 'notification')})")
+            f" ({_count(job.notifications, 'notification')}){untold}")
 
 
 class _Job:
     def __init__(self, database: Database, notify: Notify, now: datetime) -> None:
         self.database, self.notify, self.now = database, notify, now
-        self.notifications = 0
+        self.notifications = self.untold = 0
 
     def run(self, kind: str, query: Select,
             recipients: Callable[[Session, Sequence[Any]], Mapping[str, Sequence[str]]]) -> int:
-        """Claim and tell what `query` finds, a batch a transaction, until it finds nothing new."""
+        """Claim and tell what `query` finds, a batch a transaction, until it finds nothing new.
+
+        Only what has someone to tell is claimed: a notice with nobody to hear it (no active staff in any role
+        it may go to) stays unclaimed, to be told by a later run once there is someone; this run passes over it."""
         told = 0
+        nobody: set[str] = set()  # found with nobody to tell: read again by each later batch, and passed over
         for _ in range(_MAX_BATCHES):
             with self.database.write() as session:
-                rows = session.execute(query.limit(BATCH)).all()
-                claimed = _claim(session, self.database.is_sqlite, kind, [row.subject for row in rows], self.now)
-                mine = [row for row in rows if row.subject in claimed]  # another server may have claimed the rest
-                who = recipients(session, mine) if mine else {}
+                rows = session.execute(query.limit(BATCH + len(nobody))).all()
+                fresh = [row for row in rows if row.subject not in nobody]
+                who = recipients(session, fresh) if fresh else {}
+                nobody.update(row.subject for row in fresh if not who.get(row.subject))
+                claimed = _claim(session, self.database.is_sqlite, kind,
+                                 [row.subject for row in fresh if row.subject not in nobody], self.now)
+                mine = [row for row in fresh if row.subject in claimed]  # another server may have claimed the rest
                 for row in mine:
                     self.notifications += self.notify(
-                        session, recipients=who.get(row.subject, ()), kind=_NOTIFICATION_KINDS[kind],
+                        session, recipients=who[row.subject], kind=_NOTIFICATION_KINDS[kind],
                         key=f"{_KEY_PREFIX[kind]}:{row.subject}:{kind}", now=self.now, case_ref=row.ref)
                 told += len(mine)
-            if len(rows) < BATCH:
+            if len(fresh) < BATCH:
                 break
+        self.untold += len(nobody)
         return told
 
 
@@ -128,10 +138,17 @@ def _passed(today: date, ended: Sequence[str]) -> Select:
 
 
 def _acute(now: datetime, policy: Reminders) -> Select:
-    """The concerns marked as acute danger that arrived within the policy's window and have not been alerted."""
+    """The concerns marked as acute danger registered within the policy's window and not yet alerted.
+
+    The window runs from the registration (the case's first entry in the transition log), not the arrival:
+    intake may record an arrival up to ARRIVAL_MAX_AGE earlier, and such a concern is news when it is registered.
+    The arrival bounds the scan of the index all the same, since it is never further back than that."""
+    since = now - policy.acute_within
+    registered = exists().where(TransitionLogEntry.case_ref == Case.ref, TransitionLogEntry.from_state.is_(None),
+                                TransitionLogEntry.at >= since, TransitionLogEntry.at <= now)
     return (select(Case.id.label("subject"), Case.ref)
-            .where(Case.acute_danger.is_(True), Case.received_at >= now - policy.acute_within,
-                   Case.received_at <= now, _not_told(ACUTE, Case.id))
+            .where(Case.acute_danger.is_(True), Case.received_at >= since - ARRIVAL_MAX_AGE,
+                   Case.received_at <= now, registered, _not_told(ACUTE, Case.id))
             .order_by(Case.received_at, Case.id))
 
 
@@ -151,9 +168,11 @@ def _claim(session: Session, is_sqlite: bool, kind: str, subjects: Sequence[str]
 
 def _holders(session: Session, rows: Sequence[Any], policy: Reminders,
              staff: Mapping[str, Sequence[str]]) -> Mapping[str, Sequence[str]]:
-    """Who holds each deadline's case: its open assignments (one query for the batch), else the role that
-    holds a case nobody is assigned to in that state."""
+    """Who holds each deadline's case: its active assignees (one query for the batch), else the active staff of
+    the role that holds a case nobody is assigned to in that state, else (none of them active) the escalation
+    roles', so that a reminder reaches someone; nobody only when none of those has an active member."""
     assigned: defaultdict[str, list[str]] = defaultdict(list)
+    escalation = sorted({member for role in policy.escalation for member in staff.get(role, ())})
     query = (select(Assignment.case_id, Assignment.staff_id).join(Staff, Staff.id == Assignment.staff_id)
              .where(Assignment.case_id.in_(sorted({row.case_id for row in rows})), Assignment.ended_at.is_(None),
                     Staff.active.is_(True)))
@@ -165,7 +184,7 @@ def _holders(session: Session, rows: Sequence[Any], policy: Reminders,
             result[row.subject] = sorted(set(assigned[row.case_id]))
         else:
             role = policy.unassigned_role(row.state)
-            result[row.subject] = staff.get(role, ()) if role is not None else ()
+            result[row.subject] = (staff.get(role, ()) if role is not None else ()) or escalation
     return result
 
 

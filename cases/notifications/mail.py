@@ -7,9 +7,14 @@ of its own. A worker that dies mid-batch leaves its claimed rows to return after
 mail in flight (sent, not yet marked) is sent again, with the same Message-ID. A failed attempt is retried
 after `retry_seconds`, and given up (`failed`) after `max_attempts` (`policies/routines/notifications.toml [mail]`).
 
-Without `VIDORO_SMTP_URL` mail is off: the job marks waiting mails `mail_off` and sends nothing (the
-notification is on the person's list whatever happens to its mail; a backlog of months is not sent the day
-mail is switched on). A recipient whose address was removed since is `no_address`.
+Each claim counts an attempt, so a row's `attempts` names the claim that holds it: a worker checks before each
+mail that its claim still holds, and settles a mail only under that claim (`UPDATE … WHERE attempts = mine`).
+A worker whose lease ran out (the lease is at least a batch of mails at the server's timeout each, checked when
+the policy is read) and whose mails another took over neither sends them nor overwrites what the other wrote.
+
+Without `VIDORO_SMTP_URL` mail is off on this server: the job leaves the outbox as it is and sends nothing; the
+mails wait for a server with mail (several servers may share one database, not all of them sending mail).
+A recipient whose address was removed since is `no_address`.
 
 The text is rendered when the mail is sent, from the notification's kind, the case's pseudonym and the count
 of unread notifications (`policies.routines.notifications.render`): nothing else can reach a mail.
@@ -25,10 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, CursorResult, and_, func, select, update
 
 from cases.db import Database
 from cases.models import MailOutbox, Notification, Staff
@@ -37,9 +42,9 @@ from policies.routines.notifications import Notifications, load_notifications, r
 __all__ = ["FINISHED", "MailSettings", "Mailer", "SmtpMailer", "send_pending_mail"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-SMTP_TIMEOUT = 30  # seconds a mail server may take to answer before the attempt fails
 # The states an outbox row ends in; "pending" (waiting, or claimed under a lease) is not one of them
 FINISHED = ("sent", "failed", "no_address", "mail_off")
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})  # a login in clear text never leaves the machine
 
 
 @dataclass(frozen=True)
@@ -71,9 +76,11 @@ class SmtpMailer:
     """The standard library's SMTP client on one connection, opened at the first message.
 
     `smtp://host:port` (plain; `?starttls=1` upgrades it), `smtps://host:port` (TLS from the start), and
-    `user:password@` in either for a server that wants a login. The password is never logged or shown."""
+    `user:password@` for a server that wants a login: only over TLS (smtps or starttls), or to this machine
+    (127.0.0.1, ::1, localhost), so a password never crosses a network in clear. The password is never logged or
+    shown. `timeout`: seconds the server may take to answer (`policies/routines/notifications.toml [mail]`)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout: float | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("VIDORO_SMTP_URL must be smtp://host:port or smtps://host:port")
@@ -82,6 +89,11 @@ class SmtpMailer:
         self.host, self.port = parts.hostname, parts.port or (465 if self.tls else 25)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        if (self.user is not None or self.password is not None) and not (self.tls or self.starttls) \
+                and self.host.lower() not in _LOOPBACK:
+            raise ValueError("VIDORO_SMTP_URL has a user and password but no TLS: the password would cross the "
+                             "network in clear; use smtps://… or smtp://…?starttls=1")
+        self.timeout = load_notifications().mail.timeout_seconds if timeout is None else timeout
         self._smtp: smtplib.SMTP | None = None
 
     def send(self, message: EmailMessage) -> None:
@@ -99,8 +111,8 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
-        smtp = (smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT, context=context) if self.tls
-                else smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT))
+        smtp = (smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context) if self.tls
+                else smtplib.SMTP(self.host, self.port, timeout=self.timeout))
         try:
             if self.starttls and not self.tls:
                 smtp.starttls(context=context)
@@ -120,7 +132,7 @@ class _Claimed:
     case_ref: str | None
     email: str | None
     unread: int
-    attempts: int
+    attempts: int  # the claim's number: this worker's while the row's attempts are still this
 
 
 def send_pending_mail(database: Database, *, now: datetime, settings: MailSettings | None = None,
@@ -129,16 +141,20 @@ def send_pending_mail(database: Database, *, now: datetime, settings: MailSettin
     settings = settings or MailSettings.from_env()
     policy = load_notifications()
     if settings.smtp_url is None and mailer is None:
-        return f"mail off: {_switch_off(database, now)} not sent"
+        return f"mail off on this server: {_waiting(database)} waiting"  # left for a server with mail
+    # A URL refused (a password without TLS) is refused before anything is claimed
+    mailer = mailer or SmtpMailer(settings.smtp_url or "", timeout=policy.mail.timeout_seconds)
     claimed = _claim(database, now, policy)
     if not claimed:
         return "0 mails sent"
-    mailer = mailer or SmtpMailer(settings.smtp_url or "")
-    sent = failed = skipped = 0
+    sent = failed = skipped = lost = 0
     try:
         for row in claimed:
+            if not _still_mine(database, row):  # the lease ran out and another worker took the mail over
+                lost += 1
+                continue
             if not row.email:
-                _finish(database, row.id, state="no_address", now=now)
+                _finish(database, row, state="no_address", now=now)
                 skipped += 1
                 continue
             message = _message(row, settings, policy, now)
@@ -149,11 +165,12 @@ def send_pending_mail(database: Database, *, now: datetime, settings: MailSettin
                 failed += 1
                 mailer.close()  # a broken connection is opened afresh for the next one
                 continue
-            _finish(database, row.id, state="sent", now=now, message_id=str(message["Message-ID"]))
-            sent += 1
+            sent += 1  # sent, whether or not it is still this worker's to mark
+            lost += not _finish(database, row, state="sent", now=now, message_id=str(message["Message-ID"]))
     finally:
         mailer.close()
-    return f"{sent} mails sent, {failed} failed, {skipped} without address"
+    taken = f", {lost} taken over by another worker" if lost else ""
+    return f"{sent} mails sent, {failed} failed, {skipped} without address{taken}"
 
 
 def _claim(database: Database, now: datetime, policy: Notifications) -> list[_Claimed]:
@@ -207,31 +224,36 @@ def _message(row: _Claimed, settings: MailSettings, policy: Notifications, now: 
     return message
 
 
-def _finish(database: Database, outbox_id: int, *, state: str, now: datetime, message_id: str | None = None) -> None:
+def _mine(row: _Claimed) -> ColumnElement[bool]:
+    """The outbox row as this worker claimed it: still waiting, under this claim (no other claimed it since)."""
+    return and_(MailOutbox.id == row.id, MailOutbox.state == "pending", MailOutbox.attempts == row.attempts)
+
+
+def _still_mine(database: Database, row: _Claimed) -> bool:
+    with database.read() as session:
+        return session.scalar(select(MailOutbox.id).where(_mine(row))) is not None
+
+
+def _settle(database: Database, row: _Claimed, **values: object) -> bool:
+    """Write `values` to the row only under this worker's claim; False (nothing written) if it was taken over."""
     with database.write() as session:
-        row = session.get(MailOutbox, outbox_id)
-        if row is not None:
-            row.state, row.claimed_until = state, None
-            if state == "sent":
-                row.sent_at, row.message_id = now, message_id
+        result = session.execute(update(MailOutbox).where(_mine(row)).values(**values)
+                                 .execution_options(synchronize_session=False))
+        return bool(cast("CursorResult[Any]", result).rowcount)
 
 
-def _failed(database: Database, row: _Claimed, now: datetime, policy: Notifications) -> None:
+def _finish(database: Database, row: _Claimed, *, state: str, now: datetime, message_id: str | None = None) -> bool:
+    sent = {"sent_at": now, "message_id": message_id} if state == "sent" else {}
+    return _settle(database, row, state=state, claimed_until=None, **sent)
+
+
+def _failed(database: Database, row: _Claimed, now: datetime, policy: Notifications) -> bool:
     """One attempt failed: tried again after `retry_seconds`, or given up after `max_attempts`."""
-    with database.write() as session:
-        stored = session.get(MailOutbox, row.id)
-        if stored is None:
-            return
-        if stored.attempts >= policy.mail.max_attempts:
-            stored.state, stored.claimed_until = "failed", None
-        else:
-            stored.claimed_until = now + timedelta(seconds=policy.mail.retry_seconds)
+    if row.attempts >= policy.mail.max_attempts:
+        return _settle(database, row, state="failed", claimed_until=None)
+    return _settle(database, row, claimed_until=now + timedelta(seconds=policy.mail.retry_seconds))
 
 
-def _switch_off(database: Database, now: datetime) -> int:
-    """Mail is off: every waiting mail is marked so, and stays on the person's list as a notification."""
-    with database.write() as session:
-        rows = session.scalars(select(MailOutbox).where(MailOutbox.state == "pending")).all()
-        for row in rows:
-            row.state, row.claimed_until = "mail_off", None
-        return len(rows)
+def _waiting(database: Database) -> int:
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(MailOutbox).where(MailOutbox.state == "pending")) or 0

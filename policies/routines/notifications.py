@@ -50,12 +50,14 @@ class Kind:
 
 @dataclass(frozen=True)
 class MailRules:
-    """How mail is sent: attempts before giving up, the lease of a claim, the wait before a retry, the batch."""
+    """How mail is sent: attempts before giving up, the lease of a claim, the wait before a retry, the batch, how
+    long the mail server may take to answer."""
 
     max_attempts: int
     lease_seconds: int
     retry_seconds: int
     batch: int
+    timeout_seconds: int
     path: str
 
 
@@ -142,11 +144,15 @@ def _mail(source: str, spec: Any) -> MailRules:
     if not isinstance(spec, dict):
         raise PolicyError(source, "needs a table [mail]")
     numbers = {}
-    for name in ("max_attempts", "lease_seconds", "retry_seconds", "batch"):
+    for name in ("max_attempts", "lease_seconds", "retry_seconds", "batch", "timeout_seconds"):
         value = spec.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise PolicyError(source, f"[mail] {name} must be a whole number, 1 or more")
         numbers[name] = value
+    # A claim must outlast the slowest batch, or another worker takes the mails over while they are being sent
+    if numbers["lease_seconds"] < numbers["batch"] * numbers["timeout_seconds"]:
+        raise PolicyError(source, "[mail] lease_seconds must be at least batch × timeout_seconds "
+                                  f"({numbers['batch'] * numbers['timeout_seconds']})")
     path = spec.get("path")
     if not isinstance(path, str) or not re.fullmatch(r"/[A-Za-z0-9._~/\-]*", path):
         raise PolicyError(source, "[mail] path must be a path on the server, such as /notifications")

@@ -18,7 +18,7 @@ from cases import ConcernForm, add_staff, fire_trigger, register_concern
 from cases.casework.access import assign_case
 from cases.casework.worklist import work_list
 from cases.deadlines import Notify, run_deadline_jobs
-from cases.models import Case, Deadline, DeadlineNotice
+from cases.models import Case, Deadline, DeadlineNotice, Staff
 from tests.conftest import NOW
 from workflow.hearing import Assessment
 
@@ -155,6 +155,75 @@ def test_an_acute_concern_older_than_the_window_is_no_news(db, staff, child_numb
     notify = Recorder()
     assert ", 0 acute alerts (" in run_deadline_jobs(db, now=NOW + timedelta(hours=49), notify=notify)
     assert ", 1 acute alert (" in run_deadline_jobs(db, now=NOW + timedelta(hours=47), notify=Recorder())
+
+
+def test_an_acute_concern_that_arrived_days_before_it_was_registered_alerts_at_the_next_run(db, staff,
+                                                                                           child_number):
+    """Intake recorded an arrival three days back (by phone): the window runs from the registration."""
+    form = ConcernForm(concern=CONCERN, reporter_org="school", identity_number=child_number, acute_danger=True,
+                       received_at=NOW - timedelta(days=3), arrival_reason="Kom in per telefon till mottagningen.")
+    ref = register_concern(db, staff["intake"], form, now=NOW).ref
+    notify = Recorder()
+    assert ", 1 acute alert (" in run_deadline_jobs(db, now=NOW + timedelta(minutes=1), notify=notify)
+    assert [call[3] for call in notify.of("acute_concern")] == [ref]
+    assert ", 0 acute alerts (" in run_deadline_jobs(db, now=NOW + timedelta(minutes=2), notify=Recorder())
+
+
+def set_active(db, role: str, active: bool) -> None:
+    with db.write() as session:
+        session.execute(update(Staff).where(Staff.role == role).values(active=active))
+
+
+def test_a_reminder_nobody_would_hear_goes_to_the_decision_makers_and_is_never_lost(db, staff, child_number):
+    """An unassigned case held by intake while no intake officer is active: the reminder goes to the decision
+    makers; with no decision maker active either, nobody is told and nothing is claimed, and the next run after
+    one is active again tells them."""
+    ref = register(db, staff, child_number)
+    protect(db, staff, ref)
+    pre_id, _ = running(db)["pre_assessment"]
+    set_active(db, "intake", False)
+    set_active(db, "decider", False)
+    notify = Recorder()
+    summary = run_deadline_jobs(db, now=at("2026-12-07"), notify=notify)
+    assert summary.startswith("0 reminders,") and "1 with nobody to tell" in summary
+    assert notify.calls == []
+    with db.read() as session:
+        assert session.scalars(select(DeadlineNotice)).all() == []
+    set_active(db, "decider", True)
+    assert run_deadline_jobs(db, now=at("2026-12-07", 9), notify=notify).startswith("1 reminder,")
+    deciders = tuple(sorted((staff["decider"].id, staff["decider2"].id)))
+    assert notify.of("deadline_reminder") == [("deadline_reminder", f"deadline:{pre_id}:reminder", deciders, ref)]
+
+
+def test_a_case_whose_assignees_are_all_disabled_is_reminded_to_its_holding_role(db, staff, child_number):
+    ref = register(db, staff, child_number)
+    protect(db, staff, ref)
+    assign_case(db, staff["intake"], ref, staff["caseworker"].id, now=NOW)
+    set_active(db, "caseworker", False)
+    notify = Recorder()
+    assert run_deadline_jobs(db, now=at("2026-12-07"), notify=notify).startswith("1 reminder,")
+    intake = tuple(sorted((staff["intake"].id, staff["intake2"].id)))
+    assert [who for _, _, who, _ in notify.of("deadline_reminder")] == [intake]
+
+
+def test_more_untellable_notices_than_a_batch_do_not_stop_the_run(db, staff, child_number, monkeypatch):
+    """Passed over, not read again forever: a run with more notices nobody can hear than a batch ends, and tells
+    the ones behind them."""
+    import cases.deadlines.jobs as jobs
+
+    monkeypatch.setattr(jobs, "BATCH", 2)
+    first = register(db, staff, child_number)
+    protect(db, staff, first)
+    with db.write() as session:
+        case_id = session.scalar(select(Case.id).where(Case.ref == first))
+        session.add_all(Deadline(case_id=case_id, name="pre_assessment", started_at=NOW,
+                                 due_on=datetime(2026, 12, 8).date()) for _ in range(5))
+    set_active(db, "intake", False)
+    set_active(db, "decider", False)
+    summary = run_deadline_jobs(db, now=at("2026-12-07"), notify=Recorder())
+    assert summary.startswith("0 reminders,") and "6 with nobody to tell" in summary
+    set_active(db, "decider", True)
+    assert run_deadline_jobs(db, now=at("2026-12-07", 9), notify=Recorder()).startswith("6 reminders,")
 
 
 def test_what_a_failed_batch_claimed_is_claimed_again(db, staff, child_number):

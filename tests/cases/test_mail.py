@@ -104,16 +104,19 @@ def test_the_mails_of_a_referral_hold_no_personal_data_and_go_once(db, staff, sm
     assert len(inbox.messages) == 2
 
 
-def test_without_an_smtp_url_nothing_is_sent_and_the_notification_stays(db, staff, smtp):
+def test_a_server_without_an_smtp_url_sends_nothing_and_leaves_the_mail_to_one_with_mail(db, staff, smtp):
+    """Two servers on one database, one without mail: its job touches no row, and the other's sends them all."""
     inbox, settings = smtp
     set_email(db, None, "caseworker-1", "caseworker-1@example.org", now=NOW)
     _queue(db, staff, 2)
     off = MailSettings(smtp_url=None, mail_from="vidoro@kommun.example")
-    assert send_pending_mail(db, now=NOW, settings=off) == "mail off: 2 not sent"
-    assert [m.state for m in _outbox(db)] == ["mail_off", "mail_off"]
-    assert send_pending_mail(db, now=NOW, settings=settings) == "0 mails sent" and inbox.messages == []
+    assert send_pending_mail(db, now=NOW, settings=off) == "mail off on this server: 2 waiting"
+    assert [(m.state, m.attempts, m.claimed_until) for m in _outbox(db)] == [("pending", 0, None)] * 2
+    assert inbox.messages == []
     with db.read() as s:
         assert len(s.scalars(select(Notification.id)).all()) == 2
+    assert send_pending_mail(db, now=NOW, settings=settings) == "2 mails sent, 0 failed, 0 without address"
+    assert len(inbox.messages) == 2 and [m.state for m in _outbox(db)] == ["sent", "sent"]
 
 
 def test_an_address_removed_before_sending_is_not_mailed(db, staff, smtp):
@@ -242,3 +245,87 @@ def test_a_mail_that_kills_its_worker_every_time_is_given_up(db, staff, smtp):
         moment += timedelta(seconds=rules.lease_seconds)
     assert send_pending_mail(db, now=moment, settings=settings) == "0 mails sent"
     assert [m.state for m in _outbox(db)] == ["failed"] and len(inbox.messages) == rules.max_attempts
+
+
+class Recording:
+    """A mailer that keeps each message's Message-ID; `during` runs inside the first send (another worker)."""
+
+    def __init__(self, during=None) -> None:
+        self.ids: list[str] = []
+        self.during = during
+
+    def send(self, message) -> None:
+        self.ids.append(str(message["Message-ID"]))
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_worker_whose_claim_was_taken_over_neither_sends_nor_marks_the_mails(db, staff):
+    """The first worker's lease runs out during its first mail and a second worker takes both mails over and
+    sends them: the first marks nothing (the second's moment stands) and does not send the other mail again."""
+    rules = load_notifications().mail
+    set_email(db, None, "caseworker-1", "caseworker-1@example.org", now=NOW)
+    _queue(db, staff, 2)
+    settings = MailSettings(smtp_url="smtp://127.0.0.1:9", mail_from="vidoro@kommun.example")
+    later = NOW + timedelta(seconds=rules.lease_seconds)
+    second = Recording()
+    summaries = []
+
+    def take_over() -> None:
+        summaries.append(send_pending_mail(db, now=later, settings=settings, mailer=second))
+
+    first = Recording(during=take_over)
+    summary = send_pending_mail(db, now=NOW, settings=settings, mailer=first)
+    assert summaries == ["2 mails sent, 0 failed, 0 without address"]
+    assert summary == "1 mails sent, 0 failed, 0 without address, 2 taken over by another worker"
+    assert len(first.ids) == 1 and len(second.ids) == 2  # only the one in flight went twice
+    assert [(m.state, m.sent_at, m.attempts) for m in _outbox(db)] == [("sent", later, 2)] * 2
+
+
+def test_a_failure_after_a_take_over_does_not_undo_the_other_workers_send(db, staff):
+    rules = load_notifications().mail
+    set_email(db, None, "caseworker-1", "caseworker-1@example.org", now=NOW)
+    _queue(db, staff, 1)
+    settings = MailSettings(smtp_url="smtp://127.0.0.1:9", mail_from="vidoro@kommun.example")
+    later = NOW + timedelta(seconds=rules.lease_seconds)
+
+    class FailsAfterTakeOver(Failing):
+        def send(self, message) -> None:
+            send_pending_mail(db, now=later, settings=settings, mailer=Recording())
+            super().send(message)
+
+    assert send_pending_mail(db, now=NOW, settings=settings, mailer=FailsAfterTakeOver()).startswith(
+        "0 mails sent, 1 failed")
+    assert [(m.state, m.sent_at, m.claimed_until) for m in _outbox(db)] == [("sent", later, None)]
+
+
+@pytest.mark.parametrize("url", ["smtp://vidoro:secret@mail.example:25", "smtp://vidoro@mail.example:587",
+                                 "smtp://vidoro:secret@mail.example:587?starttls=0"])
+def test_a_login_without_tls_to_another_machine_is_refused(url):
+    from cases.notifications import SmtpMailer
+
+    with pytest.raises(ValueError, match="no TLS") as refused:
+        SmtpMailer(url)
+    assert "secret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["smtps://vidoro:secret@mail.example", "smtp://vidoro:secret@mail.example:587?starttls=1",
+                                 "smtp://vidoro:secret@127.0.0.1:25", "smtp://vidoro:secret@localhost:25",
+                                 "smtp://vidoro:secret@[::1]:25"])
+def test_a_login_over_tls_or_on_this_machine_is_allowed(url):
+    from cases.notifications import SmtpMailer
+
+    assert SmtpMailer(url).user == "vidoro"
+
+
+def test_a_refused_smtp_url_claims_nothing(db, staff):
+    set_email(db, None, "caseworker-1", "caseworker-1@example.org", now=NOW)
+    _queue(db, staff, 1)
+    settings = MailSettings(smtp_url="smtp://vidoro:secret@mail.example:25", mail_from="vidoro@kommun.example")
+    with pytest.raises(ValueError, match="no TLS"):
+        send_pending_mail(db, now=NOW, settings=settings)
+    assert [(m.state, m.attempts, m.claimed_until) for m in _outbox(db)] == [("pending", 0, None)]

@@ -9,7 +9,8 @@ from policies.errors import PolicyError
 from policies.routines.notifications import MAIL_FIELDS, load_notifications, parse_notifications, render
 
 CONTRACT = {"deadline_reminder", "deadline_passed", "acute_concern", "referral_packet", "consent_withdrawn"}
-GOOD_MAIL = '[mail]\nmax_attempts = 3\nlease_seconds = 60\nretry_seconds = 60\nbatch = 5\npath = "/notifications"\n'
+GOOD_MAIL = ('[mail]\nmax_attempts = 3\nlease_seconds = 60\nretry_seconds = 60\nbatch = 5\ntimeout_seconds = 12\n'
+             'path = "/notifications"\n')
 
 
 def _kind(subject: str, body: str = "{link}") -> str:
@@ -34,6 +35,15 @@ def test_a_good_template_parses():
 def test_a_template_with_anything_else_is_refused(subject):
     with pytest.raises(PolicyError):
         parse_notifications(_kind(subject), source="t")
+
+
+def test_a_lease_shorter_than_a_batch_of_slow_mails_is_refused():
+    """Five mails of up to 13 seconds each outlast a lease of 60: another worker would send them again."""
+    short = _kind("{link}").replace("timeout_seconds = 12", "timeout_seconds = 13")
+    with pytest.raises(PolicyError, match="lease_seconds must be at least batch × timeout_seconds"):
+        parse_notifications(short, source="t")
+    rules = load_notifications().mail
+    assert rules.lease_seconds >= rules.batch * rules.timeout_seconds
 
 
 def test_render_takes_only_a_pseudonym_a_count_and_an_address():
