@@ -635,6 +635,15 @@ def test_an_auditor_reads_the_administration_logs_checkpoint_and_proofs(api, app
     assert api("GET", "/logs/administration/checkpoint", "admin").status_code == 403
 
 
+def test_an_extract_whose_released_items_changed_is_a_409(app):
+    from cases.subjects import ExtractChanged
+    from web.api.problems import from_error
+
+    with app.test_request_context():
+        answer = from_error(ExtractChanged("0f0f0f0f"))
+    assert answer.status_code == 409 and answer.get_json()["type"].endswith("extract-changed")
+
+
 def test_an_extract_is_409_before_release_and_no_answer_repeats_the_number(api):
     registered(api)
     number = concern()["identity_number"]
