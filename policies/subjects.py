@@ -3,8 +3,8 @@
 Who registers a request and who decides its release are role lists (deny by default); what the secrecy
 screening holds back is a table of reasons, each resting on a provision named by its `law.toml` key, so a
 municipality's lawyer corrects a reason or its citation without code. The file is validated when it is
-loaded: an unknown role, a provision `law.toml` does not name, or a kind of note `journal.toml` does not have
-is a `PolicyError`.
+loaded: an unknown role, a free-text reason that is not a manual reason of the table, a provision `law.toml`
+does not name, or a kind of note `journal.toml` does not have is a `PolicyError`.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Subjects:
     show_reader_names: bool
     refusal_appealable: bool
     reasons: Mapping[str, Reason]
+    free_text_reason: str  # the reason free text is held back for until a decision maker releases it
     actions: Mapping[str, Label]  # the access log's actions in words; "other" for a code not listed
     grounds: Mapping[str, Label]  # and its grounds
 
@@ -83,11 +84,14 @@ def parse_subjects(text: str, *, source: str, roles: Collection[str], note_kinds
             raise PolicyError(source, f"reason {name} names no provision of law.toml")
         reasons[name] = Reason(name, Label(sv=label["sv"], en=label["en"]), law[spec["provision"]],
                                bool(spec.get("automatic", False)))
+    free_text = raw.get("free_text_reason")
+    if free_text not in reasons or reasons[free_text].automatic:
+        raise PolicyError(source, f"free_text_reason {free_text!r} must name a reason that is not automatic")
     for flag in ("show_reader_names", "refusal_appealable"):
         if not isinstance(raw.get(flag), bool):
             raise PolicyError(source, f"{flag} must be true or false")
     return Subjects(role_sets["requesting_roles"], role_sets["deciding_roles"], kind,
-                    raw["show_reader_names"], raw["refusal_appealable"], reasons,
+                    raw["show_reader_names"], raw["refusal_appealable"], reasons, free_text,
                     _labels(source, raw, "actions"), _labels(source, raw, "grounds"))
 
 

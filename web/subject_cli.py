@@ -1,14 +1,15 @@
 """`vidoro subject`: a person's register extract (GDPR article 15) from the server's command line.
 
 How a municipality answers a request: the member of staff who takes it registers it (`extract`), which finds
-every case about the person and screens it for secrecy; a decision maker reads the draft (`draft`) and
-decides (`decide`: release, holding back more items with a reason, or refuse with a reason, an appealable
-decision); then the extract is made for the person (`deliver`). Each command acts as the named account, which
-the logs record; the decision maker must be someone other than the one who registered the request. With
-`--decided-by` and `-o`, `extract` does all of it in one run, for the decision maker at the terminal.
+every case about the person, screens it for secrecy and writes the draft; a decision maker reads the draft
+(`draft`) and then decides in a separate command (`decide`: release, releasing free texts by key and holding
+back more items with a reason, or refuse with a reason, an appealable decision); then the extract is made for
+the person (`deliver`). Each command acts as the named account, which the logs record; the decision maker must
+be someone other than the one who registered the request, and must have read the draft (there is no one-shot
+release).
 
 The identity number is asked for without echo when `--identity-number` is left out (a number on the command
-line stays in the shell's history). Nothing personal is printed: the request's id, case references and counts.
+line stays in the shell's history). Nothing personal is printed: the request's id and counts.
 """
 
 from __future__ import annotations
@@ -34,35 +35,23 @@ def subject() -> None:
 @click.option("--identity-number", prompt="Personnummer", hide_input=True,
               help="The person's personnummer or samordningsnummer (asked for without echo if left out).")
 @click.option("--requested-by", required=True, metavar="USERNAME", help="Who registers the request.")
-@click.option("--decided-by", metavar="USERNAME", help="A decision maker who releases it at once (with -o).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the released extract here (needs --decided-by).")
-@click.option("--draft", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the screened draft for the decision maker here.")
+@click.option("--draft", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the screened draft here.")
 @click.pass_obj
 @friendly
-def subject_extract(config, identity_number: str, requested_by: str, decided_by: str | None,
-                    output: Path | None, draft: Path | None) -> None:
-    """Register a person's request for a register extract and screen it for secrecy."""
-    if (output is None) != (decided_by is None):
-        raise BadInput("-o and --decided-by go together: the extract is released by a decision maker first")
+def subject_extract(config, identity_number: str, requested_by: str, draft: Path) -> None:
+    """Register a person's request for a register extract, screen it and write the draft."""
     with open_database(config) as database:
         check_ready(database)
         requester = account(database, requested_by)
         summary = request_extract(database, requester, identity_number)
-        click.echo(f"request {summary.id}: {summary.cases} cases ({', '.join(summary.refs)}), "
+        click.echo(f"request {summary.id}: {summary.cases} cases, "
                    f"{len(summary.held_back)} items held back by the screening")
-        if draft is not None:
-            _write(draft, extract_pdf(database, requester, summary.id, municipality=config["VIDORO_MUNICIPALITY"],
-                                      draft=True))
-            click.echo(f"draft for the decision maker: {draft}")
-        if decided_by is not None and output is not None:
-            decide_extract(database, account(database, decided_by), summary.id, release=True)
-            _write(output, extract_pdf(database, requester, summary.id,
-                                       municipality=config["VIDORO_MUNICIPALITY"]))
-            click.echo(f"released and written: {output}")
-        else:
-            click.echo(f"next: vidoro subject decide {summary.id} --decided-by USERNAME --release")
+        _write(draft, extract_pdf(database, requester, summary.id, municipality=config["VIDORO_MUNICIPALITY"],
+                                  draft=True))
+    click.echo(f"draft written: {draft}")
+    click.echo(f"next: a decision maker reads it (vidoro subject draft {summary.id} --by USERNAME -o FILE), "
+               f"then decides (vidoro subject decide {summary.id} --decided-by USERNAME --release)")
 
 
 @subject.command("draft")
@@ -72,7 +61,8 @@ def subject_extract(config, identity_number: str, requested_by: str, decided_by:
 @click.pass_obj
 @friendly
 def subject_draft(config, request_id: str, by: str, output: Path) -> None:
-    """Write the screened draft, each item with the key `decide --hold-back` names it by."""
+    """Write the screened draft, each item with the key `decide --hold-back`/`--release-item` names it by; a
+    decision maker's read is recorded (they decide on the draft they read)."""
     with open_database(config) as database:
         check_ready(database)
         _write(output, extract_pdf(database, account(database, by), request_id,
@@ -86,12 +76,15 @@ def subject_draft(config, request_id: str, by: str, output: Path) -> None:
 @click.option("--release/--refuse", required=True, help="Release the extract, or refuse release.")
 @click.option("--hold-back", multiple=True, metavar="KEY=REASON",
               help="Hold back one more item of the draft (its key) for a reason of policies/subjects.toml.")
+@click.option("--release-item", "release_items", multiple=True, metavar="KEY",
+              help="Release one free text of the draft (its key); free text is held back unless released.")
 @click.option("--reason", metavar="REASON", help="With --refuse: the reason's code (policies/subjects.toml).")
 @click.pass_obj
 @friendly
 def subject_decide(config, request_id: str, decided_by: str, release: bool, hold_back: tuple[str, ...],
-                   reason: str | None) -> None:
-    """Decide on releasing a screened extract; a refusal is an appealable decision."""
+                   release_items: tuple[str, ...], reason: str | None) -> None:
+    """Decide on releasing a screened extract, once the decision maker has read its draft; a refusal is an
+    appealable decision."""
     items = {}
     for given in hold_back:
         key, sep, why = given.partition("=")
@@ -101,7 +94,8 @@ def subject_decide(config, request_id: str, decided_by: str, release: bool, hold
     with open_database(config) as database:
         check_ready(database)
         summary = decide_extract(database, account(database, decided_by), request_id, release=release,
-                                 hold_back=items, refusal_reason=reason)
+                                 hold_back=items, release_items=[k.strip() for k in release_items],
+                                 refusal_reason=reason)
     click.echo(f"request {summary.id}: {summary.status}, {len(summary.held_back)} items held back")
 
 

@@ -4,7 +4,8 @@ The request names the person by the blind index of their identity number only (`
 `Person` row does): the number itself is never stored here. The cases in scope are fixed when the request is
 registered (`case_ids`), so the decision maker decides on the extract that was screened. What is held back is
 a map from an item's key (a case reference and a record id: codes, no personal data) to the code of a reason
-of `policies/subjects.toml`; the extract itself is made from the records each time it is read, never stored.
+of `policies/subjects.toml`. The extract itself is made from the records each time it is read, never stored,
+but only from the items the decision covered (`released_items`), and not at all if they changed since.
 """
 
 from __future__ import annotations
@@ -37,3 +38,8 @@ class SubjectExtract(Base):
     refusal_reason: Mapped[str | None] = mapped_column(String(32))  # a reason code, when refused
     delivered_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     delivered_at: Mapped[datetime | None]
+    # who of the decision makers read the draft, and a keyed hash of what it said: staff id -> digest (0030)
+    draft_read: Mapped[dict[str, Any] | None]
+    # at release: the keys of the items screened and released (or held back) and a keyed hash of their content;
+    # the extract shows these items only, and is refused if they changed since (0030)
+    released_items: Mapped[dict[str, Any] | None]

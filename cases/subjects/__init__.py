@@ -6,13 +6,22 @@ released by a decision maker, and corrections as signed journal notes. Above `ca
 from __future__ import annotations
 
 from cases.subjects.corrections import CorrectionRequest, record_correction
-from cases.subjects.errors import ExtractAlreadyDecided, ExtractNotDecided, ExtractNotFound, NoRecordsFound
+from cases.subjects.errors import (
+    DraftNotRead,
+    ExtractAlreadyDecided,
+    ExtractChanged,
+    ExtractNotDecided,
+    ExtractNotFound,
+    NoRecordsFound,
+)
 from cases.subjects.extracts import GROUND, ExtractSummary, account, decide_extract, extract_pdf, request_extract
 
 __all__ = [
     "GROUND",
     "CorrectionRequest",
+    "DraftNotRead",
     "ExtractAlreadyDecided",
+    "ExtractChanged",
     "ExtractNotDecided",
     "ExtractNotFound",
     "ExtractSummary",

@@ -9,11 +9,15 @@ file when (the access log). The screening holds back, each with its reason (`pol
 - other people's data: evidence of a consent a guardian or anyone but the person gave, and every matter of
   another person linked to the case (a relative's own matter, or the subject's case a relative's matter was
   opened from) — on social-services secrecy;
-- any other item the decision maker holds back when deciding (free text naming others, for example).
+- free text (the concern, a decision's reasons, the evidence of the person's own consent, journal notes): held
+  back by default (`free_text_reason`), since it often names the reporter or other people, until the decision
+  maker has read it in the draft and releases it item by item;
+- any other item the decision maker holds back when deciding.
 
-Held-back data is never opened: the screening decides on codes and links, so a held-back value is not even
-decrypted, and a slip in the rendering cannot show it. Free texts (the concern, reasons, notes) are the
-person's data as written; the decision maker reads the draft and holds back what names others.
+What is held back on codes and links (the reporter, other people's data) is never opened: the screening decides
+without decrypting it, so a slip in the rendering cannot show it. Free text is opened: the decision maker reads
+it in the draft (`draft=True`, each held-back free text shown beside its reason); in the extract itself a
+held-back item carries no text at all.
 """
 
 from __future__ import annotations
@@ -63,7 +67,8 @@ class Item:
     key: str
     heading: str
     text: str = ""
-    reason: str | None = None  # a reason code: the text is empty and the extract says why
+    reason: str | None = None  # a reason code: the extract says why (and the text is empty outside a draft)
+    free: bool = False  # free text: held back by default until a decision maker releases it
 
     def __repr__(self) -> str:
         return f"Item(key={self.key!r}, reason={self.reason!r})"
@@ -98,17 +103,18 @@ class Section:
 
 
 def collect(session: Session, vault: Vault, case_ids: Sequence[str], held_back: Mapping[str, str],
-            policy: Subjects) -> tuple[Section, ...]:
-    """Every case in `case_ids`, screened: an item's reason is the automatic one or the one in `held_back`."""
+            policy: Subjects, *, draft: bool = False) -> tuple[Section, ...]:
+    """Every case in `case_ids`, screened: an item's reason is the automatic one or the one in `held_back`.
+    In a `draft` for the decision maker a held-back text that was opened is kept beside its reason."""
     cases = session.scalars(select(Case).options(joinedload(Case.person)).where(Case.id.in_(case_ids))
                             .order_by(Case.received_at, Case.ref)).all()
     in_scope = {c.id for c in cases}
     names = {s.id: s.display_name for s in session.scalars(select(Staff))} if policy.show_reader_names else {}
-    return tuple(_section(session, vault, case, in_scope, held_back, policy, names) for case in cases)
+    return tuple(_section(session, vault, case, in_scope, held_back, policy, names, draft) for case in cases)
 
 
 def _section(session: Session, vault: Vault, case: Case, in_scope: set[str], held_back: Mapping[str, str],
-             policy: Subjects, names: Mapping[str, str]) -> Section:
+             policy: Subjects, names: Mapping[str, str], draft: bool) -> Section:
     chart = engine_for_version(session, case.flowchart_version).chart
     zone = ZoneInfo(chart.timezone)
     facts = [("Ärende", case.ref), ("Inkom", _day(case.received_at, zone)),
@@ -128,8 +134,12 @@ def _section(session: Session, vault: Vault, case: Case, in_scope: set[str], hel
               ("Födelsedatum", key.open("persons", person.id, "birth_date", person.birth_date) or "–")]
 
     def item(item_key: str, heading: str, text: str | None, automatic: str | None = None) -> Item:
+        """A free text (`text` given, no automatic reason) or an item held back on codes (`automatic`)."""
         reason = automatic or held_back.get(item_key)
-        return Item(item_key, heading, reason=reason) if reason else Item(item_key, heading, text or "–")
+        free = automatic is None
+        if reason and not (draft and free):
+            return Item(item_key, heading, reason=reason, free=free)
+        return Item(item_key, heading, text or "–", reason=reason, free=free)
 
     items = [item(f"{case.ref}:reporter", "Anmälare", None, automatic="reporter"),
              item(f"{case.ref}:concern", "Oron som anmäldes", key.open("cases", case.id, "concern", case.concern))]

@@ -2,7 +2,9 @@
 
 Made with the decision letter's document setup (`cases.decisions.letter.new_document`: A4, Swedish, the
 shipped DejaVu fonts). A held-back item shows its heading and "Uppgiften lämnas inte ut: <reason>", never a
-value: the screening left its text empty. A draft for the decision maker says so on every page.
+value: the screening left its text empty. A draft for the decision maker says so at its start and end, shows a
+held-back free text beside its reason (for the decision maker to release it or not), and says that cases
+registered without an identity number are not found.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from policies.subjects import Reason
 __all__ = ["ExtractDocument", "render_extract"]
 
 DRAFT = "UTKAST FÖR SEKRETESSPRÖVNING – LÄMNAS INTE UT"
+NOT_BY_NUMBER = ("Observera: ärenden som registrerades utan personnummer (med namn och ungefärlig ålder) hittas "
+                 "inte på personnumret och finns inte i detta utkast; sök efter dem på annat sätt. "
+                 "(Cases registered without an identity number are not found by number.)")
+HELD_IN_DRAFT = "Hålls inne om du inte lämnar ut den"
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ def render_extract(doc: ExtractDocument) -> bytes:
     if doc.draft:
         pdf.ln(2)
         _bold(pdf, 11, DRAFT)
+        _plain(pdf, NOT_BY_NUMBER)
     pdf.ln(4)
     _bold(pdf, 16, "Registerutdrag")
     _plain(pdf, "Enligt artikel 15 i dataskyddsförordningen (GDPR): de personuppgifter socialtjänsten behandlar om "
@@ -62,7 +69,12 @@ def render_extract(doc: ExtractDocument) -> bytes:
             _bold(pdf, 10, item.heading)
             if item.reason is not None:
                 reason = doc.reasons.get(item.reason)
-                _plain(pdf, f"Uppgiften lämnas inte ut: {reason.text() if reason else item.reason}")
+                said = reason.text() if reason else item.reason
+                if doc.draft and item.text:  # a held-back free text, for the decision maker to judge
+                    _plain(pdf, f"{HELD_IN_DRAFT}: {said}")
+                    _plain(pdf, item.text)
+                else:
+                    _plain(pdf, f"Uppgiften lämnas inte ut: {said}")
             else:
                 _plain(pdf, item.text)
         pdf.ln(2)

@@ -5,6 +5,8 @@
     ExtractNotDecided            the extract is not released: not decided yet, or refused
     ExtractAlreadyDecided        a decision was taken already; a decision is never changed
     NoRecordsFound               nothing is held about the person: there is nothing to screen
+    ExtractChanged               the released items changed since the decision: nothing was delivered
+    DraftNotRead                 the decision maker has not read the draft as it now stands
 
 None carries personal data: a request is named by its id, never by the identity number it was made for.
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 from cases.errors import RecordNotFound
 from workflow.errors import VidoroError
 
-__all__ = ["ExtractAlreadyDecided", "ExtractNotDecided", "ExtractNotFound", "NoRecordsFound"]
+__all__ = ["DraftNotRead", "ExtractAlreadyDecided", "ExtractChanged", "ExtractNotDecided", "ExtractNotFound",
+           "NoRecordsFound"]
 
 
 class ExtractNotFound(RecordNotFound):
@@ -59,3 +62,29 @@ class NoRecordsFound(VidoroError):
     def __init__(self) -> None:
         super().__init__("no case is held about a person with this identity number",
                          message_sv="inget ärende finns om en person med detta personnummer")
+
+
+class ExtractChanged(VidoroError):
+    """What the decision released is no longer what the records say (an item screened and released was changed
+    or a case erased since): the extract is not made; a new request is screened and decided afresh."""
+
+    code = "extract_changed"
+
+    def __init__(self, extract_id: str) -> None:
+        super().__init__(f"register extract {extract_id}: the released items have changed since the decision; "
+                         "nothing was delivered, register a new request",
+                         message_sv=f"registerutdrag {extract_id}: de utlämnade uppgifterna har ändrats sedan "
+                                    "beslutet; inget lämnades ut, registrera en ny begäran")
+        self.extract_id = extract_id
+
+
+class DraftNotRead(VidoroError):
+    """A decision maker decides on the draft they read: not before reading it, nor after the records changed."""
+
+    code = "extract_draft_not_read"
+
+    def __init__(self, extract_id: str) -> None:
+        super().__init__(f"register extract {extract_id}: read the draft as it stands now before deciding",
+                         message_sv=f"registerutdrag {extract_id}: läs utkastet som det ser ut nu innan du "
+                                    "beslutar")
+        self.extract_id = extract_id

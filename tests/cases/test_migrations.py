@@ -29,7 +29,7 @@ from tests.conftest import NOW
 from workflow import GENESIS, Actor, chain_hash
 
 PREVIOUS = "0001"
-HEAD = "0029"
+HEAD = "0030"
 ADDED_LATER = {"staff": ("password_hash", "email")}  # columns added after 0001, absent (None) in old rows
 TABLES_AT_0001 = ("flowchart_versions", "staff", "persons", "transition_log", "cases", "case_events")
 CONCERN = "Eleven har slutat komma till skolan och söker kontakt med en våldsbejakande grupp på nätet."

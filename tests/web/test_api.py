@@ -184,9 +184,10 @@ EXPECTED = {
     "liftLegalHold": table({"decider": 200}),
     # register extracts (policies/subjects.toml): social services' staff register and read, a decider decides
     "requestExtract": table({"intake": 201, "caseworker": 201, "decider": 201}),
-    "readExtractDraft": table({"intake": 200, "caseworker": 200, "decider": 200}),
+    # the draft and the extract: the requester (the caseworker here) and a decision maker, no other reader
+    "readExtractDraft": table({"intake": 403, "caseworker": 200, "decider": 200}),
     "decideExtract": table({"decider": 200}),
-    "readExtract": table({"intake": 200, "caseworker": 200, "decider": 200}),
+    "readExtract": table({"intake": 403, "caseworker": 200, "decider": 200}),
     "listNotifications": EVERYONE,
     "markNotificationRead": EVERYONE,  # each marks their own (another's: tests/web/test_notifications_web.py)
 }
@@ -339,6 +340,7 @@ def extract_request(operation: str, api):
     if operation == "readExtractDraft":
         return "GET", "/subject-extracts/{extract_id}/draft", f"/subject-extracts/{extract}/draft", None, False
     release = {"release": True}
+    assert api("GET", f"/subject-extracts/{extract}/draft", "decider").status_code == 200  # read before deciding
     if operation == "decideExtract":
         return ("POST", "/subject-extracts/{extract_id}/decision", f"/subject-extracts/{extract}/decision",
                 release, True)
@@ -633,6 +635,15 @@ def test_an_auditor_reads_the_administration_logs_checkpoint_and_proofs(api, app
     assert api("GET", "/logs/administration/checkpoint", "admin").status_code == 403
 
 
+def test_an_extract_whose_released_items_changed_is_a_409(app):
+    from cases.subjects import ExtractChanged
+    from web.api.problems import from_error
+
+    with app.test_request_context():
+        answer = from_error(ExtractChanged("0f0f0f0f"))
+    assert answer.status_code == 409 and answer.get_json()["type"].endswith("extract-changed")
+
+
 def test_an_extract_is_409_before_release_and_no_answer_repeats_the_number(api):
     registered(api)
     number = concern()["identity_number"]
@@ -644,6 +655,11 @@ def test_an_extract_is_409_before_release_and_no_answer_repeats_the_number(api):
                 operation=("/subject-extracts/{extract_id}/pdf", "GET"))
     assert early.status_code == 409 and early.mimetype == PROBLEM
     assert early.get_json()["type"].endswith("extract-not-decided")
+    assert made.get_json()["cases"] == 1  # a count: the requester is not told which cases
+    unread = api("POST", f"/subject-extracts/{extract}/decision", "decider", json={"release": True}, key=key())
+    assert unread.status_code == 409 and unread.get_json()["type"].endswith("extract-draft-not-read")
+    assert api("GET", f"/subject-extracts/{extract}/draft", "intake").status_code == 403  # not the requester
+    assert api("GET", f"/subject-extracts/{extract}/draft", "decider").status_code == 200
     own = api("POST", f"/subject-extracts/{extract}/decision", "decider", json={"release": False}, key=key())
     assert own.status_code == 422  # a refusal needs a reason
 

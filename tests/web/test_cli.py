@@ -28,7 +28,7 @@ from policies import DEFAULT_PATH
 from tests.conftest import POSTGRES_URL
 from web.cli import main
 
-HEAD = "0029"
+HEAD = "0030"
 STATES = tuple(current_engine().chart.states)
 VIDORO = Path(sys.executable).with_name("vidoro")
 SERVE_TIMEOUT = 20

@@ -13,7 +13,7 @@ from cases.flowcharts import current_engine
 from tests.conftest import POSTGRES_URL
 from web import create_app
 
-HEAD = "0029"
+HEAD = "0030"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -35,7 +35,7 @@ from cases.errors import (
     StaleCase,
     TokenRefused,
 )
-from cases.subjects import ExtractAlreadyDecided, ExtractNotDecided, NoRecordsFound
+from cases.subjects import DraftNotRead, ExtractAlreadyDecided, ExtractChanged, ExtractNotDecided, NoRecordsFound
 from web.api.schemas import Problem
 from workflow import Refusal
 from workflow.errors import RoleNotAllowed, TransitionRefused, UnknownTrigger, VidoroError
@@ -134,6 +134,8 @@ def from_error(error: Exception) -> Response | None:
             return problem(422, "idempotency-key-reused", _text(error))
         case ExtractNotDecided():  # released by a decision maker first (or refused): nothing was delivered
             return problem(409, "extract-not-decided", _text(error))
+        case ExtractChanged() | DraftNotRead():  # the released items changed / the draft is unread: nothing done
+            return problem(409, error.code.replace("_", "-"), _text(error))
         case ExtractAlreadyDecided():
             return problem(409, "extract-already-decided", _text(error))
         case NoRecordsFound():  # the answer to the person: nothing is held about them

@@ -1,8 +1,9 @@
 """Register extracts over JSON (GDPR article 15): register a person's request, read the screened draft, decide
 release, and fetch the released extract as PDF. Each calls the operation of `cases.subjects` the command line
 calls, with its checks (the roles of policies/subjects.toml, deny by default; a decision maker other than the
-requester; nothing delivered before release). The identity number travels in a request body, never in a URL,
-and no answer repeats it."""
+requester who has read the draft; the draft and the extract for the requester and decision makers only; nothing
+delivered before release, nor once the released items changed). The identity number travels in a request body,
+never in a URL, and no answer repeats it."""
 
 from typing import Any
 
@@ -39,6 +40,8 @@ class ExtractDecision(Closed):
     hold_back: dict[str, str] = Field(default_factory=dict, max_length=500,
                                       description="More items to hold back: an item's key (as the draft shows "
                                                   "it) -> a reason code of policies/subjects.toml")
+    release_items: list[str] = Field(default_factory=list, max_length=500,
+                                     description="The free texts to release, by key (held back unless listed)")
     refusal_reason: str | None = Field(default=None, max_length=32,
                                        description="With release false: the reason's code")
 
@@ -46,7 +49,7 @@ class ExtractDecision(Closed):
 class ExtractSummary(BaseModel):
     id: str
     status: str = Field(description="screened, released or refused")
-    cases: list[str] = Field(description="The references of the cases in scope")
+    cases: int = Field(description="How many cases are in scope (the draft says which)")
     held_back: int = Field(description="How many items are held back")
 
 
@@ -61,7 +64,7 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
 
     def render(done) -> tuple[int, dict[str, Any]]:
         return 201 if done.status == "screened" else 200, ExtractSummary(
-            id=done.id, status=done.status, cases=list(done.refs), held_back=len(done.held_back)).model_dump()
+            id=done.id, status=done.status, cases=done.cases, held_back=len(done.held_back)).model_dump()
 
     @api.post("/subject-extracts", summary="Register a person's request for a register extract and screen it",
               operation_id="requestExtract", responses={201: ExtractSummary, **responses(404)})
@@ -74,7 +77,8 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
                                                   claim=claim))
 
     @api.get("/subject-extracts/<extract_id>/draft",
-             summary="The screened draft for the decision maker, as PDF (logged in the access log)",
+             summary="The screened draft for the decision maker, as PDF (the requester or a decision maker; "
+                     "logged in the access log)",
              operation_id="readExtractDraft", responses={**pdf_answer("The draft, in Swedish"), **responses(404)})
     @roles(*reading)
     def draft(path: ExtractPath):
@@ -88,11 +92,12 @@ def blueprint(security: list[dict[str, list[str]]]) -> APIBlueprint:
         request = {"op": "decide_extract", "extract": path.extract_id, **body.model_dump(mode="json")}
         return once(header.idempotency_key, request, render,
                     lambda claim: decide_extract(db(), account().actor, path.extract_id, release=body.release,
-                                                 hold_back=body.hold_back, refusal_reason=body.refusal_reason,
+                                                 hold_back=body.hold_back, release_items=body.release_items,
+                                                 refusal_reason=body.refusal_reason,
                                                  now=now(), claim=claim))
 
     @api.get("/subject-extracts/<extract_id>/pdf",
-             summary="The released extract as PDF (409 before release; logged in the access log)",
+             summary="The released extract as PDF (409 before release or once its items changed; logged)",
              operation_id="readExtract", responses={**pdf_answer("The extract, in Swedish"), **responses(404, 409)})
     @roles(*reading)
     def delivered(path: ExtractPath):
