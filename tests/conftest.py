@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -96,7 +98,14 @@ def blank_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'blank.db'}"
         return
     request.getfixturevalue("postgres_schema")  # skips (or fails in CI) as the suite does without PostgreSQL
-    schema = f"vidoro_blank_{uuid.uuid4().hex[:12]}"
+    with empty_schema("vidoro_blank") as url:
+        yield url
+
+
+@contextmanager
+def empty_schema(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL schema named `prefix`_<random>, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -18,7 +18,7 @@ import click
 
 from cases.errors import InvalidConcern, RecordNotFound
 from cases.retention import erase_due, lift_hold, place_hold, purge_expired, summary, thinning_plan
-from cases.retention.holds import acting_as
+from cases.staff.members import terminal_actor
 from web.clisupport import check_ready, friendly, open_database
 from web.errors import BadInput
 
@@ -86,7 +86,7 @@ def retention_hold(config, ref: str, reason: str, username: str) -> None:
     """Place a legal hold on case REF: it is kept from thinning until the hold is released."""
     with open_database(config) as database:
         check_ready(database)
-        done = place_hold(database, acting_as(database, username), ref.strip().upper(), reason)
+        done = place_hold(database, terminal_actor(database, username), ref.strip().upper(), reason)
     click.echo(f"{done.ref}: held from thinning (log entry {done.seq})")
 
 
@@ -101,5 +101,5 @@ def retention_release(config, ref: str, reason: str, username: str) -> None:
     """Lift the legal hold on case REF: it is thinned with the others once its retention period is over."""
     with open_database(config) as database:
         check_ready(database)
-        done = lift_hold(database, acting_as(database, username), ref.strip().upper(), reason)
+        done = lift_hold(database, terminal_actor(database, username), ref.strip().upper(), reason)
     click.echo(f"{done.ref}: hold lifted (log entry {done.seq})")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from cases.subjects import account, decide_extract, extract_pdf, request_extract
+from cases.staff.members import terminal_actor as account
+from cases.subjects import decide_extract, extract_pdf, request_extract
 from web.clisupport import check_ready, friendly, open_database
 from web.errors import BadInput
 

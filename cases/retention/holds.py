@@ -25,9 +25,9 @@ from cases.casework.operations import case_key, log_beside
 from cases.casework.skeleton import Opened, case_write
 from cases.crypto.vault import CaseKey
 from cases.db import Database
-from cases.errors import AccessDenied, InvalidConcern, NotPermitted, RecordNotFound
+from cases.errors import AccessDenied, InvalidConcern, NotPermitted
 from cases.events import operation
-from cases.models import Case, LegalHold, Staff
+from cases.models import Case, LegalHold
 from cases.text import check_text
 from policies.routines.retention import HOLD_LIFTED, HOLD_PLACED, load_retention
 from workflow import AccessEntry, Actor
@@ -36,7 +36,7 @@ from workflow.fields import MAX_TEXT
 if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
 
-__all__ = ["REASON_FIELD", "HoldChanged", "HoldItem", "acting_as", "case_holds", "held_case_ids", "lift_hold",
+__all__ = ["REASON_FIELD", "HoldChanged", "HoldItem", "case_holds", "held_case_ids", "lift_hold",
            "place_hold"]
 
 REASON_FIELD = "legal_hold_reason"  # what the access log names as read when the reasons are opened
@@ -70,16 +70,6 @@ class HoldItem:
     def __repr__(self) -> str:  # the reasons may be personal: never print them
         return f"HoldItem(id={self.id!r}, active={self.active})"
 
-
-def acting_as(db: Database, username: str) -> Actor:
-    """The actor of an active account, by username, for the server's command line (`vidoro retention hold`):
-    the operation then checks the account's role and ground as for anyone else."""
-    with db.read() as session:
-        staff = session.scalars(select(Staff).where(Staff.username == username.strip().lower())).first()
-        if staff is None or not staff.active:
-            raise RecordNotFound("staff", "no active account with this username",
-                                 "inget aktivt konto med detta användarnamn")
-        return Actor(staff.id, staff.role)
 
 
 def held_case_ids(session: Session, case_ids: list[str] | None = None) -> frozenset[str]:

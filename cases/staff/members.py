@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cases.audit.trail import record, require_admin
 from cases.db import Database
-from cases.errors import InvalidConcern, RecordNotFound
+from cases.errors import InvalidConcern, NotPermitted, RecordNotFound
 from cases.flowcharts import current_engine
 from cases.models import Staff
 from cases.staff.accounts import end_all_sessions
@@ -34,7 +34,8 @@ from cases.staff.tokens import revoke_all_tokens
 from cases.text import check_text
 from workflow import Actor
 
-__all__ = ["add_staff", "check_new_staff", "create_staff", "disable_staff", "enable_staff", "list_staff", "set_role"]
+__all__ = ["add_staff", "check_new_staff", "create_staff", "disable_staff", "enable_staff", "list_staff", "set_role",
+           "terminal_actor"]
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -152,3 +153,14 @@ def _existing(session: Session, username: str) -> Staff:
     if staff is None:
         raise RecordNotFound("account", "no such account", "inget sådant konto")
     return staff
+
+
+def terminal_actor(db: Database, username: str) -> Actor:
+    """The member of staff a command at the server's terminal acts as (`vidoro retention hold`, `vidoro subject`):
+    an active account, by username, in its role; the operation then checks that role and its ground as for
+    anyone else. `NotPermitted` for anything else, the same answer whether the account exists or not."""
+    with db.read() as session:
+        staff = session.scalars(select(Staff).where(Staff.username == username.strip().lower())).first()
+        if staff is None or not staff.active:
+            raise NotPermitted("act as this account", "unknown")
+        return Actor(staff.id, staff.role)

@@ -14,7 +14,7 @@ from cases.subjects.errors import (
     ExtractNotFound,
     NoRecordsFound,
 )
-from cases.subjects.extracts import GROUND, ExtractSummary, account, decide_extract, extract_pdf, request_extract
+from cases.subjects.extracts import GROUND, ExtractSummary, decide_extract, extract_pdf, request_extract
 
 __all__ = [
     "GROUND",
@@ -26,7 +26,6 @@ __all__ = [
     "ExtractNotFound",
     "ExtractSummary",
     "NoRecordsFound",
-    "account",
     "decide_extract",
     "extract_pdf",
     "record_correction",

@@ -40,7 +40,7 @@ from cases.db import Database
 from cases.errors import InvalidConcern, NotPermitted
 from cases.events import operation
 from cases.flowcharts import current_engine
-from cases.models import Case, Person, Staff, SubjectExtract
+from cases.models import Case, Person, SubjectExtract
 from cases.subjects.contents import EXTRACT_FIELDS, Section, collect
 from cases.subjects.document import ExtractDocument, render_extract
 from cases.subjects.errors import (
@@ -58,7 +58,7 @@ from workflow.deadlines import local_date
 if TYPE_CHECKING:
     from cases.casework.idempotency import Claim
 
-__all__ = ["GROUND", "ExtractSummary", "account", "decide_extract", "extract_pdf", "request_extract"]
+__all__ = ["GROUND", "ExtractSummary", "decide_extract", "extract_pdf", "request_extract"]
 
 GROUND = "register_extract"  # the access log's ground for the reads an extract makes
 SCREENED, RELEASED, REFUSED = "screened", "released", "refused"
@@ -180,15 +180,6 @@ def extract_pdf(db: Database, actor: Actor, extract_id: str, *, municipality: st
                                    reasons=policy.reasons, draft=draft, readers_named=policy.show_reader_names)
     return render_extract(document)
 
-
-def account(db: Database, username: str) -> Actor:
-    """The member of staff a command at the server's terminal acts as: an active account, by username, in its
-    role (`NotPermitted` for anything else, the same answer whether the account exists or not)."""
-    with db.read() as session:
-        staff = session.scalars(select(Staff).where(Staff.username == username.strip().lower())).first()
-        if staff is None or not staff.active:
-            raise NotPermitted("act as this account", "unknown")
-        return Actor(staff.id, staff.role)
 
 
 def _extract(acting: Acting, extract_id: str, *, lock: bool) -> SubjectExtract:

@@ -11,16 +11,15 @@ import re
 import subprocess
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from cases import Database, add_staff
 from cases.crypto.keys import FileKeyStore
 from cases.models import ApiRequestCount, Checkpoint, Job
-from tests.conftest import POSTGRES_URL
+from tests.conftest import empty_schema
 from tests.web.test_cli import SERVE_TIMEOUT, VIDORO, assert_ok, free_port, get, run, stop
 from tests.web.test_serving import wait_for
 
@@ -33,16 +32,8 @@ RUN_FOR = 6.0  # seconds the two servers run side by side before the count
 def shared_url(request):
     """A PostgreSQL schema of its own for the two servers."""
     request.getfixturevalue("postgres_schema")  # skips (or fails in CI) as the suite does without PostgreSQL
-    schema = f"vidoro_servers_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_schema("vidoro_servers") as url:
+        yield url
 
 
 def _accounts(url: str, keys: Path) -> str:
