@@ -9,9 +9,6 @@ opens no case and logs no read: a notification holds a case's pseudonym and a ki
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from cases import cursors
 from cases.actors import require_staff
 from cases.db import Database
 from cases.errors import BadCursor, NotificationNotFound
@@ -31,8 +29,6 @@ __all__ = ["MAX_PER_PAGE", "PER_PAGE", "Held", "NotificationItem", "Notification
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
-MAX_CURSOR = 200
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _ID = re.compile(r"[0-9a-f-]{1,36}")
 
 
@@ -124,18 +120,15 @@ def _unread(session: Session, staff_id: str) -> int:
 
 
 def _encode(created_at: datetime, notification_id: str) -> str:
-    document = json.dumps([created_at.astimezone(UTC).isoformat(), notification_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(document.encode()).rstrip(b"=").decode("ascii")
+    return cursors.pack([created_at.astimezone(UTC).isoformat(), notification_id])
 
 
 def _decode(cursor: str) -> tuple[datetime, str]:
-    if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR or not _BASE64URL.fullmatch(cursor):
-        raise BadCursor
+    created_at, notification_id = cursors.unpack(cursor, 2)
     try:
-        created_at, notification_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None or not isinstance(notification_id, str) or not _ID.fullmatch(notification_id):
             raise BadCursor
         return moment.astimezone(UTC), notification_id
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:
         raise BadCursor from exc

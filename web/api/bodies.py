@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from cases.casework.forms import MAX_APPROXIMATE_AGE, MAX_CONTACT, MAX_NAME
-from cases.casework.worklist import MAX_CURSOR
+from cases.cursors import MAX_CURSOR
 from cases.text import text_fault
 from policies import Flowchart
 from policies.hearing import load_hearing
