@@ -12,7 +12,9 @@ def test_worker_once_runs_each_due_job_once(tmp_path, blank_url):
     assert_ok(first)
     assert "checkpoints: done (4 checkpoints)" in first.output
     assert "expire_consents: done (0 interventions ended)" in first.output
-    assert first.output.strip().endswith("2 jobs run")
+    for job in ("deadline_reminders", "send_mail", "retention"):  # issue 19's jobs, each once
+        assert [line for line in first.output.splitlines() if line.startswith(f"{job}: done (")], first.output
+    assert first.output.strip().endswith("5 jobs run")
     again = run(home, "worker", "--once", url=blank_url)
     assert_ok(again)
     assert again.output.strip() == "0 jobs run"
@@ -23,7 +25,9 @@ def test_worker_without_checkpoints_runs_the_other_jobs(tmp_path, blank_url):
     assert_ok(run(home, "init", url=blank_url))
     result = run(home, "worker", "--once", url=blank_url, VIDORO_CHECKPOINT_INTERVAL="0")
     assert_ok(result)
-    assert "checkpoints" not in result.output and result.output.strip().endswith("1 job run")
+    ran = [line.split(":")[0] for line in result.output.splitlines() if ": done (" in line]
+    assert sorted(ran) == ["deadline_reminders", "expire_consents", "retention", "send_mail"], result.output
+    assert result.output.strip().endswith("4 jobs run")
 
 
 def test_a_bad_worker_setting_is_one_line(tmp_path):
