@@ -180,7 +180,7 @@ def test_the_engine_keeps_only_what_it_needs(module):
                                      "cases.journal", "cases.audit", "cases.crypto", "cases.staff", "cases.reports",
                                      "cases.decisions", "cases.hearing", "cases.relatives", "cases.subjects",
                                      "cases.jobs", "cases.notifications", "cases.deadlines", "cases.retention",
-                                     "cases.backup", "policies.routines", "web.api.routes"])
+                                     "cases.backup", "cases.inbox", "policies.routines", "web.api.routes"])
 def test_no_package_outgrows_a_head(package):
     folder = ROOT.joinpath(*package.split("."))
     modules = sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")

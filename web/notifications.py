@@ -12,7 +12,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from cases.errors import BadCursor, NotificationNotFound, NotPermitted
-from cases.notifications import MailSettings, list_notifications, mark_all_read, mark_read, unread_count
+from cases.inbox import list_notifications, mark_all_read, mark_read, unread_count
+from cases.notifications import MailSettings
 from policies.routines.notifications import load_notifications
 from web.access import ALL_STAFF, CASE_ROLES, current_account, page, signed_in
 from web.clock import now

@@ -5,9 +5,9 @@ queue in vidoro's own database (`cases.jobs.queue`) decides who runs them. Every
 moments (a cron line in the flowchart's time zone; an interval counted from a fixed origin), so the slot
 two workers offer for one occurrence is the same value, and the database keeps one row for it.
 
-Daylight saving time, in Europe/Stockholm: a daily time that does not exist (02:30 on the last Sunday of
-March) runs an hour later that night (APScheduler's rule); a daily time that happens twice (02:30 on the
-last Sunday of October) runs once, at its first occurrence, as cron(8) does — APScheduler would run it
+Daylight saving time, in the flowchart's time zone (Sweden's): a daily time that does not exist (02:30 on
+the last Sunday of March) runs an hour later that night (APScheduler's rule); a daily time that happens
+twice (02:30 on the last Sunday of October) runs once, at its first occurrence, as cron(8) does — APScheduler would run it
 twice. A line whose hour field repeats (`0 * * * *`) runs in both of the doubled hours: they are two hours.
 """
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from cases import ConcernForm, register_concern
+from cases.inbox import list_notifications, unread_count
 from cases.jobs import DONE, make_runner, registry
 from cases.models import Job
-from cases.notifications import list_notifications, unread_count
 from policies.routines.jobs import load_jobs
 from tests.conftest import NOW
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from cases import add_staff, withdraw_consent
 from cases.errors import BadCursor, NotificationNotFound
+from cases.inbox import list_notifications, mark_all_read, mark_read, unread_count
 from cases.models import Case, Consent, MailOutbox, Notification
-from cases.notifications import list_notifications, mark_all_read, mark_read, notify, notify_unit, unread_count
+from cases.notifications import notify, notify_unit
 from cases.staff.administration import set_email
 from tests.cases.test_referrals import referred
 from tests.conftest import NOW

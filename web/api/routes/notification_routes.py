@@ -10,8 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from cases.cursors import MAX_CURSOR
-from cases.notifications import list_notifications, mark_read
-from cases.notifications.listing import MAX_PER_PAGE, PER_PAGE, NotificationItem
+from cases.inbox import MAX_PER_PAGE, PER_PAGE, NotificationItem, list_notifications, mark_read
 from policies.routines.notifications import load_notifications
 from web.api import schemas as s
 from web.api.bodies import Closed

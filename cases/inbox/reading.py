@@ -12,19 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cases import cursors
 from cases.actors import require_staff
+from cases.casework.idempotency import Claim
+from cases.casework.skeleton import staff_write
 from cases.db import Database
 from cases.errors import BadCursor, NotificationNotFound
 from cases.models import Notification
 from workflow import Actor
 
-__all__ = ["MAX_PER_PAGE", "PER_PAGE", "Held", "NotificationItem", "NotificationPage", "list_notifications",
+__all__ = ["MAX_PER_PAGE", "PER_PAGE", "NotificationItem", "NotificationPage", "list_notifications",
            "mark_all_read", "mark_read", "unread_count"]
 
 PER_PAGE = 50
@@ -75,34 +76,20 @@ def unread_count(db: Database, actor: Actor) -> int:
         return _unread(session, actor.id)
 
 
-class Held(Protocol):
-    """An API request's Idempotency-Key held in the transaction (`cases.casework.idempotency.Claim`)."""
-
-    def hold(self, session: Session, now: datetime) -> None: ...
-
-    def settle(self, session: Session, result: Any) -> None: ...
-
-
 def mark_read(db: Database, actor: Actor, notification_id: str, *, now: datetime,
-              claim: Held | None = None) -> NotificationItem:
+              claim: Claim | None = None) -> NotificationItem:
     """Mark one of the actor's own notifications read (again: unchanged); another's is `NotificationNotFound`.
     With a `claim`, its answer is kept in the same transaction."""
     if not isinstance(notification_id, str) or not _ID.fullmatch(notification_id):
         raise NotificationNotFound(str(notification_id)[:36])
-    with db.write() as session:
-        require_staff(session, actor)
-        if claim is not None:
-            claim.hold(session, now)
-        row = session.scalars(select(Notification).where(Notification.id == notification_id,
-                                                         Notification.staff_id == actor.id)).first()
+    with staff_write(db, actor, now=now, claim=claim) as acting:
+        row = acting.session.scalars(select(Notification).where(Notification.id == notification_id,
+                                                                Notification.staff_id == actor.id)).first()
         if row is None:
             raise NotificationNotFound(notification_id)
         if row.read_at is None:
             row.read_at = now
-        item = NotificationItem(row.id, row.kind, row.case_ref, row.created_at, row.read_at)
-        if claim is not None:
-            claim.settle(session, item)
-        return item
+        return acting.settled(NotificationItem(row.id, row.kind, row.case_ref, row.created_at, row.read_at))
 
 
 def mark_all_read(db: Database, actor: Actor, *, now: datetime) -> int:
