@@ -7,8 +7,9 @@ two workers offer for one occurrence is the same value, and the database keeps o
 
 Daylight saving time, in the flowchart's time zone (Sweden's): a daily time that does not exist (02:30 on
 the last Sunday of March) runs an hour later that night (APScheduler's rule); a daily time that happens
-twice (02:30 on the last Sunday of October) runs once, at its first occurrence, as cron(8) does — APScheduler would run it
-twice. A line whose hour field repeats (`0 * * * *`) runs in both of the doubled hours: they are two hours.
+twice (02:30 on the last Sunday of October) runs once, at its first occurrence, as cron(8) does —
+APScheduler would run it twice. A line whose hour field repeats (`0 * * * *`) runs in both of the doubled
+hours: they are two hours.
 """
 
 from __future__ import annotations
